@@ -1,0 +1,1 @@
+"""Carepath's shared runtime: settings, database, outbox, inbox, messaging, telemetry, CLI."""

@@ -1,0 +1,203 @@
+"""Event consumption: decode, dedupe through the inbox, retry transient failures with bounded
+backoff, dead-letter permanent ones, and commit the offset only after the DB transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from carepath.errors import CarepathError, is_transient
+from carepath.telemetry import Metrics, context_from_headers, trace_id_of, tracer
+from carepath.uow import Transaction, UnitOfWork
+from contracts import Envelope, EventData, InvalidEvent, UnknownEventType, dlq_topic_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    envelope: Envelope
+    data: Any
+    trace_id: str | None
+
+
+Handler = Callable[[Incoming, Transaction, Any], None]
+H = TypeVar("H", bound=Handler)
+
+
+class EventHandlers:
+    """A service's event handlers by payload type; `every_event` receives all types."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type[EventData], Handler] = {}
+        self.every_event: Handler | None = None
+
+    def on(self, *types: type[EventData]) -> Callable[[H], H]:
+        def register(handler: H) -> H:
+            for cls in types:
+                self._by_type[cls] = handler
+            return handler
+
+        return register
+
+    def on_every_event(self, handler: H) -> H:
+        self.every_event = handler
+        return handler
+
+    def get(self, cls: type[EventData]) -> Handler | None:
+        return self._by_type.get(cls) or self.every_event
+
+    def topics(self) -> list[str]:
+        from contracts import TOPICS
+
+        if self.every_event is not None:
+            return list(TOPICS)
+        return sorted({cls.topic() for cls in self._by_type})
+
+
+class DeadLetter(Exception):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class EventProcessor:
+    def __init__(
+        self,
+        *,
+        service: str,
+        handlers: EventHandlers,
+        uow: UnitOfWork,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        deps: Any,
+        max_backoff_s: float,
+        unknown_attempts: int,
+    ) -> None:
+        self.service = service
+        self.consumer_name = f"carepath.{service}"
+        self.handlers = handlers
+        self.uow = uow
+        self.producer = producer
+        self.metrics = metrics
+        self.deps = deps
+        self.max_backoff_s = max_backoff_s
+        self.unknown_attempts = unknown_attempts
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        try:
+            envelope = Envelope.from_bytes(record.value or b"")
+            data = envelope.payload()
+        except (InvalidEvent, UnknownEventType) as exc:
+            await self.dead_letter(record, exc)
+            return
+        handler = self.handlers.get(type(data))
+        if handler is None:
+            return
+        incoming = Incoming(envelope=envelope, data=data, trace_id=trace_id_of(headers))
+        with tracer().start_as_current_span(
+            f"{record.topic} process",
+            context=context_from_headers(headers),
+            kind=SpanKind.CONSUMER,
+            attributes=_span_attributes(record, envelope, self.consumer_name),
+        ):
+            await self._apply_with_retries(record, incoming, handler)
+
+    async def _apply_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], incoming: Incoming, handler: Handler
+    ) -> None:
+        attempts, backoff = 0, 0.05
+        type_name = incoming.envelope.type
+        while True:
+            started = time.perf_counter()
+            try:
+                applied = await asyncio.to_thread(
+                    self.uow.consume_once,
+                    self.consumer_name,
+                    incoming.envelope.id,
+                    lambda tx: handler(incoming, tx, self.deps),
+                )
+            except CarepathError as exc:
+                await self.dead_letter(record, exc)
+                return
+            except Exception as exc:
+                attempts += 1
+                if not is_transient(exc) and attempts >= self.unknown_attempts:
+                    log.exception("handler failed %d times; dead-lettering", attempts,
+                                  extra={"event_id": str(incoming.envelope.id),
+                                         "event_type": type_name})
+                    await self.dead_letter(record, exc)
+                    return
+                self.metrics.retries.labels(self.service, "handler").inc()
+                log.warning("transient failure (%s); retry in %.2fs", type(exc).__name__,
+                            backoff, extra={"event_id": str(incoming.envelope.id)})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            self.metrics.handler_seconds.labels(self.service, type_name).observe(
+                time.perf_counter() - started
+            )
+            outcome = "applied" if applied else "duplicate"
+            self.metrics.consumed.labels(self.service, type_name, outcome).inc()
+            return
+
+    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        reason = str(error)[:1000] or type(error).__name__
+        headers = [
+            ("carepath.dlq.original_topic", record.topic.encode()),
+            ("carepath.dlq.original_partition", str(record.partition).encode()),
+            ("carepath.dlq.original_offset", str(record.offset).encode()),
+            ("carepath.dlq.error_class", type(error).__name__.encode()),
+            ("carepath.dlq.reason", reason.encode()),
+            ("carepath.dlq.consumer", self.consumer_name.encode()),
+            ("carepath.dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("carepath.dlq.")],
+        ]
+        backoff = 0.05
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    dlq_topic_for(self.service), value=record.value, key=record.key,
+                    headers=headers,
+                )
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        self.metrics.dlq.labels(self.service, type(error).__name__).inc()
+        self.metrics.consumed.labels(self.service, "unknown", "dead_lettered").inc()
+        log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,
+                    type(error).__name__)
+
+
+def _span_attributes(
+    record: ConsumerRecord[bytes, bytes], envelope: Envelope, group: str
+) -> dict[str, Any]:
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": record.topic,
+        "messaging.consumer.group.name": group,
+        "messaging.message.id": str(envelope.id),
+        "messaging.kafka.message.key": envelope.partitionkey,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+        "cloudevents.event_type": envelope.type,
+    }
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None

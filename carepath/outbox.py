@@ -1,0 +1,168 @@
+"""The outbox relay: publishes committed events in commit order, keyed by client_ref, and marks
+them sent. Rows stay (for republish) until the retention period has passed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.engine import Engine
+
+from carepath.errors import is_transient
+from carepath.telemetry import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    event_type: str
+    topic: str
+    key: str
+    payload: bytes
+    headers: dict[str, str]
+
+
+class OutboxStore:
+    def __init__(self, engine: Engine, table: Table) -> None:
+        self.engine = engine
+        self.table = table
+
+    def unpublished(self, limit: int) -> list[OutboxRow]:
+        t = self.table
+        query = (
+            select(t.c.seq, t.c.event_type, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [OutboxRow(*row) for row in conn.execute(query)]
+
+    def mark_published(self, seqs: list[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.seq.in_(seqs))
+                .values(published_at=datetime.now(UTC))
+            )
+
+    def backlog(self) -> int:
+        query = select(func.count()).where(self.table.c.published_at.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def purge_published_before(self, cutoff: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(self.table).where(self.table.c.published_at < cutoff)
+            )
+            return int(result.rowcount or 0)
+
+    def rows_since(self, since: datetime | None, limit: int, after_seq: int) -> list[OutboxRow]:
+        t = self.table
+        query = select(t.c.seq, t.c.event_type, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+        query = query.where(t.c.seq > after_seq)
+        if since is not None:
+            query = query.where(t.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return [OutboxRow(*row) for row in conn.execute(query.order_by(t.c.seq).limit(limit))]
+
+
+async def publish_rows(producer: AIOKafkaProducer, rows: list[OutboxRow]) -> None:
+    """Send a batch and wait for every ack; aiokafka keeps per-partition order within it."""
+    futures = [
+        await producer.send(
+            row.topic,
+            value=row.payload,
+            key=row.key.encode(),
+            headers=[(k, v.encode()) for k, v in row.headers.items()],
+        )
+        for row in rows
+    ]
+    await asyncio.gather(*futures)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        store: OutboxStore,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        batch_size: int,
+        idle_poll_s: float,
+        max_backoff_s: float,
+        retention: timedelta,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.idle_poll_s = idle_poll_s
+        self.max_backoff_s = max_backoff_s
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+
+    def wake_soon(self) -> None:
+        """Called from any thread after a commit that staged events."""
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        backoff = 0.05
+        next_purge = 0.0
+        while not self._stopping:
+            try:
+                sent = await self.publish_batch()
+                backoff = 0.05
+                if self._loop.time() > next_purge:
+                    await self._purge()
+                    next_purge = self._loop.time() + 300
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("outbox relay failed; will retry")
+                self.metrics.retries.labels(self.metrics.service, "relay").inc()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            if sent < self.batch_size:
+                await self._idle()
+
+    async def publish_batch(self) -> int:
+        rows = await asyncio.to_thread(self.store.unpublished, self.batch_size)
+        if not rows:
+            self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
+            return 0
+        await publish_rows(self.producer, rows)
+        await asyncio.to_thread(self.store.mark_published, [row.seq for row in rows])
+        for row in rows:
+            self.metrics.published.labels(self.metrics.service, row.event_type).inc()
+        return len(rows)
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Publish everything committed so far (graceful shutdown)."""
+        deadline = self._loop.time() + timeout_s
+        while self._loop.time() < deadline and await self.publish_batch():
+            pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _idle(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _purge(self) -> None:
+        cutoff = datetime.now(UTC) - self.retention
+        await asyncio.to_thread(self.store.purge_published_before, cutoff)

@@ -1,0 +1,241 @@
+"""The one app factory every service uses: FastAPI for HTTP, FastStream for Kafka consumption,
+the outbox relay, health, metrics and tracing — wired the same way for all six services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import SpanKind
+from prometheus_client import generate_latest
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Engine
+
+from carepath.consumer import EventHandlers, EventProcessor
+from carepath.db import make_engine
+from carepath.errors import CarepathError
+from carepath.kafka import ensure_topics, new_producer
+from carepath.outbox import OutboxRelay, OutboxStore
+from carepath.settings import Settings
+from carepath.telemetry import (
+    Metrics,
+    context_from_headers,
+    setup_logging,
+    setup_tracing,
+    tracer,
+)
+from carepath.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    metadata: MetaData
+    outbox: Any
+    inbox: Any
+    router: APIRouter
+    handlers: EventHandlers = field(default_factory=EventHandlers)
+    make_deps: Callable[[Settings], Any] = lambda settings: None
+    on_start: Callable[[Runtime], None] | None = None
+    workers: tuple[Callable[[Runtime], Awaitable[None]], ...] = ()
+    extra_routes: Callable[[FastAPI], None] | None = None
+
+
+@dataclass
+class Runtime:
+    spec: ServiceSpec
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWork
+    metrics: Metrics
+    deps: Any
+    producer: AIOKafkaProducer | None = None
+    broker: KafkaBroker | None = None
+    relay: OutboxRelay | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    setup_logging(spec.name, settings.log_level)
+    setup_tracing(spec.name)
+    engine = make_engine(settings.database_url_for(spec.name))
+    runtime = Runtime(
+        spec=spec,
+        settings=settings,
+        engine=engine,
+        uow=UnitOfWork(engine, outbox=spec.outbox, inbox=spec.inbox),
+        metrics=Metrics(spec.name),
+        deps=spec.make_deps(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await _start(runtime)
+        try:
+            yield
+        finally:
+            await _stop(runtime)
+
+    app = FastAPI(title=f"Carepath {spec.name}", lifespan=lifespan)
+    app.state.runtime = runtime
+    _add_common_routes(app)
+    _add_error_mapping(app)
+    _add_http_tracing(app)
+    app.include_router(spec.router)
+    if spec.extra_routes:
+        spec.extra_routes(app)
+    return app
+
+
+async def _start(runtime: Runtime) -> None:
+    spec, settings = runtime.spec, runtime.settings
+    await asyncio.to_thread(spec.metadata.create_all, runtime.engine)
+    if spec.on_start:
+        await asyncio.to_thread(spec.on_start, runtime)
+    await ensure_topics(settings.bootstrap, settings.topic_partitions, timeout_s=60)
+    runtime.producer = new_producer(settings.bootstrap)
+    await runtime.producer.start()
+    runtime.relay = OutboxRelay(
+        store=OutboxStore(runtime.engine, spec.outbox),
+        producer=runtime.producer,
+        metrics=runtime.metrics,
+        batch_size=settings.relay_batch_size,
+        idle_poll_s=settings.relay_idle_poll_s,
+        max_backoff_s=settings.retry_max_backoff_s,
+        retention=timedelta(days=settings.outbox_retention_days),
+    )
+    runtime.uow.on_commit(runtime.relay.wake_soon)
+    runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
+    for worker in spec.workers:
+        runtime.tasks.append(asyncio.create_task(worker(runtime), name=worker.__name__))
+    if spec.handlers.topics():
+        runtime.broker = _subscribe(runtime)
+        await runtime.broker.start()
+    log.info("service started", extra={"event_type": spec.name})
+
+
+def _subscribe(runtime: Runtime) -> KafkaBroker:
+    spec, settings = runtime.spec, runtime.settings
+    assert runtime.producer is not None
+    processor = EventProcessor(
+        service=spec.name,
+        handlers=spec.handlers,
+        uow=runtime.uow,
+        producer=runtime.producer,
+        metrics=runtime.metrics,
+        deps=runtime.deps,
+        max_backoff_s=settings.retry_max_backoff_s,
+        unknown_attempts=settings.retry_unknown_attempts,
+    )
+    broker = KafkaBroker(settings.bootstrap, logger=None)
+
+    @broker.subscriber(
+        *spec.handlers.topics(),
+        group_id=f"carepath.{spec.name}",
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+    )
+    async def on_message(message: KafkaMessage) -> None:
+        await processor.process(message.raw_message)  # type: ignore[arg-type]
+        await message.ack()
+
+    return broker
+
+
+async def _stop(runtime: Runtime) -> None:
+    if runtime.broker is not None:
+        await runtime.broker.stop()
+    if runtime.relay is not None:
+        runtime.relay.stop()
+    for task in runtime.tasks:
+        task.cancel()
+    await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    if runtime.relay is not None:
+        await runtime.relay.drain()
+    if runtime.producer is not None:
+        await runtime.producer.stop()
+    runtime.engine.dispose()
+
+
+def _add_common_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        checks = {"database": await _db_ok(runtime), "broker": await _broker_ok(runtime)}
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics(runtime: RuntimeDep) -> Response:
+        return Response(generate_latest(runtime.metrics.registry),
+                        media_type="text/plain; version=0.0.4")
+
+
+async def _db_ok(runtime: Runtime) -> bool:
+    def probe() -> None:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(probe), timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+async def _broker_ok(runtime: Runtime) -> bool:
+    if runtime.producer is None:
+        return False
+    try:
+        await asyncio.wait_for(runtime.producer.client.fetch_all_metadata(), timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+def _add_error_mapping(app: FastAPI) -> None:
+    @app.exception_handler(CarepathError)
+    async def carepath_error(_request: Request, exc: CarepathError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__},
+                            status_code=exc.http_status)
+
+
+def _add_http_tracing(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def trace_requests(request: Request, call_next: Any) -> Response:
+        route = request.url.path
+        with tracer().start_as_current_span(
+            f"{request.method} {route}",
+            context=context_from_headers(dict(request.headers)),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "url.path": route},
+        ) as span:
+            response: Response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response

@@ -1,0 +1,111 @@
+"""Unit of work: a state change, the events it emits (outbox) and what it consumed (inbox),
+committed in one database transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from carepath.telemetry import current_trace_headers
+from contracts import CONTENT_TYPE, Envelope, EventData, new_envelope
+
+
+@dataclass(frozen=True)
+class CausalLink:
+    """What an emitted event points back to: its cause and the root of its chain."""
+
+    event_id: uuid.UUID
+    correlation_id: uuid.UUID
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> CausalLink:
+        return cls(event_id=envelope.id, correlation_id=envelope.correlationid)
+
+
+@dataclass
+class Transaction:
+    session: Session
+    outbox: Table
+    emitted: list[Envelope] = field(default_factory=list)
+
+    def emit(
+        self,
+        data: EventData,
+        *,
+        subject: str,
+        site_id: str | None,
+        episode_id: uuid.UUID | None,
+        cause: CausalLink | None,
+        time: datetime | None = None,
+    ) -> Envelope:
+        envelope = new_envelope(
+            data,
+            subject=subject,
+            site_id=site_id,
+            episode_id=episode_id,
+            correlation_id=cause.correlation_id if cause else None,
+            causation_id=cause.event_id if cause else None,
+            time=time,
+        )
+        headers = {"content-type": CONTENT_TYPE, **current_trace_headers()}
+        self.session.execute(
+            insert(self.outbox).values(
+                event_id=str(envelope.id),
+                event_type=envelope.type,
+                topic=data.topic(),
+                key=envelope.partitionkey,
+                payload=envelope.to_bytes(),
+                headers=headers,
+                created_at=datetime.now(UTC),
+            )
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, *, outbox: Table, inbox: Table) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.inbox = inbox
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            tx = Transaction(session=session, outbox=self.outbox)
+            with session.begin():
+                yield tx
+        if tx.emitted:
+            for listener in self._listeners:
+                listener()
+
+    def consume_once(
+        self, consumer: str, event_id: uuid.UUID, apply: Callable[[Transaction], None]
+    ) -> bool:
+        """Apply an event's effect unless this consumer already did; False if it was a repeat."""
+        with self.transaction() as tx:
+            seen = tx.session.execute(
+                select(self.inbox.c.event_id).where(
+                    self.inbox.c.consumer == consumer, self.inbox.c.event_id == str(event_id)
+                )
+            ).first()
+            if seen:
+                return False
+            apply(tx)
+            tx.session.execute(
+                insert(self.inbox).values(
+                    consumer=consumer, event_id=str(event_id), processed_at=datetime.now(UTC)
+                )
+            )
+        return True

@@ -1,0 +1,70 @@
+"""Events emitted by assessment."""
+
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.envelope import EventData, register
+from contracts.levels import LevelOfCare
+
+Rating = Annotated[int, Field(ge=0, le=4)]
+
+
+class AssessmentKind(str, Enum):
+    initial = "initial"
+    reassessment = "reassessment"
+
+
+class RiskSeverity(str, Enum):
+    moderate = "moderate"
+    high = "high"
+
+
+class Dimensions(BaseModel):
+    """Ratings 0-4 on the six assessment dimensions (d1..d6)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    d1: Rating
+    d2: Rating
+    d3: Rating
+    d4: Rating
+    d5: Rating
+    d6: Rating
+
+
+class RiskIndicator(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(max_length=40)
+    detail: str = Field(max_length=120)
+    weight: float
+
+
+class AssessmentEvent(EventData):
+    service = "assessment"
+
+
+@register
+class ClientAssessed(AssessmentEvent):
+    assessment_id: str = Field(max_length=64)
+    kind: AssessmentKind
+    dimensions: Dimensions
+    recommended_level: LevelOfCare
+    rationale: tuple[str, ...] = Field(max_length=20)
+    final_level: LevelOfCare
+    override_level: LevelOfCare | None = None
+    override_reason: str | None = Field(default=None, max_length=500)
+    assessed_by: str = Field(max_length=64)
+    rule_set: str = Field(max_length=64)
+    asam_edition: int = 3
+
+
+@register
+class RelapseRiskFlagged(AssessmentEvent):
+    flag_id: str = Field(max_length=64)
+    severity: RiskSeverity
+    score: float
+    indicators: tuple[RiskIndicator, ...] = Field(max_length=20)
+    current_level: LevelOfCare | None = None

@@ -1,0 +1,217 @@
+"""Intake's HTTP API: referrals, client identity (audited), consents."""
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from sqlmodel import select
+
+from carepath.errors import Conflict, NotFound
+from carepath.service import RuntimeDep
+from carepath.uow import CausalLink
+from contracts import LevelOfCare
+from contracts.events import ClientReferred, ConsentRecorded, ConsentRevoked, FamilyRecipient
+from contracts.events import ReferralSource
+from services.intake import domain
+from services.intake.store import Client, Consent, FamilyContact, PhiAccess
+
+router = APIRouter(tags=["intake"])
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{7,20}$")]
+
+
+class FamilyContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    relationship: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                   max_length=40)]
+    phone: Phone | None = None
+    email: EmailStr | None = None
+
+
+class ReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site_id: str = Field(max_length=64)
+    first_name: Name
+    last_name: Name
+    date_of_birth: date
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    referral_source: ReferralSource
+    presenting_concerns: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=20)
+    requested_level: LevelOfCare | None = None
+    family_contacts: list[FamilyContactIn] = Field(default_factory=list, max_length=5)
+
+
+class FamilyContactOut(BaseModel):
+    recipient_ref: str
+    relationship: str
+
+
+class ReferralOut(BaseModel):
+    client_ref: str
+    site_id: str
+    referral_event_id: str
+    family_contacts: list[FamilyContactOut]
+
+
+@router.post("/referrals", status_code=201, response_model=ReferralOut)
+def refer(body: ReferralIn, runtime: RuntimeDep) -> ReferralOut:
+    domain.check_site(body.site_id, runtime.deps.site_ids)
+    now = datetime.now(UTC)
+    domain.check_birth_date(body.date_of_birth, now.date())
+    client_ref = domain.mint_ref("c")
+    contacts = [FamilyContact(recipient_ref=domain.mint_ref("r"), client_ref=client_ref,
+                              **c.model_dump()) for c in body.family_contacts]
+    event = ClientReferred(
+        referral_source=body.referral_source,
+        requested_level=body.requested_level,
+        referred_at=now,
+        presenting_concern_count=len(body.presenting_concerns),
+        family_recipients=tuple(FamilyRecipient(recipient_ref=c.recipient_ref,
+                                                relationship=c.relationship) for c in contacts),
+    )
+    with runtime.uow.transaction() as tx:
+        envelope = tx.emit(event, subject=client_ref, site_id=body.site_id, episode_id=None,
+                           cause=None, time=now)
+        tx.session.add(Client(client_ref=client_ref, referred_at=now,
+                              referral_event_id=str(envelope.id),
+                              **body.model_dump(exclude={"family_contacts"}, mode="json")
+                              | {"date_of_birth": body.date_of_birth}))
+        tx.session.flush()
+        tx.session.add_all(contacts)
+    return ReferralOut(client_ref=client_ref, site_id=body.site_id,
+                       referral_event_id=str(envelope.id),
+                       family_contacts=[FamilyContactOut(recipient_ref=c.recipient_ref,
+                                                         relationship=c.relationship)
+                                        for c in contacts])
+
+
+class ClientOut(BaseModel):
+    client_ref: str
+    site_id: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    phone: str | None
+    email: str | None
+    referral_source: str
+    presenting_concerns: list[str]
+    requested_level: str | None
+    referred_at: datetime
+    family_contacts: list[FamilyContactOut]
+
+
+@router.get("/clients/{client_ref}", response_model=ClientOut)
+def read_client(
+    client_ref: str,
+    runtime: RuntimeDep,
+    purpose: Annotated[str, Query(max_length=60)] = "treatment",
+    x_carepath_actor: Annotated[str, Header(max_length=120)] = "unauthenticated",
+) -> ClientOut:
+    with runtime.uow.transaction() as tx:
+        client = tx.session.get(Client, client_ref)
+        if client is None:
+            raise NotFound(f"no client {client_ref!r}")
+        tx.session.add(PhiAccess(client_ref=client_ref, actor=x_carepath_actor, purpose=purpose,
+                                 accessed_at=datetime.now(UTC)))
+        contacts = tx.session.exec(
+            select(FamilyContact).where(FamilyContact.client_ref == client_ref)).all()
+        return ClientOut(**client.model_dump(), family_contacts=[
+            FamilyContactOut(recipient_ref=c.recipient_ref, relationship=c.relationship)
+            for c in contacts])
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recipient_ref: str = Field(max_length=48)
+    purpose: Annotated[str, StringConstraints(pattern=r"^[a-z_]{3,60}$")] = "treatment_updates"
+    expires_at: datetime | None = None
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    client_ref: str
+    recipient_ref: str
+    purpose: str
+    granted_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@router.post("/clients/{client_ref}/consents", status_code=201, response_model=ConsentOut)
+def record_consent(client_ref: str, body: ConsentIn, runtime: RuntimeDep) -> ConsentOut:
+    now = datetime.now(UTC)
+    with runtime.uow.transaction() as tx:
+        client = _client(tx.session, client_ref)
+        contact = tx.session.get(FamilyContact, body.recipient_ref)
+        if contact is None or contact.client_ref != client_ref:
+            raise NotFound(f"client {client_ref!r} has no contact {body.recipient_ref!r}")
+        consent_id = domain.mint_ref("consent")
+        envelope = tx.emit(
+            ConsentRecorded(consent_id=consent_id, recipient_ref=body.recipient_ref,
+                            purpose=body.purpose, expires_at=body.expires_at),
+            subject=client_ref, site_id=client.site_id, episode_id=None,
+            cause=_referral_link(client), time=now)
+        consent = Consent(consent_id=consent_id, client_ref=client_ref, granted_at=now,
+                          last_event_id=str(envelope.id), **body.model_dump())
+        tx.session.add(consent)
+        return ConsentOut(**consent.model_dump())
+
+
+@router.delete("/clients/{client_ref}/consents/{consent_id}", response_model=ConsentOut)
+def revoke_consent(client_ref: str, consent_id: str, runtime: RuntimeDep) -> ConsentOut:
+    now = datetime.now(UTC)
+    with runtime.uow.transaction() as tx:
+        client = _client(tx.session, client_ref)
+        consent = tx.session.get(Consent, consent_id)
+        if consent is None or consent.client_ref != client_ref:
+            raise NotFound(f"client {client_ref!r} has no consent {consent_id!r}")
+        if consent.revoked_at is not None:
+            raise Conflict(f"consent {consent_id!r} was already revoked")
+        envelope = tx.emit(ConsentRevoked(consent_id=consent_id,
+                                          recipient_ref=consent.recipient_ref),
+                           subject=client_ref, site_id=client.site_id, episode_id=None,
+                           cause=_referral_link(client), time=now)
+        consent.revoked_at = now
+        consent.last_event_id = str(envelope.id)
+        tx.session.add(consent)
+        return ConsentOut(**consent.model_dump())
+
+
+class AuditOut(BaseModel):
+    id: int
+    client_ref: str
+    actor: str
+    purpose: str
+    accessed_at: datetime
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit(runtime: RuntimeDep, client_ref: str | None = None,
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditOut]:
+    with runtime.uow.transaction() as tx:
+        query = select(PhiAccess).order_by(PhiAccess.id.desc()).limit(limit)  # type: ignore
+        if client_ref:
+            query = query.where(PhiAccess.client_ref == client_ref)
+        return [AuditOut(**row.model_dump()) for row in tx.session.exec(query).all()]
+
+
+def _client(session: object, client_ref: str) -> Client:
+    client = session.get(Client, client_ref)  # type: ignore[attr-defined]
+    if client is None:
+        raise NotFound(f"no client {client_ref!r}")
+    return client  # type: ignore[no-any-return]
+
+
+def _referral_link(client: Client) -> CausalLink:
+    import uuid
+
+    referral = uuid.UUID(client.referral_event_id)
+    return CausalLink(event_id=referral, correlation_id=referral)

@@ -1,0 +1,27 @@
+"""Intake: referrals, the only store of client identity, consents and the PHI access audit."""
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from carepath.config import load_sites
+from carepath.service import ServiceSpec, build_app
+from carepath.settings import Settings
+from services.intake import api, store
+
+
+@dataclass(frozen=True)
+class IntakeDeps:
+    site_ids: set[str]
+
+
+def make_deps(settings: Settings) -> IntakeDeps:
+    return IntakeDeps(site_ids=set(load_sites(settings).sites))
+
+
+SPEC = ServiceSpec(name="intake", metadata=store.metadata, outbox=store.outbox,
+                   inbox=store.inbox, router=api.router, make_deps=make_deps)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_app(SPEC, settings)
