@@ -1,0 +1,131 @@
+"""Fixtures for integration, e2e and fault tests: the real broker and real databases.
+
+CAREPATH_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) makes every test
+database a fresh PostgreSQL database on that server; unset, SQLite files in a temp dir.
+CAREPATH_TEST_KAFKA_BOOTSTRAP points the tests at an external (disposable) Kafka; unset, each
+test gets its own embedded broker, so topics start empty.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import create_engine, make_url, text
+
+from carepath.embedded import EmbeddedBroker
+from carepath.settings import Settings
+from contracts import Envelope
+from tests.support import EventTap, publish_envelopes
+
+
+class SuiteEnvironment(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAREPATH_TEST_", extra="ignore")
+
+    database_url: str | None = None
+    kafka_bootstrap: str | None = None
+
+
+TEST_ENV = SuiteEnvironment()
+
+
+def pytest_report_header() -> list[str]:
+    return [f"carepath database: {TEST_ENV.database_url or 'SQLite (temp files)'}",
+            f"carepath broker: {TEST_ENV.kafka_bootstrap or 'embedded Tansu per test'}"]
+
+
+@pytest.fixture
+def kafka_bootstrap() -> Iterator[str]:
+    if TEST_ENV.kafka_bootstrap:
+        yield TEST_ENV.kafka_bootstrap
+        return
+    broker = EmbeddedBroker().start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+class DatabaseFactory:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.created: list[str] = []
+
+    def new(self, label: str) -> str:
+        if not TEST_ENV.database_url:
+            return f"sqlite:///{self.tmp_path / f'{label}-{uuid.uuid4().hex[:6]}.db'}"
+        name = f"cpt_{label}_{uuid.uuid4().hex[:10]}"
+        with self._admin() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return make_url(TEST_ENV.database_url).set(database=name).render_as_string(
+            hide_password=False)
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            with self._admin() as conn:
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+    @contextmanager
+    def _admin(self) -> Iterator[Any]:
+        assert TEST_ENV.database_url
+        engine = create_engine(TEST_ENV.database_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def databases(tmp_path: Path) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path)
+    yield factory
+    factory.drop_all()
+
+
+def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir: Path,
+                     **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"kafka_bootstrap": bootstrap, f"{service}_database_url": database_url,
+                              "var_dir": var_dir, **overrides}
+    return Settings(**values)
+
+
+@pytest.fixture
+def service_client(kafka_bootstrap: str, databases: DatabaseFactory, tmp_path: Path
+                   ) -> Callable[..., AbstractContextManager[TestClient]]:
+    @contextmanager
+    def start(name: str, **overrides: Any) -> Iterator[TestClient]:
+        settings = service_settings(name, bootstrap=kafka_bootstrap,
+                                    database_url=databases.new(name),
+                                    var_dir=tmp_path / name, **overrides)
+        app = importlib.import_module(f"services.{name}.app").create_app(settings)
+        with TestClient(app) as client:
+            yield client
+
+    return start
+
+
+@pytest.fixture
+def event_tap(kafka_bootstrap: str) -> Iterator[EventTap]:
+    tap = EventTap(kafka_bootstrap).start()
+    yield tap
+    tap.stop()
+
+
+@pytest.fixture
+def publish(kafka_bootstrap: str) -> Callable[..., None]:
+    def send(*envelopes: Envelope) -> None:
+        publish_envelopes(kafka_bootstrap, envelopes)
+
+    return send

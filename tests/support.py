@@ -1,0 +1,140 @@
+"""Test helpers that talk to the real broker: an event tap and a publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts import CONTENT_TYPE, EVENT_TYPES, TOPICS, Envelope
+
+Predicate = Callable[[Envelope], bool]
+
+
+class EventTap:
+    """Reads every Carepath topic from the beginning in a background thread."""
+
+    def __init__(self, bootstrap: str, topics: tuple[str, ...] = TOPICS) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.records: list[tuple[Envelope, dict[str, str]]] = []
+        self.undecodable: list[bytes] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._consume()), daemon=True)
+
+    def start(self) -> EventTap:
+        self._thread.start()
+        if not self._ready.wait(20):
+            raise TimeoutError("event tap did not start")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    fetch_max_wait_ms=10, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for topic in self.topics
+                          for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            self._ready.set()
+            while not self._stop.is_set():
+                batches = await consumer.getmany(timeout_ms=50)
+                for records in batches.values():
+                    for record in records:
+                        self._keep(record.value or b"", record.headers or ())
+        finally:
+            await consumer.stop()
+
+    def _keep(self, raw: bytes, headers: object) -> None:
+        decoded = {k: v.decode(errors="replace") for k, v in headers}  # type: ignore[attr-defined]
+        try:
+            envelope = Envelope.from_bytes(raw)
+        except ValueError:
+            with self._lock:
+                self.undecodable.append(raw)
+            return
+        with self._lock:
+            self.records.append((envelope, decoded))
+
+    def collected(self, predicate: Predicate = lambda e: True) -> list[Envelope]:
+        with self._lock:
+            return [envelope for envelope, _ in self.records if predicate(envelope)]
+
+    def headers_of(self, predicate: Predicate = lambda e: True) -> list[dict[str, str]]:
+        with self._lock:
+            return [headers for envelope, headers in self.records if predicate(envelope)]
+
+    def wait_for(self, predicate: Predicate, timeout: float = 20.0) -> Envelope:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.collected(predicate)
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no matching event within {timeout}s; saw {len(self.records)}")
+
+    def wait_for_count(self, predicate: Predicate, count: int, timeout: float = 30.0
+                       ) -> list[Envelope]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.collected(predicate)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} matching events, saw {len(self.collected(predicate))}")
+
+
+def of_type(name: str, subject: str | None = None) -> Predicate:
+    """Match events by payload name (e.g. 'SteppedUp') and optionally by client_ref."""
+    return lambda e: e.type.split(".")[2] == name and (subject is None or e.subject == subject)
+
+
+def publish_envelopes(bootstrap: str, envelopes: tuple[Envelope, ...]) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+        await producer.start()
+        try:
+            for envelope in envelopes:
+                await producer.send_and_wait(
+                    EVENT_TYPES[envelope.type].topic(), value=envelope.to_bytes(),
+                    key=envelope.partitionkey.encode(),
+                    headers=[("content-type", CONTENT_TYPE.encode())])
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def publish_raw(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value=value, key=key)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def wait_until(check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1
+               ) -> object:
+    """Poll until check() returns something truthy; returns it."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
