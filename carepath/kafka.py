@@ -31,7 +31,8 @@ def new_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-async def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0) -> None:
+async def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0,
+                        extra: tuple[str, ...] = ()) -> None:
     """Create every Carepath topic that is missing; idempotent and safe from many processes."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
@@ -39,7 +40,7 @@ async def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0
         try:
             await admin.start()
             existing = set(await admin.list_topics())
-            missing = [t for t in all_topics() if t not in existing]
+            missing = [t for t in all_topics() + extra if t not in existing]
             for topic in missing:
                 try:
                     await admin.create_topics(

@@ -36,6 +36,7 @@ from carepath.telemetry import (
     tracer,
 )
 from carepath.uow import UnitOfWork
+from contracts import dlq_topic_for
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ async def _start(runtime: Runtime) -> None:
     await asyncio.to_thread(spec.metadata.create_all, runtime.engine)
     if spec.on_start:
         await asyncio.to_thread(spec.on_start, runtime)
-    await ensure_topics(settings.bootstrap, settings.topic_partitions, timeout_s=60)
+    await ensure_topics(settings.bootstrap, settings.topic_partitions, timeout_s=60,
+                        extra=(dlq_topic_for(spec.name),))
     runtime.producer = new_producer(settings.bootstrap)
     await runtime.producer.start()
     runtime.relay = OutboxRelay(
@@ -157,6 +159,8 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 100),
     )
     async def on_message(message: KafkaMessage) -> None:
         await processor.process(message.raw_message)  # type: ignore[arg-type]

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "config")
     topic_partitions: int = Field(default=3, ge=1)
     fetch_max_wait_ms: int = Field(default=10, ge=1)
+    # Joining a group waits about this long on the embedded broker; Apache Kafka's default
+    # group.min.session.timeout.ms is 6000, so lower values are for the embedded broker only.
+    consumer_session_timeout_ms: int = Field(default=6000, ge=500)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_poll_s: float = Field(default=0.2, gt=0)
     outbox_retention_days: int = Field(default=30, ge=1)

@@ -54,6 +54,8 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 class DatabaseFactory:
+    """Fresh databases: on the PostgreSQL server of CAREPATH_TEST_DATABASE_URL, else SQLite."""
+
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.created: list[str] = []
@@ -94,10 +96,16 @@ def databases(tmp_path: Path) -> Iterator[DatabaseFactory]:
     factory.drop_all()
 
 
+# Fast group joins on the embedded broker (it delays a join by about the session timeout).
+FAST_JOIN = {} if TEST_ENV.kafka_bootstrap else {"consumer_session_timeout_ms": 1000}
+
+
 def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir: Path,
                      **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"kafka_bootstrap": bootstrap, f"{service}_database_url": database_url,
-                              "var_dir": var_dir, **overrides}
+    values: dict[str, Any] = {"kafka_bootstrap": bootstrap, "database_url": database_url,
+                              "var_dir": var_dir, **FAST_JOIN, **overrides}
+    if f"{service}_database_url" in Settings.model_fields:
+        values[f"{service}_database_url"] = database_url
     return Settings(**values)
 
 

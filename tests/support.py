@@ -21,7 +21,7 @@ class EventTap:
         self.bootstrap = bootstrap
         self.topics = topics
         self.records: list[tuple[Envelope, dict[str, str]]] = []
-        self.undecodable: list[bytes] = []
+        self.raw: list[tuple[bytes, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -57,11 +57,11 @@ class EventTap:
 
     def _keep(self, raw: bytes, headers: object) -> None:
         decoded = {k: v.decode(errors="replace") for k, v in headers}  # type: ignore[attr-defined]
+        with self._lock:
+            self.raw.append((raw, decoded))
         try:
             envelope = Envelope.from_bytes(raw)
         except ValueError:
-            with self._lock:
-                self.undecodable.append(raw)
             return
         with self._lock:
             self.records.append((envelope, decoded))

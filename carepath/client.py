@@ -1,0 +1,126 @@
+"""A small HTTP client for the whole platform, used by the demo, e2e tests and benchmarks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+Json = Any
+
+# Ratings (d1..d6) meant to land on each level under the illustrative default rules.
+RATINGS = {
+    "residential": {"d1": 4, "d2": 3, "d3": 4, "d4": 3, "d5": 4, "d6": 3},
+    "php": {"d1": 2, "d2": 2, "d3": 2, "d4": 2, "d5": 3, "d6": 3},
+    "iop": {"d1": 1, "d2": 1, "d3": 2, "d4": 2, "d5": 2, "d6": 2},
+    "aftercare": {"d1": 0, "d2": 0, "d3": 1, "d4": 1, "d5": 1, "d6": 1},
+}
+
+
+class ApiError(RuntimeError):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.request.method} {response.request.url.path} -> "
+                         f"{response.status_code}: {response.text[:300]}")
+        self.status_code = response.status_code
+        self.body = response.text
+
+
+class CarepathClient:
+    def __init__(self, urls: dict[str, str], timeout: float = 10.0) -> None:
+        self.urls = urls
+        self.http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, service: str, path: str, **kwargs: Any) -> Json:
+        response = self.http.request(method, f"{self.urls[service]}{path}", **kwargs)
+        if response.status_code >= 400:
+            raise ApiError(response)
+        return response.json() if response.content else None
+
+    def refer(self, **referral: Any) -> Json:
+        return self.call("POST", "intake", "/referrals", json=referral)
+
+    def assess(self, client_ref: str, *, kind: str, dimensions: dict[str, int],
+               assessed_by: str = "clinician-demo", timeout: float = 20.0, **extra: Any) -> Json:
+        """POST an assessment, retrying while assessment has not yet seen what it depends on
+        (the referral, or the admission for a reassessment)."""
+        body = {"client_ref": client_ref, "kind": kind, "dimensions": dimensions,
+                "assessed_by": assessed_by, **extra}
+        return self.retrying(lambda: self.call("POST", "assessment", "/assessments", json=body),
+                             retry_on=(404, 409), timeout=timeout)
+
+    def assess_to(self, client_ref: str, *, kind: str, level: str, timeout: float = 20.0
+                  ) -> Json:
+        """Assess with ratings meant for `level`; where the configured rule set recommends
+        otherwise, the clinician overrides on the record."""
+        result = self.assess(client_ref, kind=kind, dimensions=RATINGS[level], timeout=timeout)
+        if result["final_level"] == level:
+            return result
+        return self.assess(client_ref, kind=kind, dimensions=RATINGS[level], timeout=timeout,
+                           override_level=level, override_reason="clinical judgement")
+
+    def placement(self, client_ref: str) -> Json:
+        return self.call("GET", "placement", f"/clients/{client_ref}/placement")
+
+    def wait_placement(self, client_ref: str, accept: Callable[[Json], bool],
+                       timeout: float = 20.0) -> Json:
+        return self.wait(lambda: self._maybe(lambda: self.placement(client_ref)), accept, timeout)
+
+    def sessions(self, client_ref: str, **params: Any) -> Json:
+        return self.call("GET", "scheduling", f"/clients/{client_ref}/sessions", params=params)
+
+    def attend(self, session_id: str, status: str) -> Json:
+        return self.call("POST", "scheduling", f"/sessions/{session_id}/attendance",
+                         json={"status": status})
+
+    def observe(self, client_ref: str, kind: str, value: Any) -> Json:
+        return self.call("POST", "assessment", f"/clients/{client_ref}/observations",
+                         json={"kind": kind, "value": value})
+
+    def transition(self, client_ref: str, **body: Any) -> Json:
+        return self.call("POST", "placement", f"/clients/{client_ref}/transitions", json=body)
+
+    def discharge(self, client_ref: str, disposition: str, reason: str | None = None) -> Json:
+        return self.call("POST", "placement", f"/clients/{client_ref}/discharge",
+                         json={"disposition": disposition, "reason": reason})
+
+    def journey(self, client_ref: str) -> Json:
+        return self.call("GET", "journey", f"/clients/{client_ref}/journey")
+
+    def notifications(self, client_ref: str) -> Json:
+        return self.call("GET", "notification", "/notifications",
+                         params={"client_ref": client_ref})
+
+    def retrying(self, call: Callable[[], Json], *, retry_on: tuple[int, ...],
+                 timeout: float) -> Json:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return call()
+            except ApiError as error:
+                if error.status_code not in retry_on or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+
+    def wait(self, fetch: Callable[[], Json], accept: Callable[[Json], bool],
+             timeout: float = 20.0) -> Json:
+        deadline = time.monotonic() + timeout
+        last: Json = None
+        while time.monotonic() < deadline:
+            last = fetch()
+            if last is not None and accept(last):
+                return last
+            time.sleep(0.1)
+        raise TimeoutError(f"condition not met within {timeout}s; last seen: {last!r}"[:500])
+
+    def _maybe(self, call: Callable[[], Json]) -> Json:
+        try:
+            return call()
+        except ApiError as error:
+            if error.status_code == 404:
+                return None
+            raise

@@ -1,0 +1,145 @@
+"""The live demo behind `make run`: synthetic clients (no real people) move through the
+continuum of care over the services' HTTP APIs while you watch."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from carepath.client import CarepathClient
+from carepath.platform import Platform
+from carepath.settings import SERVICES
+
+FIRST_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan", "Taylor", "Jamie"]
+_print_lock = threading.Lock()
+
+
+def say(client_ref: str, site: str, text: str) -> None:
+    with _print_lock:
+        print(f"  {time.strftime('%H:%M:%S')}  {client_ref}  {site:<9}  {text}", flush=True)
+
+
+class DemoClient:
+    def __init__(self, api: CarepathClient, index: int) -> None:
+        self.api = api
+        self.index = index
+        self.site = "boston" if index % 2 == 0 else "worcester"
+        self.rng = random.Random(index)
+        self.ref = ""
+
+    def pause(self) -> None:
+        time.sleep(self.rng.uniform(0.2, 0.9))
+
+    def run(self) -> str:
+        self.refer()
+        start = "iop" if self.index % 8 == 7 else "residential"
+        self.assess("initial", start)
+        self.await_level(start, timeout=120)
+        if start == "residential":
+            self.step_down_by_reassessment("php")
+            if self.index == 3:
+                self.transfer("worcester" if self.site == "boston" else "boston")
+            self.step_down_by_reassessment("iop")
+        if self.index % 5 == 2:
+            self.relapse_signs()
+            self.step_down_by_reassessment("iop")
+        self.complete_iop()
+        return self.ref
+
+    def refer(self) -> None:
+        body: dict[str, Any] = {
+            "site_id": self.site, "first_name": self.rng.choice(FIRST_NAMES),
+            "last_name": f"Demo{self.index:02d}", "date_of_birth": f"19{70 + self.index}-03-14",
+            "referral_source": self.rng.choice(["self", "family", "hospital", "clinician"]),
+            "presenting_concerns": ["(synthetic demo client)"],
+            "family_contacts": [{"name": "Demo Relative", "relationship": "parent"}],
+        }
+        created = self.api.refer(**body)
+        self.ref = created["client_ref"]
+        say(self.ref, self.site, "referred")
+        if self.index % 3 == 0:
+            recipient = created["family_contacts"][0]["recipient_ref"]
+            self.api.call("POST", "intake", f"/clients/{self.ref}/consents",
+                          json={"recipient_ref": recipient})
+            say(self.ref, self.site, "consent recorded for a family member")
+
+    def assess(self, kind: str, level: str) -> None:
+        self.pause()
+        result = self.api.assess_to(self.ref, kind=kind, level=level, timeout=60)
+        say(self.ref, self.site, f"{kind} assessment -> {result['final_level']}")
+
+    def await_level(self, level: str, timeout: float = 60) -> dict[str, Any]:
+        placement = self.api.wait_placement(
+            self.ref, lambda p: p["status"] == "active" and p["level"] == level, timeout)
+        self.site = placement["site_id"]
+        say(self.ref, self.site, f"now in {level}")
+        return placement  # type: ignore[no-any-return]
+
+    def step_down_by_reassessment(self, level: str) -> None:
+        self.assess("reassessment", level)
+        self.await_level(level, timeout=120)
+
+    def transfer(self, to_site: str) -> None:
+        self.pause()
+        current = self.api.placement(self.ref)["level"]
+        self.api.transition(self.ref, to_level=current, to_site=to_site,
+                            reason="moved closer to family")
+        self.api.wait_placement(self.ref, lambda p: p["site_id"] == to_site, 60)
+        self.site = to_site
+        say(self.ref, to_site, "transferred")
+
+    def relapse_signs(self) -> None:
+        sessions = self.api.wait(lambda: self.api.sessions(self.ref, status="scheduled"),
+                                 lambda s: len(s) >= 2, 30)
+        for session in sessions[:2]:
+            self.pause()
+            self.api.attend(session["session_id"], "missed")
+            say(self.ref, self.site, f"missed {session['kind'].replace('_', ' ')}")
+        self.api.observe(self.ref, "tox_screen", "positive")
+        say(self.ref, self.site, "positive tox screen")
+        self.await_level("php", timeout=60)
+        say(self.ref, self.site, "stepped UP after a relapse-risk flag")
+
+    def complete_iop(self) -> None:
+        self.pause()
+        self.api.discharge(self.ref, "completed", reason="IOP programme completed")
+        self.await_level("aftercare", timeout=60)
+
+
+def run_demo(platform: Platform, clients: int = 24) -> None:
+    api = CarepathClient({service: platform.url(service) for service in SERVICES})
+    print(f"\nDemo: {clients} synthetic clients across boston and worcester "
+          "(residential -> PHP -> IOP -> aftercare; some step up after relapse signs).\n")
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = []
+        for index in range(clients):
+            futures.append(pool.submit(DemoClient(api, index).run))
+            time.sleep(0.15)
+        refs = [future.result() for future in futures]
+    time.sleep(1.0)
+    print_summary(api, refs)
+
+
+def print_summary(api: CarepathClient, refs: list[str]) -> None:
+    print("\nCensus (journey read model):")
+    print(f"  {'site':<10} {'level':<12} {'occupied':>8} {'capacity':>8} {'waitlist':>8}")
+    for row in api.call("GET", "journey", "/census"):
+        print(f"  {row['site_id']:<10} {row['level']:<12} {row['occupied']:>8} "
+              f"{row['capacity']:>8} {row['waitlist']:>8}")
+    print("\nFlows (from -> to: count):")
+    for row in api.call("GET", "journey", "/flows"):
+        print(f"  {row['from_level']:>11} -> {row['to_level']:<11} {row['count']}")
+    ref = refs[2] if len(refs) > 2 else refs[0]
+    journey = api.journey(ref)
+    print(f"\nOne full journey: {ref}")
+    for episode in journey["episodes"]:
+        print(f"  episode {episode['episode_id']} ({episode['status']})")
+        for segment in episode["segments"]:
+            print(f"    {segment['level']:<12} at {segment['site_id']:<10} "
+                  f"{segment['started_at']} .. {segment.get('ended_at') or 'now'} "
+                  f"({segment['los_days']} days)")
+    for event in journey["events"]:
+        print(f"    {event['time']}  {event['type']:<45} caused by {event['causation_id']}")

@@ -1,0 +1,169 @@
+"""Runs the whole platform — the broker and every service as its own process. Used by
+`make run` (with the demo) and by the end-to-end and fault tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from carepath.embedded import EmbeddedBroker, free_port
+from carepath.settings import EMBEDDED_BOOTSTRAP, SERVICE_PORTS, SERVICES
+
+
+class Platform:
+    def __init__(
+        self,
+        *,
+        var_dir: Path,
+        bootstrap: str | None = None,
+        ports: dict[str, int] | None = None,
+        database_urls: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        broker_port: int | None = None,
+    ) -> None:
+        self.var_dir = var_dir
+        self.external_bootstrap = bootstrap
+        self.ports = ports or {service: free_port() for service in SERVICES}
+        self.database_urls = database_urls or {}
+        self.extra_env = env or {}
+        self.broker_port = broker_port
+        self.broker: EmbeddedBroker | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def bootstrap(self) -> str:
+        if self.external_bootstrap:
+            return self.external_bootstrap
+        assert self.broker is not None, "platform not started"
+        return self.broker.bootstrap
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, timeout_s: float = 90.0) -> Platform:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        (self.var_dir / "logs").mkdir(exist_ok=True)
+        if not self.external_bootstrap:
+            self.broker = EmbeddedBroker(port=self.broker_port).start()
+        for service in SERVICES:
+            self.start_service(service)
+        self.wait_ready(timeout_s)
+        return self
+
+    def service_env(self, service: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+        env.update(CAREPATH_KAFKA_BOOTSTRAP=self.bootstrap, CAREPATH_VAR_DIR=str(self.var_dir))
+        if service in self.database_urls:
+            env[f"CAREPATH_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
+        env.update(self.extra_env)
+        return env
+
+    def start_service(self, service: str) -> None:
+        log = (self.var_dir / "logs" / f"{service}.log").open("ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "carepath.cli", "serve", service,
+             "--port", str(self.ports[service])],
+            env=self.service_env(service), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout_s: float = 90.0, services: tuple[str, ...] = SERVICES) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = set(services)
+        while pending:
+            for service in sorted(pending):
+                self._check_alive(service)
+                if _ready(self.url(service)):
+                    pending.discard(service)
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s}s: {sorted(pending)}; "
+                                   f"see {self.var_dir / 'logs'}")
+            time.sleep(0.1)
+
+    def _check_alive(self, service: str) -> None:
+        process = self.processes[service]
+        if process.poll() is not None:
+            tail = (self.var_dir / "logs" / f"{service}.log").read_text()[-2000:]
+            raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail}")
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes[service]
+        process.send_signal(sig)
+        process.wait(timeout=30)
+
+    def restart(self, service: str) -> None:
+        self.start_service(service)
+        self.wait_ready(services=(service,))
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.broker is not None:
+            self.broker.stop()
+
+    def __enter__(self) -> Platform:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def run_platform(*, demo: bool, clients: int) -> int:
+    from carepath.demo import run_demo
+    from carepath.settings import Settings
+
+    settings = Settings()
+    platform = Platform(var_dir=settings.var_dir.resolve(), bootstrap=settings.kafka_bootstrap,
+                        ports=dict(SERVICE_PORTS),
+                        broker_port=int(EMBEDDED_BOOTSTRAP.rsplit(":", 1)[1]))
+    stop = {"requested": False}
+
+    def request_stop(*_: object) -> None:
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    print("Starting Carepath: broker and six services ...", flush=True)
+    try:
+        platform.start()
+        _print_endpoints(platform)
+        if demo:
+            run_demo(platform, clients=clients)
+        print("\nServices are up. Press Ctrl-C to stop everything.", flush=True)
+        while not stop["requested"]:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping services and the broker ...", flush=True)
+        platform.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+def _print_endpoints(platform: Platform) -> None:
+    print(f"  broker       {platform.bootstrap}"
+          f"{'' if platform.external_bootstrap else '  (embedded, in memory)'}")
+    for service in SERVICES:
+        print(f"  {service:<12} {platform.url(service)}   (OpenAPI: {platform.url(service)}/docs)")
+    print(f"  dashboard    {platform.url('journey')}/")
+    print(f"  logs         {platform.var_dir / 'logs'}", flush=True)
