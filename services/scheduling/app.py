@@ -1,0 +1,38 @@
+"""Scheduling: weekly session plans per level of care, and attendance."""
+
+from fastapi import FastAPI
+
+from carepath.config import load_sites, load_yaml
+from carepath.service import ServiceSpec, build_app
+from carepath.settings import Settings
+from services.scheduling import api, store
+from services.scheduling.handlers import SchedulingDeps, handlers
+from services.scheduling.templates import ScheduleConfig
+
+SCHEDULES_FILE = "schedules.yaml"
+
+
+class UnknownSite(ValueError):
+    pass
+
+
+def load_schedules(settings: Settings) -> ScheduleConfig:
+    """Read and validate config/schedules.yaml; a week that breaks its level's rules, or a
+    site that config/sites.yaml does not know, stops the service from starting."""
+    schedules = ScheduleConfig.model_validate(load_yaml(settings, SCHEDULES_FILE))
+    unknown = sorted(set(schedules.sites) - set(load_sites(settings).sites))
+    if unknown:
+        raise UnknownSite(f"{SCHEDULES_FILE}: sites {unknown} are not in sites.yaml")
+    return schedules
+
+
+def make_deps(settings: Settings) -> SchedulingDeps:
+    return SchedulingDeps(schedules=load_schedules(settings))
+
+
+SPEC = ServiceSpec(name="scheduling", metadata=store.metadata, outbox=store.outbox,
+                   inbox=store.inbox, router=api.router, handlers=handlers, make_deps=make_deps)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_app(SPEC, settings)

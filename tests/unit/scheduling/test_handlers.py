@@ -1,0 +1,148 @@
+"""Placement events through the handlers, on a real SQLite unit of work (no broker)."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from carepath.consumer import Incoming
+from carepath.db import make_engine
+from carepath.uow import UnitOfWork
+from contracts import Envelope, LevelOfCare
+from contracts.events import (
+    ClientAdmitted,
+    ClientDischarged,
+    ClientTransferred,
+    Disposition,
+    SteppedUp,
+    TransitionTrigger,
+)
+from services.scheduling import store
+from services.scheduling.handlers import SchedulingDeps, handlers
+from services.scheduling.store import CareSession
+from services.scheduling.templates import ScheduleConfig
+from tests.unit.scheduling.conftest import placement_event
+
+ADMITTED_AT = datetime(2031, 1, 6, 17, 0, tzinfo=UTC)
+CLIENT = "c-0123456789abcdef"
+
+
+class Scheduling:
+    """The handlers as the runtime calls them: each event once, in its own transaction."""
+
+    def __init__(self, tmp_path: Path, schedules: ScheduleConfig) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'scheduling.db'}")
+        store.metadata.create_all(engine)
+        self.uow = UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox)
+        self.deps = SchedulingDeps(schedules=schedules)
+
+    def consume(self, envelope: Envelope) -> list[Envelope]:
+        data = envelope.payload()
+        handler = handlers.get(type(data))
+        assert handler is not None
+        emitted: list[Envelope] = []
+
+        def apply(tx):  # type: ignore[no-untyped-def]
+            handler(Incoming(envelope=envelope, data=data, trace_id=None), tx, self.deps)
+            emitted.extend(tx.emitted)
+
+        self.uow.consume_once("carepath.scheduling", envelope.id, apply)
+        return emitted
+
+    def sessions(self) -> list[CareSession]:
+        with self.uow.transaction() as tx:
+            return list(tx.session.exec(select(CareSession).order_by(col(CareSession.starts_at))))
+
+
+@pytest.fixture
+def scheduling(tmp_path: Path, schedules: ScheduleConfig) -> Scheduling:
+    return Scheduling(tmp_path, schedules)
+
+
+def names(events: list[Envelope]) -> list[str]:
+    return [e.type.split(".")[2] for e in events]
+
+
+def step_up(at: datetime, admitted: Envelope) -> Envelope:
+    return placement_event(SteppedUp(from_level=LevelOfCare.iop, to_level=LevelOfCare.php,
+                                     trigger=TransitionTrigger.risk_flag, reason="risk"),
+                           at=at, episode_id=admitted.episodeid,
+                           correlation_id=admitted.correlationid)
+
+
+def test_an_admission_schedules_two_weeks_of_the_level(scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT)
+    [scheduled] = scheduling.consume(admitted)
+    assert names([scheduled]) == ["SessionsScheduled"]
+    assert scheduled.data["level"] == "iop" and len(scheduled.data["sessions"]) == 20
+    assert (scheduled.causationid, scheduled.correlationid) == (admitted.id,
+                                                                admitted.correlationid)
+    assert (scheduled.episodeid, scheduled.siteid) == (admitted.episodeid, "boston")
+    rows = scheduling.sessions()
+    assert [r.session_id for r in rows] == [s["session_id"] for s in scheduled.data["sessions"]]
+    assert {(r.status, r.level, r.scheduled_event_id) for r in rows} == {
+        ("scheduled", "iop", str(scheduled.id))}
+
+
+def test_a_step_up_cancels_what_is_to_come_then_schedules_the_new_level(
+        scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    stepped = step_up(ADMITTED_AT + timedelta(days=3), admitted)
+    cancelled, rescheduled = scheduling.consume(stepped)
+    assert names([cancelled, rescheduled]) == ["SessionsCancelled", "SessionsScheduled"]
+    iop_rows = [r for r in scheduling.sessions() if r.level == "iop"]
+    to_come = [r.session_id for r in iop_rows if store.utc(r.starts_at) > stepped.time]
+    assert list(cancelled.data["session_ids"]) == to_come and cancelled.data["reason"] == (
+        "stepped_up")
+    assert {r.status for r in iop_rows if r.session_id in to_come} == {"cancelled"}
+    assert {r.status for r in iop_rows if r.session_id not in to_come} == {"scheduled"}
+    assert rescheduled.data["level"] == "php" and rescheduled.data["weekly_hours"] >= 20
+    for event in (cancelled, rescheduled):
+        assert (event.causationid, event.correlationid) == (stepped.id, admitted.correlationid)
+        assert event.episodeid == admitted.episodeid
+
+
+def test_a_transfer_schedules_the_receiving_sites_week(scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    moved = placement_event(ClientTransferred(from_site="boston", to_site="worcester",
+                                              level=LevelOfCare.iop, reason="closer to home"),
+                            at=ADMITTED_AT + timedelta(days=1), site_id="worcester")
+    _, rescheduled = scheduling.consume(moved)
+    kinds_and_modalities = {(s["kind"], s.get("modality")) for s in rescheduled.data["sessions"]}
+    assert ("group_therapy", "dbt") in kinds_and_modalities
+    assert {r.site_id for r in scheduling.sessions() if r.status == "scheduled"
+            and store.utc(r.starts_at) > moved.time} == {"worcester"}
+
+
+def test_a_discharge_only_cancels_and_says_nothing_when_nothing_is_left(
+        scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.aftercare), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    discharge = ClientDischarged(level=LevelOfCare.aftercare, disposition=Disposition.completed,
+                                 los_days=1)
+    [cancelled] = scheduling.consume(placement_event(discharge, at=ADMITTED_AT))
+    assert names([cancelled]) == ["SessionsCancelled"] and cancelled.data["reason"] == (
+        "discharged")
+    assert {r.status for r in scheduling.sessions()} == {"cancelled"}
+    assert scheduling.consume(placement_event(discharge, at=ADMITTED_AT)) == []
+
+
+def test_a_redelivered_event_changes_nothing(scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    assert scheduling.consume(admitted) == []
+    assert len(scheduling.sessions()) == 20
+
+
+def test_sessions_of_one_client_are_not_touched_by_anothers_move(
+        scheduling: Scheduling) -> None:
+    scheduling.consume(placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT,
+                                       client_ref="c-other0000000001"))
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    scheduling.consume(step_up(ADMITTED_AT, admitted))
+    others = [r for r in scheduling.sessions() if r.client_ref != CLIENT]
+    assert len(others) == 20 and {r.status for r in others} == {"scheduled"}
