@@ -28,18 +28,33 @@ class ApiError(RuntimeError):
 
 
 class CarepathClient:
-    def __init__(self, urls: dict[str, str], timeout: float = 10.0) -> None:
+    def __init__(self, urls: dict[str, str], timeout: float = 10.0, patience: float = 0.0
+                 ) -> None:
+        """`patience`: how long to keep retrying while a service is down or answers 503 (the
+        request never reached it, or it changed nothing) — for demos and fault tests."""
         self.urls = urls
         self.http = httpx.Client(timeout=timeout)
+        self.patience = patience
 
     def close(self) -> None:
         self.http.close()
 
     def call(self, method: str, service: str, path: str, **kwargs: Any) -> Json:
-        response = self.http.request(method, f"{self.urls[service]}{path}", **kwargs)
-        if response.status_code >= 400:
-            raise ApiError(response)
-        return response.json() if response.content else None
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                response = self.http.request(method, f"{self.urls[service]}{path}", **kwargs)
+            except httpx.ConnectError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+                continue
+            if response.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            if response.status_code >= 400:
+                raise ApiError(response)
+            return response.json() if response.content else None
 
     def refer(self, **referral: Any) -> Json:
         return self.call("POST", "intake", "/referrals", json=referral)

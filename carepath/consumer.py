@@ -171,9 +171,10 @@ class EventProcessor:
                     headers=headers,
                 )
                 break
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
+            except Exception:
+                # Never skip a message: keep trying until the DLQ takes it (bounded backoff).
+                log.warning("dead-letter publish failed; retrying", exc_info=True)
+                self.metrics.retries.labels(self.service, "dead_letter").inc()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
         self.metrics.dlq.labels(self.service, type(error).__name__).inc()

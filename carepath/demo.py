@@ -110,7 +110,7 @@ class DemoClient:
 
 
 def run_demo(platform: Platform, clients: int = 24) -> None:
-    api = CarepathClient({service: platform.url(service) for service in SERVICES})
+    api = CarepathClient({service: platform.url(service) for service in SERVICES}, patience=10)
     print(f"\nDemo: {clients} synthetic clients across boston and worcester "
           "(residential -> PHP -> IOP -> aftercare; some step up after relapse signs).\n")
     with ThreadPoolExecutor(max_workers=clients) as pool:

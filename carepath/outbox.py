@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -99,6 +100,7 @@ class OutboxRelay:
         idle_poll_s: float,
         max_backoff_s: float,
         retention: timedelta,
+        crash_before_publish: bool = False,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -107,6 +109,7 @@ class OutboxRelay:
         self.idle_poll_s = idle_poll_s
         self.max_backoff_s = max_backoff_s
         self.retention = retention
+        self.crash_before_publish = crash_before_publish
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._stopping = False
@@ -140,6 +143,9 @@ class OutboxRelay:
         if not rows:
             self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
             return 0
+        if self.crash_before_publish:
+            log.error("fault injection: crashing between commit and publish")
+            os._exit(70)
         await publish_rows(self.producer, rows)
         await asyncio.to_thread(self.store.mark_published, [row.seq for row in rows])
         for row in rows:

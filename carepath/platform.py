@@ -64,16 +64,24 @@ class Platform:
         env.update(self.extra_env)
         return env
 
-    def start_service(self, service: str) -> None:
-        log = (self.var_dir / "logs" / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(
+    def start_service(self, service: str, *, replica: int = 1,
+                      env: dict[str, str] | None = None) -> str:
+        """Start one process of a service; replica > 1 adds a consumer-group member on its
+        own port. Returns the instance name (`placement`, `placement#2`)."""
+        instance = service if replica == 1 else f"{service}#{replica}"
+        if instance not in self.ports:
+            self.ports[instance] = free_port()
+        log = (self.var_dir / "logs" / f"{instance}.log").open("ab")
+        self.processes[instance] = subprocess.Popen(
             [sys.executable, "-m", "carepath.cli", "serve", service,
-             "--port", str(self.ports[service])],
-            env=self.service_env(service), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+             "--port", str(self.ports[instance])],
+            env={**self.service_env(service), **(env or {})}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
+        return instance
 
     def wait_ready(self, timeout_s: float = 90.0, services: tuple[str, ...] = SERVICES) -> None:
+        """Wait for instances (service names, or `service#N` replicas) to answer /readyz."""
         deadline = time.monotonic() + timeout_s
         pending = set(services)
         while pending:
@@ -86,20 +94,22 @@ class Platform:
                                    f"see {self.var_dir / 'logs'}")
             time.sleep(0.1)
 
-    def _check_alive(self, service: str) -> None:
-        process = self.processes[service]
+    def _check_alive(self, instance: str) -> None:
+        process = self.processes[instance]
         if process.poll() is not None:
-            tail = (self.var_dir / "logs" / f"{service}.log").read_text()[-2000:]
-            raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail}")
+            tail = (self.var_dir / "logs" / f"{instance}.log").read_text()[-2000:]
+            raise RuntimeError(f"{instance} exited with {process.returncode}:\n{tail}")
 
-    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
-        process = self.processes[service]
+    def kill(self, instance: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes[instance]
         process.send_signal(sig)
         process.wait(timeout=30)
 
-    def restart(self, service: str) -> None:
-        self.start_service(service)
-        self.wait_ready(services=(service,))
+    def restart(self, service: str, *, replica: int = 1, env: dict[str, str] | None = None,
+                wait: bool = True) -> None:
+        instance = self.start_service(service, replica=replica, env=env)
+        if wait:
+            self.wait_ready(services=(instance,))
 
     def stop(self) -> None:
         for process in self.processes.values():

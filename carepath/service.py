@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from faststream import AckPolicy
@@ -20,6 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import SpanKind
 from prometheus_client import generate_latest
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 
 from carepath.consumer import EventHandlers, EventProcessor
@@ -51,7 +53,7 @@ class ServiceSpec:
     handlers: EventHandlers = field(default_factory=EventHandlers)
     make_deps: Callable[[Settings], Any] = lambda settings: None
     on_start: Callable[[Runtime], None] | None = None
-    workers: tuple[Callable[[Runtime], Awaitable[None]], ...] = ()
+    workers: tuple[Callable[[Runtime], Coroutine[Any, Any, None]], ...] = ()
     extra_routes: Callable[[FastAPI], None] | None = None
 
 
@@ -127,6 +129,7 @@ async def _start(runtime: Runtime) -> None:
         idle_poll_s=settings.relay_idle_poll_s,
         max_backoff_s=settings.retry_max_backoff_s,
         retention=timedelta(days=settings.outbox_retention_days),
+        crash_before_publish=settings.fault_crash_before_publish,
     )
     runtime.uow.on_commit(runtime.relay.wake_soon)
     runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
@@ -163,8 +166,13 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 100),
     )
     async def on_message(message: KafkaMessage) -> None:
-        await processor.process(message.raw_message)  # type: ignore[arg-type]
-        await message.ack()
+        await processor.process(message.raw_message)
+        try:
+            await message.ack()
+        except KafkaError:
+            # e.g. a rebalance took the partition: the new owner re-reads from the last
+            # committed offset and the inbox turns the repeat into a no-op.
+            log.warning("offset commit failed; the event will be redelivered", exc_info=True)
 
     return broker
 
@@ -224,6 +232,13 @@ async def _broker_ok(runtime: Runtime) -> bool:
 
 
 def _add_error_mapping(app: FastAPI) -> None:
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable during a request: %s", type(exc.orig).__name__)
+        return JSONResponse({"detail": "database unavailable; nothing was changed, retry",
+                             "error": "ServiceUnavailable"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
     @app.exception_handler(CarepathError)
     async def carepath_error(_request: Request, exc: CarepathError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "error": type(exc).__name__},

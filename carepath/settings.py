@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     retry_max_backoff_s: float = Field(default=5.0, gt=0)
     retry_unknown_attempts: int = Field(default=3, ge=1)
     log_level: str = "INFO"
+    # Test hook for fault tests: the relay kills its process after the state change and its
+    # events have committed, before publishing them. Never set it in production.
+    fault_crash_before_publish: bool = False
 
     smtp_host: str | None = None
     smtp_port: int = 25

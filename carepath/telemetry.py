@@ -63,21 +63,21 @@ class Metrics:
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        labels = {"registry": self.registry}
+        registry = self.registry
         self.consumed = Counter("carepath_events_consumed_total", "Events consumed",
-                                ["service", "type", "outcome"], **labels)
+                                ["service", "type", "outcome"], registry=registry)
         self.published = Counter("carepath_events_published_total", "Events published",
-                                 ["service", "type"], **labels)
+                                 ["service", "type"], registry=registry)
         self.handler_seconds = Histogram("carepath_handler_seconds", "Event handler latency",
-                                         ["service", "type"], **labels)
+                                         ["service", "type"], registry=registry)
         self.outbox_backlog = Gauge("carepath_outbox_backlog", "Unpublished outbox rows",
-                                    ["service"], **labels)
+                                    ["service"], registry=registry)
         self.dlq = Counter("carepath_dlq_total", "Events sent to the dead-letter topic",
-                           ["service", "error"], **labels)
+                           ["service", "error"], registry=registry)
         self.retries = Counter("carepath_retries_total", "Transient failures retried",
-                               ["service", "stage"], **labels)
+                               ["service", "stage"], registry=registry)
         self.consumer_lag = Gauge("carepath_consumer_lag", "Consumer lag per partition",
-                                  ["service", "topic", "partition"], **labels)
+                                  ["service", "topic", "partition"], registry=registry)
         self.service = service
 
 

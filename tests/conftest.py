@@ -21,7 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, make_url, text
 
 from carepath.embedded import EmbeddedBroker
-from carepath.settings import Settings
+from carepath.platform import Platform
+from carepath.settings import SERVICES, Settings
 from contracts import Envelope
 from tests.support import EventTap, publish_envelopes
 
@@ -107,6 +108,22 @@ def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir
     if f"{service}_database_url" in Settings.model_fields:
         values[f"{service}_database_url"] = database_url
     return Settings(**values)
+
+
+@contextmanager
+def running_platform(var_dir: Path, env: dict[str, str] | None = None) -> Iterator[Platform]:
+    """The broker (embedded unless CAREPATH_TEST_KAFKA_BOOTSTRAP) and all six services as
+    processes, each on a fresh database."""
+    databases = DatabaseFactory(var_dir)
+    urls = {service: databases.new(service) for service in SERVICES}
+    fast = {f"CAREPATH_{k.upper()}": str(v) for k, v in FAST_JOIN.items()}
+    platform = Platform(var_dir=var_dir, bootstrap=TEST_ENV.kafka_bootstrap,
+                        database_urls=urls, env={**fast, **(env or {})})
+    try:
+        yield platform.start()
+    finally:
+        platform.stop()
+        databases.drop_all()
 
 
 @pytest.fixture

@@ -1,0 +1,160 @@
+"""Journey's HTTP API: a client's journey, census, flows and outcomes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from carepath.errors import InvalidInput, NotFound
+from carepath.service import RuntimeDep
+from services.journey import queries, reports
+from services.journey.domain import ConfiguredSites, as_utc, los_days
+from services.journey.store import Episode, JourneyEvent, Segment
+
+router = APIRouter(tags=["journey"])
+
+SiteFilter = Annotated[str | None, Query(max_length=64)]
+
+
+class EventOut(BaseModel):
+    id: str
+    type: str
+    name: str
+    time: datetime
+    recorded_at: datetime
+    source: str
+    episode_id: str | None
+    site_id: str | None
+    causation_id: str | None
+    correlation_id: str
+    trace_id: str | None
+    data: dict[str, Any]
+
+
+class SegmentOut(BaseModel):
+    level: str
+    site_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    los_days: float
+    end_reason: str | None
+
+
+class EpisodeOut(BaseModel):
+    episode_id: str
+    site_id: str
+    status: str
+    disposition: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    current_level: str | None
+    segments: list[SegmentOut]
+    events: list[EventOut]
+
+
+class JourneyOut(BaseModel):
+    client_ref: str
+    episodes: list[EpisodeOut]
+    events: list[EventOut]
+
+
+@router.get("/clients/{client_ref}/journey", response_model=JourneyOut)
+def journey(client_ref: Annotated[str, Path(max_length=64)], runtime: RuntimeDep) -> JourneyOut:
+    now = datetime.now(UTC)
+    with runtime.uow.transaction() as tx:
+        events = [_event(e) for e in queries.client_events(tx.session, client_ref)]
+        if not events:
+            raise NotFound(f"no events for client {client_ref!r}")
+        episodes = queries.client_episodes(tx.session, client_ref)
+        segments = queries.client_segments(tx.session, client_ref)
+    return JourneyOut(client_ref=client_ref, events=events,
+                      episodes=[_episode(e, segments, events, now) for e in episodes])
+
+
+def _event(row: JourneyEvent) -> EventOut:
+    return EventOut.model_validate(row.model_dump() | {"time": as_utc(row.time),
+                                                       "recorded_at": as_utc(row.recorded_at)})
+
+
+def _segment(row: Segment, now: datetime) -> SegmentOut:
+    started, ended = as_utc(row.started_at), row.ended_at and as_utc(row.ended_at)
+    return SegmentOut(level=row.level, site_id=row.site_id, started_at=started, ended_at=ended,
+                      los_days=los_days(started, ended, now), end_reason=row.end_reason)
+
+
+def _episode(row: Episode, segments: list[Segment], events: list[EventOut],
+             now: datetime) -> EpisodeOut:
+    own = [_segment(s, now) for s in segments if s.episode_id == row.episode_id]
+    current = next((s.level for s in reversed(own) if s.ended_at is None), None)
+    return EpisodeOut(
+        episode_id=row.episode_id, site_id=row.site_id, status=row.status,
+        disposition=row.disposition, opened_at=as_utc(row.opened_at),
+        closed_at=row.closed_at and as_utc(row.closed_at), current_level=current,
+        segments=own, events=[e for e in events if e.episode_id == row.episode_id])
+
+
+class CensusOut(BaseModel):
+    site_id: str
+    level: str
+    occupied: int
+    capacity: int | None
+    waitlist: int
+    utilisation: float | None
+
+
+@router.get("/census", response_model=list[CensusOut])
+def census(runtime: RuntimeDep, site_id: SiteFilter = None) -> list[CensusOut]:
+    configured: ConfiguredSites = runtime.deps
+    with runtime.uow.transaction() as tx:
+        occupied, waiting = queries.occupied(tx.session), queries.waiting(tx.session)
+        capacity = configured.capacity | queries.capacities(tx.session)
+    sites = configured.site_ids | {s for s, _ in [*occupied, *waiting, *capacity]}
+    rows = reports.census(sites=sites if site_id is None else {site_id} & sites,
+                          occupied=occupied, waitlist=waiting, capacity=capacity)
+    return [CensusOut(site_id=r.site_id, level=r.level, occupied=r.occupied,
+                      capacity=r.capacity, waitlist=r.waitlist, utilisation=r.utilisation)
+            for r in rows]
+
+
+class FlowOut(BaseModel):
+    from_level: str
+    to_level: str
+    count: int
+
+
+@router.get("/flows", response_model=list[FlowOut])
+def flows(runtime: RuntimeDep, site_id: SiteFilter = None, since: datetime | None = None,
+          until: datetime | None = None) -> list[FlowOut]:
+    since, until = since and as_utc(since), until and as_utc(until)
+    if since and until and since > until:
+        raise InvalidInput("since must not be after until")
+    with runtime.uow.transaction() as tx:
+        counted = queries.flow_counts(tx.session, site_id=site_id, since=since, until=until)
+    counted.sort(key=lambda flow: reports.flow_order(flow[0], flow[1]))
+    return [FlowOut(from_level=a, to_level=b, count=n) for a, b, n in counted]
+
+
+class OutcomeOut(BaseModel):
+    site_id: str
+    level: str
+    completed_segments: int
+    median_los_days: float | None
+    mean_los_days: float | None
+    step_downs: int
+    step_ups: int
+    discharges: int
+    dispositions: dict[str, int]
+
+
+@router.get("/outcomes", response_model=list[OutcomeOut])
+def outcomes(runtime: RuntimeDep, site_id: SiteFilter = None) -> list[OutcomeOut]:
+    configured: ConfiguredSites = runtime.deps
+    with runtime.uow.transaction() as tx:
+        stays = queries.completed_stays(tx.session, site_id)
+        moves = queries.counted_moves(tx.session, site_id)
+    sites = configured.site_ids if site_id is None else {site_id} & configured.site_ids
+    return [OutcomeOut.model_validate(row, from_attributes=True)
+            for row in reports.outcomes(sites=sites, stays=stays, moves=moves)]

@@ -1,0 +1,33 @@
+"""Journey: the traceability read model — every event per client and episode, level segments,
+census, flows and outcomes — and the ops dashboard. It consumes every topic and emits nothing."""
+
+from fastapi import APIRouter, FastAPI
+
+from carepath.config import load_sites
+from carepath.service import ServiceSpec, build_app
+from carepath.settings import Settings
+from services.journey import api, dashboard, store
+from services.journey.domain import ConfiguredSites
+from services.journey.handlers import handlers
+
+
+def make_deps(settings: Settings) -> ConfiguredSites:
+    sites = load_sites(settings).sites
+    return ConfiguredSites(capacity={(site_id, level.value): capacity
+                                     for site_id, site in sites.items()
+                                     for level, capacity in site.capacity.items()})
+
+
+def _routes() -> APIRouter:
+    router = APIRouter()
+    router.include_router(api.router)
+    router.include_router(dashboard.router)
+    return router
+
+
+SPEC = ServiceSpec(name="journey", metadata=store.metadata, outbox=store.outbox,
+                   inbox=store.inbox, router=_routes(), handlers=handlers, make_deps=make_deps)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_app(SPEC, settings)

@@ -1,0 +1,159 @@
+"""Every event on every topic: kept as it came, and folded into the views in the same
+transaction (the inbox makes a redelivery a no-op)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from carepath.consumer import EventHandlers, Incoming
+from carepath.uow import Transaction
+from contracts import Envelope, EventData
+from contracts.events import CapacityChanged, ClientAdmitted, PlacementWaitlisted
+from services.journey import domain
+from services.journey.domain import EpisodeStatus, PlacementChange, Stay, as_utc
+from services.journey.store import (
+    Episode,
+    FlowMove,
+    JourneyEvent,
+    Segment,
+    SiteCapacity,
+    WaitlistEntry,
+)
+
+handlers = EventHandlers()
+EPISODE_NAMESPACE = uuid.UUID("6f1c4a52-8d0e-4d59-9a43-2f7c1b9e0d11")
+
+
+@handlers.on_every_event
+def record(event: Incoming, tx: Transaction, deps: object) -> None:
+    tx.session.add(event_row(event))
+    match event.data:
+        case CapacityChanged():
+            set_capacity(tx.session, event.data, event.envelope)
+        case EventData(service="placement"):
+            apply_placement(tx.session, event.data, event.envelope)
+
+
+def event_row(event: Incoming) -> JourneyEvent:
+    envelope = event.envelope
+    return JourneyEvent(
+        id=str(envelope.id), client_ref=envelope.subject,
+        episode_id=_str(envelope.episodeid), site_id=envelope.siteid, type=envelope.type,
+        name=type(event.data).event_name(), source=envelope.source, time=_at(envelope),
+        recorded_at=as_utc(envelope.recordedat), causation_id=_str(envelope.causationid),
+        correlation_id=str(envelope.correlationid), trace_id=event.trace_id, data=envelope.data)
+
+
+def set_capacity(session: Session, data: CapacityChanged, envelope: Envelope) -> None:
+    for level, capacity in data.capacity.items():
+        row = session.get(SiteCapacity, (data.site_id, level.value))
+        if row is not None and as_utc(row.as_of) > _at(envelope):
+            continue  # a newer figure already arrived; this one is stale
+        row = row or SiteCapacity(site_id=data.site_id, level=level.value, capacity=capacity,
+                                  as_of=_at(envelope), event_id=str(envelope.id))
+        row.capacity, row.as_of, row.event_id = capacity, _at(envelope), str(envelope.id)
+        session.add(row)
+
+
+def apply_placement(session: Session, data: EventData, envelope: Envelope) -> None:
+    episode = _known_episode(session, envelope)
+    segment = _open_segment(session, episode.episode_id) if episode else None
+    current = Stay(segment.level, segment.site_id) if segment else None
+    change = domain.placement_change(data, site_id=envelope.siteid, current=current)
+    if change is None:
+        return
+    episode = episode or _new_episode(session, envelope, data, change)
+    if segment is not None and change.ends_stay:
+        segment.ended_at, segment.end_reason = _at(envelope), change.ends_stay
+        segment.ended_by = str(envelope.id)
+        session.add(segment)
+    if change.starts is not None:
+        session.add(Segment(episode_id=episode.episode_id, client_ref=envelope.subject,
+                            site_id=change.starts.site_id, level=change.starts.level,
+                            started_at=_at(envelope), started_by=str(envelope.id)))
+    if change.move is not None:
+        _count_move(session, change, envelope)
+    _update_episode(session, episode, change, envelope)
+    _update_waitlist(session, change, envelope, episode.episode_id)
+
+
+def _known_episode(session: Session, envelope: Envelope) -> Episode | None:
+    if envelope.episodeid is not None:
+        return session.get(Episode, str(envelope.episodeid))
+    # No episode on the event: the client's episode still in progress, if there is one.
+    return session.exec(
+        select(Episode)
+        .where(Episode.client_ref == envelope.subject,
+               Episode.status != EpisodeStatus.discharged.value)
+        .order_by(col(Episode.opened_at).desc())
+    ).first()
+
+
+def _new_episode(session: Session, envelope: Envelope, data: EventData,
+                 change: PlacementChange) -> Episode:
+    episode_id = envelope.episodeid
+    if episode_id is None:  # deterministic, so a replay builds the same view
+        episode_id = uuid.uuid5(EPISODE_NAMESPACE, str(envelope.id))
+    place = change.starts or change.waitlists
+    site = place.site_id if place else envelope.siteid or domain.UNKNOWN_SITE
+    episode = Episode(episode_id=str(episode_id), client_ref=envelope.subject, site_id=site,
+                      status=EpisodeStatus.waitlisted.value, opened_at=_at(envelope))
+    if not isinstance(data, ClientAdmitted | PlacementWaitlisted):
+        episode.status = EpisodeStatus.active.value  # joined mid-episode
+    session.add(episode)
+    return episode
+
+
+def _open_segment(session: Session, episode_id: str) -> Segment | None:
+    return session.exec(
+        select(Segment)
+        .where(Segment.episode_id == episode_id, col(Segment.ended_at).is_(None))
+        .order_by(col(Segment.started_at).desc())
+    ).first()
+
+
+def _count_move(session: Session, change: PlacementChange, envelope: Envelope) -> None:
+    move = change.move
+    assert move is not None
+    session.add(FlowMove(event_id=str(envelope.id), client_ref=envelope.subject,
+                         kind=move.kind.value, site_id=move.site_id, from_level=move.from_level,
+                         to_level=move.to_level, disposition=move.disposition,
+                         at=_at(envelope)))
+
+
+def _update_episode(session: Session, episode: Episode, change: PlacementChange,
+                    envelope: Envelope) -> None:
+    if change.status is not None:
+        episode.status = domain.next_status(episode.status, change.status)
+    if change.status is EpisodeStatus.discharged:
+        episode.disposition, episode.closed_at = change.disposition, _at(envelope)
+    if change.starts is not None:
+        episode.site_id = change.starts.site_id
+    session.add(episode)
+
+
+def _update_waitlist(session: Session, change: PlacementChange, envelope: Envelope,
+                     episode_id: str) -> None:
+    if change.leaves_waitlist:
+        waiting = session.get(WaitlistEntry, envelope.subject)
+        if waiting is not None:
+            session.delete(waiting)
+            session.flush()
+    if change.waitlists is not None:
+        entry = session.get(WaitlistEntry, envelope.subject) or WaitlistEntry(
+            client_ref=envelope.subject, site_id=change.waitlists.site_id,
+            level=change.waitlists.level, since=_at(envelope))
+        entry.site_id, entry.level = change.waitlists.site_id, change.waitlists.level
+        entry.episode_id, entry.since = episode_id, _at(envelope)
+        session.add(entry)
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _at(envelope: Envelope) -> datetime:
+    return as_utc(envelope.time)
