@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
 from carepath.errors import is_transient
 from carepath.telemetry import Metrics
@@ -89,11 +90,51 @@ async def publish_rows(producer: AIOKafkaProducer, rows: list[OutboxRow]) -> Non
     await asyncio.gather(*futures)
 
 
+class RelayLease:
+    """One relay per service publishes at a time (a PostgreSQL session advisory lock held on a
+    dedicated connection), so replicas don't publish the same rows twice. If the holder dies
+    or loses its connection, the lock frees and another replica takes over; a row published by
+    both during a hand-over is a duplicate the consumers' inboxes absorb."""
+
+    def __init__(self, engine: Engine, service: str) -> None:
+        self.engine = engine
+        self.key = zlib.crc32(f"carepath-outbox-{service}".encode())
+        self.connection: Connection | None = None
+
+    def held(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        try:
+            if self.connection is not None:
+                self.connection.execute(text("SELECT 1"))
+                return True
+            connection = self.engine.connect()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                     {"k": self.key}).scalar_one()
+            connection.commit()
+            if got:
+                self.connection = connection
+            else:
+                connection.close()
+            return bool(got)
+        except Exception:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.invalidate()
+            finally:
+                self.connection = None
+
+
 class OutboxRelay:
     def __init__(
         self,
         *,
         store: OutboxStore,
+        lease: RelayLease,
         producer: AIOKafkaProducer,
         metrics: Metrics,
         batch_size: int,
@@ -103,6 +144,7 @@ class OutboxRelay:
         crash_before_publish: bool = False,
     ) -> None:
         self.store = store
+        self.lease = lease
         self.producer = producer
         self.metrics = metrics
         self.batch_size = batch_size
@@ -139,6 +181,8 @@ class OutboxRelay:
                 await self._idle()
 
     async def publish_batch(self) -> int:
+        if not await asyncio.to_thread(self.lease.held):
+            return 0
         rows = await asyncio.to_thread(self.store.unpublished, self.batch_size)
         if not rows:
             self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
@@ -157,9 +201,11 @@ class OutboxRelay:
         deadline = self._loop.time() + timeout_s
         while self._loop.time() < deadline and await self.publish_batch():
             pass
+        self.lease.release()
 
     def stop(self) -> None:
         self._stopping = True
+        self.lease.release()
         self._loop.call_soon_threadsafe(self._wake.set)
 
     async def _idle(self) -> None:

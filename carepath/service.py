@@ -28,7 +28,7 @@ from carepath.consumer import EventHandlers, EventProcessor
 from carepath.db import make_engine
 from carepath.errors import CarepathError
 from carepath.kafka import ensure_topics, new_producer
-from carepath.outbox import OutboxRelay, OutboxStore
+from carepath.outbox import OutboxRelay, OutboxStore, RelayLease
 from carepath.settings import Settings
 from carepath.telemetry import (
     Metrics,
@@ -123,6 +123,7 @@ async def _start(runtime: Runtime) -> None:
     await runtime.producer.start()
     runtime.relay = OutboxRelay(
         store=OutboxStore(runtime.engine, spec.outbox),
+        lease=RelayLease(runtime.engine, spec.name),
         producer=runtime.producer,
         metrics=runtime.metrics,
         batch_size=settings.relay_batch_size,

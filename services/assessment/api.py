@@ -1,0 +1,142 @@
+"""Assessment's HTTP API: assessments with level-of-care recommendations, observations, and
+relapse risk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from carepath.errors import NotFound
+from carepath.service import RuntimeDep
+from carepath.uow import Transaction
+from contracts import LevelOfCare
+from contracts.events import AssessmentKind, ClientAssessed
+from services.assessment import domain, store
+from services.assessment.handlers import current_risk, flag_rising_risk
+from services.assessment.policy import AssessmentDeps
+from services.assessment.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    ClientOut,
+    ClientRiskOut,
+    ObservationIn,
+    ObservationOut,
+    PendingOut,
+    RiskOut,
+)
+
+router = APIRouter(tags=["assessment"])
+
+ClientRefPath = Annotated[str, Path(max_length=48)]
+
+
+@router.post("/assessments", status_code=201, response_model=AssessmentOut)
+def assess(body: AssessmentIn, runtime: RuntimeDep) -> AssessmentOut:
+    deps: AssessmentDeps = runtime.deps
+    recommendation = domain.recommend(deps.rules, body.dimensions)
+    with runtime.uow.transaction() as tx:
+        client = store.require_client(tx.session, body.client_ref, lock=True)
+        domain.check_kind(body.kind, in_care=client.in_care)
+        assessment = _record_assessment(tx, client, body, recommendation, deps)
+    return _assessment_out(assessment)
+
+
+def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn,
+                       recommendation: domain.Recommendation, deps: AssessmentDeps
+                       ) -> store.Assessment:
+    now = datetime.now(UTC)
+    final = domain.final_level(recommendation.level, body.override_level)
+    event = ClientAssessed(
+        assessment_id=domain.mint_id("asmt"), kind=body.kind, dimensions=body.dimensions,
+        recommended_level=recommendation.level, rationale=recommendation.rationale,
+        final_level=final, override_level=body.override_level,
+        override_reason=body.override_reason, assessed_by=body.assessed_by,
+        rule_set=deps.rules.name, asam_edition=deps.rules.asam_edition)
+    envelope = tx.emit(event, subject=client.client_ref, site_id=client.site_id,
+                       episode_id=client.episode(), cause=client.assessment_cause(body.kind),
+                       time=now)
+    assessment = store.Assessment(
+        **event.model_dump(mode="json", exclude={"rationale"}), client_ref=client.client_ref,
+        rationale=list(recommendation.rationale), rule_id=recommendation.rule_id,
+        assessed_at=now, trigger_flag_id=client.pending_flag_id, event_id=str(envelope.id))
+    client.close_pending()
+    tx.session.add_all([assessment, client])
+    return assessment
+
+
+def _assessment_out(row: store.Assessment) -> AssessmentOut:
+    final = LevelOfCare(row.final_level)
+    return AssessmentOut(**row.model_dump(exclude={"trigger_flag_id"}),
+                         asam_codes=list(final.asam_codes(row.asam_edition)))
+
+
+@router.get("/assessments/{assessment_id}", response_model=AssessmentOut)
+def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime: RuntimeDep
+                    ) -> AssessmentOut:
+    with runtime.uow.transaction() as tx:
+        row = tx.session.get(store.Assessment, assessment_id)
+        if row is None:
+            raise NotFound(f"no assessment {assessment_id!r}")
+        return _assessment_out(row)
+
+
+@router.get("/clients/{client_ref}/assessments", response_model=list[AssessmentOut])
+def client_assessments(client_ref: ClientRefPath, runtime: RuntimeDep) -> list[AssessmentOut]:
+    with runtime.uow.transaction() as tx:
+        store.require_client(tx.session, client_ref)
+        return [_assessment_out(row) for row in store.assessments_of(tx.session, client_ref)]
+
+
+@router.get("/clients/{client_ref}", response_model=ClientOut)
+def read_client(client_ref: ClientRefPath, runtime: RuntimeDep) -> ClientOut:
+    with runtime.uow.transaction() as tx:
+        client = store.require_client(tx.session, client_ref)
+    pending = None
+    if client.pending_kind and client.pending_event_id:
+        pending = PendingOut(kind=AssessmentKind(client.pending_kind),
+                             trigger_event_id=client.pending_event_id,
+                             flag_id=client.pending_flag_id)
+    return ClientOut(client_ref=client_ref, site_id=client.site_id, in_care=client.in_care,
+                     current_level=client.level(), episode_id=client.episode_id,
+                     pending_assessment=pending)
+
+
+@router.get("/clients/{client_ref}/risk", response_model=ClientRiskOut)
+def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep) -> ClientRiskOut:
+    deps: AssessmentDeps = runtime.deps
+    with runtime.uow.transaction() as tx:
+        client = store.require_client(tx.session, client_ref)
+        risk = current_risk(tx, deps.risk, client_ref, datetime.now(UTC))
+        return ClientRiskOut(**RiskOut.of(risk).model_dump(), client_ref=client_ref,
+                             flagged_severity=client.severity_flagged())
+
+
+@router.post("/clients/{client_ref}/observations", status_code=201,
+             response_model=ObservationOut)
+def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep
+            ) -> ObservationOut:
+    deps: AssessmentDeps = runtime.deps
+    now = datetime.now(UTC)
+    value = domain.check_observation(body.kind, body.value)
+    observed_at = _as_utc(body.observed_at) if body.observed_at else now
+    domain.check_observed_at(observed_at, now)
+    observed_at = min(observed_at, now)  # within the allowed clock skew: counts as now
+    with runtime.uow.transaction() as tx:
+        client = store.require_client(tx.session, client_ref, lock=True)
+        row = store.Observation(observation_id=domain.mint_id("obs"), client_ref=client_ref,
+                                kind=body.kind.value, value=value, observed_at=observed_at,
+                                recorded_at=now)
+        tx.session.add(row)
+        risk, flag_id = flag_rising_risk(tx, deps.risk, client, now=now,
+                                         cause=client.last_link(),
+                                         flag_id=domain.mint_id("flag"))
+    return ObservationOut(observation_id=row.observation_id, client_ref=client_ref,
+                          kind=body.kind, value=value, observed_at=observed_at,
+                          risk=RiskOut.of(risk), flag_id=flag_id)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """A time without a zone is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,60 @@
+"""Assessment: multidimensional assessments, the level-of-care recommendation (a pluggable
+rule set), observations and relapse-risk scoring.
+
+Configuration, validated at start-up (a bad file stops the service with a clear message):
+`<Settings.config_dir>/loc-rules.yaml` (the rule set) and `<Settings.config_dir>/risk.yaml`.
+To plug in another rule set, set CAREPATH_CONFIG_DIR to a folder holding your own files.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import yaml
+from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
+
+from carepath.config import load_yaml
+from carepath.service import ServiceSpec, build_app
+from carepath.settings import Settings
+from services.assessment import api, handlers, store
+from services.assessment.policy import AssessmentDeps, RiskPolicy, RuleSet
+
+RULES_FILE = "loc-rules.yaml"
+RISK_FILE = "risk.yaml"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(RuntimeError):
+    """A configuration file is missing or invalid; the service does not start."""
+
+
+def make_deps(settings: Settings) -> AssessmentDeps:
+    return AssessmentDeps(rules=load_config(settings, RULES_FILE, RuleSet),
+                          risk=load_config(settings, RISK_FILE, RiskPolicy))
+
+
+def load_config(settings: Settings, name: str, model: type[M]) -> M:
+    path = settings.config_dir / name
+    try:
+        raw = load_yaml(settings, name)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} not found (CAREPATH_CONFIG_DIR={settings.config_dir})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+                             for e in exc.errors()[:10])
+        raise ConfigError(f"{path} is not a valid {model.__name__}: {problems}") from exc
+
+
+SPEC = ServiceSpec(name="assessment", metadata=store.metadata, outbox=store.outbox,
+                   inbox=store.inbox, router=api.router, handlers=handlers.handlers,
+                   make_deps=make_deps)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_app(SPEC, settings)

@@ -1,0 +1,134 @@
+"""Level-of-care rules: the rule-set evaluator, who may be assessed how, and where placement
+events leave a client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from carepath.errors import Conflict
+from contracts import LevelOfCare
+from contracts.events import (
+    AssessmentKind,
+    ClientAdmitted,
+    ClientDischarged,
+    ClientTransferred,
+    Dimensions,
+    SteppedDown,
+    SteppedUp,
+)
+from contracts.events.placement import PlacementEvent
+from services.assessment.policy import Condition, DimensionKey, RuleSet, dimension_keys
+
+Ratings = Mapping[str, int]
+Drivers = tuple[DimensionKey, ...]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    level: LevelOfCare
+    rule_id: str
+    rationale: tuple[str, ...]
+
+
+def recommend(rules: RuleSet, dimensions: Dimensions) -> Recommendation:
+    """The first rule whose every condition holds decides; the default catches the rest."""
+    ratings = dimensions.model_dump()
+    for rule in rules.rules:
+        drivers = drivers_of(rule, ratings)
+        if drivers is not None:
+            return _explain(rules, rule.id, rule.level, rule.reason, ratings, drivers)
+    fallback = rules.default
+    return _explain(rules, "default", fallback.level, fallback.reason, ratings, ())
+
+
+def drivers_of(condition: Condition, ratings: Ratings) -> Drivers | None:
+    """The dimensions that made every listed condition hold, or None if one fails."""
+    tests = (_any_at_least, _all_at_least, _all_at_most, _count_at_least, _sum_at_least)
+    drivers: set[DimensionKey] = set()
+    for test in tests:
+        found = test(condition, ratings)
+        if found is None:
+            return None
+        drivers.update(found)
+    return tuple(key for key in dimension_keys() if key in drivers)
+
+
+def _any_at_least(c: Condition, ratings: Ratings) -> Drivers | None:
+    if c.any_at_least is None:
+        return ()
+    hits = tuple(k for k, least in c.any_at_least.items() if ratings[k] >= least)
+    return hits or None
+
+
+def _all_at_least(c: Condition, ratings: Ratings) -> Drivers | None:
+    if c.all_at_least is None:
+        return ()
+    ok = all(ratings[k] >= least for k, least in c.all_at_least.items())
+    return tuple(c.all_at_least) if ok else None
+
+
+def _all_at_most(c: Condition, ratings: Ratings) -> Drivers | None:
+    if c.all_at_most is None:
+        return ()
+    ok = all(ratings[k] <= most for k, most in c.all_at_most.items())
+    return tuple(c.all_at_most) if ok else None
+
+
+def _count_at_least(c: Condition, ratings: Ratings) -> Drivers | None:
+    if c.count_at_least is None:
+        return ()
+    rule = c.count_at_least
+    hits = tuple(k for k in rule.among if ratings[k] >= rule.rating)
+    return hits if len(hits) >= rule.count else None
+
+
+def _sum_at_least(c: Condition, ratings: Ratings) -> Drivers | None:
+    if c.sum_at_least is None:
+        return ()
+    total = sum(ratings.values())
+    hits = tuple(k for k in dimension_keys() if ratings[k] > 0)
+    return hits if total >= c.sum_at_least else None
+
+
+def _explain(rules: RuleSet, rule_id: str, level: LevelOfCare, reason: str,
+             ratings: Ratings, drivers: Drivers) -> Recommendation:
+    named = ", ".join(rules.describe(key, ratings[key]) for key in drivers)
+    text = reason.format(dims=named or "no single dimension", level=level.value,
+                         total=sum(ratings.values()))
+    lines = [text, f"rule '{rule_id}' of rule set '{rules.name}' decided (first match wins)"]
+    if rules.illustrative:
+        lines.append("illustrative rule set, not ASAM's decision tables: confirm clinically")
+    return Recommendation(level=level, rule_id=rule_id, rationale=tuple(lines))
+
+
+def final_level(recommended: LevelOfCare, override: LevelOfCare | None) -> LevelOfCare:
+    return override or recommended
+
+
+def check_kind(kind: AssessmentKind, *, in_care: bool) -> None:
+    if kind is AssessmentKind.initial and in_care:
+        raise Conflict("the client is in care: use kind 'reassessment'")
+    if kind is AssessmentKind.reassessment and not in_care:
+        raise Conflict("the client is not in care: use kind 'initial'")
+
+
+@dataclass(frozen=True)
+class CareState:
+    in_care: bool
+    level: LevelOfCare | None
+    site_id: str | None
+
+
+def care_after(event: PlacementEvent, *, site_id: str | None) -> CareState | None:
+    """Where a placement event leaves the client; None for events that move nobody."""
+    match event:
+        case ClientAdmitted(level=level):
+            return CareState(in_care=True, level=level, site_id=site_id)
+        case SteppedDown(to_level=level) | SteppedUp(to_level=level):
+            return CareState(in_care=True, level=level, site_id=site_id)
+        case ClientTransferred(level=level, to_site=to_site):
+            return CareState(in_care=True, level=level, site_id=to_site)
+        case ClientDischarged():
+            return CareState(in_care=False, level=None, site_id=site_id)
+    return None

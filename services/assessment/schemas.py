@@ -1,0 +1,123 @@
+"""Assessment's HTTP request and response shapes. Requests refuse unknown fields and bound
+every string; identities never appear here, only pseudonymous refs and staff ids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+
+from contracts import LevelOfCare
+from contracts.events import AssessmentKind, Dimensions
+from services.assessment import domain
+from services.assessment.policy import ObservationKind, Severity
+
+ClientRef = Annotated[str, StringConstraints(pattern=r"^c-[a-z0-9-]{3,40}$")]
+StaffId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_ref: ClientRef
+    kind: AssessmentKind
+    dimensions: Dimensions
+    assessed_by: StaffId = Field(description="a staff identifier, e.g. 'clinician-42'")
+    override_level: LevelOfCare | None = None
+    override_reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _override_is_explained(self) -> Self:
+        if self.override_level is not None and self.override_reason is None:
+            raise ValueError("override_level needs an override_reason")
+        if self.override_reason is not None and self.override_level is None:
+            raise ValueError("override_reason given without an override_level")
+        return self
+
+
+class AssessmentOut(BaseModel):
+    assessment_id: str
+    client_ref: str
+    kind: AssessmentKind
+    dimensions: Dimensions
+    recommended_level: LevelOfCare
+    final_level: LevelOfCare
+    rationale: list[str]
+    rule_id: str
+    override_level: LevelOfCare | None
+    override_reason: str | None
+    rule_set: str
+    asam_edition: int
+    asam_codes: list[str]
+    assessed_by: str
+    assessed_at: datetime
+    event_id: str
+
+
+class IndicatorOut(BaseModel):
+    name: str
+    detail: str
+    weight: float
+
+
+class RiskOut(BaseModel):
+    score: float
+    severity: Severity
+    indicators: list[IndicatorOut]
+
+    @classmethod
+    def of(cls, risk: domain.RiskScore) -> Self:
+        return cls(score=risk.score, severity=risk.severity, indicators=[
+            IndicatorOut(name=i.name, detail=i.detail, weight=i.weight) for i in risk.indicators])
+
+
+class ClientRiskOut(RiskOut):
+    client_ref: str
+    flagged_severity: Severity | None = Field(
+        description="the highest severity flagged since the client's last placement change")
+
+
+class PendingOut(BaseModel):
+    kind: AssessmentKind
+    trigger_event_id: str
+    flag_id: str | None
+
+
+class ClientOut(BaseModel):
+    """What assessment knows of a client: no identity, only care state."""
+
+    client_ref: str
+    site_id: str | None
+    in_care: bool
+    current_level: LevelOfCare | None
+    episode_id: str | None
+    pending_assessment: PendingOut | None
+
+
+class ObservationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ObservationKind
+    value: Annotated[str, StringConstraints(max_length=20)] | StrictInt | StrictFloat
+    observed_at: datetime | None = None
+
+
+class ObservationOut(BaseModel):
+    observation_id: str
+    client_ref: str
+    kind: ObservationKind
+    value: str | int | float
+    observed_at: datetime
+    risk: RiskOut
+    flag_id: str | None = Field(description="the RelapseRiskFlagged this observation raised")

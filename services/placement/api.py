@@ -1,0 +1,196 @@
+"""Placement's HTTP API: census, capacity, manual transitions, discharge, a client's placement."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal, NoReturn
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from carepath.errors import Conflict, NotFound
+from carepath.service import RuntimeDep
+from carepath.uow import Transaction
+from contracts import LevelOfCare
+from contracts.events import CapacityChanged, Disposition
+from services.placement.domain import (
+    LEVELS_BY_INTENSITY,
+    Episode,
+    EpisodeStatus,
+    MoveKind,
+    Place,
+    move_for_request,
+)
+from services.placement.moves import Outcome, Placer
+from services.placement.store import CensusLine, SqlRepository
+
+router = APIRouter(tags=["placement"])
+
+ClientRef = Annotated[str, Path(max_length=48)]
+SiteId = Annotated[str, Path(max_length=64)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Slots = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class CensusOut(BaseModel):
+    site_id: str
+    level: LevelOfCare
+    occupied: int
+    capacity: int
+    waitlist: int
+    over_capacity: bool
+
+    @classmethod
+    def of(cls, line: CensusLine) -> CensusOut:
+        return cls(site_id=line.site_id, level=line.level, occupied=line.occupied,
+                   capacity=line.capacity, waitlist=line.waitlist,
+                   over_capacity=line.over_capacity)
+
+
+@router.get("/census", response_model=list[CensusOut])
+def census(runtime: RuntimeDep,
+           site_id: Annotated[str | None, Query(max_length=64)] = None) -> list[CensusOut]:
+    with runtime.uow.transaction() as tx:
+        repo = SqlRepository(tx.session)
+        if site_id is not None:
+            _require_site(repo, site_id)
+        return [CensusOut.of(line) for line in repo.census(site_id)]
+
+
+class CapacityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    residential: Slots
+    php: Slots
+    iop: Slots
+    aftercare: Slots
+
+
+@router.put("/sites/{site_id}/capacity", response_model=list[CensusOut])
+def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep) -> list[CensusOut]:
+    """Lowering below occupancy evicts nobody: the level is over capacity until people leave."""
+    now = datetime.now(UTC)
+    capacity = {level: getattr(body, level.value) for level in LEVELS_BY_INTENSITY}
+    with runtime.uow.transaction() as tx:
+        repo = _locked(tx)
+        _require_site(repo, site_id)
+        repo.set_capacity(site_id, capacity)
+        tx.emit(CapacityChanged(site_id=site_id, capacity=capacity), subject=f"site-{site_id}",
+                site_id=site_id, episode_id=None, cause=None, time=now)
+        placer = Placer(repo=repo, outbox=tx, now=now)
+        for level in LEVELS_BY_INTENSITY:
+            placer.fill(Place(site_id, level))
+        return [CensusOut.of(line) for line in repo.census(site_id)]
+
+
+class WaitlistedFor(BaseModel):
+    level: LevelOfCare
+    site_id: str
+    position: int
+
+
+class PlacementOut(BaseModel):
+    client_ref: str
+    episode_id: str
+    site_id: str
+    level: LevelOfCare | None
+    status: EpisodeStatus
+    since: datetime
+    waitlisted_for: WaitlistedFor | None = None
+
+
+class MoveOut(BaseModel):
+    status: Outcome
+    placement: PlacementOut
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_level: LevelOfCare
+    to_site: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    reason: Reason
+    kind: Literal["step_down", "step_up", "transfer"] | None = None
+
+
+@router.post("/clients/{client_ref}/transitions", response_model=MoveOut)
+def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep) -> MoveOut:
+    with runtime.uow.transaction() as tx:
+        repo = _locked(tx)
+        episode = _in_care(repo, client_ref)
+        if body.to_site is not None:
+            _require_site(repo, body.to_site)
+        move = move_for_request(episode, to_level=body.to_level, to_site=body.to_site,
+                                kind=MoveKind(body.kind) if body.kind else None,
+                                reason=body.reason)
+        placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC))
+        outcome = placer.move(episode, move, repo.chain(client_ref))
+        return MoveOut(status=outcome, placement=_placement(repo, client_ref))
+
+
+class DischargeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disposition: Disposition
+    reason: Reason | None = None
+
+
+@router.post("/clients/{client_ref}/discharge", response_model=MoveOut)
+def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep) -> MoveOut:
+    """Completing IOP continues to aftercare (the episode stays open); otherwise it closes."""
+    with runtime.uow.transaction() as tx:
+        repo = _locked(tx)
+        episode = repo.open_episode(client_ref) or _not_open(repo, client_ref)
+        placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC))
+        outcome = placer.discharge(episode, body.disposition, body.reason,
+                                   repo.chain(client_ref))
+        return MoveOut(status=outcome, placement=_placement(repo, client_ref))
+
+
+@router.get("/clients/{client_ref}/placement", response_model=PlacementOut)
+def placement(client_ref: ClientRef, runtime: RuntimeDep) -> PlacementOut:
+    with runtime.uow.transaction() as tx:
+        return _placement(SqlRepository(tx.session), client_ref)
+
+
+def _placement(repo: SqlRepository, client_ref: str) -> PlacementOut:
+    episode = repo.latest_episode(client_ref)
+    if episode is None:
+        raise NotFound(f"placement knows no client {client_ref!r}")
+    entry = repo.entry_of(client_ref) if episode.status is not EpisodeStatus.discharged else None
+    waiting = None
+    if entry is not None:
+        target = entry.move.target
+        queue = [e.client_ref for e in repo.waiting(target)]
+        waiting = WaitlistedFor(level=target.level, site_id=target.site_id,
+                                position=queue.index(client_ref) + 1)
+    return PlacementOut(client_ref=client_ref, episode_id=str(episode.episode_id),
+                        site_id=episode.site_id, level=episode.level, status=episode.status,
+                        since=episode.since, waitlisted_for=waiting)
+
+
+def _locked(tx: Transaction) -> SqlRepository:
+    repo = SqlRepository(tx.session)
+    repo.lock()
+    return repo
+
+
+def _require_site(repo: SqlRepository, site_id: str) -> None:
+    known = repo.sites()
+    if site_id not in known:
+        raise NotFound(f"unknown site {site_id!r}; known sites: {sorted(known)}")
+
+
+def _in_care(repo: SqlRepository, client_ref: str) -> Episode:
+    episode = repo.open_episode(client_ref) or _not_open(repo, client_ref)
+    if not episode.in_care:
+        raise Conflict(f"{client_ref} is waiting for admission at {episode.site_id}, not in "
+                       "care; only a client in care can transition")
+    return episode
+
+
+def _not_open(repo: SqlRepository, client_ref: str) -> NoReturn:
+    last = repo.latest_episode(client_ref)
+    if last is None:
+        raise NotFound(f"{client_ref} was never admitted or waitlisted")
+    raise Conflict(f"{client_ref} is not in care: discharged at {last.since.isoformat()}")

@@ -1,0 +1,203 @@
+"""Placement rules: which move an assessment, a risk flag or a request means, and when a move
+is impossible. Pure: no database, no broker."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from carepath.errors import InvalidInput, InvalidTransition
+from contracts import ASAM_CODES, LevelOfCare
+from contracts.events import Disposition, RiskSeverity, TransitionTrigger
+
+LEVELS_BY_INTENSITY = tuple(sorted(LevelOfCare, key=lambda level: -level.intensity))
+_EPISODES = uuid.UUID("5c7f2d0e-8a53-4a57-9a8e-0c1f3b6d2e41")
+
+
+def episode_id_for(client_ref: str, opening_event_id: uuid.UUID) -> uuid.UUID:
+    """Derived from the event that opened the episode, so a replay mints the same id."""
+    return uuid.uuid5(_EPISODES, f"{client_ref}/{opening_event_id}")
+
+
+class EpisodeStatus(str, Enum):
+    active = "active"
+    waitlisted = "waitlisted"
+    discharged = "discharged"
+
+
+class MoveKind(str, Enum):
+    admission = "admission"
+    step_down = "step_down"
+    step_up = "step_up"
+    transfer = "transfer"
+
+
+@dataclass(frozen=True)
+class Place:
+    site_id: str
+    level: LevelOfCare
+
+    def __str__(self) -> str:
+        return f"{self.level.value} at {self.site_id}"
+
+
+@dataclass
+class Episode:
+    """One admission to discharge. A waitlisted-only episode has a site but no level yet."""
+
+    episode_id: uuid.UUID
+    client_ref: str
+    site_id: str
+    level: LevelOfCare | None
+    status: EpisodeStatus
+    since: datetime
+    admitted_at: datetime | None = None
+    asam_edition: int = 3
+
+    @property
+    def in_care(self) -> bool:
+        return self.status is EpisodeStatus.active and self.level is not None
+
+    @property
+    def place(self) -> Place:
+        if self.level is None:
+            raise InvalidTransition(f"{self.client_ref} has not been admitted yet")
+        return Place(self.site_id, self.level)
+
+
+@dataclass(frozen=True)
+class Move:
+    kind: MoveKind
+    target: Place
+    trigger: TransitionTrigger | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class WaitEntry:
+    """A move that waits for a slot; it keeps the causal link of the client's own chain."""
+
+    client_ref: str
+    episode_id: uuid.UUID
+    move: Move
+    cause_event_id: uuid.UUID
+    correlation_id: uuid.UUID
+    assessment_id: str | None = None
+    asam_edition: int = 3
+
+
+@dataclass(frozen=True)
+class ReassessmentNeeded:
+    reason: str
+    flag_id: str
+
+
+def kind_of(origin: Place, target: Place) -> MoveKind:
+    if origin.site_id != target.site_id:
+        return MoveKind.transfer
+    if target.level.is_higher_than(origin.level):
+        return MoveKind.step_up
+    return MoveKind.step_down
+
+
+def move_for_assessment(
+    episode: Episode | None, *, site_id: str, final_level: LevelOfCare
+) -> Move | None:
+    """Admission for someone not in care; for someone in care, a reassessment step (or none)."""
+    if episode is None or not episode.in_care:
+        return Move(MoveKind.admission, Place(site_id, final_level), None,
+                    f"assessed for {final_level.value}")
+    origin = episode.place
+    if final_level == origin.level:
+        return None
+    target = Place(origin.site_id, final_level)
+    return Move(kind_of(origin, target), target, TransitionTrigger.reassessment,
+                f"reassessment recommends {final_level.value}")
+
+
+def move_for_flag(
+    episode: Episode | None, *, severity: RiskSeverity, flag_id: str
+) -> Move | ReassessmentNeeded | None:
+    """High risk steps up one level (or asks for reassessment at the top); moderate asks."""
+    if episode is None or not episode.in_care:
+        return None
+    origin = episode.place
+    if severity is RiskSeverity.moderate:
+        return ReassessmentNeeded(f"moderate relapse risk flag {flag_id}", flag_id)
+    if origin.level is LevelOfCare.residential:
+        return ReassessmentNeeded(
+            f"high relapse risk flag {flag_id} while in residential: no more intensive level",
+            flag_id)
+    target = Place(origin.site_id, origin.level.one_step_up())
+    return Move(MoveKind.step_up, target, TransitionTrigger.risk_flag,
+                f"high relapse risk flag {flag_id}")
+
+
+def move_for_request(
+    episode: Episode, *, to_level: LevelOfCare, to_site: str | None, kind: MoveKind | None,
+    reason: str,
+) -> Move:
+    """A manual transition; raises InvalidTransition when it is impossible or mislabelled."""
+    origin = episode.place
+    target = Place(to_site or origin.site_id, to_level)
+    if target == origin:
+        raise InvalidTransition(f"{episode.client_ref} is already in {origin}")
+    if kind is not None:
+        check_kind(kind, origin, target)
+    return Move(kind_of(origin, target), target, TransitionTrigger.manual, reason)
+
+
+def check_kind(kind: MoveKind, origin: Place, target: Place) -> None:
+    here, there = origin.level.value, target.level.value
+    if kind is MoveKind.step_down and not origin.level.is_higher_than(target.level):
+        raise InvalidTransition(f"cannot step down from {here} to {there}: "
+                                f"{there} is {_not_lower(origin.level, target.level)}")
+    if kind is MoveKind.step_up and not target.level.is_higher_than(origin.level):
+        raise InvalidTransition(f"cannot step up from {here} to {there}: "
+                                f"{there} is {_not_higher(origin.level, target.level)}")
+    if kind is MoveKind.transfer and target.site_id == origin.site_id:
+        raise InvalidTransition(f"cannot transfer to {target.site_id}: "
+                                f"the client is already at {origin.site_id}")
+    if kind is MoveKind.admission:
+        raise InvalidTransition("admission is not a transition of a client in care")
+
+
+def _not_lower(origin: LevelOfCare, target: LevelOfCare) -> str:
+    return "the current level" if origin == target else "a more intensive level"
+
+
+def _not_higher(origin: LevelOfCare, target: LevelOfCare) -> str:
+    return "the current level" if origin == target else "a less intensive level"
+
+
+def move_for_discharge(episode: Episode, disposition: Disposition) -> Move | None:
+    """Completing IOP continues to aftercare at the same site; anything else ends the episode."""
+    if disposition is Disposition.completed and episode.level is LevelOfCare.iop:
+        return Move(MoveKind.step_down, Place(episode.site_id, LevelOfCare.aftercare),
+                    TransitionTrigger.completion, "completed intensive outpatient")
+    return None
+
+
+def free_slots(*, capacity: int, occupied: int, waiting: int = 0) -> int:
+    return max(capacity - occupied - waiting, 0)
+
+
+def waitlist_reason(move: Move, current: Place | None) -> str:
+    wanted = f"waiting for a {move.target.level.value} slot at {move.target.site_id}"
+    if current is None:
+        return wanted[:200]
+    return f"{wanted} ({move.kind.value.replace('_', ' ')} from {current})"[:200]
+
+
+def los_days(admitted_at: datetime | None, now: datetime) -> float:
+    if admitted_at is None:
+        return 0.0
+    return max((now - admitted_at).total_seconds() / 86400, 0.0)
+
+
+def asam_codes(level: LevelOfCare, edition: int) -> tuple[str, ...]:
+    if edition not in ASAM_CODES:
+        raise InvalidInput(f"unknown ASAM edition {edition}; known: {sorted(ASAM_CODES)}")
+    return level.asam_codes(edition)

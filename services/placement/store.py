@@ -1,0 +1,219 @@
+"""Placement's tables (episodes, capacity, waitlist, each client's latest event) and the
+repository the rules work through."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, func, true
+from sqlmodel import Field, Session, SQLModel, col, delete, select
+
+from carepath.db import runtime_tables
+from carepath.uow import CausalLink
+from contracts import LevelOfCare
+from contracts.events import TransitionTrigger
+from services.placement.domain import Episode, EpisodeStatus, Move, MoveKind, Place, WaitEntry
+
+OPEN = (EpisodeStatus.active.value, EpisodeStatus.waitlisted.value)
+
+
+class PlacementTable(SQLModel):
+    metadata = MetaData()
+
+
+class EpisodeRow(PlacementTable, table=True):
+    __tablename__ = "episode"
+
+    episode_id: str = Field(primary_key=True, max_length=36)
+    client_ref: str = Field(index=True, max_length=48)
+    site_id: str = Field(index=True, max_length=64)
+    level: str | None = Field(default=None, max_length=20)
+    status: str = Field(index=True, max_length=20)
+    since: datetime = Field(sa_type=DateTime(timezone=True))
+    opened_at: datetime = Field(sa_type=DateTime(timezone=True))
+    admitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    asam_edition: int = 3
+
+
+class CapacityRow(PlacementTable, table=True):
+    __tablename__ = "capacity"
+
+    site_id: str = Field(primary_key=True, max_length=64)
+    level: str = Field(primary_key=True, max_length=20)
+    capacity: int = Field(ge=0)
+
+
+class WaitlistRow(PlacementTable, table=True):
+    __tablename__ = "waitlist"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    client_ref: str = Field(unique=True, max_length=48)
+    episode_id: str = Field(max_length=36)
+    site_id: str = Field(index=True, max_length=64)
+    level: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    trigger: str | None = Field(default=None, max_length=20)
+    reason: str = Field(max_length=500)
+    assessment_id: str | None = Field(default=None, max_length=64)
+    asam_edition: int = 3
+    cause_event_id: str = Field(max_length=36)
+    correlation_id: str = Field(max_length=36)
+
+
+class ClientChainRow(PlacementTable, table=True):
+    """The latest event placement knows for a client: the cause of HTTP-triggered events."""
+
+    __tablename__ = "client_chain"
+
+    client_ref: str = Field(primary_key=True, max_length=48)
+    last_event_id: str = Field(max_length=36)
+    correlation_id: str = Field(max_length=36)
+
+
+@dataclass(frozen=True)
+class CensusLine:
+    site_id: str
+    level: LevelOfCare
+    occupied: int
+    capacity: int
+    waitlist: int
+
+    @property
+    def over_capacity(self) -> bool:
+        return self.occupied > self.capacity
+
+
+metadata = PlacementTable.metadata
+outbox, inbox = runtime_tables(metadata)
+
+
+class SqlRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock(self) -> None:
+        """Serialise placement writes: every move reads and changes shared capacity."""
+        self.session.exec(select(CapacityRow).order_by(
+            col(CapacityRow.site_id), col(CapacityRow.level)).with_for_update()).all()
+
+    def open_episode(self, client_ref: str) -> Episode | None:
+        row = self.session.exec(select(EpisodeRow).where(
+            EpisodeRow.client_ref == client_ref, col(EpisodeRow.status).in_(OPEN))).first()
+        return _episode(row) if row else None
+
+    def latest_episode(self, client_ref: str) -> Episode | None:
+        row = self.session.exec(select(EpisodeRow).where(EpisodeRow.client_ref == client_ref)
+                                .order_by(col(EpisodeRow.opened_at).desc())).first()
+        return _episode(row) if row else None
+
+    def save_episode(self, episode: Episode) -> None:
+        row = self.session.get(EpisodeRow, str(episode.episode_id))
+        if row is None:
+            row = EpisodeRow(episode_id=str(episode.episode_id), client_ref=episode.client_ref,
+                             site_id=episode.site_id, status=episode.status.value,
+                             since=episode.since, opened_at=episode.since)
+        row.site_id, row.status, row.since = episode.site_id, episode.status.value, episode.since
+        row.level = episode.level.value if episode.level else None
+        row.admitted_at, row.asam_edition = episode.admitted_at, episode.asam_edition
+        self.session.add(row)
+        self.session.flush()
+
+    def sites(self) -> set[str]:
+        return set(self.session.exec(select(CapacityRow.site_id).distinct()).all())
+
+    def capacity(self, place: Place) -> int | None:
+        row = self.session.get(CapacityRow, (place.site_id, place.level.value))
+        return row.capacity if row else None
+
+    def set_capacity(self, site_id: str, capacity: Mapping[LevelOfCare, int]) -> None:
+        for level, slots in capacity.items():
+            row = self.session.get(CapacityRow, (site_id, level.value))
+            row = row or CapacityRow(site_id=site_id, level=level.value, capacity=slots)
+            row.capacity = slots
+            self.session.add(row)
+        self.session.flush()
+
+    def occupied(self, place: Place) -> int:
+        return int(self.session.exec(select(func.count()).select_from(EpisodeRow).where(
+            EpisodeRow.site_id == place.site_id, EpisodeRow.level == place.level.value,
+            EpisodeRow.status == EpisodeStatus.active.value)).one())
+
+    def waiting(self, place: Place) -> list[WaitEntry]:
+        rows = self.session.exec(select(WaitlistRow).where(
+            WaitlistRow.site_id == place.site_id, WaitlistRow.level == place.level.value)
+            .order_by(col(WaitlistRow.seq))).all()
+        return [_entry(row) for row in rows]
+
+    def entry_of(self, client_ref: str) -> WaitEntry | None:
+        row = self.session.exec(select(WaitlistRow).where(
+            WaitlistRow.client_ref == client_ref)).first()
+        return _entry(row) if row else None
+
+    def enqueue(self, entry: WaitEntry) -> None:
+        move = entry.move
+        self.session.add(WaitlistRow(
+            client_ref=entry.client_ref, episode_id=str(entry.episode_id),
+            site_id=move.target.site_id, level=move.target.level.value, kind=move.kind.value,
+            trigger=move.trigger.value if move.trigger else None, reason=move.reason,
+            assessment_id=entry.assessment_id, asam_edition=entry.asam_edition,
+            cause_event_id=str(entry.cause_event_id), correlation_id=str(entry.correlation_id)))
+        self.session.flush()
+
+    def dequeue(self, client_ref: str) -> None:
+        self.session.exec(delete(WaitlistRow).where(col(WaitlistRow.client_ref) == client_ref))
+
+    def remember(self, client_ref: str, link: CausalLink) -> None:
+        row = self.session.get(ClientChainRow, client_ref)
+        row = row or ClientChainRow(client_ref=client_ref, last_event_id="", correlation_id="")
+        row.last_event_id, row.correlation_id = str(link.event_id), str(link.correlation_id)
+        self.session.add(row)
+        self.session.flush()
+
+    def census(self, site_id: str | None = None) -> list[CensusLine]:
+        rows = self.session.exec(select(CapacityRow).where(
+            CapacityRow.site_id == site_id if site_id else true())).all()
+        occupied = self._counts(EpisodeRow, EpisodeRow.status == EpisodeStatus.active.value)
+        waiting = self._counts(WaitlistRow, true())
+        lines = [CensusLine(site_id=r.site_id, level=LevelOfCare(r.level),
+                            occupied=occupied.get((r.site_id, r.level), 0), capacity=r.capacity,
+                            waitlist=waiting.get((r.site_id, r.level), 0)) for r in rows]
+        return sorted(lines, key=lambda line: (line.site_id, -line.level.intensity))
+
+    def _counts(self, table: type[EpisodeRow | WaitlistRow],
+                where: Any) -> dict[tuple[str, str], int]:
+        site, level = col(table.site_id), col(table.level)
+        query = select(site, level, func.count()).where(where).group_by(site, level)
+        return {(s, str(lv)): int(n) for s, lv, n in self.session.exec(query).all()}
+
+    def chain(self, client_ref: str) -> CausalLink | None:
+        row = self.session.get(ClientChainRow, client_ref)
+        if row is None:
+            return None
+        return CausalLink(event_id=uuid.UUID(row.last_event_id),
+                          correlation_id=uuid.UUID(row.correlation_id))
+
+
+def _episode(row: EpisodeRow) -> Episode:
+    return Episode(
+        episode_id=uuid.UUID(row.episode_id), client_ref=row.client_ref, site_id=row.site_id,
+        level=LevelOfCare(row.level) if row.level else None, status=EpisodeStatus(row.status),
+        since=utc(row.since), admitted_at=utc(row.admitted_at) if row.admitted_at else None,
+        asam_edition=row.asam_edition)
+
+
+def _entry(row: WaitlistRow) -> WaitEntry:
+    move = Move(MoveKind(row.kind), Place(row.site_id, LevelOfCare(row.level)),
+                TransitionTrigger(row.trigger) if row.trigger else None, row.reason)
+    return WaitEntry(client_ref=row.client_ref, episode_id=uuid.UUID(row.episode_id), move=move,
+                     cause_event_id=uuid.UUID(row.cause_event_id),
+                     correlation_id=uuid.UUID(row.correlation_id),
+                     assessment_id=row.assessment_id, asam_edition=row.asam_edition)
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time placement stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,92 @@
+"""Crashes: kill -9 of every service mid-run, and a crash between commit and publish."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from carepath.platform import Platform
+from carepath.settings import SERVICES
+from tests.faults.conftest import (
+    EXPECTED_EVENTS,
+    doubled_effects,
+    events_by_client,
+    patient_api,
+    run_clients,
+    wait_level,
+)
+from tests.support import EventTap, of_type, wait_until
+
+
+def settled(platform: Platform, tap: EventTap, refs: list[str]) -> None:
+    """Wait until every client's walk has produced all its events and nothing is pending."""
+    api = patient_api(platform)
+    wait_until(lambda: all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values()),
+               timeout=120)
+    for ref in refs:
+        api.wait(lambda r=ref: api.notifications(r),
+                 lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)
+
+
+def test_kill_9_of_each_service_in_turn_loses_and_doubles_nothing(platform: Platform,
+                                                                  tap: EventTap) -> None:
+    api = patient_api(platform)
+
+    def kill_each_service() -> None:
+        for service in SERVICES:
+            time.sleep(1.5)
+            platform.kill(service)
+            time.sleep(0.5)
+            platform.restart(service)
+
+    refs = run_clients(api, 100, during=kill_each_service)
+    settled(platform, tap, refs)
+    counts = events_by_client(tap, refs)
+    assert [ref for ref, c in counts.items() if c != EXPECTED_EVENTS] == []
+    assert doubled_effects(tap) == []
+    for ref in refs:
+        placement = api.placement(ref)
+        assert (placement["level"], placement["status"]) == ("aftercare", "active")
+        scheduled = [e for e in tap.collected(of_type("SessionsScheduled", ref))]
+        planned = {s["session_id"] for e in scheduled for s in e.data["sessions"]}
+        sessions = api.sessions(ref)
+        assert len(sessions) == len(planned) == len({s["session_id"] for s in sessions})
+        notes = api.notifications(ref)
+        assert len(notes) == EXPECTED_EVENTS["NotificationSent"]
+        assert {n["status"] for n in notes} == {"sent"}
+    journey_types = {ref: len(api.journey(ref)["events"]) for ref in refs[:10]}
+    assert all(n >= sum(EXPECTED_EVENTS.values()) for n in journey_types.values())
+
+
+def test_a_crash_between_commit_and_publish_still_publishes_after_restart(
+    platform: Platform, tap: EventTap
+) -> None:
+    api = patient_api(platform)
+    platform.kill("intake")
+    platform.restart("intake", env={"CAREPATH_FAULT_CRASH_BEFORE_PUBLISH": "true"})
+    try:  # the process may die before or after answering: the commit is what counts
+        httpx.post(f"{platform.url('intake')}/referrals", timeout=10, json={
+            "site_id": "boston", "first_name": "Crash", "last_name": "Between",
+            "date_of_birth": "1990-01-01", "referral_source": "self"})
+    except httpx.HTTPError:
+        pass
+    wait_until(lambda: platform.processes["intake"].poll() is not None)
+    assert platform.processes["intake"].returncode == 70
+    intake_db = create_engine(platform.database_urls["intake"])
+    with intake_db.connect() as conn:
+        ref, event_id = conn.execute(text(
+            "SELECT client_ref, referral_event_id FROM client WHERE last_name = 'Between'")).one()
+        published = conn.execute(text("SELECT published_at FROM outbox WHERE event_id = :id"),
+                                 {"id": event_id}).scalar_one()
+    intake_db.dispose()
+    assert published is None
+    assert tap.collected(of_type("ClientReferred", ref)) == []
+
+    platform.restart("intake")
+    referred = tap.wait_for(of_type("ClientReferred", ref))
+    assert str(referred.id) == event_id
+    api.assess_to(ref, kind="initial", level="iop", timeout=60)
+    wait_level(api, ref, "iop")
+    assert len(tap.collected(of_type("ClientReferred", ref))) == 1

@@ -1,0 +1,172 @@
+"""Assessment against the real broker and database: consumed events in, HTTP requests in,
+ClientAssessed and RelapseRiskFlagged out with causation reaching the referral."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from contracts import Envelope, EventData, LevelOfCare, new_envelope
+from contracts.events import (
+    AttendanceRecorded,
+    AttendanceStatus,
+    ClientAdmitted,
+    ClientReferred,
+    ReassessmentRequested,
+    ReferralSource,
+    SessionKind,
+)
+from tests.support import EventTap, of_type, wait_until
+
+IOP = {"d1": 1, "d2": 1, "d3": 2, "d4": 2, "d5": 2, "d6": 2}
+
+
+class Client:
+    """One client's events, chained to their referral as the other services would chain them."""
+
+    def __init__(self, site: str = "boston") -> None:
+        self.ref = f"c-it{uuid.uuid4().hex[:10]}"
+        self.site = site
+        self.episode = uuid.uuid4()
+        self.referral = new_envelope(
+            ClientReferred(referral_source=ReferralSource.hospital,
+                           referred_at=datetime.now(UTC), presenting_concern_count=1),
+            subject=self.ref, site_id=site, episode_id=None, correlation_id=None,
+            causation_id=None)
+
+    def event(self, data: EventData, cause: Envelope | None = None) -> Envelope:
+        return new_envelope(data, subject=self.ref, site_id=self.site, episode_id=self.episode,
+                            correlation_id=self.referral.id,
+                            causation_id=(cause or self.referral).id)
+
+    def missed(self, session_id: str) -> Envelope:
+        return self.event(AttendanceRecorded(
+            session_id=session_id, status=AttendanceStatus.missed,
+            kind=SessionKind.group_therapy, level=LevelOfCare.iop,
+            scheduled_at=datetime.now(UTC) - timedelta(hours=2)))
+
+
+def assess(api: TestClient, ref: str, **body: Any) -> Any:
+    return api.post("/assessments", json={"client_ref": ref, "kind": "initial",
+                                          "dimensions": IOP, "assessed_by": "clinician-7",
+                                          **body})
+
+
+def known(api: TestClient, ref: str, check: Any = lambda c: True) -> dict[str, Any]:
+    def look() -> Any:
+        response = api.get(f"/clients/{ref}")
+        return response.status_code == 200 and check(response.json()) and response.json()
+
+    return wait_until(look)  # type: ignore[return-value]
+
+
+def test_an_initial_assessment_answers_the_referral(service_client, publish, event_tap: EventTap
+                                                    ) -> None:
+    client = Client()
+    with service_client("assessment") as api:
+        publish(client.referral)
+        created = wait_until(lambda: (r := assess(api, client.ref)).status_code != 404 and r)
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert (body["kind"], body["recommended_level"], body["final_level"]) == (
+            "initial", "iop", "iop")
+        assert body["asam_codes"] == ["2.1"] and body["asam_edition"] == 3
+        assert body["rule_set"] == "carepath-illustrative-v1" and body["override_level"] is None
+        assert any("d3" in line for line in body["rationale"])
+        assert api.get(f"/assessments/{body['assessment_id']}").json() == body
+        assert api.get(f"/clients/{client.ref}/assessments").json() == [body]
+        assert known(api, client.ref)["pending_assessment"] is None
+        event = event_tap.wait_for(of_type("ClientAssessed", client.ref))
+    assert event.causationid == event.correlationid == client.referral.id
+    assert event.siteid == "boston" and event.episodeid is None
+    assert event.data["assessment_id"] == body["assessment_id"]
+    assert event.data["final_level"] == "iop" and event.data["assessed_by"] == "clinician-7"
+
+
+def test_iop_client_missing_sessions_then_testing_positive_is_flagged_moderate_then_high(
+        service_client, publish, event_tap: EventTap) -> None:
+    client = Client()
+    with service_client("assessment") as api:
+        publish(client.referral, client.event(ClientAdmitted(level=LevelOfCare.iop)))
+        known(api, client.ref, lambda c: c["in_care"] and c["current_level"] == "iop")
+        publish(client.missed("s-1"), second := client.missed("s-2"))
+        moderate = event_tap.wait_for(of_type("RelapseRiskFlagged", client.ref))
+        tox = api.post(f"/clients/{client.ref}/observations",
+                       json={"kind": "tox_screen", "value": "positive"})
+        assert tox.status_code == 201, tox.text
+        assert (tox.json()["risk"]["severity"], tox.json()["risk"]["score"]) == ("high", 8.0)
+        high = event_tap.wait_for(lambda e: of_type("RelapseRiskFlagged", client.ref)(e)
+                                  and e.data["severity"] == "high")
+        risk = api.get(f"/clients/{client.ref}/risk").json()
+    assert (moderate.data["severity"], moderate.data["score"]) == ("moderate", 4.0)
+    assert moderate.causationid == second.id and moderate.data["current_level"] == "iop"
+    assert high.data["flag_id"] == tox.json()["flag_id"]
+    assert high.causationid == second.id  # the last event assessment consumed for the client
+    for flag in (moderate, high):
+        assert flag.correlationid == client.referral.id
+        assert (flag.episodeid, flag.siteid) == (client.episode, "boston")
+    assert {i["name"] for i in high.data["indicators"]} == {"missed_sessions",
+                                                           "positive_tox_screen"}
+    assert (risk["severity"], risk["flagged_severity"]) == ("high", "high")
+    assert len(event_tap.collected(of_type("RelapseRiskFlagged", client.ref))) == 2
+
+
+def test_a_requested_reassessment_is_caused_by_the_request(service_client, publish,
+                                                           event_tap: EventTap) -> None:
+    client = Client()
+    with service_client("assessment") as api:
+        admitted = client.event(ClientAdmitted(level=LevelOfCare.iop))
+        request = client.event(ReassessmentRequested(
+            reason="relapse risk", flag_id="flag-abc", current_level=LevelOfCare.iop), admitted)
+        publish(client.referral, admitted, request)
+        known(api, client.ref, lambda c: (c["pending_assessment"] or {}).get("kind")
+              == "reassessment")
+        assert assess(api, client.ref).status_code == 409  # in care: initial is refused
+        done = assess(api, client.ref, kind="reassessment", override_level="php",
+                      override_reason="daily structure needed after relapse")
+        assert done.status_code == 201, done.text
+        assert (done.json()["recommended_level"], done.json()["final_level"]) == ("iop", "php")
+        assert done.json()["asam_codes"] == ["2.5"]
+        event = event_tap.wait_for(of_type("ClientAssessed", client.ref))
+    assert (event.causationid, event.correlationid) == (request.id, client.referral.id)
+    assert event.episodeid == client.episode
+    assert (event.data["override_level"], event.data["override_reason"]) == (
+        "php", "daily structure needed after relapse")
+
+
+def test_bad_requests_are_refused_with_a_reason_and_emit_nothing(service_client, publish,
+                                                                 event_tap: EventTap) -> None:
+    client = Client()
+    with service_client("assessment") as api:
+        assert assess(api, client.ref).status_code == 404
+        assert api.post(f"/clients/{client.ref}/observations",
+                        json={"kind": "craving", "value": 3}).status_code == 404
+        assert api.get("/assessments/asmt-nope").status_code == 404
+        publish(client.referral)
+        known(api, client.ref)
+        refusals = [
+            (assess(api, client.ref, dimensions={**IOP, "d1": 7}), 422, "d1"),
+            (assess(api, client.ref, override_level="php"), 422, "override_reason"),
+            (assess(api, client.ref, kind="reassessment"), 409, "use kind 'initial'"),
+            (api.post(f"/clients/{client.ref}/observations",
+                      json={"kind": "craving", "value": 42}), 422, "from 0 to 10"),
+            (api.post(f"/clients/{client.ref}/observations",
+                      json={"kind": "tox_screen", "value": "unclear"}), 422, "'positive'"),
+            (api.post(f"/clients/{client.ref}/observations",
+                      json={"kind": "bam", "value": 3, "observed_at":
+                            (datetime.now(UTC) + timedelta(days=1)).isoformat()}),
+             422, "observed_at is in the future"),
+        ]
+        for response, status, reason in refusals:
+            assert (response.status_code, reason in response.text) == (status, True), \
+                response.text
+        assert api.get(f"/clients/{client.ref}/assessments").json() == []
+        assert api.get(f"/clients/{client.ref}/risk").json()["score"] == 0.0
+        barrier = assess(api, client.ref)
+        assert barrier.status_code == 201
+        event_tap.wait_for(of_type("ClientAssessed", client.ref))
+    emitted = event_tap.collected(lambda e: e.subject == client.ref and "assessment" in e.type)
+    assert [e.data["assessment_id"] for e in emitted] == [barrier.json()["assessment_id"]]

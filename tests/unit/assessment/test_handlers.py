@@ -1,0 +1,162 @@
+"""Event handlers over a real (SQLite) store, without a broker: what assessment remembers from
+the events it consumes and which flags it raises, with which causes."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carepath.consumer import Incoming
+from carepath.db import make_engine
+from carepath.settings import Settings
+from carepath.uow import UnitOfWork
+from contracts import Envelope, EventData, LevelOfCare, new_envelope
+from contracts.events import (
+    AttendanceRecorded,
+    AttendanceStatus,
+    ClientAdmitted,
+    ClientDischarged,
+    ClientReferred,
+    Disposition,
+    ReassessmentRequested,
+    ReferralSource,
+    SessionKind,
+    SteppedUp,
+    TransitionTrigger,
+)
+from services.assessment import store
+from services.assessment.app import make_deps
+from services.assessment.handlers import handlers
+
+DEPS = make_deps(Settings())
+REF = "c-unit0001"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Story:
+    """Feeds one client's events to the handlers, in order, as the consumer would."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.referral = new_envelope(
+            ClientReferred(referral_source=ReferralSource.clinician, referred_at=T0,
+                           presenting_concern_count=1),
+            subject=REF, site_id="boston", episode_id=None, correlation_id=None,
+            causation_id=None, time=T0)
+        self.episode = uuid.uuid4()
+        self.clock = T0
+        self.feed(self.referral)
+
+    def event(self, data: EventData, hours: float = 1, **kw: Any) -> Envelope:
+        self.clock += timedelta(hours=hours)
+        return new_envelope(data, subject=REF, site_id=kw.get("site", "boston"),
+                            episode_id=self.episode, correlation_id=self.referral.id,
+                            causation_id=self.referral.id, time=self.clock)
+
+    def feed(self, envelope: Envelope) -> list[Envelope]:
+        data = envelope.payload()
+        handler = handlers.get(type(data))
+        assert handler is not None
+        with self.uow.transaction() as tx:
+            handler(Incoming(envelope=envelope, data=data, trace_id=None), tx, DEPS)
+        return tx.emitted
+
+    def admit(self, level: str = "iop") -> list[Envelope]:
+        return self.feed(self.event(ClientAdmitted(level=LevelOfCare(level))))
+
+    def attend(self, status: str, session_id: str | None = None) -> list[Envelope]:
+        data = AttendanceRecorded(
+            session_id=session_id or uuid.uuid4().hex[:12], status=AttendanceStatus(status),
+            kind=SessionKind.group_therapy, level=LevelOfCare.iop,
+            scheduled_at=self.clock + timedelta(minutes=30))
+        return self.feed(self.event(data))
+
+    def client(self) -> store.Client:
+        with self.uow.transaction() as tx:
+            found = tx.session.get(store.Client, REF)
+            assert found is not None
+            return found
+
+
+@pytest.fixture
+def story(tmp_path: Path) -> Iterator[Story]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'assessment.db'}")
+    store.metadata.create_all(engine)
+    yield Story(UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox))
+    engine.dispose()
+
+
+def test_a_referral_opens_a_pending_initial_assessment(story: Story) -> None:
+    client = story.client()
+    assert (client.pending_kind, client.pending_event_id) == ("initial", str(story.referral.id))
+    assert (client.site_id, client.in_care, client.correlation_id) == (
+        "boston", False, str(story.referral.id))
+
+
+def test_missed_sessions_then_more_flag_moderate_then_high_caused_by_the_input(
+        story: Story) -> None:
+    story.admit("iop")
+    assert story.attend("missed") == []
+    second = story.event(AttendanceRecorded(
+        session_id="s-2", status=AttendanceStatus.missed, kind=SessionKind.group_therapy,
+        level=LevelOfCare.iop, scheduled_at=story.clock))
+    [moderate] = story.feed(second)
+    assert moderate.type == "carepath.assessment.RelapseRiskFlagged.v1"
+    assert moderate.data["severity"] == "moderate" and moderate.data["score"] == 4.0
+    assert moderate.data["current_level"] == "iop"
+    assert (moderate.causationid, moderate.correlationid) == (second.id, story.referral.id)
+    assert (moderate.episodeid, moderate.siteid, moderate.time) == (
+        story.episode, "boston", second.time)
+    assert story.attend("late") == []  # 4.5 is still moderate: nothing new to say
+    [high] = story.attend("missed")
+    assert high.data["severity"] == "high"
+    assert [i["name"] for i in high.data["indicators"]] == ["missed_sessions", "late_arrivals"]
+
+
+def test_a_placement_change_lets_a_new_flag_be_raised(story: Story) -> None:
+    story.admit("iop")
+    story.attend("missed")
+    story.attend("missed")
+    story.attend("missed")
+    assert story.attend("missed") == []  # high already flagged
+    story.feed(story.event(SteppedUp(from_level=LevelOfCare.iop, to_level=LevelOfCare.php,
+                                     trigger=TransitionTrigger.risk_flag, reason="risk")))
+    assert story.client().current_level == "php"
+    [again] = story.attend("late")
+    assert (again.data["severity"], again.data["current_level"]) == ("high", "php")
+
+
+def test_a_corrected_attendance_replaces_the_earlier_record(story: Story) -> None:
+    story.admit("iop")
+    story.attend("missed", session_id="s-1")
+    story.attend("excused", session_id="s-1")
+    assert story.attend("missed") == []  # one missed session, not two
+
+
+def test_clients_not_in_care_are_never_flagged(story: Story) -> None:
+    assert [story.attend("missed") for _ in range(4)] == [[], [], [], []]
+    story.admit("iop")
+    story.feed(story.event(ClientDischarged(level=LevelOfCare.iop,
+                                            disposition=Disposition.ama, los_days=3)))
+    client = story.client()
+    assert (client.in_care, client.current_level, client.episode_id) == (False, None, None)
+    assert story.attend("missed") == []
+
+
+def test_reassessment_requests_open_a_pending_reassessment_only_for_clients_in_care(
+        story: Story) -> None:
+    request = ReassessmentRequested(reason="risk flag", flag_id="flag-1",
+                                    current_level=LevelOfCare.iop)
+    story.feed(story.event(request))
+    assert story.client().pending_kind == "initial"
+    story.admit("iop")
+    assert story.client().pending_kind is None  # the initial one no longer applies
+    asked = story.event(request)
+    story.feed(asked)
+    client = story.client()
+    assert (client.pending_kind, client.pending_event_id, client.pending_flag_id) == (
+        "reassessment", str(asked.id), "flag-1")
+    assert (client.episode_id, client.last_event_id) == (str(story.episode), str(asked.id))

@@ -1,0 +1,145 @@
+"""Placement's pure rules: what an assessment, a risk flag or a request means for a client."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from carepath.errors import InvalidInput, InvalidTransition
+from contracts import LevelOfCare
+from contracts.events import Disposition, RiskSeverity, TransitionTrigger
+from services.placement.domain import (
+    Episode,
+    EpisodeStatus,
+    MoveKind,
+    Place,
+    ReassessmentNeeded,
+    asam_codes,
+    los_days,
+    move_for_assessment,
+    move_for_discharge,
+    move_for_flag,
+    move_for_request,
+)
+from tests.unit.placement.fakes import T0
+
+L = LevelOfCare
+
+
+def in_care(level: LevelOfCare, site_id: str = "boston") -> Episode:
+    return Episode(episode_id=uuid.uuid4(), client_ref="c-0000000000000001", site_id=site_id,
+                   level=level, status=EpisodeStatus.active, since=T0, admitted_at=T0)
+
+
+def waitlisted_only() -> Episode:
+    return Episode(episode_id=uuid.uuid4(), client_ref="c-0000000000000002", site_id="boston",
+                   level=None, status=EpisodeStatus.waitlisted, since=T0)
+
+
+def test_an_assessment_of_someone_not_in_care_admits_them_at_the_final_level() -> None:
+    move = move_for_assessment(None, site_id="worcester", final_level=L.php)
+    assert move is not None and move.kind is MoveKind.admission
+    assert move.target == Place("worcester", L.php)
+
+
+def test_a_new_assessment_of_a_waitlisted_client_is_still_an_admission() -> None:
+    move = move_for_assessment(waitlisted_only(), site_id="boston", final_level=L.iop)
+    assert move is not None and move.kind is MoveKind.admission
+
+
+@pytest.mark.parametrize(("current", "final", "kind"), [
+    (L.residential, L.php, MoveKind.step_down),
+    (L.iop, L.residential, MoveKind.step_up),
+    (L.php, L.aftercare, MoveKind.step_down),
+])
+def test_a_reassessment_steps_in_the_direction_of_the_final_level(
+        current: LevelOfCare, final: LevelOfCare, kind: MoveKind) -> None:
+    move = move_for_assessment(in_care(current, "worcester"), site_id="boston",
+                               final_level=final)
+    assert move is not None
+    assert (move.kind, move.target, move.trigger) == (
+        kind, Place("worcester", final), TransitionTrigger.reassessment)
+
+
+def test_a_reassessment_at_the_current_level_moves_nobody() -> None:
+    assert move_for_assessment(in_care(L.php), site_id="boston", final_level=L.php) is None
+
+
+def test_high_relapse_risk_steps_up_one_level() -> None:
+    move = move_for_flag(in_care(L.iop), severity=RiskSeverity.high, flag_id="flag-1")
+    assert not isinstance(move, ReassessmentNeeded) and move is not None
+    assert (move.kind, move.target.level, move.trigger) == (
+        MoveKind.step_up, L.php, TransitionTrigger.risk_flag)
+
+
+def test_high_relapse_risk_in_residential_asks_for_a_reassessment() -> None:
+    decision = move_for_flag(in_care(L.residential), severity=RiskSeverity.high, flag_id="f-9")
+    assert isinstance(decision, ReassessmentNeeded)
+    assert "f-9" in decision.reason and decision.flag_id == "f-9"
+
+
+def test_moderate_relapse_risk_asks_for_a_reassessment_naming_the_flag() -> None:
+    decision = move_for_flag(in_care(L.aftercare), severity=RiskSeverity.moderate,
+                             flag_id="flag-42")
+    assert isinstance(decision, ReassessmentNeeded)
+    assert "flag-42" in decision.reason and "moderate" in decision.reason
+
+
+@pytest.mark.parametrize("episode", [None, waitlisted_only()])
+def test_a_flag_for_someone_not_in_care_is_ignored(episode: Episode | None) -> None:
+    assert move_for_flag(episode, severity=RiskSeverity.high, flag_id="f") is None
+
+
+def test_stepping_down_to_a_more_intensive_level_is_refused_with_the_reason() -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        move_for_request(in_care(L.iop), to_level=L.residential, to_site=None,
+                         kind=MoveKind.step_down, reason="x")
+    assert str(refused.value) == ("cannot step down from iop to residential: "
+                                  "residential is a more intensive level")
+
+
+def test_stepping_up_to_a_less_intensive_level_is_refused() -> None:
+    with pytest.raises(InvalidTransition, match="less intensive"):
+        move_for_request(in_care(L.php), to_level=L.aftercare, to_site=None,
+                         kind=MoveKind.step_up, reason="x")
+
+
+def test_a_transition_to_where_the_client_already_is_is_refused() -> None:
+    with pytest.raises(InvalidTransition, match="already in iop at boston"):
+        move_for_request(in_care(L.iop), to_level=L.iop, to_site="boston", kind=None, reason="x")
+
+
+def test_a_transfer_must_change_site() -> None:
+    with pytest.raises(InvalidTransition, match="already at boston"):
+        move_for_request(in_care(L.iop), to_level=L.php, to_site=None,
+                         kind=MoveKind.transfer, reason="x")
+
+
+def test_a_request_takes_its_kind_from_the_direction_when_none_is_given() -> None:
+    up = move_for_request(in_care(L.iop), to_level=L.php, to_site=None, kind=None, reason="r")
+    away = move_for_request(in_care(L.iop), to_level=L.iop, to_site="worcester", kind=None,
+                            reason="r")
+    assert (up.kind, up.trigger) == (MoveKind.step_up, TransitionTrigger.manual)
+    assert (away.kind, away.target) == (MoveKind.transfer, Place("worcester", L.iop))
+
+
+def test_completing_iop_continues_to_aftercare_and_other_discharges_end_care() -> None:
+    completion = move_for_discharge(in_care(L.iop), Disposition.completed)
+    assert completion is not None
+    assert (completion.target.level, completion.trigger) == (
+        L.aftercare, TransitionTrigger.completion)
+    assert move_for_discharge(in_care(L.iop), Disposition.ama) is None
+    assert move_for_discharge(in_care(L.residential), Disposition.completed) is None
+
+
+def test_length_of_stay_is_days_since_admission_and_never_negative() -> None:
+    assert los_days(T0, T0 + timedelta(days=2, hours=12)) == 2.5
+    assert los_days(T0, T0 - timedelta(hours=1)) == 0.0
+    assert los_days(None, T0) == 0.0
+
+
+def test_asam_codes_follow_the_edition_and_unknown_editions_are_refused() -> None:
+    assert asam_codes(L.php, 3) == ("2.5",)
+    assert asam_codes(L.php, 4) == ("2.5", "2.7")
+    with pytest.raises(InvalidInput, match="edition 9"):
+        asam_codes(L.php, 9)
