@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import time
-from types import TracebackType
 
 from carepath.kafka import ensure_topics
 
@@ -74,5 +73,5 @@ class EmbeddedBroker:
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
-    def __exit__(self, *exc: object | TracebackType) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

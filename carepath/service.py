@@ -21,8 +21,8 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.trace import SpanKind
 from prometheus_client import generate_latest
 from sqlalchemy import MetaData, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from carepath.consumer import EventHandlers, EventProcessor
 from carepath.db import make_engine

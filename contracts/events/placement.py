@@ -2,7 +2,7 @@
 
 from enum import Enum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.envelope import EventData, register
 from contracts.levels import LevelOfCare
@@ -54,12 +54,22 @@ class _Step(PlacementEvent):
 
 @register
 class SteppedDown(_Step):
-    pass
+    @model_validator(mode="after")
+    def _to_a_less_intensive_level(self) -> "SteppedDown":
+        if not self.from_level.is_higher_than(self.to_level):
+            raise ValueError(f"impossible transition: cannot step down from "
+                             f"{self.from_level.value} to {self.to_level.value}")
+        return self
 
 
 @register
 class SteppedUp(_Step):
-    pass
+    @model_validator(mode="after")
+    def _to_a_more_intensive_level(self) -> "SteppedUp":
+        if not self.to_level.is_higher_than(self.from_level):
+            raise ValueError(f"impossible transition: cannot step up from "
+                             f"{self.from_level.value} to {self.to_level.value}")
+        return self
 
 
 @register

@@ -78,7 +78,10 @@ def current_risk(tx: Transaction, policy: RiskPolicy, client_ref: str, now: date
                  ) -> domain.RiskScore:
     since = now - timedelta(days=policy.window_days)
     marks, readings = store.risk_inputs(tx.session, client_ref, since)
-    return domain.score_risk(policy, marks=marks, readings=readings, now=now)
+    # Observations (HTTP) and attendance (scheduling's topic) arrive by different roads: an
+    # input already known counts even when it is stamped later than the one being scored.
+    as_of = max([now, *(m.at for m in marks), *(r.at for r in readings)])
+    return domain.score_risk(policy, marks=marks, readings=readings, now=as_of)
 
 
 def flag_rising_risk(tx: Transaction, policy: RiskPolicy, client: store.Client, *,

@@ -13,6 +13,7 @@ import pytest
 from carepath.client import CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
+from contracts import Envelope
 from tests.conftest import running_platform
 from tests.support import EventTap
 
@@ -77,11 +78,17 @@ EXPECTED_EVENTS = Counter({
 
 
 def events_by_client(tap: EventTap, refs: list[str]) -> dict[str, Counter[str]]:
+    """Distinct events per client and type (the bus may carry an event twice — at-least-once —
+    but never two events for one effect)."""
     wanted = set(refs)
     counts: dict[str, Counter[str]] = {ref: Counter() for ref in refs}
-    for envelope in tap.collected(lambda e: e.subject in wanted):
+    for envelope in distinct(tap.collected(lambda e: e.subject in wanted)):
         counts[envelope.subject][envelope.type.split(".")[2]] += 1
     return counts
+
+
+def distinct(envelopes: list[Envelope]) -> list[Envelope]:
+    return list({envelope.id: envelope for envelope in envelopes}.values())
 
 
 # Emitted by HTTP requests, whose cause is "the latest event the service knew": two requests
@@ -95,6 +102,6 @@ def doubled_effects(tap: EventTap) -> list[tuple[Any, ...]]:
     for notifications): a doubled effect shows as a second event with the same cause."""
     keys = Counter(
         (e.type, str(e.causationid), e.data.get("audience"), e.data.get("recipient_ref"))
-        for e in tap.collected(lambda e: e.causationid is not None
-                               and e.type.split(".")[2] not in REQUEST_ORIGINATED))
+        for e in distinct(tap.collected(lambda e: e.causationid is not None
+                                        and e.type.split(".")[2] not in REQUEST_ORIGINATED)))
     return [key for key, n in keys.items() if n > 1]

@@ -1,0 +1,62 @@
+"""Notification's HTTP API: the delivery log."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from carepath.service import RuntimeDep
+from contracts.events import Audience
+from services.notification import store
+from services.notification.domain import Status
+
+router = APIRouter(tags=["notification"])
+
+
+class NotificationOut(BaseModel):
+    notification_id: str
+    client_ref: str
+    audience: Audience
+    recipient_ref: str
+    channel: str
+    template: str
+    status: Status
+    reason: str | None
+    error: str | None
+    trigger_event_id: str
+    trigger_type: str
+    site_id: str | None
+    episode_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+def list_notifications(
+    runtime: RuntimeDep,
+    client_ref: Annotated[str | None, Query(max_length=48)] = None,
+    audience: Audience | None = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[NotificationOut]:
+    """The delivery log, newest last; the latest `limit` rows that match."""
+    with runtime.uow.transaction() as tx:
+        rows = store.search(tx.session, client_ref=client_ref,
+                            audience=audience.value if audience else None,
+                            status=status.value if status else None, limit=limit)
+        return [_out(row) for row in rows]
+
+
+def _out(row: store.Notification) -> NotificationOut:
+    return NotificationOut(
+        notification_id=row.notification_id, client_ref=row.client_ref,
+        audience=Audience(row.audience), recipient_ref=row.recipient_ref, channel=row.channel,
+        template=row.template, status=Status(row.status), reason=row.reason,
+        error=row.last_error, trigger_event_id=row.trigger_event_id,
+        trigger_type=row.trigger_type, site_id=row.site_id, episode_id=row.episode_id,
+        created_at=store.as_utc(row.created_at),
+        sent_at=store.as_utc(row.sent_at) if row.sent_at else None, attempts=row.attempts,
+        next_attempt_at=store.as_utc(row.next_attempt_at) if row.next_attempt_at else None)

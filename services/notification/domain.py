@@ -1,0 +1,176 @@
+"""Notification rules: who hears about what, whether consent allows it, what a message may say,
+and how delivery retries back off. Pure: no I/O."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from contracts.events import Audience
+
+FAMILY_PURPOSE = "treatment_updates"
+NAMESPACE = uuid.UUID("0b6f3c52-7a0e-4d8c-9f3e-5a1c2d3e4f50")
+
+
+class Status(str, Enum):
+    pending = "pending"
+    sent = "sent"
+    suppressed = "suppressed"
+    failed = "failed"
+
+
+class ConsentState(str, Enum):
+    active = "active"
+    absent = "absent"
+    revoked = "revoked"
+    expired = "expired"
+
+
+class Reason(str, Enum):
+    no_consent = "no_consent"
+    consent_revoked = "consent_revoked"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One consent a client gave for one recipient and purpose."""
+
+    recipient_ref: str
+    purpose: str
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def state_at(self, at: datetime) -> ConsentState:
+        # A revocation is honoured as soon as we know of it, whatever the clocks say.
+        if self.revoked_at is not None:
+            return ConsentState.revoked
+        if self.expires_at is not None and self.expires_at <= at:
+            return ConsentState.expired
+        return ConsentState.active
+
+
+def consent_state(
+    grants: Iterable[Grant], *, recipient_ref: str, purpose: str, at: datetime
+) -> ConsentState:
+    """Active if any matching grant is; otherwise the most telling reason it is not."""
+    states = {g.state_at(at) for g in grants
+              if g.recipient_ref == recipient_ref and g.purpose == purpose}
+    for state in (ConsentState.active, ConsentState.revoked, ConsentState.expired):
+        if state in states:
+            return state
+    return ConsentState.absent
+
+
+def reason_at_trigger(state: ConsentState) -> Reason | None:
+    return None if state is ConsentState.active else Reason.no_consent
+
+
+def reason_at_send(state: ConsentState) -> Reason | None:
+    return None if state is ConsentState.active else Reason.consent_revoked
+
+
+@dataclass(frozen=True)
+class Target:
+    """Someone to notify about one trigger, before consent is considered."""
+
+    audience: Audience
+    recipient_ref: str
+    channel: str
+    address: str | None = None
+
+    @property
+    def needs_consent(self) -> bool:
+        return self.audience is Audience.family
+
+
+def care_team_ref(site_id: str) -> str:
+    return f"care-team-{site_id}"
+
+
+def notification_id(trigger_event_id: str, audience: Audience, recipient_ref: str) -> str:
+    """Deterministic, so the same trigger always yields the same notification ids."""
+    return str(uuid.uuid5(NAMESPACE, f"{trigger_event_id}/{audience.value}/{recipient_ref}"))
+
+
+def template_for(audience: Audience, event_kind: str) -> str:
+    if audience is Audience.family:
+        return "family.treatment_update"
+    if audience is Audience.client:
+        return "client.session_reminder"
+    return f"care_team.{event_kind}"
+
+
+def event_kind(event_name: str) -> str:
+    """`SteppedUp` -> `stepped_up`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in event_name).lstrip("_")
+
+
+@dataclass(frozen=True)
+class Message:
+    """Everything a message may say. No names, contacts or free text: only refs and codes."""
+
+    notification_id: str
+    audience: Audience
+    recipient_ref: str
+    template: str
+    client_ref: str
+    site_id: str | None
+    level: str | None
+    event_kind: str
+
+    @property
+    def subject(self) -> str:
+        return f"Carepath: {self.event_kind.replace('_', ' ')} ({self.client_ref})"
+
+    @property
+    def text(self) -> str:
+        level = f" at level {self.level}" if self.level else ""
+        site = f", site {self.site_id}" if self.site_id else ""
+        return (f"Carepath update for client {self.client_ref}: "
+                f"{self.event_kind.replace('_', ' ')}{level}{site}.")
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "notification_id": self.notification_id,
+            "audience": self.audience.value,
+            "recipient_ref": self.recipient_ref,
+            "template": self.template,
+            "client_ref": self.client_ref,
+            "site_id": self.site_id,
+            "level": self.level,
+            "event_kind": self.event_kind,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Wait after the `attempts`-th failure: base, 2×base, 4×base … capped."""
+        seconds = self.base_backoff_s * 2 ** max(attempts - 1, 0)
+        return timedelta(seconds=min(seconds, self.max_backoff_s))
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    attempts: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    attempts: int
+
+
+def after_failure(policy: RetryPolicy, *, attempts_before: int, now: datetime) -> RetryAt | GiveUp:
+    attempts = attempts_before + 1
+    if attempts >= policy.max_attempts:
+        return GiveUp(attempts=attempts)
+    return RetryAt(attempts=attempts, at=now + policy.backoff(attempts))

@@ -1,0 +1,140 @@
+"""Event handlers: remember sites, family refs and consents; turn care events into pending
+notifications (or immediate suppressions) inside the inbox transaction. Nothing is sent here —
+the delivery worker sends after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session
+
+from carepath.consumer import EventHandlers, Incoming
+from carepath.uow import Transaction
+from contracts import EventData
+from contracts.events import (
+    Audience,
+    ClientAdmitted,
+    ClientDischarged,
+    ClientReferred,
+    ClientTransferred,
+    ConsentRecorded,
+    ConsentRevoked,
+    PlacementWaitlisted,
+    RelapseRiskFlagged,
+    SessionsScheduled,
+    SteppedDown,
+    SteppedUp,
+)
+from services.notification import domain, triggers
+from services.notification.config import NotificationDeps
+from services.notification.domain import Target
+from services.notification.store import (
+    ConsentGrant,
+    FamilyMember,
+    KnownClient,
+    as_utc,
+    family_of,
+)
+from services.notification.triggers import Trigger
+
+handlers = EventHandlers()
+
+PLACEMENT_EVENTS = (ClientAdmitted, PlacementWaitlisted, SteppedDown, SteppedUp,
+                    ClientTransferred, ClientDischarged)
+
+
+@handlers.on(ClientReferred)
+def remember_client(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+    client_ref = event.envelope.subject
+    _note_site(tx.session, client_ref, event.envelope.siteid).referred = True
+    known = set(family_of(tx.session, client_ref))
+    for recipient in event.data.family_recipients:
+        tx.session.merge(FamilyMember(client_ref=client_ref, recipient_ref=recipient.recipient_ref,
+                                      relationship=recipient.relationship))
+    newly_named = [r.recipient_ref for r in event.data.family_recipients
+                   if r.recipient_ref not in known]
+    for trigger in triggers.release_awaiting(tx, client_ref):
+        triggers.record(tx, trigger, _family(deps, newly_named))
+
+
+@handlers.on(ConsentRecorded)
+def record_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+    data: ConsentRecorded = event.data
+    tx.session.merge(ConsentGrant(
+        consent_id=data.consent_id, client_ref=event.envelope.subject,
+        recipient_ref=data.recipient_ref, purpose=data.purpose,
+        granted_at=as_utc(event.envelope.time),
+        expires_at=as_utc(data.expires_at) if data.expires_at else None))
+
+
+@handlers.on(ConsentRevoked)
+def revoke_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+    grant = tx.session.get(ConsentGrant, event.data.consent_id)
+    if grant is None or grant.client_ref != event.envelope.subject or grant.revoked_at:
+        return
+    grant.revoked_at = as_utc(event.envelope.time)
+    tx.session.add(grant)
+
+
+@handlers.on(*PLACEMENT_EVENTS)
+def notify_placement_change(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+    client = _note_site(tx.session, event.envelope.subject, _new_site(event))
+    trigger = Trigger.of(event)
+    if not client.referred:
+        triggers.await_referral(tx, trigger)
+    family = _family(deps, family_of(tx.session, client.client_ref))
+    triggers.record(tx, trigger, [*_care_teams(deps, _sites_to_tell(event.data, client)),
+                                  *family])
+
+
+@handlers.on(RelapseRiskFlagged)
+def notify_relapse_risk(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+    site = _note_site(tx.session, event.envelope.subject, event.envelope.siteid).site_id
+    triggers.record(tx, Trigger.of(event), _care_teams(deps, [site] if site else []))
+
+
+@handlers.on(SessionsScheduled)
+def remind_client_of_sessions(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+    client_ref = event.envelope.subject
+    _note_site(tx.session, client_ref, event.envelope.siteid)
+    if not event.data.sessions:
+        return
+    channel = deps.config.audiences.client
+    reminder = Target(audience=Audience.client, recipient_ref=client_ref,
+                      channel=channel.channel, address=channel.url)
+    triggers.record(tx, Trigger.of(event), [reminder])
+
+
+def _new_site(event: Incoming) -> str | None:
+    if isinstance(event.data, ClientTransferred):
+        return event.data.to_site
+    return event.envelope.siteid
+
+
+def _sites_to_tell(data: EventData, client: KnownClient) -> list[str]:
+    if isinstance(data, ClientTransferred):
+        return list(dict.fromkeys([data.from_site, data.to_site]))
+    return [client.site_id] if client.site_id else []
+
+
+def _note_site(session: Session, client_ref: str, site_id: str | None) -> KnownClient:
+    """Keep the client's latest known site."""
+    client = session.get(KnownClient, client_ref)
+    if client is None:
+        client = KnownClient(client_ref=client_ref, site_id=site_id)
+    elif site_id:
+        client.site_id = site_id
+    session.add(client)
+    return client
+
+
+def _family(deps: NotificationDeps, recipient_refs: Iterable[str]) -> list[Target]:
+    family = deps.config.audiences.family
+    return [Target(audience=Audience.family, recipient_ref=ref, channel=family.channel,
+                   address=family.url) for ref in recipient_refs]
+
+
+def _care_teams(deps: NotificationDeps, sites: Iterable[str]) -> list[Target]:
+    return [Target(audience=Audience.care_team, recipient_ref=domain.care_team_ref(site),
+                   channel=deps.care_team(site).channel, address=deps.care_team(site).address)
+            for site in sites]

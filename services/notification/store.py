@@ -1,0 +1,166 @@
+"""Notification's tables: what it knows of clients (site, family refs, consents) and the
+delivery log. No names or contacts: recipients are pseudonymous refs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import JSON, DateTime, MetaData, UniqueConstraint, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from carepath.db import runtime_tables
+from services.notification.domain import Grant, Status
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything stored here is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _utc() -> datetime:
+    return Field(sa_type=DateTime(timezone=True))  # type: ignore[no-any-return]
+
+
+def _utc_or_none(*, index: bool = False) -> datetime | None:
+    return Field(default=None, sa_type=DateTime(timezone=True),  # type: ignore[no-any-return]
+                 nullable=True, index=index)
+
+
+class NotificationTable(SQLModel):
+    metadata = MetaData()
+
+
+class KnownClient(NotificationTable, table=True):
+    __tablename__ = "known_client"
+
+    client_ref: str = Field(primary_key=True, max_length=48)
+    site_id: str | None = Field(default=None, max_length=64)
+    referred: bool = False
+
+
+class AwaitingReferral(NotificationTable, table=True):
+    """A placement event seen before the client's referral (see triggers.await_referral)."""
+
+    __tablename__ = "awaiting_referral"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=48)
+    event_type: str = Field(max_length=120)
+    correlation_id: str = Field(max_length=36)
+    site_id: str | None = Field(default=None, max_length=64)
+    episode_id: str | None = Field(default=None, max_length=36)
+    event_kind: str = Field(max_length=60)
+    level: str | None = Field(default=None, max_length=20)
+    at: datetime = _utc()
+
+
+class FamilyMember(NotificationTable, table=True):
+    __tablename__ = "family_member"
+
+    client_ref: str = Field(primary_key=True, max_length=48)
+    recipient_ref: str = Field(primary_key=True, max_length=48)
+    relationship: str = Field(max_length=40)
+
+
+class ConsentGrant(NotificationTable, table=True):
+    __tablename__ = "consent_grant"
+
+    consent_id: str = Field(primary_key=True, max_length=48)
+    client_ref: str = Field(index=True, max_length=48)
+    recipient_ref: str = Field(max_length=48)
+    purpose: str = Field(max_length=60)
+    granted_at: datetime = _utc()
+    expires_at: datetime | None = _utc_or_none()
+    revoked_at: datetime | None = _utc_or_none()
+
+    def as_grant(self) -> Grant:
+        return Grant(recipient_ref=self.recipient_ref, purpose=self.purpose,
+                     expires_at=as_utc(self.expires_at) if self.expires_at else None,
+                     revoked_at=as_utc(self.revoked_at) if self.revoked_at else None)
+
+
+class Notification(NotificationTable, table=True):
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("trigger_event_id", "audience", "recipient_ref",
+                                       name="uq_notification_trigger_recipient"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    notification_id: str = Field(unique=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=48)
+    audience: str = Field(max_length=20)
+    recipient_ref: str = Field(max_length=80)
+    channel: str = Field(max_length=20)
+    address: str | None = Field(default=None, max_length=254)
+    template: str = Field(max_length=60)
+    event_kind: str = Field(max_length=60)
+    level: str | None = Field(default=None, max_length=20)
+    site_id: str | None = Field(default=None, max_length=64)
+    episode_id: str | None = Field(default=None, max_length=36)
+    purpose: str | None = Field(default=None, max_length=60)
+    status: str = Field(index=True, max_length=20)
+    reason: str | None = Field(default=None, max_length=60)
+    trigger_event_id: str = Field(max_length=64)
+    trigger_type: str = Field(max_length=120)
+    correlation_id: str = Field(max_length=36)
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc_or_none()
+    attempts: int = 0
+    next_attempt_at: datetime | None = _utc_or_none(index=True)
+    last_error: str | None = Field(default=None, max_length=300)
+    trace_headers: dict[str, str] | None = Field(default=None, sa_type=JSON)
+
+
+metadata = NotificationTable.metadata
+outbox, inbox = runtime_tables(metadata)
+
+
+def grants_of(session: Session, client_ref: str) -> list[Grant]:
+    rows = session.exec(select(ConsentGrant).where(ConsentGrant.client_ref == client_ref))
+    return [row.as_grant() for row in rows.all()]
+
+
+def family_of(session: Session, client_ref: str) -> list[str]:
+    query = (select(FamilyMember.recipient_ref)
+             .where(FamilyMember.client_ref == client_ref)
+             .order_by(col(FamilyMember.recipient_ref)))
+    return list(session.exec(query).all())
+
+
+def due_ids(session: Session, *, now: datetime, limit: int) -> list[str]:
+    query = (select(Notification.notification_id)
+             .where(Notification.status == Status.pending.value,
+                    col(Notification.next_attempt_at) <= now)
+             .order_by(col(Notification.next_attempt_at), col(Notification.seq))
+             .limit(limit))
+    return list(session.exec(query).all())
+
+
+def claim(session: Session, notification_id: str, *, now: datetime, lease: timedelta) -> bool:
+    """Take a pending, due row for `lease`; another worker (or replica) will not also take it."""
+    result = session.execute(
+        update(Notification)
+        .where(col(Notification.notification_id) == notification_id,
+               col(Notification.status) == Status.pending.value,
+               col(Notification.next_attempt_at) <= now)
+        .values(next_attempt_at=now + lease)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def by_id(session: Session, notification_id: str) -> Notification | None:
+    query = select(Notification).where(Notification.notification_id == notification_id)
+    return session.exec(query).first()
+
+
+def search(session: Session, *, client_ref: str | None, audience: str | None,
+           status: str | None, limit: int) -> list[Notification]:
+    """The newest `limit` matching rows, oldest first."""
+    query = select(Notification)
+    if client_ref:
+        query = query.where(Notification.client_ref == client_ref)
+    if audience:
+        query = query.where(Notification.audience == audience)
+    if status:
+        query = query.where(Notification.status == status)
+    query = query.order_by(col(Notification.created_at).desc(), col(Notification.seq).desc())
+    return list(reversed(session.exec(query.limit(limit)).all()))

@@ -1,0 +1,94 @@
+"""A care event as notification remembers it, and the notifications it fans out to: pending
+rows, or — for family without active consent — an immediate suppression."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlmodel import col, delete, select
+
+from carepath.consumer import Incoming
+from carepath.telemetry import current_trace_headers
+from carepath.uow import Transaction
+from contracts import EventData
+from services.notification import domain, outcomes
+from services.notification.domain import FAMILY_PURPOSE, Status, Target
+from services.notification.store import AwaitingReferral, Notification, as_utc, grants_of
+
+
+@dataclass(frozen=True)
+class Trigger:
+    event_id: str
+    event_type: str
+    correlation_id: str
+    client_ref: str
+    site_id: str | None
+    episode_id: str | None
+    event_kind: str
+    level: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, event: Incoming) -> Trigger:
+        envelope = event.envelope
+        return cls(event_id=str(envelope.id), event_type=envelope.type,
+                   correlation_id=str(envelope.correlationid), client_ref=envelope.subject,
+                   site_id=envelope.siteid,
+                   episode_id=str(envelope.episodeid) if envelope.episodeid else None,
+                   event_kind=domain.event_kind(type(event.data).__name__),
+                   level=level_of(event.data), at=as_utc(event.envelope.time))
+
+
+def level_of(data: EventData) -> str | None:
+    for field in ("to_level", "level", "current_level"):
+        value = getattr(data, field, None)
+        if value is not None:
+            return str(value.value)
+    return None
+
+
+def record(tx: Transaction, trigger: Trigger, targets: list[Target]) -> None:
+    grants = grants_of(tx.session, trigger.client_ref)
+    for target in targets:
+        row = _pending_row(trigger, target)
+        tx.session.add(row)
+        if not target.needs_consent:
+            continue
+        state = domain.consent_state(grants, recipient_ref=target.recipient_ref,
+                                     purpose=FAMILY_PURPOSE, at=trigger.at)
+        reason = domain.reason_at_trigger(state)
+        if reason is not None:
+            outcomes.suppress(tx, row, reason)
+
+
+def await_referral(tx: Transaction, trigger: Trigger) -> None:
+    """Topics are not ordered against each other: a placement event can arrive before the
+    referral that names the family. Keep it, so family still hear of it once we know them."""
+    tx.session.add(AwaitingReferral(**asdict(trigger)))
+
+
+def release_awaiting(tx: Transaction, client_ref: str) -> list[Trigger]:
+    query = (select(AwaitingReferral).where(AwaitingReferral.client_ref == client_ref)
+             .order_by(col(AwaitingReferral.at)))
+    waiting = [Trigger(**{**row.model_dump(), "at": as_utc(row.at)})
+               for row in tx.session.exec(query).all()]
+    tx.session.exec(delete(AwaitingReferral).where(
+        col(AwaitingReferral.client_ref) == client_ref))
+    return waiting
+
+
+def _pending_row(trigger: Trigger, target: Target) -> Notification:
+    return Notification(
+        notification_id=domain.notification_id(trigger.event_id, target.audience,
+                                                target.recipient_ref),
+        client_ref=trigger.client_ref, audience=target.audience.value,
+        recipient_ref=target.recipient_ref, channel=target.channel, address=target.address,
+        template=domain.template_for(target.audience, trigger.event_kind),
+        event_kind=trigger.event_kind, level=trigger.level, site_id=trigger.site_id,
+        episode_id=trigger.episode_id,
+        purpose=FAMILY_PURPOSE if target.needs_consent else None,
+        status=Status.pending.value, trigger_event_id=trigger.event_id,
+        trigger_type=trigger.event_type, correlation_id=trigger.correlation_id,
+        created_at=trigger.at, next_attempt_at=trigger.at,
+        trace_headers=current_trace_headers() or None)

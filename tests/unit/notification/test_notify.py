@@ -1,0 +1,219 @@
+"""Handlers and the delivery worker together: who is told what, consent at trigger and at send
+time, and retry bookkeeping — against a real SQLite unit of work with fake channels."""
+
+from datetime import timedelta
+
+from contracts.events import (
+    ClientReferred,
+    ClientTransferred,
+    ConsentRecorded,
+    ConsentRevoked,
+    FamilyRecipient,
+    ReferralSource,
+    RelapseRiskFlagged,
+    ScheduledSession,
+    SessionsScheduled,
+    SteppedUp,
+    TransitionTrigger,
+)
+from contracts.events.assessment import RiskSeverity
+from contracts.events.scheduling import SessionKind
+from contracts.levels import LevelOfCare
+from services.notification import store
+from services.notification.store import as_utc
+from tests.unit.notification.conftest import NOW, World
+
+SPOUSE = "r-spouse01"
+CARE_TEAM = ("care_team", "care-team-boston")
+FAMILY = ("family", SPOUSE)
+
+
+def refer(world: World, *recipients: str) -> None:
+    world.apply(ClientReferred(
+        referral_source=ReferralSource.hospital, referred_at=NOW, presenting_concern_count=1,
+        family_recipients=tuple(FamilyRecipient(recipient_ref=r, relationship="spouse")
+                                for r in recipients)))
+
+
+def consent(world: World, consent_id: str = "consent-0001", **extra: object) -> None:
+    world.apply(ConsentRecorded.model_validate({
+        "consent_id": consent_id, "recipient_ref": SPOUSE, "purpose": "treatment_updates",
+        **extra}))
+
+
+def step_up(world: World) -> None:
+    world.apply(SteppedUp(from_level=LevelOfCare.iop, to_level=LevelOfCare.php,
+                          trigger=TransitionTrigger.risk_flag, reason="risk flag"))
+
+
+def test_a_step_up_reaches_the_care_team_and_the_consenting_family(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world)
+    step_up(world)
+    assert {key: row.status for key, row in world.rows().items()} == {
+        CARE_TEAM: "pending", FAMILY: "pending"}
+    assert world.channels["email"].sent == []  # nothing leaves inside the handler
+
+    world.deliver_until_settled()
+
+    (email, address), = world.channels["email"].sent
+    assert address == "team@boston.example" and email.event_kind == "stepped_up"
+    assert email.level == "php" and email.site_id == "boston"
+    assert world.channels["log"].audiences() == ["family"]
+    sent = world.emitted("NotificationSent")
+    trigger = world.rows()[CARE_TEAM].trigger_event_id
+    assert {e.data["audience"] for e in sent} == {"care_team", "family"}
+    referral = world.referral
+    assert referral is not None
+    assert all(str(e.causationid) == trigger and e.correlationid == referral.id
+               and e.episodeid is not None and e.siteid == "boston" for e in sent)
+    assert all(row.status == "sent" and row.attempts == 1 for row in world.rows().values())
+
+
+def test_without_consent_the_family_update_is_suppressed_at_once(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world, purpose="billing")
+    step_up(world)
+    family = world.rows()[FAMILY]
+    assert (family.status, family.reason) == ("suppressed", "no_consent")
+    suppressed, = world.emitted("NotificationSuppressed")
+    assert suppressed.data["reason"] == "no_consent"
+    assert suppressed.data["recipient_ref"] == SPOUSE
+
+    world.deliver_until_settled()
+    assert world.channels["log"].sent == []
+    assert world.rows()[CARE_TEAM].status == "sent"
+
+
+def test_a_revocation_before_sending_suppresses_the_pending_family_update(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world)
+    step_up(world)
+    world.apply(ConsentRevoked(consent_id="consent-0001", recipient_ref=SPOUSE))
+
+    world.deliver_until_settled()
+
+    assert world.channels["log"].sent == []
+    family = world.rows()[FAMILY]
+    assert (family.status, family.reason, family.attempts) == ("suppressed", "consent_revoked", 0)
+    assert [e.data["reason"] for e in world.emitted("NotificationSuppressed")] == [
+        "consent_revoked"]
+    assert world.rows()[CARE_TEAM].status == "sent"
+
+
+def test_consent_that_expires_before_sending_suppresses_the_update(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world, expires_at=(NOW + timedelta(minutes=1)).isoformat())
+    step_up(world)
+    world.clock.advance(120)
+
+    world.deliver_until_settled()
+
+    assert world.rows()[FAMILY].reason == "consent_revoked"
+    assert world.channels["log"].sent == []
+
+
+def test_a_refusing_channel_is_retried_with_backoff_then_marked_failed(world: World) -> None:
+    refer(world)
+    step_up(world)
+    world.channels["email"].refusing = True
+    waits = []
+    for _ in range(4):
+        assert world.delivery.deliver_due() == 1
+        row = world.rows()[CARE_TEAM]
+        assert row.next_attempt_at is not None and row.status == "pending"
+        waits.append((as_utc(row.next_attempt_at) - world.clock.now).total_seconds())
+        assert world.delivery.deliver_due() == 0  # not due again before its backoff
+        world.clock.advance(waits[-1])
+    assert waits == [1, 2, 4, 8]
+    assert world.emitted("NotificationFailed") == []
+
+    assert world.delivery.deliver_due() == 1
+    row = world.rows()[CARE_TEAM]
+    assert (row.status, row.attempts, row.reason) == ("failed", 5, "delivery_failed")
+    failed, = world.emitted("NotificationFailed")
+    assert failed.data["attempts"] == 5 and "451" in failed.data["error"]
+    assert failed.data["channel"] == "email"
+
+
+def test_a_channel_that_recovers_delivers_once(world: World) -> None:
+    refer(world)
+    step_up(world)
+    world.channels["email"].refusing = True
+    world.delivery.deliver_due()
+    world.channels["email"].refusing = False
+    world.clock.advance(1)
+    world.deliver_until_settled()
+    world.clock.advance(3600)
+    world.deliver_until_settled()
+    assert len(world.channels["email"].sent) == 1
+    assert len(world.emitted("NotificationSent")) == 1
+    assert world.rows()[CARE_TEAM].attempts == 2
+
+
+def test_a_transfer_tells_both_sites_and_moves_the_client(world: World) -> None:
+    refer(world)
+    world.apply(ClientTransferred(from_site="boston", to_site="worcester",
+                                  level=LevelOfCare.iop, reason="closer to home"),
+                site_id="worcester")
+    world.apply(RelapseRiskFlagged(flag_id="flag-1", severity=RiskSeverity.high, score=0.9,
+                                   indicators=()), site_id=None)
+    rows = world.rows()
+    assert set(rows) == {CARE_TEAM, ("care_team", "care-team-worcester")}
+    risk = [r for r in rows.values() if r.event_kind == "relapse_risk_flagged"]
+    assert [r.recipient_ref for r in risk] == ["care-team-worcester"]
+
+
+def test_relapse_risk_goes_to_the_care_team_only(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world)
+    world.apply(RelapseRiskFlagged(flag_id="flag-1", severity=RiskSeverity.high, score=0.9,
+                                   indicators=(), current_level=LevelOfCare.iop))
+    assert list(world.rows()) == [CARE_TEAM]
+    assert world.rows()[CARE_TEAM].template == "care_team.relapse_risk_flagged"
+
+
+def test_a_new_schedule_sends_the_client_one_reminder_without_contact_details(
+        world: World) -> None:
+    refer(world)
+    session = ScheduledSession(session_id="s-1", kind=SessionKind.group_therapy,
+                               starts_at=NOW + timedelta(days=1), duration_min=60)
+    world.apply(SessionsScheduled(level=LevelOfCare.iop, sessions=(session, session),
+                                  weekly_hours=9, period_start=NOW,
+                                  period_end=NOW + timedelta(days=7)))
+    world.deliver_until_settled()
+    (message, address), = world.channels["log"].sent
+    assert (message.audience.value, message.recipient_ref) == ("client", "c-client01")
+    assert message.template == "client.session_reminder" and address is None
+
+
+def test_a_notification_claimed_by_a_worker_that_died_is_sent_once_its_lease_ends(
+        world: World) -> None:
+    refer(world)
+    step_up(world)
+    row = world.rows()[CARE_TEAM]
+    with world.uow.transaction() as tx:  # another replica claims it, then dies before sending
+        assert store.claim(tx.session, row.notification_id, now=world.clock.now,
+                           lease=timedelta(seconds=60))
+    assert world.delivery.deliver_due() == 0
+    world.clock.advance(61)
+    world.deliver_until_settled()
+    assert len(world.channels["email"].sent) == 1
+    assert world.rows()[CARE_TEAM].status == "sent"
+
+
+def test_family_named_in_a_referral_that_arrives_after_a_step_up_still_hear_of_it(
+        world: World) -> None:
+    # Intake and placement are separate topics, so their events can be consumed out of order.
+    world.referral = None
+    step = world.apply(SteppedUp(from_level=LevelOfCare.iop, to_level=LevelOfCare.php,
+                                 trigger=TransitionTrigger.risk_flag, reason="risk flag"))
+    assert list(world.rows()) == [CARE_TEAM]
+    refer(world, SPOUSE)
+    family = world.rows()[FAMILY]
+    assert family.trigger_event_id == str(step.id) and family.level == "php"
+    assert (family.status, family.reason) == ("suppressed", "no_consent")
+    suppressed, = world.emitted("NotificationSuppressed")
+    assert suppressed.causationid == step.id
+    refer(world, SPOUSE)  # a later referral does not repeat old updates
+    assert len(world.rows()) == 2
