@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from carepath.client import CarepathClient
+from carepath.client import ApiError, CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
 
@@ -92,8 +92,9 @@ class DemoClient:
         say(self.ref, to_site, "transferred")
 
     def relapse_signs(self) -> None:
-        sessions = self.api.wait(lambda: self.api.sessions(self.ref, status="scheduled"),
-                                 lambda s: len(s) >= 2, 30)
+        sessions = self.api.wait(
+            lambda: [s for s in self.api.sessions(self.ref, status="scheduled")
+                     if s["level"] == "iop"], lambda s: len(s) >= 2, 30)
         for session in sessions[:2]:
             self.pause()
             self.api.attend(session["session_id"], "missed")
@@ -118,7 +119,12 @@ def run_demo(platform: Platform, clients: int = 24) -> None:
         for index in range(clients):
             futures.append(pool.submit(DemoClient(api, index).run))
             time.sleep(0.15)
-        refs = [future.result() for future in futures]
+        refs = []
+        for future in futures:
+            try:
+                refs.append(future.result())
+            except (ApiError, TimeoutError) as error:
+                print(f"  a demo client stopped early: {error}", flush=True)
     time.sleep(1.0)
     print_summary(api, refs)
 

@@ -48,7 +48,7 @@ def settings_for(platform: Platform, service: str) -> Settings:
 def test_republished_events_change_nothing_and_the_journey_rebuilds_identically(
     platform: Platform, tap: EventTap, tmp_path: Any
 ) -> None:
-    refs = run_clients(patient_api(platform), 40)
+    refs = run_clients(patient_api(platform), 48)
     wait_until(lambda: all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values()),
                timeout=120)
     wait_until(lambda: snapshot(platform, refs) == snapshot(platform, refs), timeout=60)
