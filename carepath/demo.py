@@ -30,8 +30,9 @@ class DemoClient:
         self.rng = random.Random(index)
         self.ref = ""
 
-    def pause(self) -> None:
-        time.sleep(self.rng.uniform(0.2, 0.9))
+    def pause(self, low: float = 1.0, high: float = 2.5) -> None:
+        """Paced so a person can follow the stream (and so residential beds fill up)."""
+        time.sleep(self.rng.uniform(low, high))
 
     def run(self) -> str:
         self.refer()
@@ -39,6 +40,7 @@ class DemoClient:
         self.assess("initial", start)
         self.await_level(start, timeout=120)
         if start == "residential":
+            self.pause(9.0, 13.0)  # a stay long enough for worcester's 8 beds to fill
             self.step_down_by_reassessment("php")
             if self.index == 3:
                 self.transfer("worcester" if self.site == "boston" else "boston")
@@ -72,10 +74,21 @@ class DemoClient:
         say(self.ref, self.site, f"{kind} assessment -> {result['final_level']}")
 
     def await_level(self, level: str, timeout: float = 60) -> dict[str, Any]:
-        placement = self.api.wait_placement(
-            self.ref, lambda p: p["status"] == "active" and p["level"] == level, timeout)
+        told_waitlisted = False
+
+        def placed(placement: dict[str, Any]) -> bool:
+            nonlocal told_waitlisted
+            if placement.get("waitlisted_for") and not told_waitlisted:
+                told_waitlisted = True
+                wanted = placement["waitlisted_for"]
+                say(self.ref, self.site, f"WAITLISTED for {wanted['level']} "
+                    f"(position {wanted['position']}: no free slot)")
+            return bool(placement["status"] == "active" and placement["level"] == level)
+
+        placement = self.api.wait_placement(self.ref, placed, timeout)
         self.site = placement["site_id"]
-        say(self.ref, self.site, f"now in {level}")
+        say(self.ref, self.site, f"now in {level}" + (" (from the waitlist)"
+                                                      if told_waitlisted else ""))
         return placement  # type: ignore[no-any-return]
 
     def step_down_by_reassessment(self, level: str) -> None:
@@ -118,7 +131,7 @@ def run_demo(platform: Platform, clients: int = 24) -> None:
         futures = []
         for index in range(clients):
             futures.append(pool.submit(DemoClient(api, index).run))
-            time.sleep(0.15)
+            time.sleep(0.4)
         refs = []
         for future in futures:
             try:
@@ -148,4 +161,5 @@ def print_summary(api: CarepathClient, refs: list[str]) -> None:
                   f"{segment['started_at']} .. {segment.get('ended_at') or 'now'} "
                   f"({segment['los_days']} days)")
     for event in journey["events"]:
-        print(f"    {event['time']}  {event['type']:<45} caused by {event['causation_id']}")
+        name = event["type"].split(".")[2]
+        print(f"    {event['time']}  {name:<22} {event['id']}  caused by {event['causation_id']}")

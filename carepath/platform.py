@@ -152,6 +152,8 @@ def run_platform(*, demo: bool, clients: int) -> int:
         stop["requested"] = True
 
     signal.signal(signal.SIGTERM, request_stop)
+    if platform.external_bootstrap is None:
+        _clear_embedded_state(platform.var_dir)
     print("Starting Carepath: broker and six services ...", flush=True)
     try:
         platform.start()
@@ -168,6 +170,16 @@ def run_platform(*, demo: bool, clients: int) -> int:
         platform.stop()
         print("Stopped.", flush=True)
     return 0
+
+
+def _clear_embedded_state(var_dir: Path) -> None:
+    """The embedded broker keeps nothing between runs, so the services' SQLite files start
+    afresh too (otherwise their state would refer to events no broker holds any more)."""
+    stale = sorted(var_dir.glob("*.db*")) + sorted(var_dir.glob("notifications.log"))
+    for path in stale:
+        path.unlink()
+    if stale:
+        print(f"Embedded default: cleared the previous run's data in {var_dir}", flush=True)
 
 
 def _print_endpoints(platform: Platform) -> None:
