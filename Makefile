@@ -19,8 +19,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m carepath.cli run
 
-## The whole suite: unit, integration (real broker + database), e2e (every service a process), faults.
-test: $(STAMP)
+## The whole suite: lint and types, then unit, integration (real broker + database),
+## e2e (every service a process) and fault tests.
+test: lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: $(STAMP)
@@ -41,6 +42,7 @@ contracts: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check carepath contracts services tests
+	$(VENV)/bin/mypy --strict carepath contracts services
 
 clean:
 	rm -rf var .pytest_cache

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from carepath.errors import CarepathError, is_transient
+from carepath.errors import Backoff, CarepathError, is_transient
 from carepath.telemetry import Metrics, context_from_headers, trace_id_of, tracer
 from carepath.uow import Transaction, UnitOfWork
 from contracts import Envelope, EventData, InvalidEvent, UnknownEventType, dlq_topic_for
@@ -116,7 +116,7 @@ class EventProcessor:
     async def _apply_with_retries(
         self, record: ConsumerRecord[bytes, bytes], incoming: Incoming, handler: Handler
     ) -> None:
-        attempts, backoff = 0, 0.05
+        attempts, backoff = 0, Backoff(self.max_backoff_s)
         type_name = incoming.envelope.type
         while True:
             started = time.perf_counter()
@@ -140,9 +140,8 @@ class EventProcessor:
                     return
                 self.metrics.retries.labels(self.service, "handler").inc()
                 log.warning("transient failure (%s); retry in %.2fs", type(exc).__name__,
-                            backoff, extra={"event_id": str(incoming.envelope.id)})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                            backoff.next_s, extra={"event_id": str(incoming.envelope.id)})
+                await backoff.wait()
                 continue
             self.metrics.handler_seconds.labels(self.service, type_name).observe(
                 time.perf_counter() - started
@@ -163,7 +162,7 @@ class EventProcessor:
             ("carepath.dlq.failed_at", datetime.now(UTC).isoformat().encode()),
             *[(k, v) for k, v in (record.headers or ()) if not k.startswith("carepath.dlq.")],
         ]
-        backoff = 0.05
+        backoff = Backoff(self.max_backoff_s)
         while True:
             try:
                 await self.producer.send_and_wait(
@@ -175,8 +174,7 @@ class EventProcessor:
                 # Never skip a message: keep trying until the DLQ takes it (bounded backoff).
                 log.warning("dead-letter publish failed; retrying", exc_info=True)
                 self.metrics.retries.labels(self.service, "dead_letter").inc()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                await backoff.wait()
         self.metrics.dlq.labels(self.service, type(error).__name__).inc()
         self.metrics.consumed.labels(self.service, "unknown", "dead_lettered").inc()
         log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,

@@ -37,10 +37,12 @@ class DeadLetter:
         return self.headers.get(f"{DLQ_PREFIX}original_topic", "?")
 
     def summary(self) -> str:
-        h = self.headers
+        def h(name: str) -> str:
+            return self.headers.get(DLQ_PREFIX + name, "?")
+
         return (f"{self.partition}:{self.offset}  from {self.original_topic}"
-                f"[{h.get(DLQ_PREFIX + 'original_partition')}]@{h.get(DLQ_PREFIX + 'original_offset')}"
-                f"  {h.get(DLQ_PREFIX + 'error_class')}: {h.get(DLQ_PREFIX + 'reason')}")
+                f"[{h('original_partition')}]@{h('original_offset')}"
+                f"  {h('error_class')}: {h('reason')}")
 
 
 async def read_all(bootstrap: str, topics: list[str], idle_ms: int = 1500

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from carepath.errors import is_transient
+from carepath.errors import Backoff, is_transient
 from carepath.telemetry import Metrics
 
 log = logging.getLogger(__name__)
@@ -161,12 +161,12 @@ class OutboxRelay:
         self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
-        backoff = 0.05
+        backoff = Backoff(self.max_backoff_s)
         next_purge = 0.0
         while not self._stopping:
             try:
                 sent = await self.publish_batch()
-                backoff = 0.05
+                backoff.reset()
                 if self._loop.time() > next_purge:
                     await self._purge()
                     next_purge = self._loop.time() + 300
@@ -174,8 +174,7 @@ class OutboxRelay:
                 if not is_transient(exc):
                     log.exception("outbox relay failed; will retry")
                 self.metrics.retries.labels(self.metrics.service, "relay").inc()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                await backoff.wait()
                 continue
             if sent < self.batch_size:
                 await self._idle()

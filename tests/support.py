@@ -91,7 +91,8 @@ class EventTap:
             if len(found) >= count:
                 return found
             time.sleep(0.05)
-        raise AssertionError(f"expected {count} matching events, saw {len(self.collected(predicate))}")
+        seen = len(self.collected(predicate))
+        raise AssertionError(f"expected {count} matching events, saw {seen}")
 
 
 def of_type(name: str, subject: str | None = None) -> Predicate:

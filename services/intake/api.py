@@ -11,8 +11,13 @@ from carepath.errors import Conflict, NotFound
 from carepath.service import RuntimeDep
 from carepath.uow import CausalLink
 from contracts import LevelOfCare
-from contracts.events import ClientReferred, ConsentRecorded, ConsentRevoked, FamilyRecipient
-from contracts.events import ReferralSource
+from contracts.events import (
+    ClientReferred,
+    ConsentRecorded,
+    ConsentRevoked,
+    FamilyRecipient,
+    ReferralSource,
+)
 from services.intake import domain
 from services.intake.store import Client, Consent, FamilyContact, PhiAccess
 

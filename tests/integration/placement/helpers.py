@@ -33,7 +33,8 @@ class Client:
         self.ref, self.site_id = f"c-{name}", site_id
         self.root = new_envelope(
             ClientReferred(referral_source=ReferralSource.clinician,
-                           referred_at=datetime(2025, 3, 1, 9, tzinfo=UTC), presenting_concern_count=1),
+                           referred_at=datetime(2025, 3, 1, 9, tzinfo=UTC),
+                           presenting_concern_count=1),
             subject=self.ref, site_id=site_id, episode_id=None, correlation_id=None,
             causation_id=None)
 

@@ -3,8 +3,14 @@ import uuid
 
 import pytest
 
-from contracts import EVENT_TYPES, Envelope, InvalidEvent, LevelOfCare, UnknownEventType
-from contracts import new_envelope
+from contracts import (
+    EVENT_TYPES,
+    Envelope,
+    InvalidEvent,
+    LevelOfCare,
+    UnknownEventType,
+    new_envelope,
+)
 from contracts.events import ClientReferred, ReferralSource, SteppedDown, TransitionTrigger
 from contracts.schemas import SCHEMA_DIR, generated, render
 
