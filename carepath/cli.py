@@ -7,7 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from carepath.settings import SERVICE_PORTS, SERVICES
+from carepath.access import ROLES
+from carepath.settings import SERVICE_PORTS, SERVICES, Settings
 
 
 def create_app(service: str):  # type: ignore[no-untyped-def]
@@ -17,9 +18,16 @@ def create_app(service: str):  # type: ignore[no-untyped-def]
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run(create_app(args.service), host=args.host,
+    from carepath.auth import InsecureConfiguration
+
+    try:
+        app = create_app(args.service)
+    except InsecureConfiguration as exc:
+        print(f"carepath {args.service}: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host,
                 port=args.port or SERVICE_PORTS[args.service], log_level="warning",
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, timeout_keep_alive=15)
     return 0
 
 
@@ -103,6 +111,64 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    services = SERVICES if args.service == "all" else (args.service,)
+    if len({settings.database_url_for(s) for s in services}) < len(services):
+        print("carepath migrate: services would share one database; each needs its own "
+              "(set CAREPATH_<SERVICE>_DATABASE_URL for each)", file=sys.stderr)
+        return 2
+    return 0 if all(_migrate_one(settings, s, args.revision) for s in services) else 2
+
+
+def _migrate_one(settings: Settings, service: str, revision: str) -> bool:
+    from alembic.util import CommandError
+    from sqlalchemy import make_url
+
+    from carepath.migrations import migrate_url
+
+    url = settings.database_url_for(service)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        before, after = migrate_url(url, service, revision)
+    except CommandError as exc:
+        print(f"{service}: {exc}", file=sys.stderr)
+        return False
+    before, after = before or "empty", after or "empty"
+    print(f"{service}: {f'already at {after}' if before == after else f'{before} -> {after}'}"
+          f"  ({shown})", flush=True)
+    return True
+
+
+def trace(args: argparse.Namespace) -> int:
+    from carepath.auth import admin_token
+    from carepath.trace import print_trace
+
+    bearer = args.token or admin_token(Settings())
+    return print_trace(url=args.url, client_ref=args.client_ref, token=bearer)
+
+
+def token(args: argparse.Namespace) -> int:
+    from carepath.auth import mint_token
+
+    print(mint_token(Settings(), sub=args.sub, roles=args.role, sites=args.site,
+                     ttl_s=args.ttl))
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from services.journey.export import NoJourneyData, export_facts
+
+    url = args.database_url or Settings().database_url_for("journey")
+    try:
+        summary = export_facts(database_url=url, fmt=args.format, out=args.out)
+    except (NoJourneyData, ValueError) as error:
+        print(f"carepath export: {error}", file=sys.stderr)
+        return 2
+    print(summary, file=sys.stderr if args.out == "-" else sys.stdout)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carepath")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -135,10 +201,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--since", help="ISO timestamp; default: everything kept")
     p.set_defaults(func=republish)
 
+    p = commands.add_parser("trace", help="a client's events as their causal tree, with "
+                            "services and timings (from the journey API)")
+    p.add_argument("client_ref")
+    p.add_argument("--url", default=f"http://127.0.0.1:{SERVICE_PORTS['journey']}",
+                   help="the journey service")
+    p.add_argument("--token", help="bearer token (default: a development admin token)")
+    p.set_defaults(func=trace)
+
     p = commands.add_parser("rebuild", help="rebuild a read model from the topics")
     p.add_argument("service", choices=("journey",))
     p.add_argument("--into", help="database URL to rebuild into (default: the live one)")
     p.set_defaults(func=rebuild)
+
+    p = commands.add_parser("migrate", help="bring a service's database schema to a "
+                            "migration (Alembic); before the service starts")
+    p.add_argument("service", choices=(*SERVICES, "all"))
+    p.add_argument("--revision", default="head",
+                   help="target: head (default), base, a revision id, or -1/+1")
+    p.set_defaults(func=migrate)
+
+    p = commands.add_parser("token", help="mint a development token (HS256, the configured "
+                            "secret) for a role at one or more sites")
+    p.add_argument("--role", action="append", required=True, choices=ROLES,
+                   help="repeat for several roles")
+    p.add_argument("--site", action="append", required=True,
+                   help="a site id, repeatable; '*' for every site")
+    p.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    p.add_argument("--sub", default="dev-user", help="who the token speaks for (audited)")
+    p.set_defaults(func=token)
+
+    p = commands.add_parser("export", help="de-identified journey facts for analytics "
+                            "(HIPAA Safe Harbor), one row per stay")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--out", help="file to write (default: carepath-journey-facts.FORMAT; "
+                                 "'-' writes CSV to stdout)")
+    p.add_argument("--database-url", help="the journey database (default: the journey "
+                                          "service's, from CAREPATH_* settings)")
+    p.set_defaults(func=export)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 
+from carepath.auth import admin_token
+from carepath.settings import Settings
+
 Json = Any
 
 # Ratings (d1..d6) meant to land on each level under the illustrative default rules.
@@ -28,18 +31,29 @@ class ApiError(RuntimeError):
 
 
 class CarepathClient:
-    def __init__(self, urls: dict[str, str], timeout: float = 10.0, patience: float = 0.0
-                 ) -> None:
+    def __init__(self, urls: dict[str, str], timeout: float = 10.0, patience: float = 0.0,
+                 token: str | None = None) -> None:
         """`patience`: how long to keep retrying while a service is down or answers 503 (the
-        request never reached it, or it changed nothing) — for demos and fault tests."""
+        request never reached it, or it changed nothing) — for demos and fault tests.
+        `token`: the bearer token sent with every call; unset, an admin token for every site
+        minted with the configured development secret (Settings)."""
         self.urls = urls
-        self.http = httpx.Client(timeout=timeout)
+        token = token or admin_token(Settings())
+        # Drop idle connections well before the server's keep-alive timeout, so a request is
+        # never written onto a connection the server is closing (a reset, not a retry-able 503).
+        self.http = httpx.Client(timeout=timeout, headers={"authorization": f"Bearer {token}"},
+                                 limits=httpx.Limits(keepalive_expiry=2.0))
         self.patience = patience
+        self.traces: dict[str, str] = {}
 
     def close(self) -> None:
         self.http.close()
 
     def call(self, method: str, service: str, path: str, **kwargs: Any) -> Json:
+        response = self.request(method, service, path, **kwargs)
+        return response.json() if response.content else None
+
+    def request(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
         deadline = time.monotonic() + self.patience
         while True:
             try:
@@ -54,10 +68,20 @@ class CarepathClient:
                 continue
             if response.status_code >= 400:
                 raise ApiError(response)
-            return response.json() if response.content else None
+            return response
+
+    def journey_trace(self, client_ref: str) -> dict[str, str]:
+        """Headers that continue the client's journey trace (started by its referral request),
+        so one trace runs from the referral through every later command about the client."""
+        parent = self.traces.get(client_ref)
+        return {"traceparent": parent} if parent else {}
 
     def refer(self, **referral: Any) -> Json:
-        return self.call("POST", "intake", "/referrals", json=referral)
+        response = self.request("POST", "intake", "/referrals", json=referral)
+        created = response.json()
+        if "traceresponse" in response.headers:
+            self.traces[created["client_ref"]] = response.headers["traceresponse"]
+        return created
 
     def assess(self, client_ref: str, *, kind: str, dimensions: dict[str, int],
                assessed_by: str = "clinician-demo", timeout: float = 20.0, **extra: Any) -> Json:
@@ -65,7 +89,8 @@ class CarepathClient:
         (the referral, or the admission for a reassessment)."""
         body = {"client_ref": client_ref, "kind": kind, "dimensions": dimensions,
                 "assessed_by": assessed_by, **extra}
-        return self.retrying(lambda: self.call("POST", "assessment", "/assessments", json=body),
+        return self.retrying(lambda: self.call("POST", "assessment", "/assessments", json=body,
+                                               headers=self.journey_trace(client_ref)),
                              retry_on=(404, 409), timeout=timeout)
 
     def assess_to(self, client_ref: str, *, kind: str, level: str, timeout: float = 20.0
@@ -94,14 +119,17 @@ class CarepathClient:
 
     def observe(self, client_ref: str, kind: str, value: Any) -> Json:
         return self.call("POST", "assessment", f"/clients/{client_ref}/observations",
-                         json={"kind": kind, "value": value})
+                         json={"kind": kind, "value": value},
+                         headers=self.journey_trace(client_ref))
 
     def transition(self, client_ref: str, **body: Any) -> Json:
-        return self.call("POST", "placement", f"/clients/{client_ref}/transitions", json=body)
+        return self.call("POST", "placement", f"/clients/{client_ref}/transitions", json=body,
+                         headers=self.journey_trace(client_ref))
 
     def discharge(self, client_ref: str, disposition: str, reason: str | None = None) -> Json:
         return self.call("POST", "placement", f"/clients/{client_ref}/discharge",
-                         json={"disposition": disposition, "reason": reason})
+                         json={"disposition": disposition, "reason": reason},
+                         headers=self.journey_trace(client_ref))
 
     def journey(self, client_ref: str) -> Json:
         return self.call("GET", "journey", f"/clients/{client_ref}/journey")

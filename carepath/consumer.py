@@ -4,6 +4,7 @@ backoff, dead-letter permanent ones, and commit the offset only after the DB tra
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,9 +17,23 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from carepath.errors import Backoff, CarepathError, is_transient
-from carepath.telemetry import Metrics, context_from_headers, trace_id_of, tracer
+from carepath.telemetry import (
+    Metrics,
+    context_from_headers,
+    event_log_context,
+    messaging_attributes,
+    trace_id_of,
+    tracer,
+)
 from carepath.uow import Transaction, UnitOfWork
-from contracts import Envelope, EventData, InvalidEvent, UnknownEventType, dlq_topic_for
+from contracts import (
+    EVENT_TYPES,
+    Envelope,
+    EventData,
+    InvalidEvent,
+    UnknownEventType,
+    dlq_topic_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +121,12 @@ class EventProcessor:
             return
         incoming = Incoming(envelope=envelope, data=data, trace_id=trace_id_of(headers))
         with tracer().start_as_current_span(
-            f"{record.topic} process",
+            f"process {record.topic}",
             context=context_from_headers(headers),
             kind=SpanKind.CONSUMER,
             attributes=_span_attributes(record, envelope, self.consumer_name),
-        ):
+        ), event_log_context(correlation_id=str(envelope.correlationid),
+                             event_id=str(envelope.id), event_type=envelope.type):
             await self._apply_with_retries(record, incoming, handler)
 
     async def _apply_with_retries(
@@ -148,6 +164,7 @@ class EventProcessor:
             )
             outcome = "applied" if applied else "duplicate"
             self.metrics.consumed.labels(self.service, type_name, outcome).inc()
+            log.debug("event %s", outcome)
             return
 
     async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
@@ -176,24 +193,30 @@ class EventProcessor:
                 self.metrics.retries.labels(self.service, "dead_letter").inc()
                 await backoff.wait()
         self.metrics.dlq.labels(self.service, type(error).__name__).inc()
-        self.metrics.consumed.labels(self.service, "unknown", "dead_lettered").inc()
+        self.metrics.consumed.labels(self.service, _type_of(record), "dead_lettered").inc()
         log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,
                     type(error).__name__)
+
+
+def _type_of(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The CloudEvents type of a record, if it has a readable one (metrics label)."""
+    try:
+        found = json.loads(record.value or b"").get("type")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return found if isinstance(found, str) and found in EVENT_TYPES else "unknown"
 
 
 def _span_attributes(
     record: ConsumerRecord[bytes, bytes], envelope: Envelope, group: str
 ) -> dict[str, Any]:
     return {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": record.topic,
+        **messaging_attributes(operation="process", topic=record.topic,
+                               message_id=str(envelope.id), key=envelope.partitionkey,
+                               event_type=envelope.type),
         "messaging.consumer.group.name": group,
-        "messaging.message.id": str(envelope.id),
-        "messaging.kafka.message.key": envelope.partitionkey,
         "messaging.destination.partition.id": str(record.partition),
         "messaging.kafka.offset": record.offset,
-        "cloudevents.event_type": envelope.type,
     }
 
 

@@ -124,7 +124,8 @@ class DemoClient:
 
 
 def run_demo(platform: Platform, clients: int = 24) -> None:
-    api = CarepathClient({service: platform.url(service) for service in SERVICES}, patience=10)
+    api = CarepathClient({service: platform.url(service) for service in SERVICES}, patience=10,
+                         token=platform.admin_token())
     print(f"\nDemo: {clients} synthetic clients across boston and worcester "
           "(residential -> PHP -> IOP -> aftercare; some step up after relapse signs).\n")
     with ThreadPoolExecutor(max_workers=clients) as pool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from carepath import migrations
 from carepath.consumer import EventProcessor
 from carepath.db import make_engine
 from carepath.kafka import new_producer
@@ -126,8 +127,7 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
     spec = importlib.import_module(f"services.{service}.app").SPEC
     url = database_url or settings.database_url_for(service)
     engine = make_engine(url)
-    await asyncio.to_thread(spec.metadata.drop_all, engine)
-    await asyncio.to_thread(spec.metadata.create_all, engine)
+    await asyncio.to_thread(migrations.recreate, engine, service)
     replay = _Replay(service=service, handlers=spec.handlers,
                      uow=UnitOfWork(engine, outbox=spec.outbox, inbox=spec.inbox),
                      producer=None,

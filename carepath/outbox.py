@@ -7,27 +7,19 @@ import asyncio
 import logging
 import os
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from carepath.errors import Backoff, is_transient
+from carepath.publish import OutboxRow as OutboxRow
+from carepath.publish import publish_rows as publish_rows
 from carepath.telemetry import Metrics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    seq: int
-    event_type: str
-    topic: str
-    key: str
-    payload: bytes
-    headers: dict[str, str]
 
 
 class OutboxStore:
@@ -38,7 +30,7 @@ class OutboxStore:
     def unpublished(self, limit: int) -> list[OutboxRow]:
         t = self.table
         query = (
-            select(t.c.seq, t.c.event_type, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+            select(*_row_columns(t))
             .where(t.c.published_at.is_(None))
             .order_by(t.c.seq)
             .limit(limit)
@@ -68,26 +60,15 @@ class OutboxStore:
 
     def rows_since(self, since: datetime | None, limit: int, after_seq: int) -> list[OutboxRow]:
         t = self.table
-        query = select(t.c.seq, t.c.event_type, t.c.topic, t.c.key, t.c.payload, t.c.headers)
-        query = query.where(t.c.seq > after_seq)
+        query = select(*_row_columns(t)).where(t.c.seq > after_seq)
         if since is not None:
             query = query.where(t.c.created_at >= since)
         with self.engine.connect() as conn:
             return [OutboxRow(*row) for row in conn.execute(query.order_by(t.c.seq).limit(limit))]
 
 
-async def publish_rows(producer: AIOKafkaProducer, rows: list[OutboxRow]) -> None:
-    """Send a batch and wait for every ack; aiokafka keeps per-partition order within it."""
-    futures = [
-        await producer.send(
-            row.topic,
-            value=row.payload,
-            key=row.key.encode(),
-            headers=[(k, v.encode()) for k, v in row.headers.items()],
-        )
-        for row in rows
-    ]
-    await asyncio.gather(*futures)
+def _row_columns(t: Table) -> tuple[Any, ...]:
+    return (t.c.seq, t.c.event_id, t.c.event_type, t.c.topic, t.c.key, t.c.payload, t.c.headers)
 
 
 class RelayLease:
@@ -183,16 +164,22 @@ class OutboxRelay:
         if not await asyncio.to_thread(self.lease.held):
             return 0
         rows = await asyncio.to_thread(self.store.unpublished, self.batch_size)
+        backlog = self.metrics.outbox_backlog.labels(self.metrics.service)
+        # A short batch is the whole backlog; only a full one needs counting.
+        waiting = len(rows) if len(rows) < self.batch_size else await asyncio.to_thread(
+            self.store.backlog)
+        backlog.set(waiting)
         if not rows:
-            self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
             return 0
         if self.crash_before_publish:
             log.error("fault injection: crashing between commit and publish")
             os._exit(70)
         await publish_rows(self.producer, rows)
         await asyncio.to_thread(self.store.mark_published, [row.seq for row in rows])
+        backlog.set(max(waiting - len(rows), 0))
         for row in rows:
             self.metrics.published.labels(self.metrics.service, row.event_type).inc()
+        log.debug("published %d event(s)", len(rows))
         return len(rows)
 
     async def drain(self, timeout_s: float = 10.0) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import httpx
 
+from carepath.auth import admin_token, security_env, uses_jwks
 from carepath.embedded import EmbeddedBroker, free_port
-from carepath.settings import EMBEDDED_BOOTSTRAP, SERVICE_PORTS, SERVICES
+from carepath.migrations import migrate_url
+from carepath.settings import EMBEDDED_BOOTSTRAP, SERVICE_PORTS, SERVICES, Settings
 
 
 class Platform:
@@ -26,8 +29,11 @@ class Platform:
         database_urls: dict[str, str] | None = None,
         env: dict[str, str] | None = None,
         broker_port: int | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.var_dir = var_dir
+        # Every process gets this process's security settings, so all verify tokens alike.
+        self.settings = settings or Settings()
         self.external_bootstrap = bootstrap
         self.ports = ports or {service: free_port() for service in SERVICES}
         self.database_urls = database_urls or {}
@@ -51,18 +57,32 @@ class Platform:
         (self.var_dir / "logs").mkdir(exist_ok=True)
         if not self.external_bootstrap:
             self.broker = EmbeddedBroker(port=self.broker_port).start()
+        self.migrate()
         for service in SERVICES:
             self.start_service(service)
         self.wait_ready(timeout_s)
         return self
+
+    def migrate(self) -> None:
+        """Bring the databases it was given to head first, as a deployment does (the default
+        SQLite files migrate when their service starts)."""
+        for service, url in self.database_urls.items():
+            migrate_url(url, service)
 
     def service_env(self, service: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
         env.update(CAREPATH_KAFKA_BOOTSTRAP=self.bootstrap, CAREPATH_VAR_DIR=str(self.var_dir))
         if service in self.database_urls:
             env[f"CAREPATH_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
+        env.update(security_env(self.settings))
+        # Where the others answer, for journey's pipeline health (it reads their /metrics).
+        env["CAREPATH_SERVICE_URLS"] = json.dumps({name: self.url(name) for name in SERVICES})
         env.update(self.extra_env)
         return env
+
+    def admin_token(self) -> str:
+        """A development token for an admin at every site, signed with the platform's secret."""
+        return admin_token(self.settings)
 
     def start_service(self, service: str, *, replica: int = 1,
                       env: dict[str, str] | None = None) -> str:
@@ -140,12 +160,12 @@ def _ready(url: str) -> bool:
 
 def run_platform(*, demo: bool, clients: int) -> int:
     from carepath.demo import run_demo
-    from carepath.settings import Settings
 
     settings = Settings()
     platform = Platform(var_dir=settings.var_dir.resolve(), bootstrap=settings.kafka_bootstrap,
                         ports=dict(SERVICE_PORTS),
-                        broker_port=int(EMBEDDED_BOOTSTRAP.rsplit(":", 1)[1]))
+                        broker_port=int(EMBEDDED_BOOTSTRAP.rsplit(":", 1)[1]),
+                        settings=settings)
     stop = {"requested": False}
 
     def request_stop(*_: object) -> None:
@@ -187,5 +207,13 @@ def _print_endpoints(platform: Platform) -> None:
           f"{'' if platform.external_bootstrap else '  (embedded, in memory)'}")
     for service in SERVICES:
         print(f"  {service:<12} {platform.url(service)}   (OpenAPI: {platform.url(service)}/docs)")
-    print(f"  dashboard    {platform.url('journey')}/")
+    if platform.settings.environment == "development" and not uses_jwks(platform.settings):
+        token = platform.admin_token()
+        print(f"  dashboard    {platform.url('journey')}/?token={token}")
+        print(f"  admin token  {token}\n"
+              "               (development only: `carepath token --role R --site S` mints others;"
+              " send as `Authorization: Bearer <token>`)")
+    else:
+        print(f"  dashboard    {platform.url('journey')}/?token=<a token from your identity "
+              "provider>")
     print(f"  logs         {platform.var_dir / 'logs'}", flush=True)

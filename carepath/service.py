@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,12 +22,17 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import generate_latest
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
+from carepath.access import ACCESS, AccessGuard, Rule, authorize
+from carepath.auth import TokenVerifier
 from carepath.consumer import EventHandlers, EventProcessor
 from carepath.db import make_engine
 from carepath.errors import CarepathError
 from carepath.kafka import ensure_topics, new_producer
+from carepath.lag import ConsumerLag
+from carepath.limits import BodySizeLimit
+from carepath.migrations import SchemaNotMigrated, ensure_schema, has_migrations
 from carepath.outbox import OutboxRelay, OutboxStore, RelayLease
 from carepath.settings import Settings
 from carepath.telemetry import (
@@ -35,6 +40,7 @@ from carepath.telemetry import (
     context_from_headers,
     setup_logging,
     setup_tracing,
+    trace_headers_of,
     tracer,
 )
 from carepath.uow import UnitOfWork
@@ -55,6 +61,8 @@ class ServiceSpec:
     on_start: Callable[[Runtime], None] | None = None
     workers: tuple[Callable[[Runtime], Coroutine[Any, Any, None]], ...] = ()
     extra_routes: Callable[[FastAPI], None] | None = None
+    # Who may call each endpoint; None: this service's rows of carepath/access.py.
+    access: Mapping[str, Rule] | None = None
 
 
 @dataclass
@@ -82,7 +90,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     setup_logging(spec.name, settings.log_level)
-    setup_tracing(spec.name)
+    setup_tracing(spec.name, settings.span_file)
     engine = make_engine(settings.database_url_for(spec.name))
     runtime = Runtime(
         spec=spec,
@@ -103,18 +111,33 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title=f"Carepath {spec.name}", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.access_guard = AccessGuard(_access_table(spec), TokenVerifier(settings))
     _add_common_routes(app)
     _add_error_mapping(app)
     _add_http_tracing(app)
-    app.include_router(spec.router)
+    app.include_router(spec.router, dependencies=[Depends(authorize)])
     if spec.extra_routes:
         spec.extra_routes(app)
+    app.state.access_guard.check_coverage(app, OPEN_PATHS)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+# Served without a token: liveness, readiness, metrics (the routes below) and the API docs.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _access_table(spec: ServiceSpec) -> Mapping[str, Rule]:
+    if spec.access is not None:
+        return spec.access
+    if spec.name not in ACCESS:
+        raise RuntimeError(f"no access policy for service {spec.name!r} in carepath/access.py")
+    return ACCESS[spec.name]
 
 
 async def _start(runtime: Runtime) -> None:
     spec, settings = runtime.spec, runtime.settings
-    await asyncio.to_thread(spec.metadata.create_all, runtime.engine)
+    await _ensure_schema(runtime)
     if spec.on_start:
         await asyncio.to_thread(spec.on_start, runtime)
     await ensure_topics(settings.bootstrap, settings.topic_partitions, timeout_s=60,
@@ -142,6 +165,19 @@ async def _start(runtime: Runtime) -> None:
     log.info("service started", extra={"event_type": spec.name})
 
 
+async def _ensure_schema(runtime: Runtime) -> None:
+    service = runtime.spec.name
+    if not has_migrations(service):  # an ad-hoc spec (a test probe), not one of the services
+        await asyncio.to_thread(runtime.spec.metadata.create_all, runtime.engine)
+        return
+    try:
+        await asyncio.to_thread(ensure_schema, runtime.engine, service,
+                                auto_migrate=runtime.settings.migrates_on_start(service))
+    except SchemaNotMigrated as exc:
+        log.error("refusing to start: %s", exc)
+        raise
+
+
 def _subscribe(runtime: Runtime) -> KafkaBroker:
     spec, settings = runtime.spec, runtime.settings
     assert runtime.producer is not None
@@ -156,8 +192,7 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
         unknown_attempts=settings.retry_unknown_attempts,
     )
     broker = KafkaBroker(settings.bootstrap, logger=None)
-
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *spec.handlers.topics(),
         group_id=f"carepath.{spec.name}",
         ack_policy=AckPolicy.MANUAL,
@@ -166,6 +201,10 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 100),
     )
+    lag = ConsumerLag(runtime.metrics, lambda: subscriber.consumer)
+    runtime.tasks.append(asyncio.create_task(lag.run(), name="consumer-lag"))
+
+    @subscriber
     async def on_message(message: KafkaMessage) -> None:
         await processor.process(message.raw_message)
         try:
@@ -174,6 +213,8 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
             # e.g. a rebalance took the partition: the new owner re-reads from the last
             # committed offset and the inbox turns the repeat into a no-op.
             log.warning("offset commit failed; the event will be redelivered", exc_info=True)
+            return
+        lag.processed(message.raw_message)
 
     return broker
 
@@ -240,22 +281,43 @@ def _add_error_mapping(app: FastAPI) -> None:
                              "error": "ServiceUnavailable"}, status_code=503,
                             headers={"Retry-After": "1"})
 
+    @app.exception_handler(DataError)
+    async def value_refused(_request: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL character in text, which PostgreSQL cannot store: the caller's input,
+        # and the transaction rolled back.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        return JSONResponse({"detail": f"a value of this request cannot be stored: {reason}; "
+                             "nothing was changed", "error": "InvalidInput"}, status_code=422)
+
     @app.exception_handler(CarepathError)
     async def carepath_error(_request: Request, exc: CarepathError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "error": type(exc).__name__},
                             status_code=exc.http_status)
 
 
+# Probes and scrapes would drown the traces that matter.
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 def _add_http_tracing(app: FastAPI) -> None:
     @app.middleware("http")
     async def trace_requests(request: Request, call_next: Any) -> Response:
-        route = request.url.path
+        if request.url.path in UNTRACED_PATHS:
+            untraced: Response = await call_next(request)
+            return untraced
         with tracer().start_as_current_span(
-            f"{request.method} {route}",
+            request.method,
             context=context_from_headers(dict(request.headers)),
             kind=SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": route},
+            attributes={"http.request.method": request.method, "url.path": request.url.path},
         ) as span:
             response: Response = await call_next(request)
+            route = getattr(request.scope.get("route"), "path", None)
+            if route:
+                span.update_name(f"{request.method} {route}")
+                span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", response.status_code)
+            # W3C Trace Context level 2: tells the caller which trace its request joined, so
+            # it can continue that trace (e.g. a client's whole journey) in later requests.
+            response.headers["traceresponse"] = trace_headers_of(span).get("traceparent", "")
             return response

@@ -1,8 +1,9 @@
 """One Settings object per process, read from the environment (prefix CAREPATH_)."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
@@ -15,6 +16,9 @@ SERVICE_PORTS = {
     "notification": 8005,
 }
 SERVICES = tuple(SERVICE_PORTS)
+# The embedded default's shared HS256 secret: public (it is in this file), so development only.
+# Services refuse to start with it when CAREPATH_ENVIRONMENT=production.
+DEV_JWT_SECRET = "carepath-development-secret-NOT-FOR-PRODUCTION"
 
 
 class Settings(BaseSettings):
@@ -28,6 +32,9 @@ class Settings(BaseSettings):
     scheduling_database_url: str | None = None
     notification_database_url: str | None = None
     journey_database_url: str | None = None
+    # Apply the service's Alembic migrations when it starts. Unset: only on SQLite (one laptop,
+    # `make run`); elsewhere run `carepath migrate <service>` before starting the service.
+    auto_migrate: bool | None = None
 
     var_dir: Path = Path("var")
     config_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "config")
@@ -45,11 +52,32 @@ class Settings(BaseSettings):
     # Test hook for fault tests: the relay kills its process after the state change and its
     # events have committed, before publishing them. Never set it in production.
     fault_crash_before_publish: bool = False
+    # Test hook for the tracing tests: every finished span of the process is also appended to
+    # this file as one JSON line (all processes may share it). Not for production: use OTLP.
+    span_file: Path | None = None
+
+    # Security (see carepath/auth.py). Secrets come from the environment or a file and are
+    # never logged (SecretStr hides them in reprs).
+    environment: Literal["development", "production"] = "development"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_secret_file: Path | None = None
+    jwt_issuer: str = "carepath"
+    jwt_audience: str = "carepath"
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "carepath@localhost"
     webhook_url: str | None = None
+
+    # Journey's dashboard: where every service answers (its pipeline health reads their
+    # /metrics), as JSON in CAREPATH_SERVICE_URLS; and, when a tracing UI is deployed, a link
+    # to a trace in it, e.g. http://localhost:16686/trace/{trace_id} for Jaeger.
+    service_urls: dict[str, str] = Field(default_factory=lambda: {
+        service: f"http://127.0.0.1:{port}" for service, port in SERVICE_PORTS.items()})
+    trace_url_template: str | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -62,3 +90,8 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / f'{service}.db').as_posix()}"
+
+    def migrates_on_start(self, service: str) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.database_url_for(service).startswith("sqlite")

@@ -20,11 +20,13 @@ from fastapi.testclient import TestClient
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, make_url, text
 
+from carepath.auth import Principal
 from carepath.embedded import EmbeddedBroker
 from carepath.platform import Platform
 from carepath.settings import SERVICES, Settings
 from contracts import Envelope
-from tests.support import EventTap, publish_envelopes
+from tests.containers import use_containers
+from tests.support import ADMIN, EventTap, bearer, publish_envelopes
 
 
 class SuiteEnvironment(BaseSettings):
@@ -32,14 +34,25 @@ class SuiteEnvironment(BaseSettings):
 
     database_url: str | None = None
     kafka_bootstrap: str | None = None
+    containers: bool = False  # CAREPATH_TEST_CONTAINERS=1: see tests/containers.py
 
 
 TEST_ENV = SuiteEnvironment()
+NO_CONTAINERS = use_containers(TEST_ENV)  # why the containers asked for cannot run, or None
+NEEDS_INFRASTRUCTURE = {"kafka_bootstrap", "databases", "platform"}
 
 
 def pytest_report_header() -> list[str]:
     return [f"carepath database: {TEST_ENV.database_url or 'SQLite (temp files)'}",
-            f"carepath broker: {TEST_ENV.kafka_bootstrap or 'embedded Tansu per test'}"]
+            f"carepath broker: {TEST_ENV.kafka_bootstrap or 'embedded Tansu per test'}",
+            *([f"carepath containers: {NO_CONTAINERS}"] if NO_CONTAINERS else [])]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if NO_CONTAINERS:
+        for item in items:
+            if NEEDS_INFRASTRUCTURE & set(getattr(item, "fixturenames", ())):
+                item.add_marker(pytest.mark.skip(reason=NO_CONTAINERS))
 
 
 @pytest.fixture
@@ -104,7 +117,8 @@ FAST_JOIN = {} if TEST_ENV.kafka_bootstrap else {"consumer_session_timeout_ms": 
 def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir: Path,
                      **overrides: Any) -> Settings:
     values: dict[str, Any] = {"kafka_bootstrap": bootstrap, "database_url": database_url,
-                              "var_dir": var_dir, **FAST_JOIN, **overrides}
+                              "var_dir": var_dir, "auto_migrate": True, **FAST_JOIN,
+                              **overrides}
     if f"{service}_database_url" in Settings.model_fields:
         values[f"{service}_database_url"] = database_url
     return Settings(**values)
@@ -130,12 +144,15 @@ def running_platform(var_dir: Path, env: dict[str, str] | None = None) -> Iterat
 def service_client(kafka_bootstrap: str, databases: DatabaseFactory, tmp_path: Path
                    ) -> Callable[..., AbstractContextManager[TestClient]]:
     @contextmanager
-    def start(name: str, **overrides: Any) -> Iterator[TestClient]:
+    def start(name: str, *, principal: Principal = ADMIN, **overrides: Any
+              ) -> Iterator[TestClient]:
+        """The client sends a token for `principal` (an admin at every site by default); pass
+        `headers=bearer_for(client, other)` on a request to act as someone else."""
         settings = service_settings(name, bootstrap=kafka_bootstrap,
                                     database_url=databases.new(name),
                                     var_dir=tmp_path / name, **overrides)
         app = importlib.import_module(f"services.{name}.app").create_app(settings)
-        with TestClient(app) as client:
+        with TestClient(app, headers=bearer(settings, principal)) as client:
             yield client
 
     return start

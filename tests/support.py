@@ -9,9 +9,28 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from carepath.auth import Principal, mint_token
+from carepath.settings import Settings
 from contracts import CONTENT_TYPE, EVENT_TYPES, TOPICS, Envelope
 
 Predicate = Callable[[Envelope], bool]
+ADMIN = Principal(sub="test-admin", roles=frozenset({"admin"}), sites=frozenset({"*"}))
+
+
+def principal(role: str, *sites: str, sub: str | None = None) -> Principal:
+    return Principal(sub=sub or f"test-{role}", roles=frozenset({role}), sites=frozenset(sites))
+
+
+def bearer(settings: Settings, who: Principal = ADMIN, ttl_s: int = 3600) -> dict[str, str]:
+    """The Authorization header of a token for `who`, signed as the services in `settings`
+    expect it."""
+    token = mint_token(settings, sub=who.sub, roles=who.roles, sites=who.sites, ttl_s=ttl_s)
+    return {"authorization": f"Bearer {token}"}
+
+
+def bearer_for(client: object, who: Principal) -> dict[str, str]:
+    """The Authorization header for `who` at the app behind a TestClient."""
+    return bearer(client.app.state.runtime.settings, who)  # type: ignore[attr-defined]
 
 
 class EventTap:

@@ -1,6 +1,7 @@
 """Events emitted by placement."""
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -31,7 +32,7 @@ class PlacementEvent(EventData):
 class ClientAdmitted(PlacementEvent):
     level: LevelOfCare
     asam_edition: int = 3
-    asam_codes: tuple[str, ...] = ()
+    asam_codes: tuple[Annotated[str, Field(max_length=8)], ...] = Field(default=(), max_length=10)
     from_waitlist: bool = False
     assessment_id: str | None = Field(default=None, max_length=64)
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,7 +58,7 @@ class SessionsScheduled(SchedulingEvent):
 
 @register
 class SessionsCancelled(SchedulingEvent):
-    session_ids: tuple[str, ...] = Field(max_length=500)
+    session_ids: tuple[Annotated[str, Field(max_length=64)], ...] = Field(max_length=500)
     reason: str = Field(max_length=200)
 
 

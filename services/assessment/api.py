@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from sqlmodel import Session
 
+from carepath.access import PrincipalDep
+from carepath.auth import Principal
 from carepath.errors import NotFound
 from carepath.service import RuntimeDep
 from carepath.uow import Transaction
@@ -33,11 +36,11 @@ ClientRefPath = Annotated[str, Path(max_length=48)]
 
 
 @router.post("/assessments", status_code=201, response_model=AssessmentOut)
-def assess(body: AssessmentIn, runtime: RuntimeDep) -> AssessmentOut:
+def assess(body: AssessmentIn, runtime: RuntimeDep, principal: PrincipalDep) -> AssessmentOut:
     deps: AssessmentDeps = runtime.deps
     recommendation = domain.recommend(deps.rules, body.dimensions)
     with runtime.uow.transaction() as tx:
-        client = store.require_client(tx.session, body.client_ref, lock=True)
+        client = _visible_client(tx.session, body.client_ref, principal, lock=True)
         domain.check_kind(body.kind, in_care=client.in_care)
         assessment = _record_assessment(tx, client, body, recommendation, deps)
     return _assessment_out(assessment)
@@ -73,26 +76,31 @@ def _assessment_out(row: store.Assessment) -> AssessmentOut:
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut)
-def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime: RuntimeDep
-                    ) -> AssessmentOut:
+def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime: RuntimeDep,
+                    principal: PrincipalDep) -> AssessmentOut:
+    missing = f"no assessment {assessment_id!r}"
     with runtime.uow.transaction() as tx:
         row = tx.session.get(store.Assessment, assessment_id)
         if row is None:
-            raise NotFound(f"no assessment {assessment_id!r}")
+            raise NotFound(missing)
+        principal.require_site(store.require_client(tx.session, row.client_ref).site_id,
+                               missing=missing)
         return _assessment_out(row)
 
 
 @router.get("/clients/{client_ref}/assessments", response_model=list[AssessmentOut])
-def client_assessments(client_ref: ClientRefPath, runtime: RuntimeDep) -> list[AssessmentOut]:
+def client_assessments(client_ref: ClientRefPath, runtime: RuntimeDep,
+                       principal: PrincipalDep) -> list[AssessmentOut]:
     with runtime.uow.transaction() as tx:
-        store.require_client(tx.session, client_ref)
+        _visible_client(tx.session, client_ref, principal)
         return [_assessment_out(row) for row in store.assessments_of(tx.session, client_ref)]
 
 
 @router.get("/clients/{client_ref}", response_model=ClientOut)
-def read_client(client_ref: ClientRefPath, runtime: RuntimeDep) -> ClientOut:
+def read_client(client_ref: ClientRefPath, runtime: RuntimeDep, principal: PrincipalDep
+                ) -> ClientOut:
     with runtime.uow.transaction() as tx:
-        client = store.require_client(tx.session, client_ref)
+        client = _visible_client(tx.session, client_ref, principal)
     pending = None
     if client.pending_kind and client.pending_event_id:
         pending = PendingOut(kind=AssessmentKind(client.pending_kind),
@@ -104,10 +112,11 @@ def read_client(client_ref: ClientRefPath, runtime: RuntimeDep) -> ClientOut:
 
 
 @router.get("/clients/{client_ref}/risk", response_model=ClientRiskOut)
-def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep) -> ClientRiskOut:
+def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep, principal: PrincipalDep
+                ) -> ClientRiskOut:
     deps: AssessmentDeps = runtime.deps
     with runtime.uow.transaction() as tx:
-        client = store.require_client(tx.session, client_ref)
+        client = _visible_client(tx.session, client_ref, principal)
         risk = current_risk(tx, deps.risk, client_ref, datetime.now(UTC))
         return ClientRiskOut(**RiskOut.of(risk).model_dump(), client_ref=client_ref,
                              flagged_severity=client.severity_flagged())
@@ -115,8 +124,8 @@ def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep) -> ClientRiskOut
 
 @router.post("/clients/{client_ref}/observations", status_code=201,
              response_model=ObservationOut)
-def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep
-            ) -> ObservationOut:
+def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep,
+            principal: PrincipalDep) -> ObservationOut:
     deps: AssessmentDeps = runtime.deps
     now = datetime.now(UTC)
     value = domain.check_observation(body.kind, body.value)
@@ -124,7 +133,7 @@ def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep
     domain.check_observed_at(observed_at, now)
     observed_at = min(observed_at, now)  # within the allowed clock skew: counts as now
     with runtime.uow.transaction() as tx:
-        client = store.require_client(tx.session, client_ref, lock=True)
+        client = _visible_client(tx.session, client_ref, principal, lock=True)
         row = store.Observation(observation_id=domain.mint_id("obs"), client_ref=client_ref,
                                 kind=body.kind.value, value=value, observed_at=observed_at,
                                 recorded_at=now)
@@ -135,6 +144,15 @@ def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep
     return ObservationOut(observation_id=row.observation_id, client_ref=client_ref,
                           kind=body.kind, value=value, observed_at=observed_at,
                           risk=RiskOut.of(risk), flag_id=flag_id)
+
+
+def _visible_client(session: Session, client_ref: str, principal: Principal, *,
+                    lock: bool = False) -> store.Client:
+    """The client, if at one of the caller's sites; elsewhere it is as unknown as a missing one."""
+    client = store.require_client(session, client_ref, lock=lock)
+    principal.require_site(client.site_id, missing=f"no client {client_ref!r}: assessment has "
+                           "not seen their referral")
+    return client
 
 
 def _as_utc(moment: datetime) -> datetime:

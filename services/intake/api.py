@@ -3,10 +3,12 @@
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
-from sqlmodel import select
+from sqlmodel import col, select
 
+from carepath.access import PrincipalDep
+from carepath.auth import Principal
 from carepath.errors import Conflict, NotFound
 from carepath.service import RuntimeDep
 from carepath.uow import CausalLink
@@ -25,6 +27,9 @@ router = APIRouter(tags=["intake"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{7,20}$")]
+ClientRef = Annotated[str, Path(max_length=48)]
+Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$",
+                               description="why the identity is read; recorded in the audit")]
 
 
 class FamilyContactIn(BaseModel):
@@ -66,8 +71,8 @@ class ReferralOut(BaseModel):
 
 
 @router.post("/referrals", status_code=201, response_model=ReferralOut)
-def refer(body: ReferralIn, runtime: RuntimeDep) -> ReferralOut:
-    domain.check_site(body.site_id, runtime.deps.site_ids)
+def refer(body: ReferralIn, runtime: RuntimeDep, principal: PrincipalDep) -> ReferralOut:
+    domain.check_site(body.site_id, principal.visible(runtime.deps.site_ids))
     now = datetime.now(UTC)
     domain.check_birth_date(body.date_of_birth, now.date())
     client_ref = domain.mint_ref("c")
@@ -113,17 +118,12 @@ class ClientOut(BaseModel):
 
 
 @router.get("/clients/{client_ref}", response_model=ClientOut)
-def read_client(
-    client_ref: str,
-    runtime: RuntimeDep,
-    purpose: Annotated[str, Query(max_length=60)] = "treatment",
-    x_carepath_actor: Annotated[str, Header(max_length=120)] = "unauthenticated",
-) -> ClientOut:
+def read_client(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep,
+                purpose: Purpose = "treatment") -> ClientOut:
+    """A client's identity: every read is audited (who, when, which client, why)."""
     with runtime.uow.transaction() as tx:
-        client = tx.session.get(Client, client_ref)
-        if client is None:
-            raise NotFound(f"no client {client_ref!r}")
-        tx.session.add(PhiAccess(client_ref=client_ref, actor=x_carepath_actor, purpose=purpose,
+        client = _client(tx.session, client_ref, principal)
+        tx.session.add(PhiAccess(client_ref=client_ref, actor=principal.sub, purpose=purpose,
                                  accessed_at=datetime.now(UTC)))
         contacts = tx.session.exec(
             select(FamilyContact).where(FamilyContact.client_ref == client_ref)).all()
@@ -151,10 +151,11 @@ class ConsentOut(BaseModel):
 
 
 @router.post("/clients/{client_ref}/consents", status_code=201, response_model=ConsentOut)
-def record_consent(client_ref: str, body: ConsentIn, runtime: RuntimeDep) -> ConsentOut:
+def record_consent(client_ref: ClientRef, body: ConsentIn, runtime: RuntimeDep,
+                   principal: PrincipalDep) -> ConsentOut:
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
-        client = _client(tx.session, client_ref)
+        client = _client(tx.session, client_ref, principal)
         contact = tx.session.get(FamilyContact, body.recipient_ref)
         if contact is None or contact.client_ref != client_ref:
             raise NotFound(f"client {client_ref!r} has no contact {body.recipient_ref!r}")
@@ -171,10 +172,11 @@ def record_consent(client_ref: str, body: ConsentIn, runtime: RuntimeDep) -> Con
 
 
 @router.delete("/clients/{client_ref}/consents/{consent_id}", response_model=ConsentOut)
-def revoke_consent(client_ref: str, consent_id: str, runtime: RuntimeDep) -> ConsentOut:
+def revoke_consent(client_ref: ClientRef, consent_id: Annotated[str, Path(max_length=48)],
+                   runtime: RuntimeDep, principal: PrincipalDep) -> ConsentOut:
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
-        client = _client(tx.session, client_ref)
+        client = _client(tx.session, client_ref, principal)
         consent = tx.session.get(Consent, consent_id)
         if consent is None or consent.client_ref != client_ref:
             raise NotFound(f"client {client_ref!r} has no consent {consent_id!r}")
@@ -199,19 +201,26 @@ class AuditOut(BaseModel):
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit(runtime: RuntimeDep, client_ref: str | None = None,
+def audit(runtime: RuntimeDep, principal: PrincipalDep,
+          client_ref: Annotated[str | None, Query(max_length=48)] = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditOut]:
+    """The PHI access audit, newest first: append-only, no endpoint changes or deletes it."""
     with runtime.uow.transaction() as tx:
-        query = select(PhiAccess).order_by(PhiAccess.id.desc()).limit(limit)  # type: ignore
+        query = select(PhiAccess).order_by(col(PhiAccess.id).desc()).limit(limit)
         if client_ref:
             query = query.where(PhiAccess.client_ref == client_ref)
+        if principal.site_filter is not None:
+            query = query.join(Client, col(Client.client_ref) == PhiAccess.client_ref).where(
+                col(Client.site_id).in_(principal.site_filter))
         return [AuditOut(**row.model_dump()) for row in tx.session.exec(query).all()]
 
 
-def _client(session: object, client_ref: str) -> Client:
+def _client(session: object, client_ref: str, principal: Principal) -> Client:
     client = session.get(Client, client_ref)  # type: ignore[attr-defined]
+    missing = f"no client {client_ref!r}"
     if client is None:
-        raise NotFound(f"no client {client_ref!r}")
+        raise NotFound(missing)
+    principal.require_site(client.site_id, missing=missing)
     return client  # type: ignore[no-any-return]
 
 

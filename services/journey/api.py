@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from carepath.access import PrincipalDep
+from carepath.auth import Principal
 from carepath.errors import InvalidInput, NotFound
 from carepath.service import RuntimeDep
+from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports
 from services.journey.domain import ConfiguredSites, as_utc, los_days
 from services.journey.store import Episode, JourneyEvent, Segment
@@ -62,16 +67,34 @@ class JourneyOut(BaseModel):
 
 
 @router.get("/clients/{client_ref}/journey", response_model=JourneyOut)
-def journey(client_ref: Annotated[str, Path(max_length=64)], runtime: RuntimeDep) -> JourneyOut:
+def journey(client_ref: Annotated[str, Path(max_length=64)], runtime: RuntimeDep,
+            principal: PrincipalDep) -> JourneyOut:
+    """Visible to the caller when the client's current site (of their latest event) is."""
     now = datetime.now(UTC)
+    missing = f"no events for client {client_ref!r}"
     with runtime.uow.transaction() as tx:
         events = [_event(e) for e in queries.client_events(tx.session, client_ref)]
         if not events:
-            raise NotFound(f"no events for client {client_ref!r}")
+            raise NotFound(missing)
+        principal.require_site(_current_site(events), missing=missing)
         episodes = queries.client_episodes(tx.session, client_ref)
         segments = queries.client_segments(tx.session, client_ref)
     return JourneyOut(client_ref=client_ref, events=events,
                       episodes=[_episode(e, segments, events, now) for e in episodes])
+
+
+def _current_site(events: list[EventOut]) -> str | None:
+    return next((e.site_id for e in reversed(events) if e.site_id), None)
+
+
+def _report_sites(principal: Principal, site_id: str | None) -> Sequence[str | None]:
+    """The site filters a report is run with: the one asked for (if visible), None for every
+    site, or each of the caller's sites."""
+    if site_id is not None:
+        return [site_id] if principal.sees(site_id) else []
+    if principal.site_filter is None:
+        return [None]
+    return sorted(principal.site_filter)
 
 
 def _event(row: JourneyEvent) -> EventOut:
@@ -106,12 +129,14 @@ class CensusOut(BaseModel):
 
 
 @router.get("/census", response_model=list[CensusOut])
-def census(runtime: RuntimeDep, site_id: SiteFilter = None) -> list[CensusOut]:
+def census(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None
+           ) -> list[CensusOut]:
     configured: ConfiguredSites = runtime.deps
     with runtime.uow.transaction() as tx:
         occupied, waiting = queries.occupied(tx.session), queries.waiting(tx.session)
         capacity = configured.capacity | queries.capacities(tx.session)
-    sites = configured.site_ids | {s for s, _ in [*occupied, *waiting, *capacity]}
+    sites = principal.visible(configured.site_ids | {s for s, _ in [*occupied, *waiting,
+                                                                   *capacity]})
     rows = reports.census(sites=sites if site_id is None else {site_id} & sites,
                           occupied=occupied, waitlist=waiting, capacity=capacity)
     return [CensusOut(site_id=r.site_id, level=r.level, occupied=r.occupied,
@@ -126,15 +151,28 @@ class FlowOut(BaseModel):
 
 
 @router.get("/flows", response_model=list[FlowOut])
-def flows(runtime: RuntimeDep, site_id: SiteFilter = None, since: datetime | None = None,
-          until: datetime | None = None) -> list[FlowOut]:
+def flows(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
+          since: datetime | None = None, until: datetime | None = None) -> list[FlowOut]:
     since, until = since and as_utc(since), until and as_utc(until)
     if since and until and since > until:
         raise InvalidInput("since must not be after until")
+    totals: Counter[tuple[str, str]] = Counter()
     with runtime.uow.transaction() as tx:
-        counted = queries.flow_counts(tx.session, site_id=site_id, since=since, until=until)
-    counted.sort(key=lambda flow: reports.flow_order(flow[0], flow[1]))
-    return [FlowOut(from_level=a, to_level=b, count=n) for a, b, n in counted]
+        for site in _report_sites(principal, site_id):
+            for a, b, n in queries.flow_counts(tx.session, site_id=site, since=since,
+                                               until=until):
+                totals[a, b] += n
+    counted = sorted(totals.items(), key=lambda flow: reports.flow_order(*flow[0]))
+    return [FlowOut(from_level=a, to_level=b, count=n) for (a, b), n in counted]
+
+
+class RateOut(BaseModel):
+    """Of `eligible` events, `evaluated` have a known outcome; `rate` = met / evaluated."""
+
+    eligible: int
+    evaluated: int
+    met: int
+    rate: float | None
 
 
 class OutcomeOut(BaseModel):
@@ -147,14 +185,21 @@ class OutcomeOut(BaseModel):
     step_ups: int
     discharges: int
     dispositions: dict[str, int]
+    step_down_success: RateOut
+    step_up_after_risk_flag: RateOut
+    readmission_30d: RateOut
+    readmission_90d: RateOut
 
 
 @router.get("/outcomes", response_model=list[OutcomeOut])
-def outcomes(runtime: RuntimeDep, site_id: SiteFilter = None) -> list[OutcomeOut]:
+def outcomes(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
+             as_of: datetime | None = None) -> list[OutcomeOut]:
+    """Per site × level; windowed measures count what is known by `as_of` (default: now)."""
     configured: ConfiguredSites = runtime.deps
     with runtime.uow.transaction() as tx:
-        stays = queries.completed_stays(tx.session, site_id)
-        moves = queries.counted_moves(tx.session, site_id)
-    sites = configured.site_ids if site_id is None else {site_id} & configured.site_ids
+        stays, flags = queries.stay_facts(tx.session), queries.risk_flags(tx.session)
+    rows = outcome_measures.outcomes(sites=configured.site_ids, stays=stays, flags=flags,
+                                     as_of=as_utc(as_of) if as_of else datetime.now(UTC))
     return [OutcomeOut.model_validate(row, from_attributes=True)
-            for row in reports.outcomes(sites=sites, stays=stays, moves=moves)]
+            for row in rows if principal.sees(row.site_id)
+            and (site_id is None or row.site_id == site_id)]

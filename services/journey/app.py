@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from carepath.config import load_sites
 from carepath.service import ServiceSpec, build_app
 from carepath.settings import Settings
-from services.journey import api, dashboard, store
+from services.journey import api, dashboard, feeds, store
 from services.journey.domain import ConfiguredSites
 from services.journey.handlers import handlers
 
@@ -21,6 +21,7 @@ def make_deps(settings: Settings) -> ConfiguredSites:
 def _routes() -> APIRouter:
     router = APIRouter()
     router.include_router(api.router)
+    router.include_router(feeds.router)
     router.include_router(dashboard.router)
     return router
 

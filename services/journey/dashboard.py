@@ -1,13 +1,24 @@
-"""The ops dashboard: one self-contained page (inline CSS and JS, no CDN) polling the API."""
+"""The ops dashboard: one page and its own scripts and styles (served here, no CDN), polling the
+journey API with the caller's token."""
 
 from functools import cache
+from html import escape
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, Response
+
+from carepath.errors import NotFound
+from carepath.service import RuntimeDep
 
 router = APIRouter(tags=["dashboard"])
-PAGE = Path(__file__).with_name("dashboard.html")
+HERE = Path(__file__).parent
+PAGE = HERE / "dashboard.html"
+ASSETS = HERE / "assets"
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+NO_CACHE = {"cache-control": "no-cache", "x-content-type-options": "nosniff"}
 
 
 @cache
@@ -15,6 +26,25 @@ def page() -> str:
     return PAGE.read_text(encoding="utf-8")
 
 
+@cache
+def asset(name: str) -> str | None:
+    path = ASSETS / name
+    if path.suffix not in MEDIA_TYPES or path.parent != ASSETS or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard() -> HTMLResponse:
-    return HTMLResponse(page(), headers={"cache-control": "no-cache"})
+def dashboard(runtime: RuntimeDep) -> HTMLResponse:
+    trace_url = escape(runtime.settings.trace_url_template or "", quote=True)
+    return HTMLResponse(page().replace("{{TRACE_URL}}", trace_url), headers=NO_CACHE)
+
+
+@router.get("/assets/{name}", include_in_schema=False)
+def dashboard_asset(name: Annotated[str, PathParam(max_length=40,
+                                                   pattern=r"^[a-z-]+\.(js|css)$")]
+                    ) -> Response:
+    text = asset(name)
+    if text is None:
+        raise NotFound(f"no dashboard asset {name!r}")
+    return Response(text, media_type=MEDIA_TYPES[Path(name).suffix], headers=NO_CACHE)

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from services.journey.domain import as_utc, in_journey_order, los_days
-from services.journey.reports import CompletedStay, CountedMove, SiteLevel
+from contracts.events import RelapseRiskFlagged
+from services.journey.domain import as_utc, in_journey_order
+from services.journey.outcomes import DISCHARGED, RiskFlag, StayFact
+from services.journey.reports import SiteLevel
 from services.journey.store import (
     Episode,
     FlowMove,
@@ -69,24 +70,21 @@ def flow_counts(session: Session, *, site_id: str | None, since: datetime | None
     return [(str(a), str(b), int(n)) for a, b, n in session.exec(query).all()]
 
 
-def completed_stays(session: Session, site_id: str | None) -> list[CompletedStay]:
-    query = select(Segment).where(col(Segment.ended_at).is_not(None))
-    if site_id is not None:
-        query = query.where(Segment.site_id == site_id)
-    return [CompletedStay(site_id=s.site_id, level=s.level,
-                          los_days=los_days(as_utc(s.started_at), as_utc(s.ended_at),
-                                            as_utc(s.ended_at)))
-            for s in session.exec(query).all() if s.ended_at is not None]
+def stay_facts(session: Session) -> list[StayFact]:
+    """Every level segment, with its episode's disposition where the segment ended it."""
+    query = (select(Segment, Episode.disposition)
+             .join(Episode, col(Episode.episode_id) == col(Segment.episode_id), isouter=True))
+    return [StayFact(client_ref=s.client_ref, episode_id=s.episode_id, site_id=s.site_id,
+                     level=s.level, started_at=as_utc(s.started_at),
+                     ended_at=s.ended_at and as_utc(s.ended_at), end_reason=s.end_reason,
+                     disposition=disposition if s.end_reason == DISCHARGED else None)
+            for s, disposition in session.exec(query).all()]
 
 
-def counted_moves(session: Session, site_id: str | None) -> list[CountedMove]:
-    columns = (col(FlowMove.site_id), col(FlowMove.from_level), col(FlowMove.kind),
-               col(FlowMove.disposition))
-    query = sa_select(*columns, func.count()).group_by(*columns)
-    if site_id is not None:
-        query = query.where(col(FlowMove.site_id) == site_id)
-    return [CountedMove(site_id=s, from_level=f, kind=k, disposition=d, count=int(n))
-            for s, f, k, d, n in session.connection().execute(query).all()]
+def risk_flags(session: Session) -> list[RiskFlag]:
+    query = (select(JourneyEvent.client_ref, JourneyEvent.time)
+             .where(JourneyEvent.name == RelapseRiskFlagged.event_name()))
+    return [RiskFlag(client_ref=ref, at=as_utc(at)) for ref, at in session.exec(query).all()]
 
 
 def _counts(rows: Iterable[Any]) -> dict[SiteLevel, int]:

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from carepath.access import PrincipalDep
 from carepath.service import RuntimeDep
 from contracts.events import Audience
 from services.notification import store
@@ -37,16 +38,19 @@ class NotificationOut(BaseModel):
 @router.get("/notifications", response_model=list[NotificationOut])
 def list_notifications(
     runtime: RuntimeDep,
+    principal: PrincipalDep,
     client_ref: Annotated[str | None, Query(max_length=48)] = None,
     audience: Audience | None = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationOut]:
-    """The delivery log, newest last; the latest `limit` rows that match."""
+    """The delivery log, newest last; the latest `limit` rows that match, at the caller's
+    sites."""
     with runtime.uow.transaction() as tx:
         rows = store.search(tx.session, client_ref=client_ref,
                             audience=audience.value if audience else None,
-                            status=status.value if status else None, limit=limit)
+                            status=status.value if status else None, limit=limit,
+                            sites=principal.site_filter)
         return [_out(row) for row in rows]
 
 

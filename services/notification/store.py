@@ -153,9 +153,12 @@ def by_id(session: Session, notification_id: str) -> Notification | None:
 
 
 def search(session: Session, *, client_ref: str | None, audience: str | None,
-           status: str | None, limit: int) -> list[Notification]:
-    """The newest `limit` matching rows, oldest first."""
+           status: str | None, limit: int, sites: frozenset[str] | None = None
+           ) -> list[Notification]:
+    """The newest `limit` matching rows, oldest first; `sites`: only rows at these sites."""
     query = select(Notification)
+    if sites is not None:
+        query = query.where(col(Notification.site_id).in_(sites))
     if client_ref:
         query = query.where(Notification.client_ref == client_ref)
     if audience:

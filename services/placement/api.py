@@ -8,6 +8,8 @@ from typing import Annotated, Literal, NoReturn
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from carepath.access import PrincipalDep
+from carepath.auth import Principal
 from carepath.errors import Conflict, NotFound
 from carepath.service import RuntimeDep
 from carepath.uow import Transaction
@@ -30,6 +32,7 @@ ClientRef = Annotated[str, Path(max_length=48)]
 SiteId = Annotated[str, Path(max_length=64)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Slots = Annotated[int, Field(ge=0, le=100_000)]
+NEVER_PLACED = "{} was never admitted or waitlisted"
 
 
 class CensusOut(BaseModel):
@@ -48,13 +51,14 @@ class CensusOut(BaseModel):
 
 
 @router.get("/census", response_model=list[CensusOut])
-def census(runtime: RuntimeDep,
+def census(runtime: RuntimeDep, principal: PrincipalDep,
            site_id: Annotated[str | None, Query(max_length=64)] = None) -> list[CensusOut]:
     with runtime.uow.transaction() as tx:
         repo = SqlRepository(tx.session)
         if site_id is not None:
-            _require_site(repo, site_id)
-        return [CensusOut.of(line) for line in repo.census(site_id)]
+            _require_site(repo, site_id, principal)
+        return [CensusOut.of(line) for line in repo.census(site_id)
+                if principal.sees(line.site_id)]
 
 
 class CapacityIn(BaseModel):
@@ -67,13 +71,14 @@ class CapacityIn(BaseModel):
 
 
 @router.put("/sites/{site_id}/capacity", response_model=list[CensusOut])
-def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep) -> list[CensusOut]:
+def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep,
+                 principal: PrincipalDep) -> list[CensusOut]:
     """Lowering below occupancy evicts nobody: the level is over capacity until people leave."""
     now = datetime.now(UTC)
     capacity = {level: getattr(body, level.value) for level in LEVELS_BY_INTENSITY}
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
-        _require_site(repo, site_id)
+        _require_site(repo, site_id, principal)
         repo.set_capacity(site_id, capacity)
         tx.emit(CapacityChanged(site_id=site_id, capacity=capacity), subject=f"site-{site_id}",
                 site_id=site_id, episode_id=None, cause=None, time=now)
@@ -114,18 +119,19 @@ class TransitionIn(BaseModel):
 
 
 @router.post("/clients/{client_ref}/transitions", response_model=MoveOut)
-def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep) -> MoveOut:
+def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep,
+               principal: PrincipalDep) -> MoveOut:
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
-        episode = _in_care(repo, client_ref)
+        episode = _in_care(repo, client_ref, principal)
         if body.to_site is not None:
-            _require_site(repo, body.to_site)
+            _require_site(repo, body.to_site, principal)
         move = move_for_request(episode, to_level=body.to_level, to_site=body.to_site,
                                 kind=MoveKind(body.kind) if body.kind else None,
                                 reason=body.reason)
         placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC))
         outcome = placer.move(episode, move, repo.chain(client_ref))
-        return MoveOut(status=outcome, placement=_placement(repo, client_ref))
+        return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
 
 
 class DischargeIn(BaseModel):
@@ -136,27 +142,31 @@ class DischargeIn(BaseModel):
 
 
 @router.post("/clients/{client_ref}/discharge", response_model=MoveOut)
-def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep) -> MoveOut:
+def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep,
+              principal: PrincipalDep) -> MoveOut:
     """Completing IOP continues to aftercare (the episode stays open); otherwise it closes."""
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
-        episode = repo.open_episode(client_ref) or _not_open(repo, client_ref)
+        episode = _open_episode(repo, client_ref, principal)
         placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC))
         outcome = placer.discharge(episode, body.disposition, body.reason,
                                    repo.chain(client_ref))
-        return MoveOut(status=outcome, placement=_placement(repo, client_ref))
+        return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
 
 
 @router.get("/clients/{client_ref}/placement", response_model=PlacementOut)
-def placement(client_ref: ClientRef, runtime: RuntimeDep) -> PlacementOut:
+def placement(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep
+              ) -> PlacementOut:
     with runtime.uow.transaction() as tx:
-        return _placement(SqlRepository(tx.session), client_ref)
+        return _placement(SqlRepository(tx.session), client_ref, principal)
 
 
-def _placement(repo: SqlRepository, client_ref: str) -> PlacementOut:
+def _placement(repo: SqlRepository, client_ref: str, principal: Principal) -> PlacementOut:
     episode = repo.latest_episode(client_ref)
+    missing = f"placement knows no client {client_ref!r}"
     if episode is None:
-        raise NotFound(f"placement knows no client {client_ref!r}")
+        raise NotFound(missing)
+    principal.require_site(episode.site_id, missing=missing)
     entry = repo.entry_of(client_ref) if episode.status is not EpisodeStatus.discharged else None
     waiting = None
     if entry is not None:
@@ -175,14 +185,22 @@ def _locked(tx: Transaction) -> SqlRepository:
     return repo
 
 
-def _require_site(repo: SqlRepository, site_id: str) -> None:
-    known = repo.sites()
+def _require_site(repo: SqlRepository, site_id: str, principal: Principal) -> None:
+    known = principal.visible(repo.sites())
     if site_id not in known:
         raise NotFound(f"unknown site {site_id!r}; known sites: {sorted(known)}")
 
 
-def _in_care(repo: SqlRepository, client_ref: str) -> Episode:
-    episode = repo.open_episode(client_ref) or _not_open(repo, client_ref)
+def _open_episode(repo: SqlRepository, client_ref: str, principal: Principal) -> Episode:
+    """The client's open episode; at a site outside the caller's, as unknown as no episode."""
+    latest = repo.latest_episode(client_ref)
+    if latest is not None:
+        principal.require_site(latest.site_id, missing=NEVER_PLACED.format(client_ref))
+    return repo.open_episode(client_ref) or _not_open(repo, client_ref)
+
+
+def _in_care(repo: SqlRepository, client_ref: str, principal: Principal) -> Episode:
+    episode = _open_episode(repo, client_ref, principal)
     if not episode.in_care:
         raise Conflict(f"{client_ref} is waiting for admission at {episode.site_id}, not in "
                        "care; only a client in care can transition")
@@ -192,5 +210,5 @@ def _in_care(repo: SqlRepository, client_ref: str) -> Episode:
 def _not_open(repo: SqlRepository, client_ref: str) -> NoReturn:
     last = repo.latest_episode(client_ref)
     if last is None:
-        raise NotFound(f"{client_ref} was never admitted or waitlisted")
+        raise NotFound(NEVER_PLACED.format(client_ref))
     raise Conflict(f"{client_ref} is not in care: discharged at {last.since.isoformat()}")

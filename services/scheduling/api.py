@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
+from carepath.access import PrincipalDep
 from carepath.service import RuntimeDep
 from carepath.uow import CausalLink
 from contracts import LevelOfCare
@@ -49,20 +50,22 @@ class AttendanceIn(BaseModel):
 
 
 @router.get("/clients/{client_ref}/sessions", response_model=list[SessionOut])
-def list_sessions(client_ref: ClientRef, runtime: RuntimeDep,
+def list_sessions(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep,
                   status: SessionStatus | None = None) -> list[SessionOut]:
-    """The client's sessions by start time; an unknown client has none (empty list)."""
+    """The client's sessions by start time; an unknown client has none (empty list), and so
+    has a client at a site outside the caller's."""
     with runtime.uow.transaction() as tx:
         rows = store.sessions_of(tx.session, client_ref=client_ref, status=status)
-        return [SessionOut.of(row) for row in rows]
+        return [SessionOut.of(row) for row in rows if principal.sees(row.site_id)]
 
 
 @router.post("/sessions/{session_id}/attendance", response_model=SessionOut)
 def record_attendance(session_id: SessionId, body: AttendanceIn,
-                      runtime: RuntimeDep) -> SessionOut:
+                      runtime: RuntimeDep, principal: PrincipalDep) -> SessionOut:
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
         row = store.session_for_update(tx.session, session_id)
+        principal.require_site(row.site_id, missing=f"no session {session_id!r}")
         domain.check_attendance_can_be_recorded(session_id, SessionStatus(row.status))
         row.status = body.status.value
         row.attendance_recorded_at = now

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from carepath.auth import hs256_secret
 from carepath.client import ApiError, CarepathClient
+from carepath.platform import Platform
 from tests.support import EventTap, of_type
 
 _names = itertools.count()
@@ -178,3 +180,20 @@ def test_no_event_carries_a_name_birth_date_phone_or_email(api: CarepathClient,
         assert not [m for m in markers if m in text], envelope.type
     for headers in tap.headers_of():
         assert not [m for m in markers if m in repr(headers)]
+
+
+def test_no_log_carries_phi_or_a_secret(platform: Platform, api: CarepathClient) -> None:
+    """After the whole run: the services' logs and the local notification channel name no
+    test client and show neither the token secret nor a bearer token."""
+    ref = api.refer(**referral())["client_ref"]
+    api.call("GET", "intake", f"/clients/{ref}")  # an audited read of the identity
+    n = next(_names)
+    markers = ["Quentin", "Zebulon", "Ursula", "example.org", "508 555", "opioid",
+               *[f"19{60 + i:02d}-07-" for i in range(n)],
+               hs256_secret(platform.settings), "Bearer ", "eyJ"]
+    logs = sorted((platform.var_dir / "logs").glob("*.log")) + sorted(
+        platform.var_dir.glob("notifications.log"))
+    assert logs, "the services wrote logs"
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert not [m for m in markers if m in text], path.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import httpx
@@ -67,7 +68,8 @@ def test_a_crash_between_commit_and_publish_still_publishes_after_restart(
     platform.kill("intake")
     platform.restart("intake", env={"CAREPATH_FAULT_CRASH_BEFORE_PUBLISH": "true"})
     try:  # the process may die before or after answering: the commit is what counts
-        httpx.post(f"{platform.url('intake')}/referrals", timeout=10, json={
+        httpx.post(f"{platform.url('intake')}/referrals", timeout=10,
+                   headers={"authorization": f"Bearer {platform.admin_token()}"}, json={
             "site_id": "boston", "first_name": "Crash", "last_name": "Between",
             "date_of_birth": "1990-01-01", "referral_source": "self"})
     except httpx.HTTPError:
@@ -90,3 +92,23 @@ def test_a_crash_between_commit_and_publish_still_publishes_after_restart(
     api.assess_to(ref, kind="initial", level="iop", timeout=60)
     wait_level(api, ref, "iop")
     assert len(tap.collected(of_type("ClientReferred", ref))) == 1
+
+
+def test_sigterm_finishes_and_flushes_the_outbox_before_exit(platform: Platform,
+                                                             tap: EventTap) -> None:
+    api = patient_api(platform)
+    created = [api.refer(site_id="worcester", first_name="Term", last_name=f"Inate{i}",
+                         date_of_birth="1991-02-02", referral_source="self")
+               for i in range(20)]
+    platform.kill("intake", signal.SIGTERM)
+    # uvicorn re-raises the signal after its clean shutdown, so "exited by SIGTERM" is success
+    assert platform.processes["intake"].returncode in (0, -signal.SIGTERM)
+    intake_db = create_engine(platform.database_urls["intake"])
+    with intake_db.connect() as conn:
+        unpublished = conn.execute(text(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL")).scalar_one()
+    intake_db.dispose()
+    assert unpublished == 0
+    for referral in created:  # on the bus although intake is down
+        tap.wait_for(lambda e, r=referral: str(e.id) == r["referral_event_id"])
+    platform.restart("intake")

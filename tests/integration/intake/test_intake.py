@@ -2,7 +2,7 @@
 
 import json
 
-from tests.support import EventTap, of_type
+from tests.support import EventTap, bearer_for, of_type, principal
 
 REFERRAL = {
     "site_id": "boston", "first_name": "Ann", "last_name": "Example",
@@ -50,7 +50,8 @@ def test_reading_identity_is_audited_and_consent_can_be_revoked(service_client,
     with service_client("intake") as intake:
         created = intake.post("/referrals", json=REFERRAL).json()
         ref, recipient = created["client_ref"], created["family_contacts"][0]["recipient_ref"]
-        person = intake.get(f"/clients/{ref}", headers={"x-carepath-actor": "nurse-1"})
+        nurse = principal("clinician", "boston", sub="nurse-1")
+        person = intake.get(f"/clients/{ref}", headers=bearer_for(intake, nurse))
         assert person.json()["last_name"] == "Example"
         audit = intake.get("/audit", params={"client_ref": ref}).json()
         assert [(a["actor"], a["client_ref"]) for a in audit] == [("nurse-1", ref)]

@@ -23,7 +23,7 @@ from contracts import new_envelope
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare
 from tests.conftest import DatabaseFactory, service_settings
-from tests.support import EventTap, publish_envelopes, publish_raw, wait_until
+from tests.support import EventTap, bearer, publish_envelopes, publish_raw, wait_until
 
 
 class ProbeTable(SQLModel):
@@ -60,14 +60,15 @@ def echo(client_ref: str, runtime: RuntimeDep) -> dict[str, str]:
 
 
 SPEC = ServiceSpec(name="probe", metadata=ProbeTable.metadata, outbox=probe_outbox,
-                   inbox=probe_inbox, router=router, handlers=handlers)
+                   inbox=probe_inbox, router=router, handlers=handlers,
+                   access={"POST /echo/{client_ref}": frozenset()})  # admin only
 
 
 @contextmanager
 def probe(bootstrap: str, databases: DatabaseFactory, tmp_path: Path) -> Iterator[TestClient]:
     settings = service_settings("probe", bootstrap=bootstrap,
                                 database_url=databases.new("probe"), var_dir=tmp_path)
-    with TestClient(build_app(SPEC, settings)) as client:
+    with TestClient(build_app(SPEC, settings), headers=bearer(settings)) as client:
         yield client
 
 

@@ -31,7 +31,13 @@ def test_committed_schemas_match_the_models() -> None:
 
 def test_every_event_type_is_versioned_and_named_after_its_service() -> None:
     for type_name, cls in EVENT_TYPES.items():
-        assert type_name == f"carepath.{cls.service}.{cls.__name__}.v{cls.version}"
+        assert type_name == f"carepath.{cls.service}.{cls.event_name()}.v{cls.version}"
+
+
+def test_every_event_type_is_in_the_consumers_guide() -> None:
+    guide = (SCHEMA_DIR.parent / "README.md").read_text()
+    missing = [name for name in EVENT_TYPES if f"`{name}`" not in guide]
+    assert missing == [], "describe them in contracts/README.md's event catalogue"
 
 
 def test_envelope_is_a_structured_cloudevent_with_extension_attributes() -> None:

@@ -16,6 +16,7 @@ from contracts import Envelope
 from services.journey import store
 from services.journey.app import create_app
 from services.journey.handlers import record
+from tests.support import bearer
 
 
 class Journey:
@@ -25,7 +26,8 @@ class Journey:
         self.app = create_app(settings)
         self.runtime = self.app.state.runtime
         store.metadata.create_all(self.runtime.engine)
-        self.http = TestClient(self.app)  # no lifespan: no broker, no relay
+        # no lifespan: no broker, no relay; an admin token for every site
+        self.http = TestClient(self.app, headers=bearer(settings))
 
     def feed(self, *envelopes: Envelope, trace_id: str | None = None) -> list[bool]:
         """Consume through the inbox; True where the event had an effect, False if a repeat."""

@@ -95,22 +95,6 @@ def test_census_lists_every_level_of_every_site_from_most_to_least_intensive() -
     assert rows[0].waitlist == 2 and rows[0].capacity is None and rows[0].utilisation is None
 
 
-def test_outcomes_give_median_and_mean_stay_moves_out_and_dispositions() -> None:
-    stays = [reports.CompletedStay("boston", "residential", d) for d in (10.0, 14.0, 30.0)]
-    moves = [reports.CountedMove("boston", "residential", "stepped_down", None, 2),
-             reports.CountedMove("boston", "residential", "discharged", "ama", 1),
-             reports.CountedMove("boston", "iop", "stepped_up", None, 1)]
-    rows = {(r.site_id, r.level): r for r in reports.outcomes(sites={"boston"}, stays=stays,
-                                                             moves=moves)}
-    residential = rows[("boston", "residential")]
-    assert residential.completed_segments == 3
-    assert (residential.median_los_days, residential.mean_los_days) == (14.0, 18.0)
-    assert (residential.step_downs, residential.discharges) == (2, 1)
-    assert residential.dispositions == {"ama": 1}
-    assert rows[("boston", "iop")].step_ups == 1
-    assert rows[("boston", "php")].median_los_days is None
-
-
 def test_flows_read_from_referral_through_the_levels_to_discharge() -> None:
     pairs = [("aftercare", "discharged"), ("php", "iop"), ("referral", "residential"),
              ("iop", "php"), ("residential", "php")]

@@ -1,5 +1,6 @@
 """Envelope sequences folded into the journey views, read back over HTTP."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from contracts import LevelOfCare as L
@@ -195,13 +196,23 @@ def test_site_capacity_events_do_not_invent_episodes(journey: Journey) -> None:
     assert journey.journey("site-boston")["episodes"] == []
 
 
-def test_the_dashboard_is_one_self_contained_page(journey: Journey) -> None:
+def test_the_dashboard_and_all_it_loads_come_from_the_service(journey: Journey) -> None:
+    """Offline: no CDN — every script and style the page loads is served by journey itself."""
     response = journey.http.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    page = response.text
-    for needed in ("/census", "/flows", "/journey", "<label", "role=\"search\""):
-        assert needed in page
-    for external in ("http://", "https://", "<link", "src="):
-        assert external not in page
+    texts = [response.text]
+    for asset in re.findall(r'(?:src|href)="(/assets/[^"]+)"', response.text):
+        served = journey.http.get(asset)
+        assert served.status_code == 200, asset
+        texts.append(served.text)
+    for script in re.findall(r'from "\./([a-z-]+\.js)"', "\n".join(texts)):
+        texts.append(journey.http.get(f"/assets/{script}").text)
+    everything = "\n".join(texts)
+    for needed in ("/census", "/flows", "/journey", "/transitions", "/risk-flags", "/pipeline",
+                   "<label", 'role="search"'):
+        assert needed in everything
+    for external in ("http://", "https://", "//cdn"):
+        assert external not in everything.replace("http://www.w3.org/2000/svg", "")
+    assert journey.http.get("/assets/..%2Fdashboard.py").status_code in (404, 422)
 

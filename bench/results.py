@@ -1,0 +1,133 @@
+"""The results file (JSON under bench/results/) and the table printed at the end of a run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from bench import environment
+from bench.stats import ratio
+from carepath.settings import Settings
+
+SCHEMA = "carepath-bench/1"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RSS_LIMIT_MB = 80.0
+# What a results file must hold (dotted paths), checked before it is written.
+REQUIRED = ("schema", "run_id", "environment.machine", "environment.broker",
+            "environment.database", "environment.git.commit", "phases.ramp",
+            "phases.baselines.b0", "phases.baselines.b1", "phases.steps", "phases.replay",
+            "summary", "targets", "duration_s")
+
+
+def new(run_id: str, settings: Settings, databases: environment.Databases, options: Any,
+        var_dir: Path) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA, "run_id": run_id,
+        "environment": {
+            "machine": environment.machine(), "broker": environment.broker_info(settings),
+            "database": databases.describe(), "git": environment.git_commit(),
+            "service_settings": {"fetch_max_wait_ms": settings.fetch_max_wait_ms,
+                                 "relay_idle_poll_s": settings.relay_idle_poll_s,
+                                 "relay_batch_size": settings.relay_batch_size,
+                                 "overrides": dict(options.service_env)},
+            "run_directory": str(var_dir),
+        },
+        "options": dataclasses.asdict(options),
+    }
+
+
+def finish(report: dict[str, Any]) -> dict[str, Any]:
+    report["summary"] = summary(report["phases"])
+    report["targets"] = targets(report["summary"])
+    return report
+
+
+def _step(phases: dict[str, Any], load: float) -> dict[str, Any]:
+    return next((s for s in phases["steps"] if s["load"] == load), {})
+
+
+def _lat(step: dict[str, Any], name: str, q: str) -> float | None:
+    value = (step.get("latency_ms", {}).get(name) or {}).get(q)
+    return float(value) if value is not None else None
+
+
+def summary(phases: dict[str, Any]) -> dict[str, Any]:
+    b1 = phases["baselines"]["b1"]
+    b1_half = b1["at_pipeline_half_load"]["latency_ms"]
+    full, half = _step(phases, 1.0), _step(phases, 0.5)
+    rss: dict[str, float] = {}
+    for step in phases["steps"]:
+        for name, figures in step["processes"].items():
+            rss[name] = max(rss.get(name, 0.0), figures["rss_mb_peak"])
+    pairs = {"journey_event": "one_hop", "journey_transition": "two_hops",
+             "first_notification": "notification_two_hops"}
+    return {
+        "max_sustainable_journeys_per_s": phases["ramp"]["max_journeys_per_s"],
+        "pipeline_events_per_s_at_max": full.get("events_per_s"),
+        "b0_events_per_s": phases["baselines"]["b0"]["max"]["events_per_s"],
+        "b1_events_per_s": b1["max"]["events_per_s"],
+        "throughput_ratio_to_b1": ratio(full.get("events_per_s"), b1["max"]["events_per_s"], 4),
+        "latency_ratio_to_b1_at_half_load": {
+            name: {q: ratio(_lat(half, name, q), (b1_half.get(base) or {}).get(q), 2)
+                   for q in ("p50", "p99")} for name, base in pairs.items()},
+        "transition_p99_ms_at_half_load": _lat(half, "journey_transition", "p99"),
+        "rebuild_ratio_to_raw": phases["replay"]["ratio_to_raw"],
+        "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(rss.items())},
+        "integrity": {k: sum(s["integrity"][k] for s in phases["steps"])
+                      for k in ("lost", "duplicated", "out_of_order")},
+    }
+
+
+def targets(s: dict[str, Any]) -> dict[str, Any]:
+    transition = s["latency_ratio_to_b1_at_half_load"]["journey_transition"]
+    services = {k: v for k, v in s["peak_rss_mb"].items() if k not in ("broker", "driver")}
+
+    def target(goal: str, value: Any, met: bool | None) -> dict[str, Any]:
+        return {"target": goal, "value": value, "met": met}
+
+    def at_most(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value <= limit
+
+    throughput = s["throughput_ratio_to_b1"]
+    return {
+        "throughput": target(">= 0.5 x B1", throughput,
+                             None if throughput is None else throughput >= 0.5),
+        "p50_at_half_load": target("<= 1.5 x B1 (transition vs two hops)", transition["p50"],
+                                   at_most(transition["p50"], 1.5)),
+        "p99_at_half_load": target("<= 2 x B1 (transition vs two hops)", transition["p99"],
+                                   at_most(transition["p99"], 2.0)),
+        "transition_visible_p99": target("< 1000 ms at half load",
+                                         s["transition_p99_ms_at_half_load"],
+                                         at_most(s["transition_p99_ms_at_half_load"], 999.99)),
+        "rebuild": target(">= 0.10 x raw consume", s["rebuild_ratio_to_raw"],
+                          None if s["rebuild_ratio_to_raw"] is None
+                          else s["rebuild_ratio_to_raw"] >= 0.10),
+        "rss": target(f"<= {RSS_LIMIT_MB:.0f} MB per service", max(services.values(), default=None),
+                      all(mb <= RSS_LIMIT_MB for mb in services.values()) if services else None),
+        "integrity": target("0 lost / duplicated / out of order", s["integrity"],
+                            not any(s["integrity"].values())),
+    }
+
+
+def missing(report: dict[str, Any]) -> list[str]:
+    gaps = []
+    for path in REQUIRED:
+        node: Any = report
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                gaps.append(path)
+                break
+            node = node[part]
+    return gaps
+
+
+def write(report: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
+    gaps = missing(report)
+    if gaps:
+        raise ValueError(f"results lack {gaps}")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{report['run_id']}.json"
+    path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
+    return path

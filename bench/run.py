@@ -1,0 +1,111 @@
+"""One benchmark run, phase by phase: start the platform (every service its own process),
+warm up, ramp to the maximum sustainable rate, baselines B0/B1 on the same broker, the
+measured steps at 25/50/80/100% of that rate, then the replay."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import replay, results
+from bench.baselines import B1_FANOUT, Baselines
+from bench.rates import ramp_rates, step_plan
+from bench.session import Session, open_session
+from bench.steps import Bench, probe, ramp, step
+from bench.tap import Seen
+from carepath.settings import SERVICES, Settings
+
+
+@dataclass
+class Options:
+    step_s: float = 25.0
+    warmup_s: float = 6.0
+    drain_s: float = 45.0
+    probe_clients: int = 24
+    probe_s: float = 12.0
+    ramp_level_s: float = 10.0
+    ramp_settle_s: float = 4.0
+    b0_messages: int = 20_000
+    b1_messages: int = 10_000
+    baseline_latency_s: float = 12.0
+    replay_events: int = 100_000
+    rebuild_limit_s: float = 90.0
+    seed: int = 42
+    service_env: dict[str, str] = field(default_factory=dict)
+
+
+def run(options: Options) -> dict[str, Any]:
+    started = time.monotonic()
+    with open_session(options.service_env) as session:
+        report = results.new(session.run_id, session.settings, session.databases, options,
+                             session.var_dir)
+        report["phases"] = measure(session, options)
+    report["duration_s"] = round(time.monotonic() - started, 1)
+    report["environment"]["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results.finish(report)
+
+
+def measure(session: Session, options: Options) -> dict[str, Any]:
+    per_journey, template = session.warm_up()
+    bench = Bench(bootstrap=session.platform.bootstrap, tap=session.tap, loop=session.loop,
+                  monitor=session.monitor, stores=session.stores,
+                  events_per_journey=per_journey, step_s=options.step_s,
+                  warmup_s=options.warmup_s, drain_s=options.drain_s)
+    phases: dict[str, Any] = {"warm_up": {"events_per_journey": per_journey}}
+    phases["probe"] = probe(bench, options.probe_clients, options.probe_s)
+    rates = ramp_rates(phases["probe"]["journeys_per_s"])
+    phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
+                          options.seed)
+    best = phases["ramp"]["max_journeys_per_s"] or rates[0] / 2
+    phases["baselines"] = _baselines(session, options, best * 0.5 * per_journey)
+    session.warm_up()  # the groups rejoin after the pause
+    phases["steps"] = [step(bench, fraction, rate, options.seed + 100 + i)
+                       for i, (fraction, rate) in enumerate(step_plan(best))]
+    session.tap.stop()
+    phases["replay"] = _replay(session, options, template, session.tap.count())
+    return phases
+
+
+def _baselines(session: Session, options: Options, events_per_s: float) -> dict[str, Any]:
+    """With the services paused (SIGSTOP) so their idle polling does not tax the baselines."""
+    work = session.var_dir / "baselines"
+    work.mkdir(exist_ok=True)
+    baselines = Baselines(session.platform.bootstrap, work, session.run_id,
+                          session_timeout_ms=session.session_timeout_ms, partitions=3)
+    monitor = session.monitor
+    seconds = options.baseline_latency_s
+    source_rate = events_per_s / B1_FANOUT
+    monitor.suspend(list(SERVICES))
+    try:
+        return {
+            "b0": {"max": baselines.b0(count=options.b0_messages, rate=None),
+                   "at_pipeline_half_load": baselines.b0(
+                       count=max(50, int(events_per_s * seconds)), rate=events_per_s)},
+            "b1": {"max": baselines.b1(count=options.b1_messages, rate=None),
+                   "at_pipeline_half_load": baselines.b1(
+                       count=max(40, int(source_rate * seconds)), rate=source_rate)},
+        }
+    finally:
+        monitor.resume(list(SERVICES))
+
+
+def _replay(session: Session, options: Options, template: list[Seen], on_topics: int
+            ) -> dict[str, Any]:
+    platform, databases = session.platform, session.databases
+    for service in SERVICES:  # nothing else consumes while the rebuild is timed
+        platform.kill(service, signal.SIGTERM)
+    wanted = max(0, options.replay_events - on_topics)
+    clones = [e for i in range(math.ceil(wanted / max(1, len(template))))
+              for e in replay.clone_journey(template, i)][:wanted]
+    publish_s = asyncio.run(replay.publish(platform.bootstrap, clones))
+    records, raw_s = asyncio.run(replay.raw_consume(platform.bootstrap))
+    url = databases.new("journey_rebuilt")
+    settings = Settings(kafka_bootstrap=platform.bootstrap, var_dir=session.var_dir)
+    rebuilt = asyncio.run(replay.rebuild(settings, url, options.rebuild_limit_s))
+    return replay.figures(records=records, raw_s=raw_s, publish_s=publish_s,
+                          published=len(clones), rebuilt=rebuilt, database_url=url)

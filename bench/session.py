@@ -1,0 +1,118 @@
+"""A running platform for a bench run: fresh databases, the broker (embedded unless
+CAREPATH_KAFKA_BOOTSTRAP), every service its own process with unlimited site capacity, the
+tap, the process monitor and the synthetic clients; everything stopped and dropped after."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import environment
+from bench.journeys import JourneyRecord, SyntheticClient
+from bench.load import OpenLoop
+from bench.monitor import Monitor
+from bench.stores import Stores
+from bench.tap import Seen, Tap
+from carepath.client import CarepathClient
+from carepath.platform import Platform
+from carepath.settings import SERVICES, Settings
+
+UNLIMITED = {"residential": 100_000, "php": 100_000, "iop": 100_000, "aftercare": 100_000}
+
+
+@dataclass
+class Session:
+    run_id: str
+    settings: Settings
+    var_dir: Path
+    databases: environment.Databases
+    platform: Platform
+    api: CarepathClient
+    tap: Tap
+    monitor: Monitor
+    walker: SyntheticClient
+    loop: OpenLoop
+    stores: Stores
+
+    @property
+    def embedded(self) -> bool:
+        return not self.settings.kafka_bootstrap
+
+    @property
+    def session_timeout_ms(self) -> int:
+        """Fast group joins on the embedded broker; Apache Kafka's minimum otherwise."""
+        return 1000 if self.embedded else 6000
+
+    def warm_up(self, clients: int = 6) -> tuple[float, list[Seen]]:
+        """A few clients walked before measuring; returns events per journey and one
+        journey's events (the replay's template)."""
+        with ThreadPoolExecutor(clients) as pool:
+            walked: list[JourneyRecord] = list(pool.map(
+                lambda i: self.walker.walk(-i - 1, time.time()), range(clients)))
+        done = [j for j in walked if j.finished_at]
+        if not done:
+            raise RuntimeError(f"no warm-up journey completed: {walked[0].error}")
+        self.tap.quiet_for(1.5, 30)
+        counts = [len({r.id for r in self.tap.of(j.client_ref)}) for j in done]
+        return round(sum(counts) / len(counts), 2), self.tap.of(done[0].client_ref)
+
+
+def new_platform(settings: Settings, var_dir: Path, databases: environment.Databases,
+                 service_env: dict[str, str]) -> Platform:
+    fast_join = {} if settings.kafka_bootstrap else {"CAREPATH_CONSUMER_SESSION_TIMEOUT_MS":
+                                                     "1000"}
+    return Platform(var_dir=var_dir, bootstrap=settings.kafka_bootstrap,
+                    database_urls=databases.for_services(), env={**fast_join, **service_env})
+
+
+@contextmanager
+def open_session(service_env: dict[str, str]) -> Iterator[Session]:
+    settings = Settings()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    var_dir = Path(tempfile.mkdtemp(prefix=f"carepath-bench-{run_id}-"))
+    databases = environment.Databases(settings, var_dir)
+    platform = new_platform(settings, var_dir, databases, service_env)
+    try:
+        platform.start()
+        with _clients(platform) as (api, tap, monitor, stores):
+            walker = SyntheticClient(api, tap, step_timeout_s=60)
+            loop = OpenLoop(walker)
+            try:
+                yield Session(run_id, settings, var_dir, databases, platform, api, tap,
+                              monitor, walker, loop, stores)
+            finally:
+                loop.close()
+    finally:
+        platform.stop()
+        databases.drop_all()
+
+
+@contextmanager
+def _clients(platform: Platform) -> Iterator[tuple[CarepathClient, Tap, Monitor, Stores]]:
+    api = CarepathClient({s: platform.url(s) for s in SERVICES}, timeout=30)
+    for site in ("boston", "worcester"):
+        api.call("PUT", "placement", f"/sites/{site}/capacity", json=UNLIMITED)
+    tap = Tap(platform.bootstrap).start()
+    monitor = Monitor(pids(platform), alone=("driver",)).start()
+    stores = Stores(platform.database_urls)
+    try:
+        yield api, tap, monitor, stores
+    finally:
+        tap.stop()
+        monitor.stop()
+        api.close()
+        stores.close()
+
+
+def pids(platform: Platform) -> dict[str, int]:
+    found = {service: process.pid for service, process in platform.processes.items()}
+    if platform.broker is not None and platform.broker.process is not None:
+        found["broker"] = platform.broker.process.pid
+    return found | {"driver": os.getpid()}

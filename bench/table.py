@@ -1,0 +1,115 @@
+"""The short table a run prints (Markdown, so it can go into the README as it is)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVICE_ORDER = ("intake", "assessment", "placement", "scheduling", "notification", "journey",
+                 "broker", "driver")
+
+
+def _ms(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "–"
+    return f"{summary['p50']:.0f} / {summary['p95']:.0f} / {summary['p99']:.0f}"
+
+
+def _pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def header(report: dict[str, Any]) -> list[str]:
+    env = report["environment"]
+    machine, git = env["machine"], env["git"]
+    commit = (git["commit"] or "unknown")[:10] + (" (+ local changes)" if git["dirty"] else "")
+    ramp = report["phases"]["ramp"]
+    return [
+        f"Run {report['run_id']} · commit {commit} · {machine['logical_cpus']} CPUs "
+        f"({machine['cpu_model']}), load avg {machine['load_average'][0]} at start · "
+        f"broker: {env['broker']['kind']} · database: {env['database']['kind']} · "
+        f"{report['duration_s']:.0f} s",
+        f"Maximum sustainable rate (consumer lag flat): {_n(ramp['max_journeys_per_s'], 2)} "
+        f"journeys/s ≈ {_n(ramp['max_events_per_s'])} events/s · other load: share of the "
+        "cores used by processes outside this run during a step",
+    ]
+
+
+def load_table(report: dict[str, Any]) -> list[str]:
+    rows = ["| load | journeys/s offered | events/s | journeys/min | event in journey "
+            "p50/p95/p99 ms | transition in journey p50/p95/p99 ms | first notification "
+            "p50/p95/p99 ms | lost / dup / out-of-order | other load |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for s in report["phases"]["steps"]:
+        lat, i = s["latency_ms"], s["integrity"]
+        rows.append(f"| {s['load']:.0%} | {s['offered_journeys_per_s']:.2f} | "
+                    f"{_n(s['events_per_s'], 1)} | {_n(s['journeys_per_min'], 1)} | "
+                    f"{_ms(lat['journey_event'])} | {_ms(lat['journey_transition'])} | "
+                    f"{_ms(lat['first_notification'])} | "
+                    f"{i['lost']} / {i['duplicated']} / {i['out_of_order']} | "
+                    f"{_pct(s.get('foreign_cpu_share'))} |")
+    base = report["phases"]["baselines"]
+    b0, b1 = base["b0"], base["b1"]
+    b1_lat = b1["at_pipeline_half_load"]["latency_ms"]
+    rows.append(f"| B0 raw produce→consume | – | {_n(b0['max']['events_per_s'])} | – | "
+                f"{_ms(b0['at_pipeline_half_load']['latency_ms'])} (1 hop) | – | – | – | – |")
+    rows.append(f"| B1 raw 6-process chain | – | {_n(b1['max']['events_per_s'])} | – | "
+                f"{_ms(b1_lat['one_hop'])} (1 hop) | {_ms(b1_lat['two_hops'])} (2 hops) | "
+                f"{_ms(b1_lat['notification_two_hops'])} (2 hops) | – | – |")
+    return rows
+
+
+def process_table(report: dict[str, Any]) -> list[str]:
+    steps = {s["load"]: s for s in report["phases"]["steps"]}
+    shown = [load for load in (0.5, 1.0) if load in steps]
+    rows = ["| process | " + " | ".join(f"CPU-s / 1,000 events at {load:.0%}" for load in shown)
+            + " | peak RSS MB |", "|---|" + "---|" * (len(shown) + 1)]
+    peak = report["summary"]["peak_rss_mb"]
+    for name in SERVICE_ORDER:
+        cells = [_n(steps[load]["processes"].get(name, {}).get("cpu_s_per_1000_events"), 2)
+                 for load in shown]
+        rows.append(f"| {name} | " + " | ".join(cells) + f" | {_n(peak.get(name), 0)} |")
+    return rows
+
+
+def breakdown(report: dict[str, Any]) -> list[str]:
+    half: dict[str, Any] = next((s for s in report["phases"]["steps"] if s["load"] == 0.5), {})
+    parts = half.get("latency_breakdown_ms") or {}
+    if not parts:
+        return []
+    return ["At 50% load, where an assessment's transition spends its time (p50 / p99 ms): " +
+            "; ".join(f"{name.replace('_', ' ')} {_ms2(summary)}"
+                      for name, summary in parts.items()), ""]
+
+
+def _ms2(summary: dict[str, Any] | None) -> str:
+    return "–" if not summary else f"{summary['p50']:.0f} / {summary['p99']:.0f}"
+
+
+def closing(report: dict[str, Any]) -> list[str]:
+    r, s = report["phases"]["replay"], report["summary"]
+    lines = [*breakdown(report),
+        f"Replay: rebuilt the journey read model at {_n(r['rebuild_events_per_s'])} events/s "
+        f"({'all' if r['rebuild_finished'] else 'stopped at the time limit after'} "
+        f"{_n(r['rebuilt_events'])} of {_n(r['events_on_topics'])} events; "
+        f"{_n(r['rebuild_s_for_all'])} s for all) vs raw aiokafka consumption at "
+        f"{_n(r['raw_events_per_s'])} events/s: ratio {r['ratio_to_raw']}",
+        f"Pipeline vs B1: throughput ratio {s['throughput_ratio_to_b1']}; at 50% load, "
+        "latency ratios (p50, p99): " + ", ".join(
+            f"{name} {v['p50']}, {v['p99']}"
+            for name, v in s["latency_ratio_to_b1_at_half_load"].items()),
+        "", "| target | goal | value | met |", "|---|---|---|---|",
+    ]
+    for name, t in report["targets"].items():
+        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        lines.append(f"| {name} | {t['target']} | {t['value']} | {met} |")
+    return lines
+
+
+def render(report: dict[str, Any]) -> str:
+    parts = [header(report), [""], load_table(report), [""], process_table(report), [""],
+             closing(report)]
+    return "\n".join(line for part in parts for line in part)

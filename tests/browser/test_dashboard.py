@@ -1,0 +1,158 @@
+"""Acceptance of the operations dashboard (issue 6) in Debian's chromium: what the page shows
+equals what the API answers, a risk flag leads to the client's journey, a transition appears
+without a reload, and a token for one site shows that site only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from carepath.auth import mint_token
+from carepath.client import CarepathClient
+from carepath.platform import Platform, _print_endpoints
+from tests.browser.conftest import ARTIFACTS, Scenario
+
+LABELS = {"php": "PHP", "iop": "IOP"}
+VIEWS = ("census", "flows", "risk", "feed", "journey", "pipeline")
+
+
+def label(stage: str) -> str:
+    return LABELS.get(stage, stage)
+
+
+def printed_dashboard_url(platform: Platform, capsys: pytest.CaptureFixture[str]) -> str:
+    """The dashboard line `make run` prints, with its ready token."""
+    _print_endpoints(platform)
+    found = re.search(r"dashboard\s+(http://\S+/\?token=\S+)", capsys.readouterr().out)
+    assert found, "the platform prints the dashboard URL with a token"
+    return found.group(1)
+
+
+def save_views(page: Page, prefix: str) -> None:
+    page.screenshot(path=ARTIFACTS / f"{prefix}-page.png", full_page=True)
+    for view in VIEWS:
+        page.locator(f"#{view}-section").screenshot(path=ARTIFACTS / f"{prefix}-{view}.png")
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser: BrowserContext, scenario: Scenario) -> Page:
+    return browser.new_page()
+
+
+def assert_census(page: Page, rows: list[dict[str, Any]]) -> None:
+    assert rows
+    for row in rows:
+        cells = page.locator(f'#census tr[data-site="{row["site_id"]}"]'
+                             f'[data-level="{row["level"]}"]')
+        expect(cells.locator("td.occupied")).to_have_text(str(row["occupied"]))
+        expect(cells.locator("td.capacity")).to_have_text(str(row["capacity"]))
+        expect(cells.locator("td.waitlist")).to_have_text(str(row["waitlist"]))
+    expect(page.locator("#census tbody tr")).to_have_count(len(rows))
+
+
+def assert_flows(page: Page, flows: list[dict[str, Any]]) -> None:
+    assert flows
+    for flow in flows:
+        band = page.locator(f'#flows g.link[data-from="{flow["from_level"]}"]'
+                            f'[data-to="{flow["to_level"]}"]')
+        expect(band).to_have_attribute("data-count", str(flow["count"]))
+        expect(band.locator("text.count")).to_have_text(str(flow["count"]))
+    expect(page.locator("#flows g.link")).to_have_count(len(flows))
+
+
+def placement_did(flag: dict[str, Any]) -> str:
+    if not flag["responses"]:
+        return "no change"
+    response = flag["responses"][0]
+    if response["name"] == "SteppedUp":
+        return f"stepped up {label(response['from_level'])} → {label(response['to_level'])}"
+    return "requested a reassessment"
+
+
+def assert_risk(page: Page, flags: list[dict[str, Any]]) -> None:
+    expect(page.locator("#risk tbody tr")).to_have_count(len(flags))
+    for flag in flags:
+        row = page.locator(f'#risk tr[data-flag="{flag["flag_id"]}"]')
+        expect(row).to_have_attribute("data-client", flag["client_ref"])
+        expect(row.locator(".severity")).to_have_text(flag["severity"])
+        for indicator in flag["indicators"]:
+            expect(row.locator(".indicators")).to_contain_text(indicator["detail"])
+        expect(row.locator(".did")).to_contain_text(placement_did(flag))
+
+
+def test_the_page_shows_what_the_api_answers(
+        platform: Platform, api: CarepathClient, scenario: Scenario, dashboard: Page,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    dashboard.goto(printed_dashboard_url(platform, capsys))
+    assert_census(dashboard, api.call("GET", "journey", "/census"))
+    assert_flows(dashboard, api.call("GET", "journey", "/flows"))
+    flags = api.call("GET", "journey", "/risk-flags")
+    assert {f["client_ref"] for f in flags} == set(scenario.relapsed.values())
+    assert {"stepped up IOP → PHP"} <= {placement_did(f) for f in flags}
+    assert_risk(dashboard, flags)
+    services = api.call("GET", "journey", "/pipeline")
+    assert [s["reachable"] for s in services] == [True] * 6
+    expect(dashboard.locator("#pipeline .pill.ok")).to_have_count(6)
+    for service in services:
+        expect(dashboard.locator(f'#pipeline tr[data-service="{service["service"]}"] td.dlq')
+               ).to_have_text(str(service["dead_lettered"]))
+
+
+def test_a_risk_flag_leads_to_the_clients_journey(
+        api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
+    ref = scenario.relapsed["boston"]
+    high = next(f for f in api.call("GET", "journey", "/risk-flags")
+                if f["client_ref"] == ref and f["severity"] == "high")
+    dashboard.locator(f'#risk tr[data-flag="{high["flag_id"]}"] button[data-client="{ref}"]'
+                      ).click()
+    expect(dashboard.locator("#journey .journey-of")).to_contain_text(ref)
+    segments = api.journey(ref)["episodes"][-1]["segments"]
+    assert [s["level"] for s in segments] == ["iop", "php"]
+    shown = dashboard.locator("#journey .segments tbody tr")
+    expect(shown.locator("td.level")).to_have_text([label(s["level"]) for s in segments])
+    expect(shown.locator("td.site")).to_have_text([s["site_id"] for s in segments])
+    expect(dashboard.locator("#journey .timeline div")).to_have_count(len(segments))
+    expect(dashboard.locator("#journey .events tbody tr")).to_have_count(
+        len(api.journey(ref)["events"]))
+    save_views(dashboard, "admin")
+
+
+def test_a_transition_appears_on_the_open_page_within_two_seconds(
+        api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
+    ref = scenario.stepped_down
+    moves = dashboard.locator(f'#feed li[data-client="{ref}"][data-kind="stepped_down"]')
+    expect(moves).to_have_count(1)
+    api.transition(ref, to_level="iop", reason="ready for less intensive care")
+    expect(moves).to_have_count(2, timeout=2000)
+    expect(moves.first).to_contain_text("PHP → IOP")
+
+
+def test_a_token_for_one_site_shows_only_that_site(
+        platform: Platform, api: CarepathClient, scenario: Scenario,
+        browser: BrowserContext) -> None:
+    token = mint_token(platform.settings, sub="ops-worcester", roles=["ops_viewer"],
+                       sites=["worcester"])
+    scoped = CarepathClient(api.urls, token=token)
+    page = browser.new_page()
+    page.goto(f"{platform.url('journey')}/?token={token}")
+    assert_census(page, scoped.call("GET", "journey", "/census"))
+    expect(page.locator("#census [data-site]:not([data-site=worcester])")).to_have_count(0)
+    assert_flows(page, scoped.call("GET", "journey", "/flows"))
+    flags = scoped.call("GET", "journey", "/risk-flags")
+    assert {f["client_ref"] for f in flags} == {scenario.relapsed["worcester"]}
+    assert_risk(page, flags)
+    feed = scoped.call("GET", "journey", "/transitions", params={"limit": 30})
+    assert feed and {t["site_id"] for t in feed} == {"worcester"}
+    expect(page.locator("#feed li")).to_have_count(len(feed))
+    for boston_client in (scenario.stepped_down, scenario.relapsed["boston"]):
+        expect(page.locator(f'#feed li[data-client="{boston_client}"]')).to_have_count(0)
+    expect(page.locator("#flow-site option")).to_have_text(["All my sites", "worcester"])
+    page.fill("#client-ref", scenario.relapsed["boston"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#journey")).to_contain_text("No events for")
+    save_views(page, "worcester")
+    scoped.close()
+    page.close()

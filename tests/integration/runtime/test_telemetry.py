@@ -1,0 +1,124 @@
+"""Runtime telemetry against the real broker and database: the relay's producer spans continue
+the context stored with each outbox row and travel in the Kafka headers; the outbox backlog
+gauge counts what waits; consumer lag counts what is fetched but not yet processed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import MetaData
+
+from carepath.db import make_engine, runtime_tables
+from carepath.kafka import ensure_topics, new_producer
+from carepath.lag import ConsumerLag
+from carepath.outbox import OutboxRelay, OutboxStore, RelayLease
+from carepath.telemetry import Metrics, tracer
+from carepath.uow import CausalLink, UnitOfWork
+from contracts import topic_for
+from contracts.events import ReassessmentRequested
+from contracts.levels import LevelOfCare
+from tests.conftest import DatabaseFactory
+from tests.support import EventTap, wait_until
+
+metadata = MetaData()
+outbox, inbox = runtime_tables(metadata)
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield exporter
+    exporter.shutdown()
+
+
+def stage(uow: UnitOfWork, count: int) -> None:
+    root = uuid.uuid4()
+    with uow.transaction() as tx:
+        for n in range(count):
+            tx.emit(ReassessmentRequested(reason=f"probe {n}", current_level=LevelOfCare.iop),
+                    subject="c-probe", site_id="boston", episode_id=None,
+                    cause=CausalLink(event_id=root, correlation_id=root))
+
+
+def backlog(metrics: Metrics) -> float | None:
+    return metrics.registry.get_sample_value("carepath_outbox_backlog", {"service": "probe"})
+
+
+async def test_the_relay_sends_each_event_in_a_producer_span_and_counts_its_backlog(
+    kafka_bootstrap: str, databases: DatabaseFactory, spans: InMemorySpanExporter
+) -> None:
+    engine = make_engine(databases.new("relay"))
+    metadata.create_all(engine)
+    metrics, producer = Metrics("probe"), new_producer(kafka_bootstrap)
+    await ensure_topics(kafka_bootstrap, 1)
+    await producer.start()
+    tap = EventTap(kafka_bootstrap).start()
+    relay = OutboxRelay(store=OutboxStore(engine, outbox), lease=RelayLease(engine, "probe"),
+                        producer=producer, metrics=metrics, batch_size=2, idle_poll_s=0.1,
+                        max_backoff_s=1, retention=timedelta(days=1))
+    try:
+        with tracer().start_as_current_span("POST /probe") as request:
+            stage(UnitOfWork(engine, outbox=outbox, inbox=inbox), 5)
+        assert await relay.publish_batch() == 2 and backlog(metrics) == 3
+        while await relay.publish_batch():
+            pass
+        assert backlog(metrics) == 0
+        wait_until(lambda: len(tap.collected()) == 5)
+        headers = tap.headers_of()
+    finally:
+        relay.stop()
+        tap.stop()
+        await producer.stop()
+        engine.dispose()
+    sends = [s for s in spans.get_finished_spans() if s.name == f"send {topic_for('placement')}"]
+    assert len(sends) == 5
+    assert {s.parent.span_id for s in sends if s.parent} == {request.get_span_context().span_id}
+    assert {h["traceparent"].split("-")[2] for h in headers} == {
+        format(s.get_span_context().span_id, "016x") for s in sends}
+    assert {s.attributes["messaging.message.id"] for s in sends if s.attributes} == {
+        str(e.id) for e in tap.collected()}
+
+
+async def test_consumer_lag_counts_fetched_records_not_yet_processed_and_falls_to_zero(
+    kafka_bootstrap: str,
+) -> None:
+    topic = topic_for("intake")
+    await ensure_topics(kafka_bootstrap, 1)
+    producer = new_producer(kafka_bootstrap)
+    await producer.start()
+    for n in range(4):
+        await producer.send_and_wait(topic, key=b"c-lag", value=f"record {n}".encode())
+    await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id="carepath.lagprobe",
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        metrics = Metrics("lagprobe")
+        lag = ConsumerLag(metrics, lambda: consumer)
+        fetched = (await consumer.getmany(partition, timeout_ms=5000, max_records=1))[partition]
+        await lag.sample()
+        labels = {"service": "lagprobe", "topic": topic, "partition": "0"}
+        assert metrics.registry.get_sample_value("carepath_consumer_lag", labels) == 4
+        while len(fetched) < 4:
+            fetched += (await consumer.getmany(partition, timeout_ms=5000))[partition]
+        for record in fetched:
+            lag.processed(record)
+        assert metrics.registry.get_sample_value("carepath_consumer_lag", labels) == 0
+    finally:
+        await consumer.stop()

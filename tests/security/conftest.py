@@ -1,0 +1,147 @@
+"""All six services in this process (one app each per test module) on the real broker and real
+databases, and a small world of boston clients to aim requests at."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from carepath.client import RATINGS
+from carepath.embedded import EmbeddedBroker
+from carepath.settings import SERVICES
+from tests.conftest import TEST_ENV, DatabaseFactory, service_settings
+from tests.support import bearer, wait_until
+
+SITE, OTHER_SITE = "boston", "worcester"
+
+
+@pytest.fixture(scope="module")
+def module_bootstrap() -> Iterator[str]:
+    if TEST_ENV.kafka_bootstrap:
+        yield TEST_ENV.kafka_bootstrap
+        return
+    broker = EmbeddedBroker().start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def apps(module_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[dict[str, TestClient]]:
+    """Every service, each its own app and database; requests carry no token unless given."""
+    tmp = tmp_path_factory.mktemp("services")
+    databases = DatabaseFactory(tmp)
+    with ExitStack() as stack:
+        stack.callback(databases.drop_all)
+        clients = {}
+        for name in SERVICES:
+            settings = service_settings(name, bootstrap=module_bootstrap,
+                                        database_url=databases.new(name), var_dir=tmp / name)
+            app = importlib.import_module(f"services.{name}.app").create_app(settings)
+            clients[name] = stack.enter_context(TestClient(app))
+        yield clients
+
+
+def admin(client: TestClient) -> dict[str, str]:
+    return bearer(client.app.state.runtime.settings)  # type: ignore[attr-defined]
+
+
+def call(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
+    response = client.request(method, path, headers=admin(client), **kwargs)
+    assert response.status_code < 300, f"{method} {path}: {response.text}"
+    return response.json()
+
+
+def referral(site: str = SITE, **extra: Any) -> dict[str, Any]:
+    return {"site_id": site, "first_name": "Matrix", "last_name": "Client",
+            "date_of_birth": "1980-02-02", "referral_source": "self",
+            "family_contacts": [{"name": "Matrix Relative", "relationship": "sibling"}],
+            **extra}
+
+
+@dataclass
+class World:
+    """Boston clients: `ref` in care at IOP (assessed, consented, scheduled, notified, read
+    once); pools of further clients and sessions for requests that change what they touch."""
+
+    apps: dict[str, TestClient]
+    ref: str
+    recipient: str
+    consent_id: str
+    assessment_id: str
+    standing_session: str
+    in_care: list[str] = field(default_factory=list)
+    referred: list[str] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+
+    def new_consent(self) -> str:
+        consent = call(self.apps["intake"], "POST", f"/clients/{self.ref}/consents",
+                       json={"recipient_ref": self.recipient})
+        return str(consent["consent_id"])
+
+
+def refer(apps: dict[str, TestClient], site: str = SITE) -> dict[str, Any]:
+    created: dict[str, Any] = call(apps["intake"], "POST", "/referrals", json=referral(site))
+    wait_until(lambda: apps["assessment"].get(f"/clients/{created['client_ref']}",
+                                              headers=admin(apps["assessment"])).is_success)
+    return created
+
+
+def admit_to_iop(apps: dict[str, TestClient], ref: str) -> str:
+    body = {"client_ref": ref, "kind": "initial", "dimensions": RATINGS["iop"],
+            "assessed_by": "matrix-setup"}
+    assessed = call(apps["assessment"], "POST", "/assessments", json=body)
+    if assessed["final_level"] != "iop":
+        assessed = call(apps["assessment"], "POST", "/assessments", json={
+            **body, "kind": "reassessment", "override_level": "iop",
+            "override_reason": "clinical judgement"})
+    placement, scheduling = apps["placement"], apps["scheduling"]
+    wait_until(lambda: placement.get(f"/clients/{ref}/placement", headers=admin(placement)
+                                     ).json().get("level") == "iop")
+    wait_until(lambda: scheduling.get(f"/clients/{ref}/sessions", headers=admin(scheduling)
+                                      ).json())
+    return str(assessed["assessment_id"])
+
+
+def build_world(apps: dict[str, TestClient], *, movers: int = 4, referred: int = 2) -> World:
+    created = refer(apps)
+    ref, recipient = created["client_ref"], created["family_contacts"][0]["recipient_ref"]
+    assessment_id = admit_to_iop(apps, ref)
+    world = World(apps=apps, ref=ref, recipient=recipient, consent_id="",
+                  assessment_id=assessment_id, standing_session="")
+    world.consent_id = world.new_consent()
+    call(apps["intake"], "GET", f"/clients/{ref}")  # one audit record to list
+    sessions = [s["session_id"] for s in call(apps["scheduling"], "GET",
+                                              f"/clients/{ref}/sessions")]
+    world.standing_session, world.sessions = sessions[0], sessions[1:]
+    for _ in range(movers):
+        mover = refer(apps)["client_ref"]
+        admit_to_iop(apps, mover)
+        world.in_care.append(mover)
+    world.referred = [refer(apps)["client_ref"] for _ in range(referred)]
+    flagged = refer(apps)["client_ref"]  # a relapse-risk flag for the dashboard's feed
+    admit_to_iop(apps, flagged)
+    call(apps["assessment"], "POST", f"/clients/{flagged}/observations",
+         json={"kind": "tox_screen", "value": "positive"})
+    _wait_for_read_models(world)
+    return world
+
+
+def _wait_for_read_models(world: World) -> None:
+    notification, journey = world.apps["notification"], world.apps["journey"]
+    wait_until(lambda: notification.get("/notifications", params={"client_ref": world.ref},
+                                        headers=admin(notification)).json())
+    wait_until(lambda: journey.get("/flows", params={"site_id": SITE},
+                                   headers=admin(journey)).json())
+    wait_until(lambda: journey.get(f"/clients/{world.ref}/journey",
+                                   headers=admin(journey)).is_success)
+    wait_until(lambda: journey.get("/risk-flags", params={"site_id": SITE},
+                                   headers=admin(journey)).json())

@@ -1,0 +1,109 @@
+"""One valid request per endpoint, aimed at the boston world, and what a caller who may not
+see boston gets instead: the answer for something that does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from carepath.client import RATINGS
+from tests.security.conftest import SITE, World, referral
+
+EMPTY = "200 and nothing listed"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """`build(world, fresh)`: the request; `fresh` when it is expected to succeed and may use
+    up a target (a consent to revoke, a client to move). `hidden`: the answer out of site."""
+
+    build: Callable[[World, bool], Call]
+    ok: int = 200
+    hidden: int | str = 404
+
+
+def _pick(pool: list[str], fresh: bool, standing: str) -> str:
+    return pool.pop() if fresh else standing
+
+
+def _assess(w: World, fresh: bool) -> Call:
+    client_ref = _pick(w.referred, fresh, w.ref)
+    return Call("POST", "/assessments", json={
+        "client_ref": client_ref, "kind": "initial" if fresh else "reassessment",
+        "dimensions": RATINGS["iop"], "assessed_by": "matrix"})
+
+
+def _revoke(w: World, fresh: bool) -> Call:
+    consent_id = w.new_consent() if fresh else w.consent_id
+    return Call("DELETE", f"/clients/{w.ref}/consents/{consent_id}")
+
+
+CAPACITY = {"residential": 40, "php": 40, "iop": 40, "aftercare": 80}
+
+SPECS: dict[tuple[str, str], Spec] = {
+    ("intake", "POST /referrals"): Spec(
+        lambda w, f: Call("POST", "/referrals", json=referral()), ok=201, hidden=422),
+    ("intake", "GET /clients/{client_ref}"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}", params={"purpose": "treatment"})),
+    ("intake", "POST /clients/{client_ref}/consents"): Spec(
+        lambda w, f: Call("POST", f"/clients/{w.ref}/consents",
+                          json={"recipient_ref": w.recipient}), ok=201),
+    ("intake", "DELETE /clients/{client_ref}/consents/{consent_id}"): Spec(_revoke),
+    ("intake", "GET /audit"): Spec(
+        lambda w, f: Call("GET", "/audit", params={"client_ref": w.ref}), hidden=EMPTY),
+    ("assessment", "POST /assessments"): Spec(_assess, ok=201),
+    ("assessment", "GET /assessments/{assessment_id}"): Spec(
+        lambda w, f: Call("GET", f"/assessments/{w.assessment_id}")),
+    ("assessment", "GET /clients/{client_ref}/assessments"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/assessments")),
+    ("assessment", "GET /clients/{client_ref}"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}")),
+    ("assessment", "GET /clients/{client_ref}/risk"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/risk")),
+    ("assessment", "POST /clients/{client_ref}/observations"): Spec(
+        lambda w, f: Call("POST", f"/clients/{w.ref}/observations",
+                          json={"kind": "craving", "value": 1}), ok=201),
+    ("placement", "GET /census"): Spec(
+        lambda w, f: Call("GET", "/census", params={"site_id": SITE})),
+    ("placement", "PUT /sites/{site_id}/capacity"): Spec(
+        lambda w, f: Call("PUT", f"/sites/{SITE}/capacity", json=CAPACITY)),
+    ("placement", "POST /clients/{client_ref}/transitions"): Spec(
+        lambda w, f: Call("POST", f"/clients/{_pick(w.in_care, f, w.ref)}/transitions",
+                          json={"to_level": "php", "reason": "access matrix"})),
+    ("placement", "POST /clients/{client_ref}/discharge"): Spec(
+        lambda w, f: Call("POST", f"/clients/{_pick(w.in_care, f, w.ref)}/discharge",
+                          json={"disposition": "administrative"})),
+    ("placement", "GET /clients/{client_ref}/placement"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/placement")),
+    ("scheduling", "GET /clients/{client_ref}/sessions"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/sessions"), hidden=EMPTY),
+    ("scheduling", "POST /sessions/{session_id}/attendance"): Spec(
+        lambda w, f: Call("POST", f"/sessions/{_pick(w.sessions, f, w.standing_session)}"
+                          "/attendance", json={"status": "attended"})),
+    ("notification", "GET /notifications"): Spec(
+        lambda w, f: Call("GET", "/notifications", params={"client_ref": w.ref}),
+        hidden=EMPTY),
+    ("journey", "GET /clients/{client_ref}/journey"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/journey")),
+    ("journey", "GET /census"): Spec(
+        lambda w, f: Call("GET", "/census", params={"site_id": SITE}), hidden=EMPTY),
+    ("journey", "GET /flows"): Spec(
+        lambda w, f: Call("GET", "/flows", params={"site_id": SITE}), hidden=EMPTY),
+    ("journey", "GET /outcomes"): Spec(
+        lambda w, f: Call("GET", "/outcomes", params={"site_id": SITE}), hidden=EMPTY),
+    ("journey", "GET /transitions"): Spec(
+        lambda w, f: Call("GET", "/transitions", params={"site_id": SITE}), hidden=EMPTY),
+    ("journey", "GET /risk-flags"): Spec(
+        lambda w, f: Call("GET", "/risk-flags", params={"site_id": SITE}), hidden=EMPTY),
+    # The services' health, about no site: the same for a caller at any site.
+    ("journey", "GET /pipeline"): Spec(lambda w, f: Call("GET", "/pipeline"), hidden=200),
+}

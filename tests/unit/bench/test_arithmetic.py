@@ -1,0 +1,83 @@
+"""The bench's pure parts: percentiles, load shapes and the 'lag stays flat' test."""
+
+import pytest
+
+from bench.rates import (
+    LOAD_FRACTIONS,
+    flatness,
+    max_sustainable,
+    poisson_offsets,
+    ramp_rates,
+    step_plan,
+)
+from bench.stats import percentile, ratio, summarize
+
+
+def test_percentiles_interpolate_between_ranks_like_numpy() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50.5
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([4, 1, 3, 2], 50) == 2.5
+    assert percentile([7], 99) == 7
+    assert (percentile(values, 0), percentile(values, 100)) == (1, 100)
+
+
+def test_a_summary_reports_count_percentiles_and_max_and_nothing_for_no_samples() -> None:
+    summary = summarize([10.0, 20.0, 30.0, 40.0])
+    assert summary == {"count": 4, "p50": 25.0, "p95": 38.5, "p99": 39.7, "max": 40.0,
+                       "mean": 25.0}
+    assert summarize([]) is None
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_ratios_are_none_when_either_side_is_missing_or_zero() -> None:
+    assert ratio(3.0, 2.0) == 1.5
+    assert ratio(None, 2.0) is None and ratio(1.0, 0.0) is None
+
+
+def test_measured_steps_are_the_issue_fractions_of_the_maximum_rate() -> None:
+    assert step_plan(4.0) == [(0.25, 1.0), (0.5, 2.0), (0.8, 3.2), (1.0, 4.0)]
+    assert LOAD_FRACTIONS == (0.25, 0.5, 0.8, 1.0)
+
+
+def test_the_ramp_rises_around_the_probe_and_the_maximum_is_the_last_flat_level() -> None:
+    rates = ramp_rates(10.0)
+    assert rates == sorted(rates) and rates[0] < 10.0 < rates[-1]
+    assert max_sustainable([(4.0, True), (5.0, True), (6.0, False), (7.0, True)]) == 5.0
+    assert max_sustainable([(4.0, False)]) is None
+
+
+def test_poisson_arrivals_are_reproducible_and_average_the_requested_rate() -> None:
+    first, again = poisson_offsets(10.0, 100.0, seed=1), poisson_offsets(10.0, 100.0, seed=1)
+    assert first == again and first == sorted(first)
+    assert all(0 < t < 100.0 for t in first)
+    assert 900 <= len(first) <= 1100
+    assert poisson_offsets(10.0, 100.0, seed=2) != first
+
+
+def test_lag_that_keeps_growing_is_not_flat_and_lag_that_hovers_is() -> None:
+    times = [i * 0.5 for i in range(20)]
+    hovering = [(t, 5.0 + (i % 3)) for i, t in enumerate(times)]
+    growing = [(t, 20.0 * t) for t in times]
+    steady_clients = [(t, 8.0) for t in times]
+    piling_up = [(t, 8.0 + 2 * t) for t in times]
+    assert flatness(hovering, steady_clients, events_per_s=100, journeys_per_s=4).flat
+    assert not flatness(growing, steady_clients, events_per_s=100, journeys_per_s=4).flat
+    assert not flatness(hovering, piling_up, events_per_s=100, journeys_per_s=4).flat
+
+
+def test_profile_stacks_are_charged_to_the_nearest_library_and_project_functions() -> None:
+    from bench.flame import summarize_stacks
+
+    lines = [
+        "run (asyncio/runners.py:118);process (carepath/consumer.py:96);"
+        "execute (sqlalchemy/orm/session.py:2488) 3",
+        "run (asyncio/runners.py:118);process (carepath/consumer.py:96);"
+        "loads (json/__init__.py:346) 1",
+        "",
+    ]
+    summary = summarize_stacks(lines)
+    assert summary["samples"] == 4
+    assert summary["by_library_pct"] == {"sqlalchemy": 75.0, "json": 25.0}
+    assert summary["project_functions_inclusive_pct"] == {"process (carepath/consumer.py)": 100.0}
