@@ -90,6 +90,10 @@ class Databases:
         return {service: self.new(service) for service in SERVICES}
 
     def drop_all(self) -> None:
+        """Drop what this run created; SQLite files go too (the run's logs stay)."""
+        if not self.server:
+            for path in self.var_dir.glob("*.db*"):
+                path.unlink(missing_ok=True)
         for name in self.created:
             self._admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                         f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")

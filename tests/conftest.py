@@ -55,8 +55,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=NO_CONTAINERS))
 
 
-@pytest.fixture
-def kafka_bootstrap() -> Iterator[str]:
+@contextmanager
+def broker_for_tests() -> Iterator[str]:
+    """The external test broker, or a fresh embedded one (topics start empty)."""
     if TEST_ENV.kafka_bootstrap:
         yield TEST_ENV.kafka_bootstrap
         return
@@ -65,6 +66,12 @@ def kafka_bootstrap() -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def kafka_bootstrap() -> Iterator[str]:
+    with broker_for_tests() as bootstrap:
+        yield bootstrap
 
 
 class DatabaseFactory:

@@ -23,22 +23,9 @@ router = APIRouter(tags=["dashboard"])
 SiteFilter = Annotated[str | None, Query(max_length=64)]
 
 
-class TransitionOut(BaseModel):
-    event_id: str
-    kind: str
-    client_ref: str
-    site_id: str | None
-    at: datetime
-    from_level: str | None
-    to_level: str | None
-    from_site: str | None
-    to_site: str | None
-    disposition: str | None
-
-
-@router.get("/transitions", response_model=list[TransitionOut])
+@router.get("/transitions", response_model=list[activity.Transition])
 def transitions(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
-                limit: Annotated[int, Query(ge=1, le=200)] = 30) -> list[TransitionOut]:
+                limit: Annotated[int, Query(ge=1, le=200)] = 30) -> list[activity.Transition]:
     """Admissions, step-downs, step-ups, transfers and discharges, newest first."""
     sites = _sites(principal, site_id)
     query = select(JourneyEvent).where(col(JourneyEvent.name).in_(list(activity.TRANSITIONS)))
@@ -47,7 +34,7 @@ def transitions(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilte
     query = query.order_by(col(JourneyEvent.time).desc(), col(JourneyEvent.recorded_at).desc())
     with runtime.uow.transaction() as tx:
         rows = [_recorded(row) for row in tx.session.exec(query.limit(limit)).all()]
-    return [TransitionOut.model_validate(activity.transition(row), from_attributes=True)
+    return [activity.transition(row)
             for row in rows]
 
 

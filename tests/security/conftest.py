@@ -13,9 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carepath.client import RATINGS
-from carepath.embedded import EmbeddedBroker
 from carepath.settings import SERVICES
-from tests.conftest import TEST_ENV, DatabaseFactory, service_settings
+from tests.conftest import DatabaseFactory, broker_for_tests, service_settings
 from tests.support import bearer, wait_until
 
 SITE, OTHER_SITE = "boston", "worcester"
@@ -23,14 +22,8 @@ SITE, OTHER_SITE = "boston", "worcester"
 
 @pytest.fixture(scope="module")
 def module_bootstrap() -> Iterator[str]:
-    if TEST_ENV.kafka_bootstrap:
-        yield TEST_ENV.kafka_bootstrap
-        return
-    broker = EmbeddedBroker().start()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+    with broker_for_tests() as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="module")
