@@ -58,8 +58,8 @@ contracts: $(STAMP)
 	$(PY) -m contracts.asyncapi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check carepath contracts services tests
-	$(VENV)/bin/mypy --strict carepath contracts services
+	$(VENV)/bin/ruff check carepath contracts services tests bench
+	$(VENV)/bin/mypy --strict carepath contracts services bench
 
 clean:
 	rm -rf var .pytest_cache
