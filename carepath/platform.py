@@ -70,7 +70,9 @@ class Platform:
             migrate_url(url, service)
 
     def service_env(self, service: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+        # The operator's CAREPATH_* settings (database URLs, config dir, ...) reach every
+        # service; the platform pins the broker, the var dir and the URLs it was given.
+        env = dict(os.environ)
         env.update(CAREPATH_KAFKA_BOOTSTRAP=self.bootstrap, CAREPATH_VAR_DIR=str(self.var_dir))
         if service in self.database_urls:
             env[f"CAREPATH_{service.upper()}_DATABASE_URL"] = self.database_urls[service]
