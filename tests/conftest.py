@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, make_url, text
 
 from carepath.auth import Principal
+from carepath.client import CarepathClient
 from carepath.embedded import EmbeddedBroker
 from carepath.platform import Platform
 from carepath.settings import SERVICES, Settings
@@ -178,3 +179,25 @@ def publish(kafka_bootstrap: str) -> Callable[..., None]:
         publish_envelopes(kafka_bootstrap, envelopes)
 
     return send
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform, once per test module (e2e and browser tests)."""
+    with running_platform(tmp_path_factory.mktemp("platform")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(platform: Platform) -> Iterator[CarepathClient]:
+    client = CarepathClient({service: platform.url(service) for service in SERVICES},
+                            token=platform.admin_token())
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def tap(platform: Platform) -> Iterator[EventTap]:
+    running = EventTap(platform.bootstrap).start()
+    yield running
+    running.stop()

@@ -4,11 +4,9 @@ Site scope as everywhere: a caller sees only what lies at their sites."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from carepath.access import PrincipalDep
@@ -34,40 +32,12 @@ def transitions(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilte
     query = query.order_by(col(JourneyEvent.time).desc(), col(JourneyEvent.recorded_at).desc())
     with runtime.uow.transaction() as tx:
         rows = [_recorded(row) for row in tx.session.exec(query.limit(limit)).all()]
-    return [activity.transition(row)
-            for row in rows]
+    return [activity.transition(row) for row in rows]
 
 
-class IndicatorOut(BaseModel):
-    name: str
-    detail: str
-    weight: float
-
-
-class ResponseOut(BaseModel):
-    event_id: str
-    name: str
-    at: datetime
-    from_level: str | None
-    to_level: str | None
-
-
-class RiskFlagOut(BaseModel):
-    event_id: str
-    flag_id: str
-    client_ref: str
-    site_id: str
-    at: datetime
-    severity: str
-    score: float
-    current_level: str | None
-    indicators: list[IndicatorOut]
-    responses: list[ResponseOut]
-
-
-@router.get("/risk-flags", response_model=list[RiskFlagOut])
+@router.get("/risk-flags", response_model=list[activity.ActiveFlag])
 def risk_flags(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None
-               ) -> list[RiskFlagOut]:
+               ) -> list[activity.ActiveFlag]:
     """The relapse-risk flags of each client's episode in progress, newest first, with what
     placement did about each (the step-up or reassessment request it caused, if any)."""
     with runtime.uow.transaction() as tx:
@@ -77,27 +47,16 @@ def risk_flags(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter
         in_care = _in_care(tx.session, {flag.client_ref for flag in flags})
     visible = {ref: care for ref, care in in_care.items() if principal.sees(care.site_id)
                and (site_id is None or care.site_id == site_id)}
-    return [RiskFlagOut.model_validate(flag, from_attributes=True)
-            for flag in activity.active_flags(flags, caused, visible)]
+    return activity.active_flags(flags, caused, visible)
 
 
-class ServiceHealthOut(BaseModel):
-    service: str
-    reachable: bool
-    consumer_lag: int | None
-    outbox_backlog: int | None
-    dead_lettered: int | None
-    retries: int | None
-
-
-@router.get("/pipeline", response_model=list[ServiceHealthOut])
+@router.get("/pipeline", response_model=list[pipeline.Health])
 async def pipeline_health(runtime: RuntimeDep, principal: PrincipalDep
-                          ) -> list[ServiceHealthOut]:
+                          ) -> list[pipeline.Health]:
     """Per service: records its consumers are behind, unpublished outbox rows, events it has
     dead-lettered and transient failures retried since it started."""
-    rows = await pipeline.pipeline_health(runtime.settings.service_urls, own=runtime.spec.name,
+    return await pipeline.pipeline_health(runtime.settings.service_urls, own=runtime.spec.name,
                                           registry=runtime.metrics.registry)
-    return [ServiceHealthOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 def _sites(principal: Principal, site_id: str | None) -> Collection[str] | None:

@@ -14,29 +14,12 @@ import pytest
 from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 
 from carepath.client import CarepathClient
-from carepath.platform import Platform
-from carepath.settings import SERVICES
-from tests.conftest import running_platform
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with running_platform(tmp_path_factory.mktemp("platform")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[CarepathClient]:
-    client = CarepathClient({service: platform.url(service) for service in SERVICES},
-                            token=platform.admin_token())
-    yield client
-    client.close()
 
 
 @dataclass(frozen=True)
