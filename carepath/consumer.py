@@ -7,9 +7,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -79,10 +80,14 @@ class EventHandlers:
         return sorted({cls.topic() for cls in self._by_type})
 
 
-class DeadLetter(Exception):
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
+@dataclass(frozen=True)
+class Ready:
+    """A decoded record with the handler that applies it."""
+
+    record: ConsumerRecord[bytes, bytes]
+    incoming: Incoming
+    handler: Handler
+    headers: dict[str, str]
 
 
 class EventProcessor:
@@ -109,62 +114,90 @@ class EventProcessor:
         self.unknown_attempts = unknown_attempts
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        await self.process_batch([record])
+
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a fetched batch, in order, in one transaction. If that fails, apply its events
+        one at a time with retries and the DLQ: a bad event costs the batch its shortcut, never
+        another event's effect."""
+        ready = [item for record in records if (item := await self._decode(record)) is not None]
+        if len(ready) > 1:
+            started = time.perf_counter()
+            try:
+                applied = await asyncio.to_thread(
+                    self.uow.consume_batch, self.consumer_name,
+                    [(item.incoming.envelope.id, partial(self._apply, item)) for item in ready])
+            except Exception as exc:
+                log.info("a batch of %d failed (%s); applying its events one at a time",
+                         len(ready), type(exc).__name__)
+            else:
+                share = (time.perf_counter() - started) / len(ready)
+                for item, new in zip(ready, applied, strict=True):
+                    self._count(item, new, share)
+                return
+        for item in ready:
+            await self._apply_with_retries(item)
+
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Ready | None:
+        """The event and its handler; None if this service ignores it or it was dead-lettered."""
         try:
             envelope = Envelope.from_bytes(record.value or b"")
             data = envelope.payload()
         except (InvalidEvent, UnknownEventType) as exc:
             await self.dead_letter(record, exc)
-            return
+            return None
         handler = self.handlers.get(type(data))
         if handler is None:
-            return
-        incoming = Incoming(envelope=envelope, data=data, trace_id=trace_id_of(headers))
+            return None
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        return Ready(record, Incoming(envelope=envelope, data=data,
+                                      trace_id=trace_id_of(headers)), handler, headers)
+
+    def _apply(self, item: Ready, tx: Transaction) -> None:
+        """The handler inside the event's consumer span (a child of its producer's send)."""
+        envelope = item.incoming.envelope
         with tracer().start_as_current_span(
-            f"process {record.topic}",
-            context=context_from_headers(headers),
+            f"process {item.record.topic}",
+            context=context_from_headers(item.headers),
             kind=SpanKind.CONSUMER,
-            attributes=_span_attributes(record, envelope, self.consumer_name),
+            attributes=_span_attributes(item.record, envelope, self.consumer_name),
         ), event_log_context(correlation_id=str(envelope.correlationid),
                              event_id=str(envelope.id), event_type=envelope.type):
-            await self._apply_with_retries(record, incoming, handler)
+            item.handler(item.incoming, tx, self.deps)
+            log.debug("event handled")
 
-    async def _apply_with_retries(
-        self, record: ConsumerRecord[bytes, bytes], incoming: Incoming, handler: Handler
-    ) -> None:
+    def _count(self, item: Ready, applied: bool, seconds: float) -> None:
+        type_name = item.incoming.envelope.type
+        self.metrics.handler_seconds.labels(self.service, type_name).observe(seconds)
+        outcome = "applied" if applied else "duplicate"
+        self.metrics.consumed.labels(self.service, type_name, outcome).inc()
+
+    async def _apply_with_retries(self, item: Ready) -> None:
         attempts, backoff = 0, Backoff(self.max_backoff_s)
-        type_name = incoming.envelope.type
+        event_id = item.incoming.envelope.id
         while True:
             started = time.perf_counter()
             try:
                 applied = await asyncio.to_thread(
-                    self.uow.consume_once,
-                    self.consumer_name,
-                    incoming.envelope.id,
-                    lambda tx: handler(incoming, tx, self.deps),
-                )
+                    self.uow.consume_once, self.consumer_name, event_id,
+                    partial(self._apply, item))
             except CarepathError as exc:
-                await self.dead_letter(record, exc)
+                await self.dead_letter(item.record, exc)
                 return
             except Exception as exc:
                 attempts += 1
                 if not is_transient(exc) and attempts >= self.unknown_attempts:
                     log.exception("handler failed %d times; dead-lettering", attempts,
-                                  extra={"event_id": str(incoming.envelope.id),
-                                         "event_type": type_name})
-                    await self.dead_letter(record, exc)
+                                  extra={"event_id": str(event_id),
+                                         "event_type": item.incoming.envelope.type})
+                    await self.dead_letter(item.record, exc)
                     return
                 self.metrics.retries.labels(self.service, "handler").inc()
                 log.warning("transient failure (%s); retry in %.2fs", type(exc).__name__,
-                            backoff.next_s, extra={"event_id": str(incoming.envelope.id)})
+                            backoff.next_s, extra={"event_id": str(event_id)})
                 await backoff.wait()
                 continue
-            self.metrics.handler_seconds.labels(self.service, type_name).observe(
-                time.perf_counter() - started
-            )
-            outcome = "applied" if applied else "duplicate"
-            self.metrics.consumed.labels(self.service, type_name, outcome).inc()
-            log.debug("event %s", outcome)
+            self._count(item, applied, time.perf_counter() - started)
             return
 
     async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:

@@ -48,7 +48,15 @@ class DeadLetter:
 
 async def read_all(bootstrap: str, topics: list[str], idle_ms: int = 1500
                    ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """Every record of the topics from the beginning, per partition in order, until idle.
+    """Every record of the topics from the beginning, per partition in order, until idle."""
+    async for batch in read_batches(bootstrap, topics, idle_ms):
+        for record in batch:
+            yield record
+
+
+async def read_batches(bootstrap: str, topics: list[str], idle_ms: int = 1500
+                       ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """The topics from the beginning in fetched batches, per partition in order, until idle.
     (No consumer group, no end-offset lookups: the embedded broker's 'latest' is unreliable.)"""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 fetch_max_wait_ms=10, max_partition_fetch_bytes=4 * 1024 * 1024)
@@ -64,9 +72,7 @@ async def read_all(bootstrap: str, topics: list[str], idle_ms: int = 1500
             batches = await consumer.getmany(timeout_ms=idle_ms, max_records=5000)
             if not batches:
                 return
-            for records in batches.values():
-                for record in records:
-                    yield record
+            yield [record for records in batches.values() for record in records]
     finally:
         await consumer.stop()
 
@@ -135,9 +141,10 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
                      max_backoff_s=settings.retry_max_backoff_s,
                      unknown_attempts=settings.retry_unknown_attempts)
     count = 0
-    async for record in read_all(settings.bootstrap, spec.handlers.topics()):
-        await replay.process(record)
-        count += 1
+    async for batch in read_batches(settings.bootstrap, spec.handlers.topics()):
+        for start in range(0, len(batch), settings.consume_batch_max):
+            await replay.process_batch(batch[start:start + settings.consume_batch_max])
+        count += len(batch)
     engine.dispose()
     return {"service": service, "database": url.split("@")[-1], "records": count,
             "skipped": replay.skipped}

@@ -161,9 +161,9 @@ class OutboxRelay:
                 await self._idle()
 
     async def publish_batch(self) -> int:
-        if not await asyncio.to_thread(self.lease.held):
+        rows = await asyncio.to_thread(self._leased_rows)
+        if rows is None:
             return 0
-        rows = await asyncio.to_thread(self.store.unpublished, self.batch_size)
         backlog = self.metrics.outbox_backlog.labels(self.metrics.service)
         # A short batch is the whole backlog; only a full one needs counting.
         waiting = len(rows) if len(rows) < self.batch_size else await asyncio.to_thread(
@@ -181,6 +181,10 @@ class OutboxRelay:
             self.metrics.published.labels(self.metrics.service, row.event_type).inc()
         log.debug("published %d event(s)", len(rows))
         return len(rows)
+
+    def _leased_rows(self) -> list[OutboxRow] | None:
+        """The next unpublished rows, or None when another replica holds the lease."""
+        return self.store.unpublished(self.batch_size) if self.lease.held() else None
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Publish everything committed so far (graceful shutdown)."""

@@ -197,6 +197,9 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
         group_id=f"carepath.{spec.name}",
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        batch=True,
+        max_records=settings.consume_batch_max,
+        batch_timeout_ms=settings.fetch_max_wait_ms,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 100),
@@ -205,16 +208,18 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
     runtime.tasks.append(asyncio.create_task(lag.run(), name="consumer-lag"))
 
     @subscriber
-    async def on_message(message: KafkaMessage) -> None:
-        await processor.process(message.raw_message)
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        await processor.process_batch(records)
         try:
-            await message.ack()
+            await message.ack()  # commits the positions: everything fetched in this batch
         except KafkaError:
             # e.g. a rebalance took the partition: the new owner re-reads from the last
             # committed offset and the inbox turns the repeat into a no-op.
-            log.warning("offset commit failed; the event will be redelivered", exc_info=True)
+            log.warning("offset commit failed; the events will be redelivered", exc_info=True)
             return
-        lag.processed(message.raw_message)
+        for record in records:
+            lag.processed(record)
 
     return broker
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "config")
     topic_partitions: int = Field(default=3, ge=1)
     fetch_max_wait_ms: int = Field(default=10, ge=1)
+    # Events a consumer applies in one transaction (and one offset commit) when it has a
+    # backlog; an idle consumer takes each event as it comes.
+    consume_batch_max: int = Field(default=200, ge=1)
     # Joining a group waits about this long on the embedded broker; Apache Kafka's default
     # group.min.session.timeout.ms is 6000, so lower values are for the embedded broker only.
     consumer_session_timeout_ms: int = Field(default=6000, ge=500)

@@ -4,7 +4,7 @@ committed in one database transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,18 +94,30 @@ class UnitOfWork:
         self, consumer: str, event_id: uuid.UUID, apply: Callable[[Transaction], None]
     ) -> bool:
         """Apply an event's effect unless this consumer already did; False if it was a repeat."""
+        return self.consume_batch(consumer, [(event_id, apply)])[0]
+
+    def consume_batch(
+        self, consumer: str, events: Sequence[tuple[uuid.UUID, Callable[[Transaction], None]]]
+    ) -> list[bool]:
+        """Apply events in order in one transaction, each unless this consumer already did (one
+        inbox query, one inbox insert); per event, False if it was a repeat. All or nothing."""
+        inbox = self.inbox
         with self.transaction() as tx:
-            seen = tx.session.execute(
-                select(self.inbox.c.event_id).where(
-                    self.inbox.c.consumer == consumer, self.inbox.c.event_id == str(event_id)
-                )
-            ).first()
-            if seen:
-                return False
-            apply(tx)
-            tx.session.execute(
-                insert(self.inbox).values(
-                    consumer=consumer, event_id=str(event_id), processed_at=datetime.now(UTC)
-                )
-            )
-        return True
+            seen = set(tx.session.execute(
+                select(inbox.c.event_id).where(
+                    inbox.c.consumer == consumer,
+                    inbox.c.event_id.in_({str(event_id) for event_id, _ in events}))
+            ).scalars())
+            applied = []
+            for event_id, apply in events:
+                key = str(event_id)
+                applied.append(key not in seen)
+                if key not in seen:
+                    apply(tx)
+                    seen.add(key)
+            now = datetime.now(UTC)
+            rows = [{"consumer": consumer, "event_id": str(event_id), "processed_at": now}
+                    for (event_id, _), new in zip(events, applied, strict=True) if new]
+            if rows:
+                tx.session.execute(insert(inbox), rows)
+        return applied

@@ -3,6 +3,7 @@ inbox dedupe, dead letters with reasons, per-client order, outbox relay."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,15 +12,16 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, event, select
 from sqlmodel import Field, SQLModel
 
 from carepath.consumer import EventHandlers, Incoming
 from carepath.db import runtime_tables
 from carepath.errors import InvalidTransition
+from carepath.kafka import ensure_topics
 from carepath.service import RuntimeDep, ServiceSpec, build_app
 from carepath.uow import CausalLink, Transaction
-from contracts import new_envelope
+from contracts import Envelope, new_envelope
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare
 from tests.conftest import DatabaseFactory, service_settings
@@ -137,3 +139,41 @@ def test_the_outbox_relay_publishes_what_a_request_committed(
         wait_until(lambda: seen_rows(client) == [("c-ccc333", "echo")])
     assert published.partitionkey == "c-ccc333"
     assert published.recordedat <= datetime.now(UTC)
+
+
+def backlog_then_probe(bootstrap: str, envelopes: tuple[Envelope, ...]) -> None:
+    """Publish before the probe starts, so its consumer meets a backlog it fetches in batches."""
+    asyncio.run(ensure_topics(bootstrap, 3, timeout_s=30))
+    publish_envelopes(bootstrap, envelopes)
+
+
+def test_a_backlog_is_applied_in_batches_one_transaction_each(
+    kafka_bootstrap: str, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    events = tuple(request("c-ddd444", f"n{i}") for i in range(60))
+    backlog_then_probe(kafka_bootstrap, events)
+    settings = service_settings("probe", bootstrap=kafka_bootstrap,
+                                database_url=databases.new("probe"), var_dir=tmp_path)
+    app = build_app(SPEC, settings)
+    commits: list[int] = []
+    event.listen(app.state.runtime.engine, "commit", lambda _conn: commits.append(1))
+    with TestClient(app, headers=bearer(settings)) as client:
+        rows = wait_until(lambda: len(seen_rows(client)) == 60 and seen_rows(client))
+    assert rows == [("c-ddd444", f"n{i}") for i in range(60)]
+    assert len(commits) < 30  # one per fetched batch, not one per event
+
+
+def test_a_batch_with_a_bad_event_falls_back_to_one_event_at_a_time(
+    kafka_bootstrap: str, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    repeated = request("c-eee555", "repeated")
+    events = (request("c-eee555", "first"), repeated, request("c-eee555", "reject me"),
+              repeated, request("c-eee555", "last"))
+    backlog_then_probe(kafka_bootstrap, events)
+    with probe(kafka_bootstrap, databases, tmp_path) as client:
+        wait_until(lambda: ("c-eee555", "last") in seen_rows(client))
+        assert seen_rows(client) == [("c-eee555", "first"), ("c-eee555", "repeated"),
+                                     ("c-eee555", "last")]
+    [letter] = dead_letters(kafka_bootstrap, 1)
+    assert letter["carepath.dlq.error_class"] == "InvalidTransition"
+    assert letter["carepath.dlq.original_offset"] == "2"
