@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -13,6 +13,7 @@ from carepath.config import ChannelConfig, load_yaml
 from carepath.settings import Settings
 from services.notification.channels import Channel
 from services.notification.domain import RetryPolicy
+from services.notification.wake import DeliveryWake
 
 # Client and family contacts are PHI held only by intake, so no channel that needs an address.
 RefChannel = Literal["log", "webhook"]
@@ -44,7 +45,7 @@ class DeliveryConfig(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=50)
     base_backoff_s: float = Field(default=1.0, gt=0)
     max_backoff_s: float = Field(default=60.0, gt=0)
-    poll_interval_s: float = Field(default=0.2, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=50, ge=1, le=1000)
     lease_s: float = Field(default=60.0, gt=0)
     send_timeout_s: float = Field(default=10.0, gt=0)
@@ -57,6 +58,12 @@ class DeliveryConfig(BaseModel):
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.lease_s)
+
+    @property
+    def claim_limit(self) -> int:
+        """How many notifications a worker claims at once: few enough that, even if every send
+        runs to its timeout, they all take at most half the lease."""
+        return max(1, min(self.batch_size, int(self.lease_s / (2 * self.send_timeout_s))))
 
 
 class NotificationsConfig(BaseModel):
@@ -72,6 +79,7 @@ class NotificationDeps:
     config: NotificationsConfig
     care_teams: Mapping[str, ChannelConfig]
     channels: Mapping[str, Channel]
+    wake: DeliveryWake = field(default_factory=DeliveryWake)
 
     def care_team(self, site_id: str) -> ChannelConfig:
         """The site's care team; an unknown site falls back to the log channel."""

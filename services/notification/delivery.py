@@ -1,9 +1,12 @@
-"""The delivery worker: claims due pending notifications, checks consent again, sends through the
-channel, then records the outcome and its event in one transaction per notification."""
+"""The delivery worker: claims due pending notifications and checks their consent again in one
+transaction, sends each through its channel, then records the outcome and its event in one
+transaction per notification. It wakes when a handler commits pending notifications and polls
+as a safety net (retries coming due)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -14,11 +17,11 @@ from opentelemetry.trace import Span, SpanKind
 
 from carepath.service import Runtime
 from carepath.telemetry import context_from_headers, tracer
-from carepath.uow import UnitOfWork
+from carepath.uow import Transaction, UnitOfWork
 from contracts.events import Audience
 from services.notification import domain, outcomes, store
 from services.notification.channels import DeliveryError
-from services.notification.config import NotificationDeps
+from services.notification.config import DeliveryConfig, NotificationDeps
 from services.notification.domain import GiveUp, Message
 from services.notification.store import Notification
 
@@ -32,20 +35,9 @@ def wall_clock() -> datetime:
 
 
 async def deliver_pending(runtime: Runtime) -> None:
-    """Runs for the life of the service; a short poll picks up what handlers committed."""
+    """Runs for the life of the service."""
     delivery = Delivery(uow=runtime.uow, deps=runtime.deps)
-    poll_s = delivery.deps.config.delivery.poll_interval_s
-    pause_s = poll_s
-    while True:
-        try:
-            handled = await asyncio.to_thread(delivery.deliver_due)
-            pause_s = poll_s
-        except Exception as exc:  # e.g. the database is away: back off, keep the loop alive
-            log.warning("delivery pass failed (%s); retry in %.1fs", type(exc).__name__, pause_s,
-                        exc_info=True)
-            handled, pause_s = 0, min(pause_s * 2, runtime.settings.retry_max_backoff_s)
-        if handled == 0:
-            await asyncio.sleep(pause_s)
+    await delivery.run(max_backoff_s=runtime.settings.retry_max_backoff_s)
 
 
 @dataclass
@@ -54,47 +46,63 @@ class Delivery:
     deps: NotificationDeps
     clock: Clock = wall_clock
 
+    @property
+    def policy(self) -> DeliveryConfig:
+        return self.deps.config.delivery
+
+    async def run(self, *, max_backoff_s: float) -> None:
+        """Deliver until cancelled: a pass, then (unless it claimed a full batch) wait for a
+        handler's commit to wake it, or the poll interval at most."""
+        pause_s = self.policy.poll_interval_s
+        with self.deps.wake.listening() as woken:
+            while True:
+                woken.clear()  # a wake during the pass below then starts another at once
+                try:
+                    claimed = await asyncio.to_thread(self.deliver_due)
+                    pause_s = self.policy.poll_interval_s
+                except Exception as exc:  # e.g. the database is away: back off, keep going
+                    log.warning("delivery pass failed (%s); retry in %.1fs",
+                                type(exc).__name__, pause_s, exc_info=True)
+                    claimed, pause_s = 0, min(pause_s * 2, max_backoff_s)
+                if claimed < self.policy.claim_limit:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), timeout=pause_s)
+
     def deliver_due(self) -> int:
-        """One pass over due notifications; how many it settled or attempted."""
-        with self.uow.transaction() as tx:
-            due = store.due_ids(tx.session, now=self.clock(),
-                                limit=self.deps.config.delivery.batch_size)
-        return sum(self.deliver_one(notification_id) for notification_id in due)
+        """One pass over due notifications; how many it claimed (each settled or attempted,
+        unless the pass ran out of lease)."""
+        claimed_at = self.clock()
+        claimed, to_send = self._claim(now=claimed_at)
+        send_until = claimed_at + self.policy.lease / 2
+        for row in to_send:
+            if self.clock() > send_until:  # slow channels: the rest wait out their lease,
+                break                      # rather than risk another worker sending them too
+            with _delivery_span(row):
+                self._record(row.notification_id, self._send(row))
+        return claimed
 
-    def deliver_one(self, notification_id: str) -> bool:
-        """False if another worker holds it or it is no longer due."""
-        row = self._claim(notification_id)
-        if row is None:
+    def _claim(self, *, now: datetime) -> tuple[int, list[Notification]]:
+        """Claim the next due notifications; of those, the ones consent still allows."""
+        with self.uow.transaction() as tx:
+            claimed = store.claim_due(tx.session, now=now, lease=self.policy.lease,
+                                      limit=self.policy.claim_limit)
+            return len(claimed), [row for row in claimed
+                                  if not self._withdrawn_for_consent(tx, row, now=now)]
+
+    def _withdrawn_for_consent(self, tx: Transaction, row: Notification, *,
+                               now: datetime) -> bool:
+        """Consent is checked again as the notification is claimed, just before it is sent: a
+        revocation since the trigger (or an expiry) turns it into a suppression."""
+        if row.purpose is None:
             return False
-        with _delivery_span(row):
-            if not self._withdrawn_for_consent(notification_id):
-                self._record(notification_id, self._send(row))
-        return True
-
-    def _claim(self, notification_id: str) -> Notification | None:
-        with self.uow.transaction() as tx:
-            if not store.claim(tx.session, notification_id, now=self.clock(),
-                               lease=self.deps.config.delivery.lease):
-                return None
-            return store.by_id(tx.session, notification_id)
-
-    def _withdrawn_for_consent(self, notification_id: str) -> bool:
-        """Consent is checked again right before sending: a revocation since the trigger (or an
-        expiry) turns the notification into a suppression."""
-        now = self.clock()
-        with self.uow.transaction() as tx:
-            row = store.by_id(tx.session, notification_id)
-            if row is None or row.status != domain.Status.pending.value:
-                return True
-            if row.purpose is None:
-                return False
-            state = domain.consent_state(store.grants_of(tx.session, row.client_ref),
-                                         recipient_ref=row.recipient_ref, purpose=row.purpose,
-                                         at=now)
-            reason = domain.reason_at_send(state)
-            if reason is not None:
+        state = domain.consent_state(store.grants_of(tx.session, row.client_ref),
+                                     recipient_ref=row.recipient_ref, purpose=row.purpose,
+                                     at=now)
+        reason = domain.reason_at_send(state)
+        if reason is not None:
+            with _delivery_span(row):
                 outcomes.suppress(tx, row, reason)
-            return reason is not None
+        return reason is not None
 
     def _send(self, row: Notification) -> str | None:
         channel = self.deps.channels.get(row.channel)
@@ -118,7 +126,7 @@ class Delivery:
             if error is None:
                 outcomes.mark_sent(tx, row, attempts=row.attempts + 1, now=now)
                 return
-            decision = domain.after_failure(self.deps.config.delivery.retry,
+            decision = domain.after_failure(self.policy.retry,
                                             attempts_before=row.attempts, now=now)
             if isinstance(decision, GiveUp):
                 outcomes.mark_failed(tx, row, attempts=decision.attempts, error=error)

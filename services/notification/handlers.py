@@ -54,7 +54,7 @@ def remember_client(event: Incoming, tx: Transaction, deps: NotificationDeps) ->
     newly_named = [r.recipient_ref for r in event.data.family_recipients
                    if r.recipient_ref not in known]
     for trigger in triggers.release_awaiting(tx, client_ref):
-        triggers.record(tx, trigger, _family(deps, newly_named))
+        triggers.record(tx, trigger, _family(deps, newly_named), wake=deps.wake)
 
 
 @handlers.on(ConsentRecorded)
@@ -84,13 +84,14 @@ def notify_placement_change(event: Incoming, tx: Transaction, deps: Notification
         triggers.await_referral(tx, trigger)
     family = _family(deps, family_of(tx.session, client.client_ref))
     triggers.record(tx, trigger, [*_care_teams(deps, _sites_to_tell(event.data, client)),
-                                  *family])
+                                  *family], wake=deps.wake)
 
 
 @handlers.on(RelapseRiskFlagged)
 def notify_relapse_risk(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
     site = _note_site(tx.session, event.envelope.subject, event.envelope.siteid).site_id
-    triggers.record(tx, Trigger.of(event), _care_teams(deps, [site] if site else []))
+    triggers.record(tx, Trigger.of(event), _care_teams(deps, [site] if site else []),
+                    wake=deps.wake)
 
 
 @handlers.on(SessionsScheduled)
@@ -102,7 +103,7 @@ def remind_client_of_sessions(event: Incoming, tx: Transaction, deps: Notificati
     channel = deps.config.audiences.client
     reminder = Target(audience=Audience.client, recipient_ref=client_ref,
                       channel=channel.channel, address=channel.url)
-    triggers.record(tx, Trigger.of(event), [reminder])
+    triggers.record(tx, Trigger.of(event), [reminder], wake=deps.wake)
 
 
 def _new_site(event: Incoming) -> str | None:

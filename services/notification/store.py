@@ -126,25 +126,30 @@ def family_of(session: Session, client_ref: str) -> list[str]:
     return list(session.exec(query).all())
 
 
-def due_ids(session: Session, *, now: datetime, limit: int) -> list[str]:
-    query = (select(Notification.notification_id)
-             .where(Notification.status == Status.pending.value,
-                    col(Notification.next_attempt_at) <= now)
-             .order_by(col(Notification.next_attempt_at), col(Notification.seq))
-             .limit(limit))
-    return list(session.exec(query).all())
-
-
-def claim(session: Session, notification_id: str, *, now: datetime, lease: timedelta) -> bool:
-    """Take a pending, due row for `lease`; another worker (or replica) will not also take it."""
-    result = session.execute(
+def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int
+              ) -> list[Notification]:
+    """Take up to `limit` pending, due rows, oldest due first, for `lease`: until it ends they
+    are not due, so another worker (or replica) will not also take them."""
+    # Two statements: as a subquery of the UPDATE, PostgreSQL may rescan this and claim more
+    # than `limit`. SKIP LOCKED spares PostgreSQL workers from waiting on each other's claims.
+    due = session.exec(
+        select(Notification.seq)
+        .where(Notification.status == Status.pending.value,
+               col(Notification.next_attempt_at) <= now)
+        .order_by(col(Notification.next_attempt_at), col(Notification.seq))
+        .limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    if not due:
+        return []
+    claimed = session.scalars(
         update(Notification)
-        .where(col(Notification.notification_id) == notification_id,
+        # Still due as the row is updated: what makes a claim exclusive on any database.
+        .where(col(Notification.seq).in_(due),
                col(Notification.status) == Status.pending.value,
                col(Notification.next_attempt_at) <= now)
         .values(next_attempt_at=now + lease)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        .returning(Notification))
+    return sorted(claimed, key=lambda row: row.seq or 0)
 
 
 def by_id(session: Session, notification_id: str) -> Notification | None:

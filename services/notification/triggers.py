@@ -15,6 +15,7 @@ from contracts import EventData
 from services.notification import domain, outcomes
 from services.notification.domain import FAMILY_PURPOSE, Status, Target
 from services.notification.store import AwaitingReferral, Notification, as_utc, grants_of
+from services.notification.wake import DeliveryWake
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,12 @@ def level_of(data: EventData) -> str | None:
     return None
 
 
-def record(tx: Transaction, trigger: Trigger, targets: list[Target]) -> None:
+def record(tx: Transaction, trigger: Trigger, targets: list[Target], *,
+           wake: DeliveryWake) -> None:
+    """Pending rows for the targets, which `wake` brings to the delivery worker once `tx`
+    commits."""
+    if targets:
+        wake.after_commit(tx.session)
     grants = grants_of(tx.session, trigger.client_ref)
     for target in targets:
         row = _pending_row(trigger, target)

@@ -128,6 +128,21 @@ def test_a_step_up_emails_the_care_team_and_updates_the_consenting_family(
     assert client.recipient in log and not any(phi in log + str(email) for phi in PHI)
 
 
+def test_a_consumed_step_up_is_delivered_without_waiting_for_the_poll(
+        service_client: Any, event_tap: EventTap, publish: Callable[..., None],
+        tmp_path: Path) -> None:
+    configured = config_dir(tmp_path, delivery={"poll_interval_s": 30})
+    with service_client("notification", config_dir=configured) as service:
+        client = Client(publish)
+        client.refer()
+        wait_for_referral(service, client.ref)  # long after the worker's first, idle pass
+        trigger = client.step_up()
+        # Well inside the 30 s poll: the handler's commit woke the worker.
+        sent = event_tap.wait_for(of_type("NotificationSent", client.ref), timeout=10)
+
+    assert sent.data["audience"] == "care_team" and sent.causationid == trigger.id
+
+
 def test_without_consent_the_family_update_is_suppressed(
         service_client: Any, event_tap: EventTap, publish: Callable[..., None]) -> None:
     with service_client("notification") as service:

@@ -193,8 +193,9 @@ def test_a_notification_claimed_by_a_worker_that_died_is_sent_once_its_lease_end
     step_up(world)
     row = world.rows()[CARE_TEAM]
     with world.uow.transaction() as tx:  # another replica claims it, then dies before sending
-        assert store.claim(tx.session, row.notification_id, now=world.clock.now,
-                           lease=timedelta(seconds=60))
+        claimed = store.claim_due(tx.session, now=world.clock.now, lease=timedelta(seconds=60),
+                                  limit=10)
+    assert [c.notification_id for c in claimed] == [row.notification_id]
     assert world.delivery.deliver_due() == 0
     world.clock.advance(61)
     world.deliver_until_settled()
