@@ -2,7 +2,8 @@
 samples every service process (GIL-holding stacks, without pausing them) while synthetic
 clients arrive at a steady open-loop rate, next to each process's CPU-seconds from psutil;
 then the journey's consume path is measured on one thread, one event at a time and in batches,
-and the batched path profiled (cProfile). Writes bench/results/profile-<run>.json and prints a summary."""
+and the batched path profiled (cProfile). Writes bench/results/profile-<run>.json and prints a
+summary."""
 
 from __future__ import annotations
 

@@ -1,90 +1,38 @@
 """The one app factory every service uses: FastAPI for HTTP, FastStream for Kafka consumption,
-the outbox relay, health, metrics and tracing — wired the same way for all six services."""
+the outbox relay, health, metrics and tracing — wired the same way for all six services
+(the spec and runtime: carepath/runtime.py; the shared HTTP surface: carepath/http.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from opentelemetry.trace import SpanKind
-from prometheus_client import generate_latest
-from sqlalchemy import MetaData, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, OperationalError
 
 from carepath.access import ACCESS, AccessGuard, Rule, authorize
 from carepath.auth import TokenVerifier
-from carepath.consumer import EventHandlers, EventProcessor
+from carepath.consumer import EventProcessor
 from carepath.db import make_engine
-from carepath.errors import CarepathError
+from carepath.http import OPEN_PATHS, add_common_routes, add_error_mapping, add_http_tracing
 from carepath.kafka import ensure_topics, new_producer
 from carepath.lag import ConsumerLag
 from carepath.limits import BodySizeLimit
 from carepath.migrations import SchemaNotMigrated, ensure_schema, has_migrations
 from carepath.outbox import OutboxRelay, OutboxStore, RelayLease
+from carepath.runtime import Runtime, ServiceSpec
 from carepath.settings import Settings
-from carepath.telemetry import (
-    Metrics,
-    context_from_headers,
-    setup_logging,
-    setup_tracing,
-    trace_headers_of,
-    tracer,
-)
+from carepath.telemetry import Metrics, setup_logging, setup_tracing
 from carepath.uow import UnitOfWork
 from contracts import dlq_topic_for
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ServiceSpec:
-    name: str
-    metadata: MetaData
-    outbox: Any
-    inbox: Any
-    router: APIRouter
-    handlers: EventHandlers = field(default_factory=EventHandlers)
-    make_deps: Callable[[Settings], Any] = lambda settings: None
-    on_start: Callable[[Runtime], None] | None = None
-    workers: tuple[Callable[[Runtime], Coroutine[Any, Any, None]], ...] = ()
-    extra_routes: Callable[[FastAPI], None] | None = None
-    # Who may call each endpoint; None: this service's rows of carepath/access.py.
-    access: Mapping[str, Rule] | None = None
-
-
-@dataclass
-class Runtime:
-    spec: ServiceSpec
-    settings: Settings
-    engine: Engine
-    uow: UnitOfWork
-    metrics: Metrics
-    deps: Any
-    producer: AIOKafkaProducer | None = None
-    broker: KafkaBroker | None = None
-    relay: OutboxRelay | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
@@ -112,19 +60,15 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title=f"Carepath {spec.name}", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.access_guard = AccessGuard(_access_table(spec), TokenVerifier(settings))
-    _add_common_routes(app)
-    _add_error_mapping(app)
-    _add_http_tracing(app)
+    add_common_routes(app)
+    add_error_mapping(app)
+    add_http_tracing(app)
     app.include_router(spec.router, dependencies=[Depends(authorize)])
     if spec.extra_routes:
         spec.extra_routes(app)
     app.state.access_guard.check_coverage(app, OPEN_PATHS)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
-
-
-# Served without a token: liveness, readiness, metrics (the routes below) and the API docs.
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _access_table(spec: ServiceSpec) -> Mapping[str, Rule]:
@@ -237,92 +181,3 @@ async def _stop(runtime: Runtime) -> None:
     if runtime.producer is not None:
         await runtime.producer.stop()
     runtime.engine.dispose()
-
-
-def _add_common_routes(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "alive"}
-
-    @app.get("/readyz", tags=["ops"])
-    async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        checks = {"database": await _db_ok(runtime), "broker": await _broker_ok(runtime)}
-        status = 200 if all(checks.values()) else 503
-        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
-
-    @app.get("/metrics", tags=["ops"])
-    def metrics(runtime: RuntimeDep) -> Response:
-        return Response(generate_latest(runtime.metrics.registry),
-                        media_type="text/plain; version=0.0.4")
-
-
-async def _db_ok(runtime: Runtime) -> bool:
-    def probe() -> None:
-        with runtime.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    try:
-        await asyncio.wait_for(asyncio.to_thread(probe), timeout=2)
-        return True
-    except Exception:
-        return False
-
-
-async def _broker_ok(runtime: Runtime) -> bool:
-    if runtime.producer is None:
-        return False
-    try:
-        await asyncio.wait_for(runtime.producer.client.fetch_all_metadata(), timeout=2)
-        return True
-    except Exception:
-        return False
-
-
-def _add_error_mapping(app: FastAPI) -> None:
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable during a request: %s", type(exc.orig).__name__)
-        return JSONResponse({"detail": "database unavailable; nothing was changed, retry",
-                             "error": "ServiceUnavailable"}, status_code=503,
-                            headers={"Retry-After": "1"})
-
-    @app.exception_handler(DataError)
-    async def value_refused(_request: Request, exc: DataError) -> JSONResponse:
-        # e.g. a NUL character in text, which PostgreSQL cannot store: the caller's input,
-        # and the transaction rolled back.
-        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
-        return JSONResponse({"detail": f"a value of this request cannot be stored: {reason}; "
-                             "nothing was changed", "error": "InvalidInput"}, status_code=422)
-
-    @app.exception_handler(CarepathError)
-    async def carepath_error(_request: Request, exc: CarepathError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__},
-                            status_code=exc.http_status)
-
-
-# Probes and scrapes would drown the traces that matter.
-UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-
-
-def _add_http_tracing(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def trace_requests(request: Request, call_next: Any) -> Response:
-        if request.url.path in UNTRACED_PATHS:
-            untraced: Response = await call_next(request)
-            return untraced
-        with tracer().start_as_current_span(
-            request.method,
-            context=context_from_headers(dict(request.headers)),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": request.url.path},
-        ) as span:
-            response: Response = await call_next(request)
-            route = getattr(request.scope.get("route"), "path", None)
-            if route:
-                span.update_name(f"{request.method} {route}")
-                span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", response.status_code)
-            # W3C Trace Context level 2: tells the caller which trace its request joined, so
-            # it can continue that trace (e.g. a client's whole journey) in later requests.
-            response.headers["traceresponse"] = trace_headers_of(span).get("traceparent", "")
-            return response

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
 from carepath.errors import NotFound
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from carepath.uow import Transaction
 from contracts import LevelOfCare
 from contracts.events import AssessmentKind, ClientAssessed

@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
 from carepath.config import load_yaml
-from carepath.service import ServiceSpec, build_app
+from carepath.runtime import ServiceSpec
+from carepath.service import build_app
 from carepath.settings import Settings
 from services.assessment import api, handlers, store
 from services.assessment.policy import AssessmentDeps, RiskPolicy, RuleSet

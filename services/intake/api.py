@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
 from carepath.errors import Conflict, NotFound
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from carepath.uow import CausalLink
 from contracts import LevelOfCare
 from contracts.events import (

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from carepath.config import load_sites
-from carepath.service import ServiceSpec, build_app
+from carepath.runtime import ServiceSpec
+from carepath.service import build_app
 from carepath.settings import Settings
 from services.intake import api, store
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
 from carepath.errors import InvalidInput, NotFound
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports
 from services.journey.domain import ConfiguredSites, as_utc, los_days

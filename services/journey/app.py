@@ -4,7 +4,8 @@ census, flows and outcomes — and the ops dashboard. It consumes every topic an
 from fastapi import APIRouter, FastAPI
 
 from carepath.config import load_sites
-from carepath.service import ServiceSpec, build_app
+from carepath.runtime import ServiceSpec
+from carepath.service import build_app
 from carepath.settings import Settings
 from services.journey import api, dashboard, feeds, store
 from services.journey.domain import ConfiguredSites

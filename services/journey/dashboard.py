@@ -11,7 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
 from carepath.errors import NotFound
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 
 router = APIRouter(tags=["dashboard"])
 HERE = Path(__file__).parent

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from services.journey import activity, pipeline
 from services.journey.domain import EpisodeStatus
 from services.journey.store import Episode, JourneyEvent

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from carepath.access import PrincipalDep
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from contracts.events import Audience
 from services.notification import store
 from services.notification.domain import Status

@@ -6,7 +6,8 @@ import logging
 from fastapi import FastAPI
 
 from carepath.config import load_sites
-from carepath.service import ServiceSpec, build_app
+from carepath.runtime import ServiceSpec
+from carepath.service import build_app
 from carepath.settings import Settings
 from services.notification import api, store
 from services.notification.channels import Channel, EmailChannel, LogChannel, WebhookChannel

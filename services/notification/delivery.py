@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from opentelemetry.trace import Span, SpanKind
 
-from carepath.service import Runtime
+from carepath.runtime import Runtime
 from carepath.telemetry import context_from_headers, tracer
 from carepath.uow import Transaction, UnitOfWork
 from contracts.events import Audience

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
 from carepath.errors import Conflict, NotFound
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from carepath.uow import Transaction
 from contracts import LevelOfCare
 from contracts.events import CapacityChanged, Disposition

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
 from carepath.config import SitesConfig, load_sites
-from carepath.service import Runtime, ServiceSpec, build_app
+from carepath.runtime import Runtime, ServiceSpec
+from carepath.service import build_app
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
 from services.placement import api, store

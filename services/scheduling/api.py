@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
 from carepath.access import PrincipalDep
-from carepath.service import RuntimeDep
+from carepath.runtime import RuntimeDep
 from carepath.uow import CausalLink
 from contracts import LevelOfCare
 from contracts.envelope import CLIENT_REF_PATTERN

@@ -3,7 +3,8 @@
 from fastapi import FastAPI
 
 from carepath.config import load_sites, load_yaml
-from carepath.service import ServiceSpec, build_app
+from carepath.runtime import ServiceSpec
+from carepath.service import build_app
 from carepath.settings import Settings
 from services.scheduling import api, store
 from services.scheduling.handlers import SchedulingDeps, handlers

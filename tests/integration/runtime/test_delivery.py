@@ -19,7 +19,8 @@ from carepath.consumer import EventHandlers, Incoming
 from carepath.db import runtime_tables
 from carepath.errors import InvalidTransition
 from carepath.kafka import ensure_topics
-from carepath.service import RuntimeDep, ServiceSpec, build_app
+from carepath.runtime import RuntimeDep, ServiceSpec
+from carepath.service import build_app
 from carepath.uow import CausalLink, Transaction
 from contracts import Envelope, new_envelope
 from contracts.events import ReassessmentRequested
