@@ -5,17 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import time
 
 from carepath.kafka import ensure_topics
 
+# Listening ports come from below Linux's ephemeral range (32768-60999): a port the kernel
+# hands out for bind(0) may become some client's outgoing port before (or while restarting)
+# its server binds it. And never the same port twice in one process.
+_LISTEN_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    while True:
+        port = random.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def port_answers(port: int, host: str = "127.0.0.1") -> bool:

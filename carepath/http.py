@@ -33,7 +33,8 @@ def add_common_routes(app: FastAPI) -> None:
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks = {"database": await _db_ok(runtime), "broker": await _broker_ok(runtime)}
         status = 200 if all(checks.values()) else 503
-        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+        return JSONResponse({"service": runtime.spec.name, "ready": status == 200,
+                             "checks": checks}, status_code=status)
 
     @app.get("/metrics", tags=["ops"])
     def metrics(runtime: RuntimeDep) -> Response:

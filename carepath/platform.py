@@ -109,7 +109,7 @@ class Platform:
         while pending:
             for service in sorted(pending):
                 self._check_alive(service)
-                if _ready(self.url(service)):
+                if _ready(self.url(service), service.split("#")[0]):
                     pending.discard(service)
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout_s}s: {sorted(pending)}; "
@@ -153,10 +153,12 @@ class Platform:
         self.stop()
 
 
-def _ready(url: str) -> bool:
+def _ready(url: str, service: str) -> bool:
+    """Ready, and the service itself answering (not another process on its port)."""
     try:
-        return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
+        response = httpx.get(f"{url}/readyz", timeout=1.0)
+        return response.status_code == 200 and response.json().get("service") == service
+    except (httpx.HTTPError, ValueError):
         return False
 
 

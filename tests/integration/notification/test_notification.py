@@ -28,7 +28,7 @@ from tests.integration.notification.conftest import SmtpInbox, WebhookReceiver, 
 from tests.support import EventTap, of_type, wait_until
 
 TEAM_MAILBOX = "care-team@boston.example"
-PHI = ("Ann", "Example", "1988", "617", "@example.org")
+PHI = ("Ann Example", "1988-", "617-555", "@example.org")
 
 
 class Client:
