@@ -113,9 +113,6 @@ class EventProcessor:
         self.max_backoff_s = max_backoff_s
         self.unknown_attempts = unknown_attempts
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        await self.process_batch([record])
-
     async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a fetched batch, in order, in one transaction. If that fails, apply its events
         one at a time with retries and the DLQ: a bad event costs the batch its shortcut, never

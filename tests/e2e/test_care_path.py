@@ -149,6 +149,7 @@ def test_invalid_requests_and_impossible_moves_are_refused_and_change_nothing(
     assert status_of(lambda: api.discharge(ref, "completed")) in (404, 409)
     api.assess_to(ref, kind="initial", level="iop")
     before = admitted_at(api, ref, "iop")
+    tap.wait_for(of_type("ClientAdmitted", ref))  # committed is not yet on the bus: wait for it
     events_before = len(tap.collected(lambda e: e.subject == ref and "placement" in e.type))
 
     assert status_of(lambda: api.transition(ref, to_level="residential", kind="step_down",
