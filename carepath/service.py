@@ -162,8 +162,8 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
             # committed offset and the inbox turns the repeat into a no-op.
             log.warning("offset commit failed; the events will be redelivered", exc_info=True)
             return
-        for record in records:
-            lag.processed(record)
+        for record in {(r.topic, r.partition): r for r in records}.values():
+            lag.processed(record)  # the last of each partition
 
     return broker
 

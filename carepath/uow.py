@@ -34,6 +34,12 @@ class Transaction:
     session: Session
     outbox: Table
     emitted: list[Envelope] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (once, however often it is asked for) if this transaction commits."""
+        if callback not in self.committed:
+            self.committed.append(callback)
 
     def emit(
         self,
@@ -86,6 +92,8 @@ class UnitOfWork:
             tx = Transaction(session=session, outbox=self.outbox)
             with session.begin():
                 yield tx
+        for callback in tx.committed:
+            callback()
         if tx.emitted:
             for listener in self._listeners:
                 listener()
@@ -102,22 +110,22 @@ class UnitOfWork:
         """Apply events in order in one transaction, each unless this consumer already did (one
         inbox query, one inbox insert); per event, False if it was a repeat. All or nothing."""
         inbox = self.inbox
+        applied: list[bool] = []
+        rows: list[dict[str, object]] = []
         with self.transaction() as tx:
             seen = set(tx.session.execute(
                 select(inbox.c.event_id).where(
                     inbox.c.consumer == consumer,
                     inbox.c.event_id.in_({str(event_id) for event_id, _ in events}))
             ).scalars())
-            applied = []
+            now = datetime.now(UTC)
             for event_id, apply in events:
                 key = str(event_id)
                 applied.append(key not in seen)
                 if key not in seen:
                     apply(tx)
                     seen.add(key)
-            now = datetime.now(UTC)
-            rows = [{"consumer": consumer, "event_id": str(event_id), "processed_at": now}
-                    for (event_id, _), new in zip(events, applied, strict=True) if new]
+                    rows.append({"consumer": consumer, "event_id": key, "processed_at": now})
             if rows:
                 tx.session.execute(insert(inbox), rows)
         return applied

@@ -54,7 +54,7 @@ def record(tx: Transaction, trigger: Trigger, targets: list[Target], *,
     """Pending rows for the targets, which `wake` brings to the delivery worker once `tx`
     commits."""
     if targets:
-        wake.after_commit(tx.session)
+        tx.after_commit(wake.ring)
     grants = grants_of(tx.session, trigger.client_ref)
     for target in targets:
         row = _pending_row(trigger, target)
