@@ -48,6 +48,37 @@ def broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def kafka(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from pathlib import Path
+
+    from carepath.apache_kafka import KAFKA_VERSION, ApacheKafka, KafkaUnavailable
+
+    data_dir = Path(args.data_dir) if args.data_dir else Settings().var_dir.resolve() / "kafka"
+    cluster = ApacheKafka(data_dir, nodes=args.nodes, port=args.port)
+    print(f"starting Apache Kafka {KAFKA_VERSION} ({args.nodes} KRaft node(s), data in "
+          f"{data_dir}) ...", flush=True)
+    try:
+        cluster.start()
+    except (KafkaUnavailable, TimeoutError) as exc:
+        print(f"carepath kafka: {exc}", file=sys.stderr)
+        cluster.stop()
+        return 2
+    print(f"Apache Kafka {KAFKA_VERSION} listening on {cluster.bootstrap}\n"
+          f"  use it: CAREPATH_KAFKA_BOOTSTRAP={cluster.bootstrap}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping Apache Kafka ...", flush=True)
+        cluster.stop()
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from carepath.platform import run_platform
 
@@ -182,6 +213,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = commands.add_parser("broker", help="run the embedded Kafka-compatible broker")
     p.add_argument("--port", type=int, default=19092)
     p.set_defaults(func=broker)
+
+    p = commands.add_parser("kafka", help="run Apache Kafka (KRaft, log on disk; fetched from "
+                            "Maven Central on first use, needs Java 17+ and Maven)")
+    p.add_argument("--port", type=int, default=9092)
+    p.add_argument("--nodes", type=int, default=1, help="brokers (3: a miniature cluster)")
+    p.add_argument("--data-dir", help="log directories (default: ./var/kafka); kept between runs")
+    p.set_defaults(func=kafka)
 
     p = commands.add_parser("run", help="broker + all services (+ the demo)")
     p.add_argument("--no-demo", action="store_true")

@@ -2,8 +2,10 @@
 
 CAREPATH_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) makes every test
 database a fresh PostgreSQL database on that server; unset, SQLite files in a temp dir.
-CAREPATH_TEST_KAFKA_BOOTSTRAP points the tests at an external (disposable) Kafka; unset, each
-test gets its own embedded broker, so topics start empty.
+CAREPATH_TEST_BROKER=kafka runs the suite on Apache Kafka, which the project fetches and starts
+once per session (carepath/apache_kafka.py); CAREPATH_TEST_KAFKA_BOOTSTRAP points it at an
+external disposable Kafka instead. Both are shared, and wiped before each test that takes them
+(tests/brokers.py); unset, each test gets its own embedded broker. Either way topics start empty.
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, make_url, text
 
+from carepath.apache_kafka import KAFKA_VERSION
 from carepath.auth import Principal
 from carepath.client import CarepathClient
 from carepath.embedded import EmbeddedBroker
 from carepath.platform import Platform
 from carepath.settings import SERVICES, Settings
 from contracts import Envelope
+from tests.brokers import start_session_kafka, wipe
 from tests.containers import use_containers
 from tests.support import ADMIN, EventTap, bearer, publish_envelopes
 
@@ -35,7 +39,13 @@ class SuiteEnvironment(BaseSettings):
 
     database_url: str | None = None
     kafka_bootstrap: str | None = None
+    broker: Literal["embedded", "kafka"] = "embedded"
     containers: bool = False  # CAREPATH_TEST_CONTAINERS=1: see tests/containers.py
+
+    @property
+    def shared_broker(self) -> bool:
+        """Apache Kafka (started for the session, or external) rather than the embedded one."""
+        return self.broker == "kafka" or bool(self.kafka_bootstrap)
 
 
 TEST_ENV = SuiteEnvironment()
@@ -43,9 +53,19 @@ NO_CONTAINERS = use_containers(TEST_ENV)  # why the containers asked for cannot 
 NEEDS_INFRASTRUCTURE = {"kafka_bootstrap", "databases", "platform"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_ENV.broker == "kafka" and not TEST_ENV.kafka_bootstrap:
+        kafka = start_session_kafka()
+        config.add_cleanup(kafka.stop)
+        TEST_ENV.kafka_bootstrap = kafka.bootstrap
+
+
 def pytest_report_header() -> list[str]:
+    broker = (f"Apache Kafka {KAFKA_VERSION} (KRaft, started for this session) at "
+              f"{TEST_ENV.kafka_bootstrap}" if TEST_ENV.broker == "kafka"
+              else TEST_ENV.kafka_bootstrap or "embedded Tansu per test")
     return [f"carepath database: {TEST_ENV.database_url or 'SQLite (temp files)'}",
-            f"carepath broker: {TEST_ENV.kafka_bootstrap or 'embedded Tansu per test'}",
+            f"carepath broker: {broker}",
             *([f"carepath containers: {NO_CONTAINERS}"] if NO_CONTAINERS else [])]
 
 
@@ -58,8 +78,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @contextmanager
 def broker_for_tests() -> Iterator[str]:
-    """The external test broker, or a fresh embedded one (topics start empty)."""
+    """The shared test broker wiped, or a fresh embedded one: topics start empty."""
     if TEST_ENV.kafka_bootstrap:
+        wipe(TEST_ENV.kafka_bootstrap)
         yield TEST_ENV.kafka_bootstrap
         return
     broker = EmbeddedBroker().start()
@@ -119,7 +140,7 @@ def databases(tmp_path: Path) -> Iterator[DatabaseFactory]:
 
 
 # Fast group joins on the embedded broker (it delays a join by about the session timeout).
-FAST_JOIN = {} if TEST_ENV.kafka_bootstrap else {"consumer_session_timeout_ms": 1000}
+FAST_JOIN = {} if TEST_ENV.shared_broker else {"consumer_session_timeout_ms": 1000}
 
 
 def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir: Path,
@@ -133,13 +154,16 @@ def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir
 
 
 @contextmanager
-def running_platform(var_dir: Path, env: dict[str, str] | None = None) -> Iterator[Platform]:
-    """The broker (embedded unless CAREPATH_TEST_KAFKA_BOOTSTRAP) and all six services as
-    processes, each on a fresh database."""
+def running_platform(var_dir: Path, env: dict[str, str] | None = None,
+                     bootstrap: str | None = None) -> Iterator[Platform]:
+    """All six services as processes, each on a fresh database, on `bootstrap` (a broker the
+    caller owns) or else the suite's broker (a fresh embedded one, or the shared one wiped)."""
     databases = DatabaseFactory(var_dir)
     urls = {service: databases.new(service) for service in SERVICES}
     fast = {f"CAREPATH_{k.upper()}": str(v) for k, v in FAST_JOIN.items()}
-    platform = Platform(var_dir=var_dir, bootstrap=TEST_ENV.kafka_bootstrap,
+    if bootstrap is None and TEST_ENV.kafka_bootstrap:
+        wipe(TEST_ENV.kafka_bootstrap)
+    platform = Platform(var_dir=var_dir, bootstrap=bootstrap or TEST_ENV.kafka_bootstrap,
                         database_urls=urls, env={**fast, **(env or {})})
     try:
         yield platform.start()
