@@ -1,8 +1,9 @@
 """The suite's brokers. The embedded broker is started afresh for each test (topics start empty);
 Apache Kafka (CAREPATH_TEST_BROKER=kafka, started once per session by the project's own
 carepath/apache_kafka.py) or an external disposable Kafka (CAREPATH_TEST_KAFKA_BOOTSTRAP) is
-shared, so each test that takes it first wipes what the previous one left: every topic and every
-consumer group, leaving Kafka's internal topics."""
+shared, so each test that takes it first resets it to what a fresh embedded broker is: every
+topic and consumer group the previous test left deleted (Kafka's internal topics stay), then
+Carepath's topics created empty."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from carepath.apache_kafka import ApacheKafka
+from carepath.kafka import all_topics, ensure_topics
+from carepath.settings import Settings
 
 GROUP_ID_NOT_FOUND = 69
 
@@ -24,8 +27,30 @@ def start_session_kafka() -> ApacheKafka:
     return ApacheKafka(data_dir).start()
 
 
-def wipe(bootstrap: str, timeout_s: float = 60.0) -> None:
+def reset(bootstrap: str, timeout_s: float = 60.0) -> None:
     asyncio.run(_wipe(bootstrap, timeout_s))
+    asyncio.run(ensure_topics(bootstrap, Settings().topic_partitions))
+    asyncio.run(_until_led(bootstrap, all_topics(), timeout_s))
+
+
+async def _until_led(bootstrap: str, topics: tuple[str, ...], timeout_s: float) -> None:
+    """Until every partition of the new topics has a leader: CreateTopics answers before the
+    broker's metadata shows them, and a client arriving in between finds no such topic."""
+    deadline = time.monotonic() + timeout_s
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        while True:
+            described = await admin.describe_topics(list(topics))
+            if all(t["error_code"] == 0 and t["partitions"] and
+                   all(p["error_code"] == 0 and p["leader"] >= 0 for p in t["partitions"])
+                   for t in described):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the test broker's topics have no leaders: {described}")
+            await asyncio.sleep(0.05)
+    finally:
+        await admin.close()
 
 
 async def _wipe(bootstrap: str, timeout_s: float) -> None:

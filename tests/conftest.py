@@ -4,7 +4,7 @@ CAREPATH_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) make
 database a fresh PostgreSQL database on that server; unset, SQLite files in a temp dir.
 CAREPATH_TEST_BROKER=kafka runs the suite on Apache Kafka, which the project fetches and starts
 once per session (carepath/apache_kafka.py); CAREPATH_TEST_KAFKA_BOOTSTRAP points it at an
-external disposable Kafka instead. Both are shared, and wiped before each test that takes them
+external disposable Kafka instead. Both are shared, and reset before each test that takes them
 (tests/brokers.py); unset, each test gets its own embedded broker. Either way topics start empty.
 """
 
@@ -29,7 +29,7 @@ from carepath.embedded import EmbeddedBroker
 from carepath.platform import Platform
 from carepath.settings import SERVICES, Settings
 from contracts import Envelope
-from tests.brokers import start_session_kafka, wipe
+from tests.brokers import reset, start_session_kafka
 from tests.containers import use_containers
 from tests.support import ADMIN, EventTap, bearer, publish_envelopes
 
@@ -60,12 +60,27 @@ def pytest_configure(config: pytest.Config) -> None:
         TEST_ENV.kafka_bootstrap = kafka.bootstrap
 
 
-def pytest_report_header() -> list[str]:
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """What the suite runs on, printed even under -q (CI logs show it)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        for line in suite_infrastructure():
+            reporter.write_line(line)
+
+
+def suite_infrastructure() -> list[str]:
     broker = (f"Apache Kafka {KAFKA_VERSION} (KRaft, started for this session) at "
               f"{TEST_ENV.kafka_bootstrap}" if TEST_ENV.broker == "kafka"
-              else TEST_ENV.kafka_bootstrap or "embedded Tansu per test")
-    return [f"carepath database: {TEST_ENV.database_url or 'SQLite (temp files)'}",
-            f"carepath broker: {broker}",
+              else TEST_ENV.kafka_bootstrap or "the embedded broker (Tansu), one per test")
+    database = "SQLite (temp files)"
+    if TEST_ENV.database_url:
+        engine = create_engine(TEST_ENV.database_url)
+        with engine.connect() as conn:
+            server = conn.execute(text("SELECT version()")).scalar_one().split(",")[0]
+        engine.dispose()
+        shown = make_url(TEST_ENV.database_url).render_as_string(hide_password=True)
+        database = f"{server} at {shown}"
+    return [f"carepath broker: {broker}", f"carepath database: {database}",
             *([f"carepath containers: {NO_CONTAINERS}"] if NO_CONTAINERS else [])]
 
 
@@ -78,9 +93,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @contextmanager
 def broker_for_tests() -> Iterator[str]:
-    """The shared test broker wiped, or a fresh embedded one: topics start empty."""
+    """The shared test broker reset, or a fresh embedded one: topics exist and are empty."""
     if TEST_ENV.kafka_bootstrap:
-        wipe(TEST_ENV.kafka_bootstrap)
+        reset(TEST_ENV.kafka_bootstrap)
         yield TEST_ENV.kafka_bootstrap
         return
     broker = EmbeddedBroker().start()
@@ -157,12 +172,12 @@ def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir
 def running_platform(var_dir: Path, env: dict[str, str] | None = None,
                      bootstrap: str | None = None) -> Iterator[Platform]:
     """All six services as processes, each on a fresh database, on `bootstrap` (a broker the
-    caller owns) or else the suite's broker (a fresh embedded one, or the shared one wiped)."""
+    caller owns) or else the suite's broker (a fresh embedded one, or the shared one reset)."""
     databases = DatabaseFactory(var_dir)
     urls = {service: databases.new(service) for service in SERVICES}
     fast = {f"CAREPATH_{k.upper()}": str(v) for k, v in FAST_JOIN.items()}
     if bootstrap is None and TEST_ENV.kafka_bootstrap:
-        wipe(TEST_ENV.kafka_bootstrap)
+        reset(TEST_ENV.kafka_bootstrap)
     platform = Platform(var_dir=var_dir, bootstrap=bootstrap or TEST_ENV.kafka_bootstrap,
                         database_urls=urls, env={**fast, **(env or {})})
     try:

@@ -1,19 +1,20 @@
-"""CAREPATH_TEST_CONTAINERS=1 (`make test-containers`): the suite against PostgreSQL and Apache
-Kafka (KRaft) in throwaway Docker containers, started once per session through testcontainers,
-for whichever of CAREPATH_TEST_DATABASE_URL and CAREPATH_TEST_KAFKA_BOOTSTRAP is unset."""
+"""CAREPATH_TEST_CONTAINERS=1 (`make test-containers`): the suite against PostgreSQL in a
+throwaway Docker container (testcontainers, once per session) unless CAREPATH_TEST_DATABASE_URL
+is set, and on Apache Kafka — the project's own (carepath/apache_kafka.py, the same release as
+docker-compose.yml) unless CAREPATH_TEST_KAFKA_BOOTSTRAP is set."""
 
 from __future__ import annotations
 
 import atexit
-from typing import Protocol
+from typing import Literal, Protocol
 
 POSTGRES_IMAGE = "postgres:16"
-KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"  # Apache Kafka 3.7, as testcontainers runs it (KRaft)
 
 
 class SuiteInfrastructure(Protocol):
     database_url: str | None
     kafka_bootstrap: str | None
+    broker: Literal["embedded", "kafka"]
     containers: bool
 
 
@@ -29,16 +30,17 @@ def docker_problem() -> str | None:
 
 
 def use_containers(env: SuiteInfrastructure) -> str | None:
-    """Point `env` at fresh containers where asked; returns why they cannot run, or None."""
-    if not env.containers or (env.database_url and env.kafka_bootstrap):
+    """Point `env` at fresh infrastructure where asked; returns why it cannot run, or None."""
+    if not env.containers:
+        return None
+    if not env.kafka_bootstrap:
+        env.broker = "kafka"
+    if env.database_url:
         return None
     problem = docker_problem()
     if problem:
         return f"CAREPATH_TEST_CONTAINERS=1 but Docker does not answer ({problem})"
-    if not env.database_url:
-        env.database_url = _postgres()
-    if not env.kafka_bootstrap:
-        env.kafka_bootstrap = _kafka()
+    env.database_url = _postgres()
     return None
 
 
@@ -51,11 +53,3 @@ def _postgres() -> str:
     url: str = container.get_connection_url()
     return url
 
-
-def _kafka() -> str:
-    from testcontainers.community.kafka import KafkaContainer
-
-    container = KafkaContainer(KAFKA_IMAGE).with_kraft().start(timeout=120)
-    atexit.register(container.stop)
-    bootstrap: str = container.get_bootstrap_server()
-    return bootstrap

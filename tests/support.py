@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from carepath.auth import Principal, mint_token
 from carepath.settings import Settings
@@ -61,10 +61,11 @@ class EventTap:
                                     fetch_max_wait_ms=10, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            partitions = [TopicPartition(topic, p) for topic in self.topics
-                          for p in sorted(consumer.partitions_for_topic(topic) or {0})]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
+            # Without a group the consumer assigns itself every partition of the topics; it
+            # starts from the beginning (earliest) as no offsets are committed.
+            consumer.subscribe(topics=list(self.topics))
+            while not consumer.assignment():
+                await asyncio.sleep(0.02)
             self._ready.set()
             while not self._stop.is_set():
                 batches = await consumer.getmany(timeout_ms=50)

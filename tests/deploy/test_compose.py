@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy import make_url
 
+from carepath.apache_kafka import KAFKA_VERSION
 from carepath.settings import SERVICE_PORTS, SERVICES
 from tests.deploy.facts import (
     COMPOSE_FILE,
@@ -98,3 +99,8 @@ def test_the_image_runs_the_carepath_command_as_a_non_root_user() -> None:
     for source in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.MULTILINE):
         for name in source.split():
             assert (ROOT / name).exists(), f"the Dockerfile copies {name}, which is missing"
+
+
+def test_compose_runs_the_apache_kafka_release_the_suite_is_tested_on() -> None:
+    images = {CONTAINERS[name]["image"] for name in ("kafka", "kafka-init")}
+    assert images == {f"apache/kafka:{KAFKA_VERSION}"}
