@@ -19,6 +19,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m carepath.cli run
 
+## Apache Kafka alone (one KRaft node on 9092, its log in ./var/kafka, kept between runs; fetched
+## from Maven Central on first use, needs Java 17+ and Maven). The whole platform on it, its
+## data kept: .venv/bin/carepath run --broker kafka
+.PHONY: kafka
+kafka: $(STAMP)
+	$(PY) -m carepath.cli kafka
+
 ## The whole suite: lint and types, then unit, integration (real broker + database),
 ## e2e (every service a process), fault and browser tests.
 test: lint chromium
@@ -46,10 +53,17 @@ chromium:
 browser: $(STAMP) chromium
 	$(PY) -m pytest -q tests/browser
 
-## The suite against PostgreSQL and Apache Kafka (KRaft) in throwaway Docker containers
-## (testcontainers); where Docker does not answer, the tests that need them skip and say why.
+## The suite against PostgreSQL in a throwaway Docker container (testcontainers) and the
+## project's own Apache Kafka; where Docker does not answer, the tests that need it skip and say why.
 test-containers: $(STAMP)
 	CAREPATH_TEST_CONTAINERS=1 $(PY) -m pytest -q -p no:cacheprovider
+
+## A local PostgreSQL from Debian's packages (installed and started when absent); prints its URL
+## for CAREPATH_TEST_DATABASE_URL. The suite on the production pair:
+##   CAREPATH_TEST_BROKER=kafka CAREPATH_TEST_DATABASE_URL="$$(bash deploy/local-postgres.sh)" make test
+.PHONY: postgres
+postgres:
+	@bash deploy/local-postgres.sh
 
 ## Regenerate the committed JSON Schemas and contracts/asyncapi.yaml after changing a contract;
 ## refuses a change that breaks consumers (add a new event version instead, see contracts/README.md).
@@ -65,10 +79,13 @@ clean:
 	rm -rf var .pytest_cache
 
 ## Performance: synthetic clients through the whole path under open-loop load, against raw
-## aiokafka baselines on the same broker (about 8 minutes on 2 cores; prints a table, writes
-## bench/results/<run>.json). Honours CAREPATH_KAFKA_BOOTSTRAP and CAREPATH_DATABASE_URL.
+## aiokafka baselines on the same broker — on the embedded broker, then on Apache Kafka (fetched
+## with Maven, run with Java 17+, started and stopped by the bench): about 13 minutes on 2 cores;
+## prints a table per broker, writes both to bench/results/<run>.json. BENCH_ARGS="--broker
+## embedded" (or kafka) runs one; honours CAREPATH_KAFKA_BOOTSTRAP and CAREPATH_DATABASE_URL.
+## `make bench-quick`: every phase for a few seconds on both brokers, a smoke test of the bench.
 ## `make bench-profile`: where the time goes (py-spy on every service, cProfile of a consumer).
-.PHONY: bench bench-profile
+.PHONY: bench bench-quick bench-profile
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP) bench/requirements.txt
@@ -77,6 +94,9 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(PY) -m bench --quick $(BENCH_ARGS)
 
 bench-profile: $(BENCH_STAMP)
 	$(PY) -m bench.profile $(BENCH_ARGS)

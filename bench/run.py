@@ -1,6 +1,7 @@
-"""One benchmark run, phase by phase: start the platform (every service its own process),
-warm up, ramp to the maximum sustainable rate, baselines B0/B1 on the same broker, the
-measured steps at 25/50/80/100% of that rate, then the replay."""
+"""One benchmark run per broker, phase by phase: start the broker and the platform (every
+service its own process), warm up, ramp to the maximum sustainable rate, baselines B0/B1 on the
+same broker, the measured steps at 25/50/80/100% of that rate, then the replay. `run_all` runs
+the brokers one after the other and gathers their reports in one results file."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import math
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench import replay, results
 from bench.baselines import B1_FANOUT, Baselines
-from bench.rates import ramp_rates, step_plan
-from bench.session import Session, open_session
+from bench.rates import RAMP_FRACTIONS, ramp_rates, step_plan
+from bench.session import Session, new_run_id, open_session
 from bench.steps import Bench, probe, ramp, step
 from bench.tap import Seen
 from carepath.settings import SERVICES, Settings
@@ -30,44 +34,109 @@ class Options:
     probe_s: float = 12.0
     ramp_level_s: float = 10.0
     ramp_settle_s: float = 4.0
+    ramp_fractions: tuple[float, ...] = RAMP_FRACTIONS
     b0_messages: int = 20_000
     b1_messages: int = 10_000
     baseline_latency_s: float = 12.0
+    # Fewest messages a latency baseline sends, however low the pipeline's half-load rate.
+    b0_latency_min_messages: int = 50
+    b1_latency_min_messages: int = 40
     replay_events: int = 100_000
-    rebuild_limit_s: float = 90.0
+    rebuild_limit_s: float = 60.0  # then projected: a run on two brokers stays near 13 min
     seed: int = 42
     service_env: dict[str, str] = field(default_factory=dict)
+    quick: bool = False
+
+    def shortened(self) -> Options:
+        """`--quick`: every phase, a few seconds each — a smoke test of the bench itself, whose
+        figures mean nothing (results go to a temporary directory, not bench/results)."""
+        return replace(self, step_s=5.0, warmup_s=1.5, drain_s=20.0, probe_clients=6,
+                       probe_s=5.0, ramp_level_s=4.0, ramp_settle_s=1.5,
+                       ramp_fractions=(0.5, 1.0), b0_messages=2000, b1_messages=500,
+                       baseline_latency_s=3.0, b0_latency_min_messages=10,
+                       b1_latency_min_messages=5, replay_events=3000, rebuild_limit_s=15.0,
+                       quick=True)
 
 
-def run(options: Options) -> dict[str, Any]:
+def run_all(options: Options, names: list[str]) -> dict[str, Any]:
+    """Each broker in turn, in the same run (same commit, same machine, same options); a
+    broker that fails is recorded as such and the others still run."""
+    started, run_id = time.monotonic(), new_run_id()
+    runs, failed = [], {}
+    for name in names:
+        try:
+            runs.append(run(options, name, run_id))
+        except Exception as exc:  # keep the other brokers' figures; the exit code says it
+            failed[name] = "".join(traceback.format_exception_only(exc)).strip()[-2000:]
+            traceback.print_exc()
+    return results.combine(run_id, runs, failed, duration_s=time.monotonic() - started)
+
+
+def run(options: Options, broker: str | None = None, run_id: str | None = None
+        ) -> dict[str, Any]:
     started = time.monotonic()
-    with open_session(options.service_env) as session:
+    timer = PhaseTimer()
+    timer.begin("start")
+    with open_session(options.service_env, broker, run_id) as session:
+        timer.stop("start")
         report = results.new(session.run_id, session.settings, session.databases, options,
-                             session.var_dir)
-        report["phases"] = measure(session, options)
+                             session.var_dir, session.broker.info)
+        report["phases"] = measure(session, options, timer)
+        timer.begin("stop")
+    timer.stop("stop")
+    report["phase_s"] = timer.seconds
     report["duration_s"] = round(time.monotonic() - started, 1)
     report["environment"]["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return results.finish(report)
 
 
-def measure(session: Session, options: Options) -> dict[str, Any]:
-    per_journey, template = session.warm_up()
+class PhaseTimer:
+    """Wall-clock seconds of each phase (where a run's minutes go)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._open: dict[str, float] = {}
+
+    def begin(self, name: str) -> None:
+        self._open[name] = time.monotonic()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        self.begin(name)
+        try:
+            yield
+        finally:
+            self.stop(name)
+
+    def stop(self, name: str) -> None:
+        if name in self._open:
+            self.seconds[name] = round(time.monotonic() - self._open.pop(name), 1)
+
+
+def measure(session: Session, options: Options, timer: PhaseTimer) -> dict[str, Any]:
+    with timer.phase("warm_up"):
+        per_journey, template = session.warm_up()
     bench = Bench(bootstrap=session.platform.bootstrap, tap=session.tap, loop=session.loop,
                   monitor=session.monitor, stores=session.stores,
                   events_per_journey=per_journey, step_s=options.step_s,
                   warmup_s=options.warmup_s, drain_s=options.drain_s)
     phases: dict[str, Any] = {"warm_up": {"events_per_journey": per_journey}}
-    phases["probe"] = probe(bench, options.probe_clients, options.probe_s)
-    rates = ramp_rates(phases["probe"]["journeys_per_s"])
-    phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
-                          options.seed)
+    with timer.phase("probe"):
+        phases["probe"] = probe(bench, options.probe_clients, options.probe_s)
+    rates = ramp_rates(phases["probe"]["journeys_per_s"], options.ramp_fractions)
+    with timer.phase("ramp"):
+        phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
+                              options.seed)
     best = phases["ramp"]["max_journeys_per_s"] or rates[0] / 2
-    phases["baselines"] = _baselines(session, options, best * 0.5 * per_journey)
-    session.warm_up()  # the groups rejoin after the pause
-    phases["steps"] = [step(bench, fraction, rate, options.seed + 100 + i)
-                       for i, (fraction, rate) in enumerate(step_plan(best))]
+    with timer.phase("baselines"):
+        phases["baselines"] = _baselines(session, options, best * 0.5 * per_journey)
+        session.warm_up()  # the groups rejoin after the pause
+    with timer.phase("steps"):
+        phases["steps"] = [step(bench, fraction, rate, options.seed + 100 + i)
+                           for i, (fraction, rate) in enumerate(step_plan(best))]
     session.tap.stop()
-    phases["replay"] = _replay(session, options, template, session.tap.count())
+    with timer.phase("replay"):
+        phases["replay"] = _replay(session, options, template, session.tap.count())
     return phases
 
 
@@ -85,10 +154,12 @@ def _baselines(session: Session, options: Options, events_per_s: float) -> dict[
         return {
             "b0": {"max": baselines.b0(count=options.b0_messages, rate=None),
                    "at_pipeline_half_load": baselines.b0(
-                       count=max(50, int(events_per_s * seconds)), rate=events_per_s)},
+                       count=max(options.b0_latency_min_messages, int(events_per_s * seconds)),
+                       rate=events_per_s)},
             "b1": {"max": baselines.b1(count=options.b1_messages, rate=None),
                    "at_pipeline_half_load": baselines.b1(
-                       count=max(40, int(source_rate * seconds)), rate=source_rate)},
+                       count=max(options.b1_latency_min_messages, int(source_rate * seconds)),
+                       rate=source_rate)},
         }
     finally:
         monitor.resume(list(SERVICES))

@@ -1,6 +1,6 @@
-"""A running platform for a bench run: fresh databases, the broker (embedded unless
-CAREPATH_KAFKA_BOOTSTRAP), every service its own process with unlimited site capacity, the
-tap, the process monitor and the synthetic clients; everything stopped and dropped after."""
+"""A running platform for a bench run: fresh databases, the broker (see bench/brokers.py),
+every service its own process with unlimited site capacity, the tap, the process monitor and the
+synthetic clients; everything stopped and dropped after."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import environment
+from bench import brokers, environment
+from bench.brokers import RunningBroker
 from bench.journeys import JourneyRecord, SyntheticClient
 from bench.load import OpenLoop
 from bench.monitor import Monitor
@@ -30,6 +31,7 @@ UNLIMITED = {"residential": 100_000, "php": 100_000, "iop": 100_000, "aftercare"
 @dataclass
 class Session:
     run_id: str
+    broker: RunningBroker
     settings: Settings
     var_dir: Path
     databases: environment.Databases
@@ -43,12 +45,12 @@ class Session:
 
     @property
     def embedded(self) -> bool:
-        return not self.settings.kafka_bootstrap
+        return self.broker.name == "embedded"
 
     @property
     def session_timeout_ms(self) -> int:
         """Fast group joins on the embedded broker; Apache Kafka's minimum otherwise."""
-        return 1000 if self.embedded else 6000
+        return self.broker.session_timeout_ms
 
     def warm_up(self, clients: int = 6) -> tuple[float, list[Seen]]:
         """A few clients walked before measuring; returns events per journey and one
@@ -64,43 +66,53 @@ class Session:
         return round(sum(counts) / len(counts), 2), self.tap.of(done[0].client_ref)
 
 
-def new_platform(settings: Settings, var_dir: Path, databases: environment.Databases,
+def new_platform(broker: RunningBroker, var_dir: Path, databases: environment.Databases,
                  service_env: dict[str, str]) -> Platform:
-    fast_join = {} if settings.kafka_bootstrap else {"CAREPATH_CONSUMER_SESSION_TIMEOUT_MS":
-                                                     "1000"}
-    return Platform(var_dir=var_dir, bootstrap=settings.kafka_bootstrap,
-                    database_urls=databases.for_services(), env={**fast_join, **service_env})
+    return Platform(var_dir=var_dir, bootstrap=broker.bootstrap,
+                    database_urls=databases.for_services(),
+                    env={**broker.service_env, **service_env})
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 @contextmanager
-def open_session(service_env: dict[str, str]) -> Iterator[Session]:
-    settings = Settings()
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    var_dir = Path(tempfile.mkdtemp(prefix=f"carepath-bench-{run_id}-"))
-    databases = environment.Databases(settings, var_dir)
-    platform = new_platform(settings, var_dir, databases, service_env)
-    try:
-        platform.start()
-        with _clients(platform) as (api, tap, monitor, stores):
-            walker = SyntheticClient(api, tap, step_timeout_s=60)
-            loop = OpenLoop(walker)
-            try:
-                yield Session(run_id, settings, var_dir, databases, platform, api, tap,
-                              monitor, walker, loop, stores)
-            finally:
-                loop.close()
-    finally:
-        platform.stop()
-        databases.drop_all()
+def open_session(service_env: dict[str, str], broker: str | None = None,
+                 run_id: str | None = None) -> Iterator[Session]:
+    """A platform on `broker` (one of bench.brokers.BROKERS; unset: the embedded broker, or
+    the external one when CAREPATH_KAFKA_BOOTSTRAP is set), in a fresh run directory."""
+    name = broker or brokers.expand(brokers.default_choice())[0]
+    run_id = run_id or new_run_id()
+    var_dir = Path(tempfile.mkdtemp(prefix=f"carepath-bench-{run_id}-{name}-"))
+    with brokers.started(name, var_dir) as running:
+        settings = Settings(kafka_bootstrap=running.bootstrap)
+        databases = environment.Databases(settings, var_dir)
+        platform = new_platform(running, var_dir, databases, service_env)
+        try:
+            platform.start()
+            running.info["abilities"] = brokers.abilities(running.bootstrap)
+            with _clients(platform, running) as (api, tap, monitor, stores):
+                walker = SyntheticClient(api, tap, step_timeout_s=60)
+                loop = OpenLoop(walker)
+                try:
+                    yield Session(run_id, running, settings, var_dir, databases, platform, api,
+                                  tap, monitor, walker, loop, stores)
+                finally:
+                    loop.close()
+        finally:
+            platform.stop()
+            databases.drop_all()
 
 
 @contextmanager
-def _clients(platform: Platform) -> Iterator[tuple[CarepathClient, Tap, Monitor, Stores]]:
+def _clients(platform: Platform, broker: RunningBroker
+             ) -> Iterator[tuple[CarepathClient, Tap, Monitor, Stores]]:
     api = CarepathClient({s: platform.url(s) for s in SERVICES}, timeout=30)
     for site in ("boston", "worcester"):
         api.call("PUT", "placement", f"/sites/{site}/capacity", json=UNLIMITED)
     tap = Tap(platform.bootstrap).start()
-    monitor = Monitor(pids(platform), alone=("driver",)).start()
+    monitor = Monitor(pids(platform, broker), alone=("driver",)).start()
     stores = Stores(platform.database_urls)
     try:
         yield api, tap, monitor, stores
@@ -111,8 +123,8 @@ def _clients(platform: Platform) -> Iterator[tuple[CarepathClient, Tap, Monitor,
         stores.close()
 
 
-def pids(platform: Platform) -> dict[str, int]:
+def pids(platform: Platform, broker: RunningBroker) -> dict[str, int]:
     found = {service: process.pid for service, process in platform.processes.items()}
-    if platform.broker is not None and platform.broker.process is not None:
-        found["broker"] = platform.broker.process.pid
+    if broker.pid is not None:
+        found["broker"] = broker.pid
     return found | {"driver": os.getpid()}

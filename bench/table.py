@@ -1,8 +1,12 @@
-"""The short table a run prints (Markdown, so it can go into the README as it is)."""
+"""The tables a run prints (Markdown, so they can go into the README as they are): per broker,
+the load steps with that broker's B0/B1, the processes and the targets; then the brokers side
+by side."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from bench.brokers import label
 
 SERVICE_ORDER = ("intake", "assessment", "placement", "scheduling", "notification", "journey",
                  "broker", "driver")
@@ -27,11 +31,14 @@ def header(report: dict[str, Any]) -> list[str]:
     machine, git = env["machine"], env["git"]
     commit = (git["commit"] or "unknown")[:10] + (" (+ local changes)" if git["dirty"] else "")
     ramp = report["phases"]["ramp"]
+    phases = report.get("phase_s") or {}
     return [
         f"Run {report['run_id']} · commit {commit} · {machine['logical_cpus']} CPUs "
         f"({machine['cpu_model']}), load avg {machine['load_average'][0]} at start · "
-        f"broker: {env['broker']['kind']} · database: {env['database']['kind']} · "
-        f"{report['duration_s']:.0f} s",
+        f"broker: {label(env['broker'])} · database: {env['database']['kind']} · "
+        f"{report['duration_s']:.0f} s"
+        + (" (" + ", ".join(f"{k.replace('_', ' ')} {v:.0f}" for k, v in phases.items())
+           + ")" if phases else ""),
         f"Maximum sustainable rate (consumer lag flat): {_n(ramp['max_journeys_per_s'], 2)} "
         f"journeys/s ≈ {_n(ramp['max_events_per_s'])} events/s · other load: share of the "
         "cores used by processes outside this run during a step",
@@ -110,6 +117,78 @@ def closing(report: dict[str, Any]) -> list[str]:
 
 
 def render(report: dict[str, Any]) -> str:
+    """One broker's run."""
     parts = [header(report), [""], load_table(report), [""], process_table(report), [""],
              closing(report)]
     return "\n".join(line for part in parts for line in part)
+
+
+def render_all(results: dict[str, Any]) -> str:
+    """A results file: each broker's run in turn, then the brokers side by side."""
+    git = results["git"]
+    lines = [f"Bench {results['run_id']} · commit {(git['commit'] or 'unknown')[:10]}"
+             + (" (+ local changes)" if git["dirty"] else "")
+             + f" · {', '.join(results['brokers']) or 'no broker'} · "
+             f"{results['duration_s']:.0f} s in all"]
+    if results.get("quick"):
+        lines.append("QUICK run (--quick): a smoke test of the bench; the figures mean nothing.")
+    if not results.get("same_commit", True):
+        lines.append("WARNING: the commit changed during the run; the brokers' figures are "
+                     "not from one commit.")
+    for run in results["runs"]:
+        lines += ["", f"## {label(run['environment']['broker'])}", "", render(run)]
+    for name, error in results.get("failed", {}).items():
+        lines += ["", f"## {name}: FAILED", "", error]
+    if len(results["runs"]) > 1:
+        lines += ["", "## Side by side", "", *side_by_side(results["runs"])]
+    return "\n".join(lines)
+
+
+def _ratio2(value: Any) -> str:
+    return "–" if value is None else f"{value} ×"
+
+
+def side_by_side(runs: list[dict[str, Any]]) -> list[str]:
+    """The brokers as columns: rates, each broker's own baselines and the targets as ratios
+    to them."""
+    def row(name: str, cell: Any) -> str:
+        return f"| {name} | " + " | ".join(cell(r) for r in runs) + " |"
+
+    def s(run: dict[str, Any]) -> dict[str, Any]:
+        summary: dict[str, Any] = run["summary"]
+        return summary
+
+    def half(run: dict[str, Any]) -> dict[str, Any]:
+        return next((x for x in run["phases"]["steps"] if x["load"] == 0.5), {})
+
+    def transition(run: dict[str, Any]) -> str:
+        lat = half(run).get("latency_ms", {}).get("journey_transition")
+        return "–" if not lat else f"{lat['p50']:.0f} / {lat['p99']:.0f}"
+
+    def ratios(run: dict[str, Any]) -> str:
+        r = s(run)["latency_ratio_to_b1_at_half_load"]["journey_transition"]
+        return f"{_ratio2(r['p50'])} / {_ratio2(r['p99'])}"
+
+    def met(run: dict[str, Any]) -> str:
+        judged = [t["met"] for t in run["targets"].values() if t["met"] is not None]
+        return f"{sum(judged)} of {len(judged)}"
+
+    def integrity(run: dict[str, Any]) -> str:
+        i = s(run)["integrity"]
+        return f"{i['lost']} / {i['duplicated']} / {i['out_of_order']}"
+
+    return [
+        "| | " + " | ".join(label(r["environment"]["broker"]) for r in runs) + " |",
+        "|---|" + "---|" * len(runs),
+        row("maximum sustainable journeys/s",
+            lambda r: _n(s(r)["max_sustainable_journeys_per_s"], 2)),
+        row("events/s at 100%", lambda r: _n(s(r)["pipeline_events_per_s_at_max"], 1)),
+        row("B0 raw produce→consume events/s", lambda r: _n(s(r)["b0_events_per_s"])),
+        row("B1 raw 6-process chain events/s", lambda r: _n(s(r)["b1_events_per_s"])),
+        row("throughput ÷ B1", lambda r: _ratio2(s(r)["throughput_ratio_to_b1"])),
+        row("transition in journey at 50%, p50 / p99 ms", transition),
+        row("… ÷ B1's two hops, p50 / p99", ratios),
+        row("rebuild ÷ raw consumption", lambda r: _ratio2(s(r)["rebuild_ratio_to_raw"])),
+        row("lost / dup / out-of-order", integrity),
+        row("targets met", met),
+    ]

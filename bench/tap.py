@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import TOPICS
 
@@ -55,6 +56,23 @@ def parse(topic: str, partition: int, offset: int, raw: bytes) -> Seen | None:
         return None
 
 
+async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> list[TopicPartition]:
+    """Every partition of the topics, asked of the broker: a new consumer's metadata holds
+    them on the embedded broker, not on Apache Kafka."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    found = sorted(TopicPartition(t["topic"], p["partition"])
+                   for t in described for p in t["partitions"])
+    if {tp.topic for tp in found} != set(topics):
+        raise RuntimeError(f"topics missing on the broker: "
+                           f"{sorted(set(topics) - {tp.topic for tp in found})}")
+    return found
+
+
 class Tap:
     def __init__(self, bootstrap: str, topics: tuple[str, ...] = TOPICS) -> None:
         self.bootstrap = bootstrap
@@ -90,10 +108,9 @@ class Tap:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     fetch_max_wait_ms=10, auto_offset_reset="earliest",
                                     max_partition_fetch_bytes=4 * 1024 * 1024)
+        partitions = await partitions_of(self.bootstrap, self.topics)
         await consumer.start()
         try:
-            partitions = [TopicPartition(t, p) for t in self.topics
-                          for p in sorted(consumer.partitions_for_topic(t) or {0})]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             self._ready.set()

@@ -82,7 +82,8 @@ def kafka(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from carepath.platform import run_platform
 
-    return run_platform(demo=not args.no_demo, clients=args.clients)
+    return run_platform(demo=not args.no_demo, clients=args.clients, broker=args.broker,
+                        broker_port=args.broker_port, base_port=args.base_port)
 
 
 def dlq(args: argparse.Namespace) -> int:
@@ -131,6 +132,8 @@ def republish(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
+    """Exits 1 when the broker had deleted records the rebuild needed (finite retention): the
+    rebuilt read model is then partial, and the output says which partitions lack what."""
     import asyncio
 
     from carepath import ops
@@ -139,7 +142,16 @@ def rebuild(args: argparse.Namespace) -> int:
     result = asyncio.run(ops.rebuild(Settings(), args.service, args.into))
     print(f"rebuilt {result['service']} from {result['records']} record(s) "
           f"({result['skipped']} dead-lettered skipped) into {result['database']}")
-    return 0
+    unseen: list[ops.Unseen] = result["unseen"]
+    if not unseen:
+        print("complete: every partition was read from offset 0")
+        return 0
+    print(f"INCOMPLETE: the broker no longer holds the oldest {sum(u.offsets for u in unseen)} "
+          f"offset(s) of {len(unseen)} partition(s) (deleted by retention or DeleteRecords), "
+          f"so the rebuilt {result['service']} lacks their events:", file=sys.stderr)
+    for gap in unseen:
+        print(f"  {gap.summary()}", file=sys.stderr)
+    return 1
 
 
 def migrate(args: argparse.Namespace) -> int:
@@ -222,8 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=kafka)
 
     p = commands.add_parser("run", help="broker + all services (+ the demo)")
-    p.add_argument("--no-demo", action="store_true")
-    p.add_argument("--clients", type=int, default=24)
+    p.add_argument("--broker", choices=("embedded", "kafka"), default="embedded",
+                   help="embedded (default): in memory, every run starts afresh; kafka: Apache "
+                   "Kafka with its log in VAR_DIR/kafka, everything kept between runs (needs "
+                   "Java 17+, and Maven on first use). CAREPATH_KAFKA_BOOTSTRAP, when set, is "
+                   "used instead of either")
+    p.add_argument("--no-demo", action="store_true",
+                   help="skip the demo (with --broker kafka it runs on a first start only)")
+    p.add_argument("--clients", type=int, default=24, help="synthetic clients in the demo")
+    p.add_argument("--broker-port", type=int,
+                   help="the broker's port (default: 19092 embedded, 9092 kafka)")
+    p.add_argument("--base-port", type=int, default=SERVICE_PORTS["journey"],
+                   help="journey's port; intake, assessment, placement, scheduling and "
+                   "notification take the next five (default: 8000)")
     p.set_defaults(func=run)
 
     p = commands.add_parser("dlq", help="inspect and re-drive dead letters")

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from carepath.abilities import grants_producer_id
 from carepath.settings import SERVICES
 from contracts import TOPICS, dlq_topic_for
 
@@ -19,16 +20,25 @@ def all_topics() -> tuple[str, ...]:
     return TOPICS + tuple(dlq_topic_for(service) for service in SERVICES)
 
 
-def new_producer(bootstrap: str) -> AIOKafkaProducer:
-    # Not idempotent: the embedded broker rejects InitProducerId; the inbox dedupes instead.
+def new_producer(bootstrap: str, *, idempotent: bool = False) -> AIOKafkaProducer:
+    """acks=all always; idempotent (the broker drops the duplicates our retried sends would
+    write) only where the broker grants a producer id (BrokerAbilities.idempotent_producer).
+    Either way the outbox and the consumers' inboxes make each effect happen once."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=idempotent,
         linger_ms=2,
         request_timeout_ms=15000,
         max_batch_size=256 * 1024,
     )
+
+
+async def producer_for(bootstrap: str) -> AIOKafkaProducer:
+    """A started producer for a one-off tool: idempotent if this broker grants producer ids."""
+    producer = new_producer(bootstrap, idempotent=await grants_producer_id(bootstrap))
+    await producer.start()
+    return producer
 
 
 async def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0,

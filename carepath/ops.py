@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from carepath import migrations
 from carepath.consumer import EventProcessor
 from carepath.db import make_engine
-from carepath.kafka import new_producer
+from carepath.kafka import producer_for
 from carepath.outbox import OutboxStore, publish_rows
 from carepath.settings import Settings
 from carepath.telemetry import Metrics
@@ -54,27 +55,86 @@ async def read_all(bootstrap: str, topics: list[str], idle_ms: int = 1500
             yield record
 
 
-async def read_batches(bootstrap: str, topics: list[str], idle_ms: int = 1500
+@dataclass(frozen=True)
+class Unseen:
+    """The oldest offsets of a partition, which the broker no longer holds: retention (or
+    DeleteRecords) moved the partition's log start offset past them."""
+
+    topic: str
+    partition: int
+    earliest_offset: int  # the first offset a reader can still fetch
+
+    @property
+    def offsets(self) -> int:
+        return self.earliest_offset  # a partition's offsets start at 0
+
+    def summary(self) -> str:
+        return (f"{self.topic}[{self.partition}]: offsets 0-{self.earliest_offset - 1} "
+                f"deleted ({self.offsets}), earliest available {self.earliest_offset}")
+
+
+@dataclass
+class Coverage:
+    """Where a read from the beginning began on each partition: above offset 0, it never saw
+    what the broker had deleted."""
+
+    earliest: dict[TopicPartition, int] = field(default_factory=dict)  # log start offsets
+    first_read: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def read(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        for partition, records in batches.items():
+            if records:
+                self.first_read.setdefault(partition, records[0].offset)
+
+    def unseen(self) -> list[Unseen]:
+        # What was read wins over the broker's answer: the log start may move during the read.
+        began = {tp: self.first_read.get(tp, start) for tp, start in self.earliest.items()}
+        return [Unseen(tp.topic, tp.partition, offset)
+                for tp, offset in sorted(began.items()) if offset > 0]
+
+
+async def read_batches(bootstrap: str, topics: list[str], idle_ms: int = 1500,
+                       coverage: Coverage | None = None
                        ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
-    """The topics from the beginning in fetched batches, per partition in order, until idle.
-    (No consumer group, no end-offset lookups: the embedded broker's 'latest' is unreliable.)"""
+    """The topics from the beginning in fetched batches, per partition in order, until idle;
+    `coverage` learns where each partition began. (No consumer group, no end-offset lookups:
+    the embedded broker's 'latest' is unreliable.)"""
+    partitions = await topic_partitions(bootstrap, topics)
+    if not partitions:
+        return
+    # "earliest" for the position reset assign() starts too: on Apache Kafka its answer can
+    # land after seek_to_beginning's and win, and with "latest" the read would see nothing.
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                fetch_max_wait_ms=10, max_partition_fetch_bytes=4 * 1024 * 1024)
+                                auto_offset_reset="earliest", fetch_max_wait_ms=10,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in topics
-                      for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not partitions:
-            return
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        if coverage is not None:
+            coverage.earliest.update(await consumer.beginning_offsets(partitions))
         while True:
             batches = await consumer.getmany(timeout_ms=idle_ms, max_records=5000)
             if not batches:
                 return
+            if coverage is not None:
+                coverage.read(batches)
             yield [record for records in batches.values() for record in records]
     finally:
         await consumer.stop()
+
+
+async def topic_partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of those of the topics that exist. (Asked of the broker: a new
+    consumer's metadata knows no topics on Apache Kafka, only on the embedded broker.)"""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics) if topics else []
+    finally:
+        await admin.close()
+    return sorted(TopicPartition(topic["topic"], part["partition"])
+                  for topic in described for part in topic["partitions"])
 
 
 async def dead_letters(settings: Settings, service: str) -> list[DeadLetter]:
@@ -87,8 +147,7 @@ async def redrive(settings: Settings, service: str, letters: list[DeadLetter],
                   payload: bytes | None = None) -> int:
     """Send dead letters back to their original topic (optionally with a corrected payload).
     Safe to repeat: a re-driven event that was processed once is a no-op the second time."""
-    producer = new_producer(settings.bootstrap)
-    await producer.start()
+    producer = await producer_for(settings.bootstrap)
     try:
         for letter in letters:
             headers = [(k, v.encode()) for k, v in letter.headers.items()
@@ -106,8 +165,7 @@ async def republish(settings: Settings, service: str, since: datetime | None) ->
     """Publish a service's kept outbox rows again, in their original order."""
     spec = importlib.import_module(f"services.{service}.app").SPEC
     store = OutboxStore(make_engine(settings.database_url_for(service)), spec.outbox)
-    producer = new_producer(settings.bootstrap)
-    await producer.start()
+    producer = await producer_for(settings.bootstrap)
     sent, after = 0, 0
     try:
         while rows := await asyncio.to_thread(store.rows_since, since, 1000, after):
@@ -129,7 +187,9 @@ class _Replay(EventProcessor):
 
 async def rebuild(settings: Settings, service: str, database_url: str | None = None
                   ) -> dict[str, Any]:
-    """Rebuild a consuming service's state from the topics into an empty database."""
+    """Rebuild a consuming service's state from the topics into an empty database. "unseen"
+    lists the partitions whose oldest records the broker had deleted (finite retention,
+    DeleteRecords): what was rebuilt lacks their events."""
     spec = importlib.import_module(f"services.{service}.app").SPEC
     url = database_url or settings.database_url_for(service)
     engine = make_engine(url)
@@ -140,11 +200,12 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
                      metrics=Metrics(service), deps=spec.make_deps(settings),
                      max_backoff_s=settings.retry_max_backoff_s,
                      unknown_attempts=settings.retry_unknown_attempts)
-    count = 0
-    async for batch in read_batches(settings.bootstrap, spec.handlers.topics()):
+    count, coverage = 0, Coverage()
+    async for batch in read_batches(settings.bootstrap, spec.handlers.topics(),
+                                    coverage=coverage):
         for start in range(0, len(batch), settings.consume_batch_max):
             await replay.process_batch(batch[start:start + settings.consume_batch_max])
         count += len(batch)
     engine.dispose()
     return {"service": service, "database": url.split("@")[-1], "records": count,
-            "skipped": replay.skipped}
+            "skipped": replay.skipped, "unseen": coverage.unseen()}

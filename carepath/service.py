@@ -16,6 +16,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from carepath.abilities import BrokerAbilities, probe_abilities
 from carepath.access import ACCESS, AccessGuard, Rule, authorize
 from carepath.auth import TokenVerifier
 from carepath.consumer import EventProcessor
@@ -33,6 +34,8 @@ from carepath.uow import UnitOfWork
 from contracts import dlq_topic_for
 
 log = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT_S = 15.0
 
 
 def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
@@ -86,7 +89,9 @@ async def _start(runtime: Runtime) -> None:
         await asyncio.to_thread(spec.on_start, runtime)
     await ensure_topics(settings.bootstrap, settings.topic_partitions, timeout_s=60,
                         extra=(dlq_topic_for(spec.name),))
-    runtime.producer = new_producer(settings.bootstrap)
+    abilities = await probe_abilities(settings.bootstrap)
+    log.info("broker abilities: %s", abilities)
+    runtime.producer = new_producer(settings.bootstrap, idempotent=abilities.idempotent_producer)
     await runtime.producer.start()
     runtime.relay = OutboxRelay(
         store=OutboxStore(runtime.engine, spec.outbox),
@@ -104,7 +109,7 @@ async def _start(runtime: Runtime) -> None:
     for worker in spec.workers:
         runtime.tasks.append(asyncio.create_task(worker(runtime), name=worker.__name__))
     if spec.handlers.topics():
-        runtime.broker = _subscribe(runtime)
+        runtime.broker = _subscribe(runtime, abilities)
         await runtime.broker.start()
     log.info("service started", extra={"event_type": spec.name})
 
@@ -122,8 +127,10 @@ async def _ensure_schema(runtime: Runtime) -> None:
         raise
 
 
-def _subscribe(runtime: Runtime) -> KafkaBroker:
+def _subscribe(runtime: Runtime, abilities: BrokerAbilities) -> KafkaBroker:
     spec, settings = runtime.spec, runtime.settings
+    waits = abilities.fetch_waits(fetch_max_wait_ms=settings.fetch_max_wait_ms,
+                                  batch_timeout_ms=settings.consume_batch_timeout_ms)
     assert runtime.producer is not None
     processor = EventProcessor(
         service=spec.name,
@@ -143,12 +150,13 @@ def _subscribe(runtime: Runtime) -> KafkaBroker:
         auto_offset_reset="earliest",
         batch=True,
         max_records=settings.consume_batch_max,
-        batch_timeout_ms=settings.fetch_max_wait_ms,
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        batch_timeout_ms=waits.batch_timeout_ms,
+        fetch_max_wait_ms=waits.fetch_max_wait_ms,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 100),
     )
-    lag = ConsumerLag(runtime.metrics, lambda: subscriber.consumer)
+    lag = ConsumerLag(runtime.metrics, lambda: subscriber.consumer,
+                      end_offsets=abilities.exact_end_offsets)
     runtime.tasks.append(asyncio.create_task(lag.run(), name="consumer-lag"))
 
     @subscriber
@@ -176,8 +184,22 @@ async def _stop(runtime: Runtime) -> None:
     for task in runtime.tasks:
         task.cancel()
     await asyncio.gather(*runtime.tasks, return_exceptions=True)
-    if runtime.relay is not None:
-        await runtime.relay.drain()
-    if runtime.producer is not None:
-        await runtime.producer.stop()
+    await _flush(runtime)
     runtime.engine.dispose()
+
+
+async def _flush(runtime: Runtime) -> None:
+    """Publish what is committed, then close the producer. An idempotent producer retries a
+    send until the broker answers, so a broker that is down gets FLUSH_TIMEOUT_S: what it has
+    not acknowledged stays unpublished in the outbox and goes out after the restart."""
+    try:
+        async with asyncio.timeout(FLUSH_TIMEOUT_S):
+            if runtime.relay is not None:
+                await runtime.relay.drain()
+            if runtime.producer is not None:
+                await runtime.producer.stop()
+    except TimeoutError:
+        log.warning("the broker did not acknowledge in %ss; unpublished events stay in the "
+                    "outbox", FLUSH_TIMEOUT_S)
+        if runtime.relay is not None:
+            runtime.relay.lease.release()

@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     config_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "config")
     topic_partitions: int = Field(default=3, ge=1)
-    fetch_max_wait_ms: int = Field(default=10, ge=1)
+    # How long a consumer's fetch waits at the log end, and its poll for a batch (FastStream
+    # sleeps as long again after an empty poll). Unset: what the broker suits, found at start
+    # (carepath/abilities.py) — long fetches where the broker wakes them, 10 ms where not.
+    fetch_max_wait_ms: int | None = Field(default=None, ge=1)
+    consume_batch_timeout_ms: int | None = Field(default=None, ge=1)
     # Events a consumer applies in one transaction (and one offset commit) when it has a
     # backlog; an idle consumer takes each event as it comes.
     consume_batch_max: int = Field(default=200, ge=1)

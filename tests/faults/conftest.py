@@ -9,13 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
+from carepath import ops
 from carepath.client import CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
 from contracts import Envelope
-from tests.conftest import running_platform
-from tests.support import EventTap
+from tests.conftest import TEST_ENV, running_platform
+from tests.support import EventTap, wait_until
 
 BIG = {"residential": 500, "php": 500, "iop": 500, "aftercare": 1000}
 
@@ -105,3 +107,91 @@ def doubled_effects(tap: EventTap) -> list[tuple[Any, ...]]:
         for e in distinct(tap.collected(lambda e: e.causationid is not None
                                         and e.type.split(".")[2] not in REQUEST_ORIGINATED)))
     return [key for key, n in keys.items() if n > 1]
+
+
+# Apache Kafka fault tests (test_kafka_broker.py, test_kafka_cluster.py, test_retention.py).
+
+def kafka_only(missing: str) -> pytest.MarkDecorator:
+    """Run on the Apache Kafka suite only (CAREPATH_TEST_BROKER=kafka), which keeps CI lean;
+    `missing` says what the embedded broker lacks for the test."""
+    return pytest.mark.skipif(TEST_ENV.broker != "kafka", reason="needs Apache Kafka "
+                              f"(CAREPATH_TEST_BROKER=kafka): {missing}")
+
+
+class KafkaTap(EventTap):
+    """The EventTap on every partition on Apache Kafka too: tests.support.EventTap asks a new
+    consumer's metadata, which knows no topics on Apache Kafka, and so taps partition 0 only."""
+
+    async def _consume(self) -> None:
+        partitions = await ops.topic_partitions(self.bootstrap, list(self.topics))
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    fetch_max_wait_ms=10, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            self._ready.set()
+            while not self._stop.is_set():
+                for records in (await consumer.getmany(timeout_ms=50)).values():
+                    for record in records:
+                        self._keep(record.value or b"", record.headers or ())
+        finally:
+            await consumer.stop()
+
+
+def open_sites(platform: Platform) -> None:
+    """Capacity for everyone, so every client takes the same path (no waitlists)."""
+    for site in ("boston", "worcester"):
+        patient_api(platform).call("PUT", "placement", f"/sites/{site}/capacity", json=BIG)
+
+
+def outcome(api: CarepathClient, ref: str) -> dict[str, Any]:
+    """A client's outcome in every service, without ids, times and site: two clients who
+    walked the same path have equal outcomes, whatever faults either met on the way."""
+    journey = api.journey(ref)
+    return {
+        "journey": Counter(e["type"] for e in journey["events"]),
+        "episodes": [(e["status"], e["disposition"], e["current_level"],
+                      [(s["level"], s["end_reason"], s["ended_at"] is None)
+                       for s in e["segments"]], len(e["events"]))
+                     for e in journey["episodes"]],
+        "placement": {k: v for k, v in api.placement(ref).items()
+                      if k in ("level", "status", "waitlisted_for")},
+        "sessions": Counter((s["kind"], s["modality"], s["duration_min"], s["status"],
+                             s["level"]) for s in api.sessions(ref)),
+        "notifications": Counter((n["audience"], n["channel"], n["template"], n["status"],
+                                  n["trigger_type"]) for n in api.notifications(ref)),
+    }
+
+
+def settle(platform: Platform, tap: EventTap, refs: list[str]) -> None:
+    """Until every client's events are all on the bus, in the journey, and sent."""
+    api = patient_api(platform)
+    wait_until(lambda: all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values()),
+               timeout=180)
+    for ref in refs:
+        on_bus = {str(e.id) for e in tap.collected(lambda e, r=ref: e.subject == r)}
+        api.wait(lambda r=ref: {e["id"] for e in api.journey(r)["events"]},
+                 lambda seen, want=on_bus: seen == want, timeout=60)
+        api.wait(lambda r=ref: api.notifications(r),
+                 lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)
+
+
+def fault_free_outcomes(platform: Platform, tap: EventTap, *, start: int) -> dict[int, Any]:
+    """The outcome of a walk without faults, at each site (walks alternate sites by index)."""
+    api = patient_api(platform)
+    refs = run_clients(api, 2, start=start, workers=2)
+    settle(platform, tap, refs)
+    return {(start + i) % 2: outcome(api, ref) for i, ref in enumerate(refs)}
+
+
+def assert_as_without_faults(platform: Platform, tap: EventTap, refs: list[str], *,
+                             start: int, fault_free: dict[int, Any]) -> None:
+    """0 lost, 0 doubled, and each client's outcome equal to a fault-free walk's."""
+    settle(platform, tap, refs)
+    assert doubled_effects(tap) == []
+    api = patient_api(platform)
+    outcomes = [outcome(api, ref) for ref in refs]
+    differing = {ref: got for i, (ref, got) in enumerate(zip(refs, outcomes, strict=True))
+                 if got != fault_free[(start + i) % 2]}
+    assert differing == {}, f"fault-free: {fault_free}"

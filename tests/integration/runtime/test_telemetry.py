@@ -1,6 +1,7 @@
 """Runtime telemetry against the real broker and database: the relay's producer spans continue
 the context stored with each outbox row and travel in the Kafka headers; the outbox backlog
-gauge counts what waits; consumer lag counts what is fetched but not yet processed."""
+gauge counts what waits; consumer lag counts what is fetched but not yet processed and, where
+the broker's end offsets are exact, what waits unfetched."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import MetaData
 
+from carepath.abilities import probe_abilities
 from carepath.db import make_engine, runtime_tables
 from carepath.kafka import ensure_topics, new_producer
 from carepath.lag import ConsumerLag
@@ -25,7 +27,7 @@ from carepath.uow import CausalLink, UnitOfWork
 from contracts import topic_for
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare
-from tests.conftest import DatabaseFactory
+from tests.conftest import TEST_ENV, DatabaseFactory
 from tests.support import EventTap, wait_until
 
 metadata = MetaData()
@@ -122,3 +124,51 @@ async def test_consumer_lag_counts_fetched_records_not_yet_processed_and_falls_t
         assert metrics.registry.get_sample_value("carepath_consumer_lag", labels) == 0
     finally:
         await consumer.stop()
+
+
+async def lag_before_any_fetch(bootstrap: str) -> float | None:
+    """Lag as the runtime measures it on this broker (its probed abilities), for a partition
+    holding one record and then a batch of three that the consumer has not fetched yet."""
+    topic, labels = topic_for("intake"), {"service": "lagprobe", "topic": topic_for("intake"),
+                                          "partition": "0"}
+    await ensure_topics(bootstrap, 1)
+    producer = new_producer(bootstrap)
+    await producer.start()
+    await producer.send_and_wait(topic, key=b"c-lag", value=b"alone", partition=0)
+    batch = producer.create_batch()
+    for n in range(3):
+        batch.append(key=b"c-lag", value=f"batched {n}".encode(), timestamp=None)
+    await (await producer.send_batch(batch, topic, partition=0))
+    await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id="carepath.lagprobe",
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.pause(partition)  # nothing is fetched: no high-water mark from a fetch
+        metrics = Metrics("lagprobe")
+        abilities = await probe_abilities(bootstrap)
+        await ConsumerLag(metrics, lambda: consumer,
+                          end_offsets=abilities.exact_end_offsets).sample()
+        return metrics.registry.get_sample_value("carepath_consumer_lag", labels)
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.skipif(not TEST_ENV.shared_broker, reason="Apache Kafka's end offsets: run with "
+                    "CAREPATH_TEST_BROKER=kafka")
+async def test_on_apache_kafka_lag_counts_a_backlog_the_consumer_has_not_fetched(
+    kafka_bootstrap: str,
+) -> None:
+    assert await lag_before_any_fetch(kafka_bootstrap) == 4
+
+
+@pytest.mark.skipif(TEST_ENV.shared_broker, reason="the embedded broker's end offsets: run "
+                    "without CAREPATH_TEST_BROKER")
+async def test_on_the_embedded_broker_lag_waits_for_a_fetch_rather_than_trust_its_end_offsets(
+    kafka_bootstrap: str,
+) -> None:
+    # Its ListOffsets "latest" would say 2 here (the last batch's base offset + 1).
+    assert await lag_before_any_fetch(kafka_bootstrap) is None
+

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench import results, table
+from bench import readme, results, table
 
 
 def latency(p50: float, p99: float) -> dict[str, float]:
@@ -27,13 +27,19 @@ def step(load: float) -> dict[str, Any]:
     }
 
 
-def sample_report() -> dict[str, Any]:
-    baseline = {"events_per_s": 20_000.0}
+EMBEDDED = {"name": "embedded", "product": "Tansu", "version": "0.6.0", "storage": "memory"}
+KAFKA = {"name": "kafka", "product": "Apache Kafka", "version": "4.4.0", "storage": "disk"}
+
+
+def sample_report(broker: dict[str, Any] = EMBEDDED, b1_events_per_s: float = 20_000.0
+                  ) -> dict[str, Any]:
+    baseline = {"events_per_s": b1_events_per_s}
     return {
         "schema": results.SCHEMA, "run_id": "20260101T000000Z", "duration_s": 420.0,
+        "broker": broker["name"], "options": {"quick": False},
         "environment": {"machine": {"logical_cpus": 2, "cpu_model": "test",
                                     "load_average": [1.0, 1.0, 1.0]},
-                        "broker": {"kind": "embedded"}, "database": {"kind": "sqlite"},
+                        "broker": broker, "database": {"kind": "sqlite"},
                         "git": {"commit": "0123456789abcdef", "dirty": False}},
         "phases": {
             "ramp": {"max_journeys_per_s": 4.0, "max_events_per_s": 96.0},
@@ -82,3 +88,55 @@ def test_the_table_has_a_row_per_load_step_and_per_baseline() -> None:
         assert row in text
     assert "| journey | 5.00 | 5.00 | 70 |" in text
     assert "| throughput | >= 0.5 x B1 | 0.0048 | **no** |" in text
+
+
+def both_brokers(**changes: Any) -> dict[str, Any]:
+    runs = [results.finish(sample_report()),
+            results.finish(sample_report(KAFKA, b1_events_per_s=40_000.0))]
+    combined = results.combine("20260101T000000Z", runs, {}, duration_s=840.0)
+    return combined | changes
+
+
+def test_a_results_file_holds_each_brokers_run_with_its_own_baselines(tmp_path: Path) -> None:
+    written = json.loads(results.write(both_brokers(), tmp_path).read_text())
+    assert written["schema"] == results.FILE_SCHEMA
+    assert written["brokers"] == ["embedded", "kafka"]
+    embedded, kafka = written["runs"]
+    assert embedded["environment"]["broker"]["product"] == "Tansu"
+    assert kafka["environment"]["broker"]["version"] == "4.4.0"
+    # Each run's targets are ratios to its own broker's B1.
+    assert embedded["targets"]["throughput"]["value"] == pytest.approx(96 / 20_000)
+    assert kafka["targets"]["throughput"]["value"] == pytest.approx(96 / 40_000)
+
+
+def test_a_results_file_whose_kafka_run_lacks_its_baselines_is_refused(tmp_path: Path) -> None:
+    combined = both_brokers()
+    del combined["runs"][1]["phases"]["baselines"]["b0"]
+    with pytest.raises(ValueError, match=r"runs\.kafka\.phases\.baselines\.b0"):
+        results.write(combined, tmp_path)
+
+
+def test_the_printed_output_has_a_table_per_broker_and_the_brokers_side_by_side() -> None:
+    text = table.render_all(both_brokers())
+    assert "## Embedded broker: Tansu 0.6.0 (memory)" in text
+    assert "## Apache Kafka 4.4.0 (one KRaft node, log on disk)" in text
+    assert text.count("| B1 raw 6-process chain |") == 2
+    assert "| B1 raw 6-process chain events/s | 20,000 | 40,000 |" in text
+    assert "| throughput ÷ B1 | 0.0048 × | 0.0024 × |" in text
+
+
+def test_a_failed_broker_is_shown_and_the_other_brokers_run_kept() -> None:
+    combined = results.combine("20260101T000000Z", [results.finish(sample_report())],
+                               {"kafka": "KafkaUnavailable: no java"}, duration_s=400.0)
+    assert results.missing(combined) == []
+    assert "## kafka: FAILED" in table.render_all(combined)
+
+
+def test_the_readme_tables_come_from_a_full_run_and_refuse_a_quick_one(tmp_path: Path) -> None:
+    path = results.write(both_brokers(), tmp_path)
+    text = readme.section(json.loads(path.read_text()), path)
+    assert "### Embedded broker: Tansu 0.6.0 (memory)" in text
+    assert "### Apache Kafka 4.4.0 (one KRaft node, log on disk)" in text
+    assert "| throughput | ≥ 0.5 × B1 | 0.0024 × B1 (96 vs 40,000 events/s) | no |" in text
+    with pytest.raises(SystemExit, match="quick"):
+        readme.section(both_brokers(quick=True), path)

@@ -1,0 +1,108 @@
+"""`python -m bench.readme [bench/results/<run>.json]`: the README's Performance tables from a
+results file (the newest one by default): for each broker its load steps with its own B0/B1,
+its processes and its targets, then the brokers side by side. Paste the output between the
+`bench tables` markers of README.md's Performance section."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import results, table
+from bench.brokers import label
+
+
+def newest(directory: Path = results.RESULTS_DIR) -> Path:
+    """The latest results file holding runs on every broker (profiles are skipped)."""
+    for path in sorted(directory.glob("2*.json"), reverse=True):
+        if json.loads(path.read_text()).get("schema") == results.FILE_SCHEMA:
+            return path
+    raise SystemExit(f"no results file of schema {results.FILE_SCHEMA} in {directory}")
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _step(report: dict[str, Any], load: float) -> dict[str, Any]:
+    return next((s for s in report["phases"]["steps"] if s["load"] == load), {})
+
+
+def _p99(report: dict[str, Any], load: float) -> str:
+    lat = _step(report, load).get("latency_ms", {}).get("journey_transition")
+    return "–" if not lat else f"{lat['p99']:.0f} ms"
+
+
+def target_rows(report: dict[str, Any]) -> list[str]:
+    """The targets of issue 7 as ratios to this broker's own baselines, with their figures."""
+    s, t, replay = report["summary"], report["targets"], report["phases"]["replay"]
+    ratio = s["latency_ratio_to_b1_at_half_load"]["journey_transition"]
+    services = [mb for name, mb in s["peak_rss_mb"].items() if name not in ("broker", "driver")]
+    i = s["integrity"]
+
+    def met(name: str) -> str:
+        return {True: "yes", False: "no", None: "n/a"}[t[name]["met"]]
+
+    judged = (t["p50_at_half_load"]["met"], t["p99_at_half_load"]["met"])
+    latency_met = "n/a" if None in judged else "yes" if all(judged) else "no"
+    return [
+        "| target (issue 7) | goal | this run | met |", "|---|---|---|---|",
+        f"| throughput | ≥ 0.5 × B1 | {_x(s['throughput_ratio_to_b1'])} B1 "
+        f"({_n(s['pipeline_events_per_s_at_max'])} vs {_n(s['b1_events_per_s'])} events/s) | "
+        f"{met('throughput')} |",
+        f"| latency at 50% load | p50 ≤ 1.5 × and p99 ≤ 2 × B1 | transition vs B1's two hops: "
+        f"p50 {_x(ratio['p50'])}, p99 {_x(ratio['p99'])} | {latency_met} |",
+        f"| a transition visible in the journey | < 1 s p99 | {_p99(report, 0.5)} at 50% load "
+        f"({_p99(report, 1.0)} at 100%) | {met('transition_visible_p99')} |",
+        f"| replay | rebuild ≥ 10% of raw consumption | {_n(replay['rebuild_events_per_s'])} vs "
+        f"{_n(replay['raw_events_per_s'])} events/s: {_pct(s['rebuild_ratio_to_raw'])} "
+        f"({_n(replay['rebuild_s_for_all'])} s for {_n(replay['events_on_topics'])} events) | "
+        f"{met('rebuild')} |",
+        f"| memory | ≤ {results.RSS_LIMIT_MB:.0f} MB RSS per service | "
+        f"{_n(min(services, default=None))}–{_n(max(services, default=None))} MB peak under "
+        f"load | {met('rss')} |",
+        f"| integrity | 0 lost, duplicated, out of order | {i['lost']} / {i['duplicated']} / "
+        f"{i['out_of_order']} | {met('integrity')} |",
+    ]
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value} ×"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def section(data: dict[str, Any], path: Path) -> str:
+    if data.get("schema") != results.FILE_SCHEMA:
+        raise SystemExit(f"{path} is not a results file of schema {results.FILE_SCHEMA}")
+    if data.get("quick"):
+        raise SystemExit(f"{path} is a --quick smoke run: its figures mean nothing")
+    first = data["runs"][0]["environment"]
+    machine = first["machine"]
+    commit = (data["git"]["commit"] or "?")[:10]
+    lines = [f"Latest run (`bench/results/{path.name}`, commit {commit}"
+             f"; {machine['logical_cpus']} shared cores; {first['database']['kind']}; "
+             f"{data['duration_s'] / 60:.0f} min for both brokers). Each broker's B0 and B1 were "
+             "measured against that broker in the same run; the ratios compare the pipeline "
+             "with them."]
+    for run in data["runs"]:
+        lines += ["", f"### {label(run['environment']['broker'])}", "",
+                  *table.load_table(run), "", *table.process_table(run), "",
+                  *table.breakdown(run), *target_rows(run)]
+    if len(data["runs"]) > 1:
+        lines += ["", "### Side by side", "", *table.side_by_side(data["runs"])]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else newest()
+    print(section(json.loads(path.read_text()), path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
