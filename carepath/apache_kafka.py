@@ -79,13 +79,14 @@ def java_version(java: str = "java") -> int:
 
 
 def fetch(cache_dir: Path | None = None) -> Path:
-    """The directory of the broker's jars, fetched from Maven Central on first use."""
-    lib = (cache_dir or default_cache_dir()) / "lib"
-    if (lib / ".complete").exists():
-        return lib
+    """The directory of the broker's jars, fetched from Maven Central on first use; the
+    Java that will run them is checked every time."""
     if (version := java_version()) < 17:
         raise KafkaUnavailable(f"Apache Kafka {KAFKA_VERSION} needs Java 17 or newer; `java` "
                                f"is version {version}. Install e.g. openjdk-17-jre-headless.")
+    lib = (cache_dir or default_cache_dir()) / "lib"
+    if (lib / ".complete").exists():
+        return lib
     mvn = shutil.which("mvn")
     if mvn is None:
         raise KafkaUnavailable(

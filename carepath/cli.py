@@ -32,25 +32,28 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def broker(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     from carepath.embedded import EmbeddedBroker
 
     with EmbeddedBroker(port=args.port) as embedded:
         print(f"embedded broker listening on {embedded.bootstrap}", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        _until_stopped()
     return 0
 
 
-def kafka(args: argparse.Namespace) -> int:
+def _until_stopped() -> None:
+    """Block until SIGTERM or Ctrl-C."""
     import signal
     import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+
+
+def kafka(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from carepath.apache_kafka import KAFKA_VERSION, ApacheKafka, KafkaUnavailable
@@ -67,12 +70,8 @@ def kafka(args: argparse.Namespace) -> int:
         return 2
     print(f"Apache Kafka {KAFKA_VERSION} listening on {cluster.bootstrap}\n"
           f"  use it: CAREPATH_KAFKA_BOOTSTRAP={cluster.bootstrap}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        _until_stopped()
     finally:
         print("stopping Apache Kafka ...", flush=True)
         cluster.stop()
@@ -80,7 +79,7 @@ def kafka(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from carepath.platform import run_platform
+    from carepath.local import run_platform
 
     return run_platform(demo=not args.no_demo, clients=args.clients, broker=args.broker,
                         broker_port=args.broker_port, base_port=args.base_port)

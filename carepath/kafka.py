@@ -42,8 +42,10 @@ async def producer_for(bootstrap: str) -> AIOKafkaProducer:
 
 
 async def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0,
-                        extra: tuple[str, ...] = ()) -> None:
-    """Create every Carepath topic that is missing; idempotent and safe from many processes."""
+                        extra: tuple[str, ...] = (), replication: int = 1) -> None:
+    """Create every Carepath topic that is missing; idempotent and safe from many processes.
+    Production creates its topics beforehand (deploy/kubernetes/topics/topics.yaml: replication
+    3, min.insync.replicas=2), and then this leaves them alone."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
@@ -54,7 +56,8 @@ async def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0
             for topic in missing:
                 try:
                     await admin.create_topics(
-                        [NewTopic(name=topic, num_partitions=partitions, replication_factor=1)]
+                        [NewTopic(name=topic, num_partitions=partitions,
+                                  replication_factor=replication)]
                     )
                 except TopicAlreadyExistsError:
                     pass

@@ -1,6 +1,5 @@
 """Runs the whole platform — the broker and every service as its own process. Used by
-`make run` (with the demo), `carepath run --broker kafka` (Apache Kafka, data kept between
-runs) and by the end-to-end and fault tests."""
+`carepath run` (carepath/local.py) and by the end-to-end and fault tests."""
 
 from __future__ import annotations
 
@@ -11,15 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Literal
 
 import httpx
 
-from carepath.apache_kafka import KAFKA_VERSION, ApacheKafka, KafkaUnavailable, java_version
-from carepath.auth import admin_token, security_env, uses_jwks
-from carepath.embedded import EmbeddedBroker, free_port, port_answers
+from carepath.apache_kafka import ApacheKafka
+from carepath.auth import admin_token, security_env
+from carepath.embedded import EmbeddedBroker, free_port
 from carepath.migrations import migrate_url
-from carepath.settings import EMBEDDED_BOOTSTRAP, SERVICE_PORTS, SERVICES, Settings
+from carepath.settings import SERVICES, Settings
 
 
 class Platform:
@@ -175,202 +173,3 @@ def _ready(url: str, service: str) -> bool:
         return response.status_code == 200 and response.json().get("service") == service
     except (httpx.HTTPError, ValueError):
         return False
-
-
-Broker = Literal["embedded", "kafka"]
-KAFKA_PORT = 9092
-# One box's Apache Kafka keeps every event (a journey rebuild replays from the beginning, as
-# production's topics do) and the consumer groups' offsets through a long shutdown (Kafka
-# forgets an empty group's offsets after 7 days by default).
-_KEEP_EVERYTHING = {"log.retention.ms": "-1",
-                    "offsets.retention.minutes": str(10 * 365 * 24 * 60)}
-# Left by `make run` beside the SQLite files it clears on every start, so that a first
-# `carepath run --broker kafka` on the same var dir knows they are throwaway.
-_DEMO_MARKER = ".embedded-demo"
-
-
-class CannotStart(RuntimeError):
-    """The platform should not start here; the message says why and what to do."""
-
-
-def run_platform(*, demo: bool, clients: int, broker: Broker = "embedded",
-                 broker_port: int | None = None,
-                 base_port: int = SERVICE_PORTS["journey"]) -> int:
-    """`carepath run`: the embedded broker (in memory, so every run starts afresh) or Apache
-    Kafka with its log under the var dir (everything kept between runs, the demo on a first
-    start only); the operator's Kafka instead when CAREPATH_KAFKA_BOOTSTRAP is set."""
-    platform = _local_platform(Settings(), broker=broker, broker_port=broker_port,
-                               base_port=base_port)
-    try:
-        _check_java(platform)
-        _check_ports_free(platform)
-        first_start = _prepare_var_dir(platform)
-    except (CannotStart, KafkaUnavailable) as exc:
-        print(f"carepath run: {exc}", file=sys.stderr)
-        return 2
-    print(_starting(platform, first_start=first_start, demo=demo), flush=True)
-    return _serve(platform, demo=demo and first_start, clients=clients)
-
-
-def _local_platform(settings: Settings, *, broker: Broker, broker_port: int | None,
-                    base_port: int) -> Platform:
-    var_dir = settings.var_dir.resolve()
-    kafka = None
-    if broker == "kafka" and not settings.kafka_bootstrap:
-        kafka = ApacheKafka(var_dir / "kafka", port=broker_port or KAFKA_PORT,
-                            partitions=settings.topic_partitions, settings=_KEEP_EVERYTHING)
-    shift = base_port - SERVICE_PORTS["journey"]
-    return Platform(var_dir=var_dir, bootstrap=settings.kafka_bootstrap,
-                    ports={service: port + shift for service, port in SERVICE_PORTS.items()},
-                    broker_port=broker_port or int(EMBEDDED_BOOTSTRAP.rsplit(":", 1)[1]),
-                    kafka=kafka, settings=settings)
-
-
-def _serve(platform: Platform, *, demo: bool, clients: int) -> int:
-    from carepath.demo import run_demo
-
-    stop = {"requested": False}
-
-    def request_stop(*_: object) -> None:
-        stop["requested"] = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    code = 0
-    try:
-        platform.start()
-        _print_endpoints(platform)
-        if demo:
-            run_demo(platform, clients=clients)
-        print("\nServices are up. Press Ctrl-C to stop everything.", flush=True)
-        while not stop["requested"]:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    except (RuntimeError, TimeoutError) as exc:  # e.g. no Java, or a service that exited
-        print(f"carepath run: {exc}", file=sys.stderr, flush=True)
-        code = 2
-    finally:
-        # Services first (they finish in-flight work and flush their outboxes), then the broker.
-        print("\nStopping services and the broker ...", flush=True)
-        platform.stop()
-        print("Stopped.", flush=True)
-    if platform.kafka is not None and code == 0:
-        print(f"Everything is kept in {platform.var_dir}: `carepath run --broker kafka` "
-              "starts again where this run stopped.", flush=True)
-    return code
-
-
-def _check_java(platform: Platform) -> None:
-    """Up front: a cached Apache Kafka download would otherwise fail later, on `java` itself."""
-    if platform.kafka is not None and (version := java_version()) < 17:
-        raise KafkaUnavailable(f"Apache Kafka {KAFKA_VERSION} needs Java 17 or newer; `java` is "
-                               f"version {version}. Install e.g. openjdk-17-jre-headless.")
-
-
-def _check_ports_free(platform: Platform) -> None:
-    """Before anything is cleared or started: another Carepath may be running on this data."""
-    ports = dict(platform.ports)
-    if platform.kafka is not None:
-        ports["broker"] = platform.kafka.nodes[0].port
-    elif not platform.external_bootstrap and platform.broker_port:
-        ports["broker"] = platform.broker_port
-    taken = [f"{port} ({name})" for name, port in ports.items() if port_answers(port)]
-    if taken:
-        raise CannotStart(f"port {', '.join(taken)} already in use: is Carepath already "
-                          "running? (--base-port and --broker-port choose other ports)")
-
-
-def _prepare_var_dir(platform: Platform) -> bool:
-    """Whether this is a first start (the demo runs only then): always on the embedded broker,
-    whose run clears the services' SQLite files; with Apache Kafka, until its log exists."""
-    if platform.kafka is not None:
-        if _holds_kafka_log(platform.var_dir):
-            return False
-        _claim_for_kafka(platform.var_dir)
-    elif not platform.external_bootstrap:
-        _clear_embedded_state(platform.var_dir)
-    return True
-
-
-def _holds_kafka_log(var_dir: Path) -> bool:
-    """A formatted Apache Kafka log directory (carepath/apache_kafka.py's layout) is there."""
-    return any((var_dir / "kafka").glob("node-*/log/meta.properties"))
-
-
-def _clear_embedded_state(var_dir: Path) -> None:
-    """The embedded broker keeps nothing between runs, so the services' SQLite files start
-    afresh too (otherwise their state would refer to events no broker holds any more)."""
-    if _holds_kafka_log(var_dir):
-        raise CannotStart(
-            f"{var_dir} holds an Apache Kafka log ({var_dir / 'kafka'}) and the services' "
-            "databases kept with it; the embedded demo clears those databases, so it will not "
-            "run here. Use `carepath run --broker kafka` on this data, or run the demo in "
-            "another directory: CAREPATH_VAR_DIR=var-demo make run")
-    if _remove_databases(var_dir):
-        print(f"Embedded default: cleared the previous run's data in {var_dir}", flush=True)
-    var_dir.mkdir(parents=True, exist_ok=True)
-    (var_dir / _DEMO_MARKER).write_text("make run's data, cleared on every start\n")
-
-
-def _claim_for_kafka(var_dir: Path) -> None:
-    """A first start on Apache Kafka clears what the embedded demo left, and refuses other
-    databases: a new, empty log would not hold the events they refer to."""
-    marker = var_dir / _DEMO_MARKER
-    if marker.exists():
-        if _remove_databases(var_dir):
-            print(f"First start on Apache Kafka: cleared the embedded demo's data in {var_dir}",
-                  flush=True)
-        marker.unlink()
-        return
-    if databases := sorted(path.name for path in var_dir.glob("*.db")):
-        raise CannotStart(
-            f"{var_dir} holds service databases ({', '.join(databases)}) but no Kafka log: "
-            "they belong to another broker, and a new Kafka log would not hold their events. "
-            "Keep that broker (CAREPATH_KAFKA_BOOTSTRAP), choose another CAREPATH_VAR_DIR, or, "
-            f"if they are an old demo's, remove them: rm {var_dir}/*.db*")
-
-
-def _remove_databases(var_dir: Path) -> bool:
-    stale = sorted(var_dir.glob("*.db*")) + sorted(var_dir.glob("notifications.log"))
-    for path in stale:
-        path.unlink()
-    return bool(stale)
-
-
-def _starting(platform: Platform, *, first_start: bool, demo: bool) -> str:
-    if platform.kafka is None:
-        return "Starting Carepath: broker and six services ..."
-    where = (f"Kafka's log in {platform.kafka.data_dir}, the services' databases in "
-             f"{platform.var_dir}")
-    if not first_start:
-        return (f"Starting Carepath on Apache Kafka {KAFKA_VERSION} and six services: a restart "
-                f"on the data kept ({where});\n  the demo runs on a first start only, not on a "
-                "restart ...")
-    then = ("the demo runs once now, and its synthetic clients stay in this data (--no-demo "
-            "on a new var dir starts empty)" if demo else "starting empty (--no-demo)")
-    return (f"Starting Carepath on Apache Kafka {KAFKA_VERSION} and six services: a first "
-            f"start ({where}, kept between runs);\n  {then} ...")
-
-
-def _print_endpoints(platform: Platform) -> None:
-    print(f"  broker       {platform.bootstrap}  {_broker_kind(platform)}")
-    for service in SERVICES:
-        print(f"  {service:<12} {platform.url(service)}   (OpenAPI: {platform.url(service)}/docs)")
-    if platform.settings.environment == "development" and not uses_jwks(platform.settings):
-        token = platform.admin_token()
-        print(f"  dashboard    {platform.url('journey')}/?token={token}")
-        print(f"  admin token  {token}\n"
-              "               (development only: `carepath token --role R --site S` mints others;"
-              " send as `Authorization: Bearer <token>`)")
-    else:
-        print(f"  dashboard    {platform.url('journey')}/?token=<a token from your identity "
-              "provider>")
-    print(f"  logs         {platform.var_dir / 'logs'}", flush=True)
-
-
-def _broker_kind(platform: Platform) -> str:
-    if platform.kafka is not None:
-        return f"(Apache Kafka {KAFKA_VERSION}, log in {platform.kafka.data_dir}, kept)"
-    if platform.external_bootstrap:
-        return "(CAREPATH_KAFKA_BOOTSTRAP)"
-    return "(embedded, in memory)"

@@ -88,6 +88,7 @@ async def _start(runtime: Runtime) -> None:
     if spec.on_start:
         await asyncio.to_thread(spec.on_start, runtime)
     await ensure_topics(settings.bootstrap, settings.topic_partitions, timeout_s=60,
+                        replication=settings.topic_replication_factor,
                         extra=(dlq_topic_for(spec.name),))
     abilities = await probe_abilities(settings.bootstrap)
     log.info("broker abilities: %s", abilities)
@@ -142,7 +143,8 @@ def _subscribe(runtime: Runtime, abilities: BrokerAbilities) -> KafkaBroker:
         max_backoff_s=settings.retry_max_backoff_s,
         unknown_attempts=settings.retry_unknown_attempts,
     )
-    broker = KafkaBroker(settings.bootstrap, logger=None)
+    # A list: FastStream takes a comma-separated string for one host.
+    broker = KafkaBroker(settings.bootstrap.split(","), logger=None)
     subscriber = broker.subscriber(
         *spec.handlers.topics(),
         group_id=f"carepath.{spec.name}",

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     config_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "config")
     topic_partitions: int = Field(default=3, ge=1)
+    # Replicas of each topic Carepath creates itself (3 on a production cluster).
+    topic_replication_factor: int = Field(default=1, ge=1)
     # How long a consumer's fetch waits at the log end, and its poll for a batch (FastStream
     # sleeps as long again after an empty poll). Unset: what the broker suits, found at start
     # (carepath/abilities.py) — long fetches where the broker wakes them, 10 ms where not.

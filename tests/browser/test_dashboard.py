@@ -12,7 +12,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from carepath.auth import mint_token
 from carepath.client import CarepathClient
-from carepath.platform import Platform, _print_endpoints
+from carepath.local import _print_endpoints
+from carepath.platform import Platform
 from tests.browser.conftest import ARTIFACTS, Scenario
 
 LABELS = {"php": "PHP", "iop": "IOP"}

@@ -9,9 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
-from carepath import ops
 from carepath.client import CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
@@ -116,27 +114,6 @@ def kafka_only(missing: str) -> pytest.MarkDecorator:
     `missing` says what the embedded broker lacks for the test."""
     return pytest.mark.skipif(TEST_ENV.broker != "kafka", reason="needs Apache Kafka "
                               f"(CAREPATH_TEST_BROKER=kafka): {missing}")
-
-
-class KafkaTap(EventTap):
-    """The EventTap on every partition on Apache Kafka too: tests.support.EventTap asks a new
-    consumer's metadata, which knows no topics on Apache Kafka, and so taps partition 0 only."""
-
-    async def _consume(self) -> None:
-        partitions = await ops.topic_partitions(self.bootstrap, list(self.topics))
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    fetch_max_wait_ms=10, auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            self._ready.set()
-            while not self._stop.is_set():
-                for records in (await consumer.getmany(timeout_ms=50)).values():
-                    for record in records:
-                        self._keep(record.value or b"", record.headers or ())
-        finally:
-            await consumer.stop()
 
 
 def open_sites(platform: Platform) -> None:

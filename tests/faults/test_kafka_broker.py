@@ -22,7 +22,6 @@ from contracts import TOPICS, Envelope
 from tests.conftest import running_platform
 from tests.faults.conftest import (
     EXPECTED_EVENTS,
-    KafkaTap,
     assert_as_without_faults,
     fault_free_outcomes,
     kafka_only,
@@ -30,7 +29,7 @@ from tests.faults.conftest import (
     patient_api,
     run_clients,
 )
-from tests.support import wait_until
+from tests.support import EventTap, wait_until
 
 Assignment = list[frozenset[TopicPartition]]  # a consumer group's members by what each owns
 
@@ -48,7 +47,7 @@ def test_the_broker_killed_9_under_load_and_restarted_on_its_log(own_kafka: Apac
                                                                   tmp_path: Path) -> None:
     with running_platform(tmp_path / "platform", bootstrap=own_kafka.bootstrap) as platform:
         open_sites(platform)
-        tap = KafkaTap(platform.bootstrap).start()
+        tap = EventTap(platform.bootstrap).start()
         try:
             fault_free = fault_free_outcomes(platform, tap, start=0)
             on_bus_at_kill: list[int] = []
@@ -79,8 +78,8 @@ async def distinct_ids(bootstrap: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def kafka_tap(platform: Platform) -> Iterator[KafkaTap]:
-    tap = KafkaTap(platform.bootstrap).start()
+def kafka_tap(platform: Platform) -> Iterator[EventTap]:
+    tap = EventTap(platform.bootstrap).start()
     yield tap
     tap.stop()
 
@@ -89,7 +88,7 @@ def kafka_tap(platform: Platform) -> Iterator[KafkaTap]:
             "embedded broker delays every join by about the session timeout (its rebalances "
             "are covered by test_infrastructure's replica kill)")
 def test_replicas_added_and_removed_under_load_rebalance_and_lose_nothing(
-    platform: Platform, kafka_tap: KafkaTap
+    platform: Platform, kafka_tap: EventTap
 ) -> None:
     fault_free = fault_free_outcomes(platform, kafka_tap, start=4000)
     groups = ("carepath.placement", "carepath.scheduling")

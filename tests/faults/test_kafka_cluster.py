@@ -21,7 +21,6 @@ from carepath.kafka import all_topics, new_producer
 from contracts import TOPICS
 from tests.conftest import running_platform
 from tests.faults.conftest import (
-    KafkaTap,
     assert_as_without_faults,
     fault_free_outcomes,
     kafka_only,
@@ -29,7 +28,7 @@ from tests.faults.conftest import (
     patient_api,
     run_clients,
 )
-from tests.support import wait_until
+from tests.support import EventTap, wait_until
 
 PRODUCTION_TOPICS = Path(__file__).parents[2] / "deploy" / "kubernetes" / "topics" / "topics.yaml"
 BUSY = ("carepath.placement.v1", 0)  # its leader's kill is watched until another leads it
@@ -51,12 +50,10 @@ def test_the_leader_of_a_partition_killed_9_in_a_three_broker_cluster(cluster: A
     asyncio.run(create_topics(cluster.bootstrap, topics))
     assert_durable_as_production(cluster.bootstrap, sum(t.num_partitions for t in topics))
     leader = node(cluster, leader_of(cluster.bootstrap, *BUSY))
-    # One surviving broker's address: the clients learn the others from it. (The services
-    # give FastStream the bootstrap string, and it takes "a:1,b:2" for a single host.)
-    bootstrap = next(n.bootstrap for n in cluster.nodes if n is not leader)
+    bootstrap = cluster.bootstrap  # all three: a client starting mid-fault still finds one
     with running_platform(tmp_path / "platform", bootstrap=bootstrap) as platform:
         open_sites(platform)
-        tap = KafkaTap(platform.bootstrap).start()
+        tap = EventTap(platform.bootstrap).start()
         try:
             fault_free = fault_free_outcomes(platform, tap, start=0)
             assert leader_of(cluster.bootstrap, *BUSY) == leader.node_id

@@ -30,12 +30,22 @@ def test_without_java_the_fetch_says_what_to_install(tmp_path: Path) -> None:
         apache_kafka.java_version(str(tmp_path / "no-such-java"))
 
 
-def test_a_fetched_cache_is_reused_without_java_or_maven(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fetched_cache_is_reused_without_maven(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(apache_kafka, "java_version", lambda: 17)
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / ".complete").write_text(apache_kafka.KAFKA_VERSION)
     monkeypatch.setattr(apache_kafka.shutil, "which", lambda name: None)
     assert fetch(tmp_path) == tmp_path / "lib"
+
+
+def test_a_fetched_cache_still_needs_java(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / ".complete").write_text(apache_kafka.KAFKA_VERSION)
+    monkeypatch.setattr(apache_kafka, "java_version", lambda: 0)
+    with pytest.raises(KafkaUnavailable, match="needs Java 17"):
+        fetch(tmp_path)
 
 
 def test_a_cluster_restarts_on_the_ports_its_quorum_was_formatted_with(tmp_path: Path) -> None:
