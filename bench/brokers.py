@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carepath.abilities import probe_abilities
+
 log = logging.getLogger(__name__)
 
 BROKERS = ("embedded", "kafka", "external")
@@ -80,19 +82,15 @@ def started(name: str, work_dir: Path) -> Iterator[RunningBroker]:
 
 def abilities(bootstrap: str) -> dict[str, Any] | None:
     """What the services find when they probe this broker at start (idempotent producer, exact
-    end offsets, fetches woken by new records), where the runtime probes it; else None. Asked
-    once the services are up (their probe topic has its leaders by then); each service asks for
-    itself, so a loaded machine may make one of them conclude otherwise."""
+    end offsets, fetches woken by new records); None if the probe fails. Asked once the
+    services are up (their probe topic has its leaders by then); each service asks for itself,
+    so a loaded machine may make one of them conclude otherwise."""
     try:
-        from carepath import abilities as probe  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        found = asyncio.run(probe.probe_abilities(bootstrap))
+        found = asyncio.run(probe_abilities(bootstrap))
     except Exception as exc:  # a record of the run, never a reason to stop it
         log.warning("could not probe the broker's abilities: %r", exc)
         return None
-    return dataclasses.asdict(found) if dataclasses.is_dataclass(found) else None
+    return dataclasses.asdict(found)
 
 
 @contextmanager

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
+from carepath.ops import topic_partitions
 from contracts import TOPICS
 
 
@@ -57,16 +57,8 @@ def parse(topic: str, partition: int, offset: int, raw: bytes) -> Seen | None:
 
 
 async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> list[TopicPartition]:
-    """Every partition of the topics, asked of the broker: a new consumer's metadata holds
-    them on the embedded broker, not on Apache Kafka."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(topics))
-    finally:
-        await admin.close()
-    found = sorted(TopicPartition(t["topic"], p["partition"])
-                   for t in described for p in t["partitions"])
+    """Every partition of the topics; all of them must exist."""
+    found = await topic_partitions(bootstrap, list(topics))
     if {tp.topic for tp in found} != set(topics):
         raise RuntimeError(f"topics missing on the broker: "
                            f"{sorted(set(topics) - {tp.topic for tp in found})}")

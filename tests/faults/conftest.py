@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,6 +154,20 @@ def settle(platform: Platform, tap: EventTap, refs: list[str]) -> None:
                  lambda seen, want=on_bus: seen == want, timeout=60)
         api.wait(lambda r=ref: api.notifications(r),
                  lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)
+
+
+@contextmanager
+def platform_walked_once(var_dir: Path, bootstrap: str
+                         ) -> Iterator[tuple[Platform, EventTap, dict[int, Any]]]:
+    """The platform on a broker the test owns, open sites, a tap, and the fault-free outcomes
+    of two clients walked before any fault (indices 0 and 1)."""
+    with running_platform(var_dir, bootstrap=bootstrap) as platform:
+        open_sites(platform)
+        tap = EventTap(platform.bootstrap).start()
+        try:
+            yield platform, tap, fault_free_outcomes(platform, tap, start=0)
+        finally:
+            tap.stop()
 
 
 def fault_free_outcomes(platform: Platform, tap: EventTap, *, start: int) -> dict[int, Any]:

@@ -19,14 +19,13 @@ from carepath import ops
 from carepath.apache_kafka import ApacheKafka
 from carepath.platform import Platform
 from contracts import TOPICS, Envelope
-from tests.conftest import running_platform
 from tests.faults.conftest import (
     EXPECTED_EVENTS,
     assert_as_without_faults,
     fault_free_outcomes,
     kafka_only,
-    open_sites,
     patient_api,
+    platform_walked_once,
     run_clients,
 )
 from tests.support import EventTap, wait_until
@@ -36,37 +35,31 @@ Assignment = list[frozenset[TopicPartition]]  # a consumer group's members by wh
 
 @pytest.fixture
 def own_kafka(tmp_path: Path) -> Iterator[ApacheKafka]:
-    kafka = ApacheKafka(tmp_path / "kafka").start()
-    yield kafka
-    kafka.stop()
+    with ApacheKafka(tmp_path / "kafka") as kafka:
+        yield kafka
 
 
 @kafka_only("a broker log on disk to restart on; the embedded broker holds its records in "
             "memory and loses them all when it dies")
 def test_the_broker_killed_9_under_load_and_restarted_on_its_log(own_kafka: ApacheKafka,
                                                                   tmp_path: Path) -> None:
-    with running_platform(tmp_path / "platform", bootstrap=own_kafka.bootstrap) as platform:
-        open_sites(platform)
-        tap = EventTap(platform.bootstrap).start()
-        try:
-            fault_free = fault_free_outcomes(platform, tap, start=0)
-            on_bus_at_kill: list[int] = []
-            [node] = own_kafka.nodes
+    with platform_walked_once(tmp_path / "platform", own_kafka.bootstrap) as (
+            platform, tap, fault_free):
+        on_bus_at_kill: list[int] = []
+        [node] = own_kafka.nodes
 
-            def crash_and_restart() -> None:
-                time.sleep(3)
-                on_bus_at_kill.append(len(tap.collected()))
-                node.kill()
-                time.sleep(3)
-                own_kafka.restart(node)
+        def crash_and_restart() -> None:
+            time.sleep(3)
+            on_bus_at_kill.append(len(tap.collected()))
+            node.kill()
+            time.sleep(3)
+            own_kafka.restart(node)
 
-            refs = run_clients(patient_api(platform), 12, start=2, during=crash_and_restart)
-            assert node.alive()
-            assert on_bus_at_kill[0] < (2 + 12) * sum(EXPECTED_EVENTS.values())  # mid-run
-            assert_as_without_faults(platform, tap, refs, start=2, fault_free=fault_free)
-            assert all(process.poll() is None for process in platform.processes.values())
-        finally:
-            tap.stop()
+        refs = run_clients(patient_api(platform), 12, start=2, during=crash_and_restart)
+        assert node.alive()
+        assert on_bus_at_kill[0] < (2 + 12) * sum(EXPECTED_EVENTS.values())  # mid-run
+        assert_as_without_faults(platform, tap, refs, start=2, fault_free=fault_free)
+        assert all(process.poll() is None for process in platform.processes.values())
         # the log survived the kill: everything from before it is still on the topics
         kept = asyncio.run(distinct_ids(platform.bootstrap))
         assert {str(e.id) for e in tap.collected()} <= kept
@@ -77,20 +70,13 @@ async def distinct_ids(bootstrap: str) -> set[str]:
             async for record in ops.read_all(bootstrap, list(TOPICS))}
 
 
-@pytest.fixture(scope="module")
-def kafka_tap(platform: Platform) -> Iterator[EventTap]:
-    tap = EventTap(platform.bootstrap).start()
-    yield tap
-    tap.stop()
-
-
 @kafka_only("Apache Kafka's group coordinator, rebalancing as members join and leave; the "
             "embedded broker delays every join by about the session timeout (its rebalances "
             "are covered by test_infrastructure's replica kill)")
 def test_replicas_added_and_removed_under_load_rebalance_and_lose_nothing(
-    platform: Platform, kafka_tap: EventTap
+    platform: Platform, tap: EventTap
 ) -> None:
-    fault_free = fault_free_outcomes(platform, kafka_tap, start=4000)
+    fault_free = fault_free_outcomes(platform, tap, start=4000)
     groups = ("carepath.placement", "carepath.scheduling")
     seen: dict[str, list[Assignment]] = {group: [] for group in groups}
     done = threading.Event()
@@ -114,7 +100,7 @@ def test_replicas_added_and_removed_under_load_rebalance_and_lose_nothing(
         # two members split the partitions between them; then the one left owns them all
         assert all(shared) and not shared[0] & shared[1], group
         assert shared[0] | shared[1] == alone[0], group
-    assert_as_without_faults(platform, kafka_tap, refs, start=4002, fault_free=fault_free)
+    assert_as_without_faults(platform, tap, refs, start=4002, fault_free=fault_free)
 
 
 def settled_assignment(bootstrap: str, group: str, *, members: int) -> Assignment:

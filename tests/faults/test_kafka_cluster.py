@@ -19,16 +19,14 @@ from aiokafka.errors import KafkaError
 from carepath.apache_kafka import ApacheKafka, KafkaNode, leader_of
 from carepath.kafka import all_topics, new_producer
 from contracts import TOPICS
-from tests.conftest import running_platform
 from tests.faults.conftest import (
     assert_as_without_faults,
-    fault_free_outcomes,
     kafka_only,
-    open_sites,
     patient_api,
+    platform_walked_once,
     run_clients,
 )
-from tests.support import EventTap, wait_until
+from tests.support import wait_until
 
 PRODUCTION_TOPICS = Path(__file__).parents[2] / "deploy" / "kubernetes" / "topics" / "topics.yaml"
 BUSY = ("carepath.placement.v1", 0)  # its leader's kill is watched until another leads it
@@ -37,9 +35,8 @@ Partitions = dict[str, list[dict[str, Any]]]  # each topic's partitions, as Meta
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
-    kafka = ApacheKafka(tmp_path_factory.mktemp("cluster"), nodes=3).start()
-    yield kafka
-    kafka.stop()
+    with ApacheKafka(tmp_path_factory.mktemp("cluster"), nodes=3) as kafka:
+        yield kafka
 
 
 @kafka_only("three brokers that replicate every partition and elect a new leader when one "
@@ -51,26 +48,20 @@ def test_the_leader_of_a_partition_killed_9_in_a_three_broker_cluster(cluster: A
     assert_durable_as_production(cluster.bootstrap, sum(t.num_partitions for t in topics))
     leader = node(cluster, leader_of(cluster.bootstrap, *BUSY))
     bootstrap = cluster.bootstrap  # all three: a client starting mid-fault still finds one
-    with running_platform(tmp_path / "platform", bootstrap=bootstrap) as platform:
-        open_sites(platform)
-        tap = EventTap(platform.bootstrap).start()
-        try:
-            fault_free = fault_free_outcomes(platform, tap, start=0)
-            assert leader_of(cluster.bootstrap, *BUSY) == leader.node_id
-            assert led_by(cluster.bootstrap, leader) >= set(TOPICS)  # all events pass it
+    with platform_walked_once(tmp_path / "platform", bootstrap) as (platform, tap, fault_free):
+        assert leader_of(cluster.bootstrap, *BUSY) == leader.node_id
+        assert led_by(cluster.bootstrap, leader) >= set(TOPICS)  # all events pass it
 
-            def kill_the_leader() -> None:
-                time.sleep(2)
-                leader.kill()
-                wait_until(lambda: new_leader(bootstrap, leader), timeout=60, interval=0.5)
+        def kill_the_leader() -> None:
+            time.sleep(2)
+            leader.kill()
+            wait_until(lambda: new_leader(bootstrap, leader), timeout=60, interval=0.5)
 
-            refs = run_clients(patient_api(platform), 12, start=2, during=kill_the_leader)
-            assert not leader.alive()
-            elected = wait_until(lambda: new_leader(bootstrap, leader), timeout=10)
-            assert elected in {n.node_id for n in cluster.nodes if n.alive()}
-            assert_as_without_faults(platform, tap, refs, start=2, fault_free=fault_free)
-        finally:
-            tap.stop()
+        refs = run_clients(patient_api(platform), 12, start=2, during=kill_the_leader)
+        assert not leader.alive()
+        elected = wait_until(lambda: new_leader(bootstrap, leader), timeout=10)
+        assert elected in {n.node_id for n in cluster.nodes if n.alive()}
+        assert_as_without_faults(platform, tap, refs, start=2, fault_free=fault_free)
 
 
 def production_topics() -> list[NewTopic]:
