@@ -4,6 +4,7 @@ from contracts.events.assessment import (
     AssessmentKind,
     ClientAssessed,
     Dimensions,
+    PriorityPopulation,
     RelapseRiskFlagged,
     RiskIndicator,
     RiskSeverity,
@@ -22,16 +23,24 @@ from contracts.events.notification import (
     NotificationSuppressed,
 )
 from contracts.events.placement import (
+    TEDS_DISPOSITIONS,
+    AdmissionCancelled,
+    CancellationReason,
     CapacityChanged,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
+    DeclineReason,
     Disposition,
     PlacementWaitlisted,
     ReassessmentRequested,
     SteppedDown,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
     TransitionTrigger,
+    WaitlistExited,
+    WaitlistExitReason,
 )
 from contracts.events.scheduling import (
     AttendanceRecorded,
@@ -44,6 +53,9 @@ from contracts.events.scheduling import (
 )
 
 __all__ = [
+    "TEDS_DISPOSITIONS", "AdmissionCancelled", "CancellationReason", "DeclineReason",
+    "PriorityPopulation", "StepUpDeclined", "StepUpProposed", "WaitlistExitReason",
+    "WaitlistExited",
     "AssessmentKind", "AttendanceRecorded", "AttendanceStatus", "Audience", "CapacityChanged",
     "ClientAdmitted", "ClientAssessed", "ClientDischarged", "ClientReferred", "ClientTransferred",
     "ConsentRecorded", "ConsentRevoked", "Dimensions", "Disposition", "FamilyRecipient",

@@ -21,6 +21,16 @@ class RiskSeverity(str, Enum):
     high = "high"
 
 
+class PriorityPopulation(str, Enum):
+    """Populations a waitlist admits first. Federal substance-use block-grant rules (45 CFR
+    96.131(a)) give preference, in this order, to pregnant women who inject drugs, pregnant
+    women, people who inject drugs, then everyone else; 45 CFR 96.126 asks that people who
+    inject drugs be admitted within 14 days of asking. Recorded by the assessing clinician."""
+
+    pregnant = "pregnant"
+    injection_drug_use = "injection_drug_use"
+
+
 class Dimensions(BaseModel):
     """Ratings 0-4 on the six assessment dimensions (d1..d6)."""
 
@@ -59,6 +69,8 @@ class ClientAssessed(AssessmentEvent):
     assessed_by: str = Field(max_length=64)
     rule_set: str = Field(max_length=64)
     asam_edition: int = 3
+    # Since 2026-12: populations the waitlist gives priority to (see PriorityPopulation).
+    priority_populations: tuple[PriorityPopulation, ...] = Field(default=(), max_length=4)
 
 
 @register

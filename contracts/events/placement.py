@@ -1,19 +1,62 @@
 """Events emitted by placement."""
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from contracts.envelope import EventData, register
+from contracts.events.assessment import RiskSeverity
 from contracts.levels import LevelOfCare
+
+SiteRef = Annotated[str, Field(max_length=64)]
 
 
 class Disposition(str, Enum):
+    """Why an episode of care ended: the discharge reasons of SAMHSA's Treatment Episode Data
+    Set (TEDS-D, "Reason for discharge, transfer, or discontinuance of treatment", REASON).
+
+    TEDS-D codes: 1 treatment completed; 2 dropped out of treatment (the client chose not to
+    complete the programme, with or without advice to continue, or had no contact for a
+    specified number of days); 3 terminated by facility; 4 transferred to another treatment
+    programme or facility; 5 incarcerated; 6 death; 7 other. Carepath keeps a left-against-advice
+    discharge apart from a loss of contact (TEDS counts both as 2) because programmes measure
+    them separately.
+
+    `ama` and `administrative` are the two values of the first release; no producer emits them
+    any more, and consumers read them as `left_against_advice` and `terminated_by_facility`
+    (`canonical`)."""
+
     completed = "completed"
-    ama = "ama"
-    administrative = "administrative"
     transferred_out = "transferred_out"
+    left_against_advice = "left_against_advice"
+    terminated_by_facility = "terminated_by_facility"
+    incarcerated = "incarcerated"
+    death = "death"
+    dropped_out = "dropped_out"
+    other = "other"
+    ama = "ama"  # legacy (v1 before 2026-12): left_against_advice
+    administrative = "administrative"  # legacy (v1 before 2026-12): terminated_by_facility
+
+    @property
+    def canonical(self) -> "Disposition":
+        return _LEGACY.get(self, self)
+
+    @property
+    def teds_reason(self) -> int:
+        """The TEDS-D REASON code."""
+        return _TEDS_REASON[self.canonical]
+
+
+_LEGACY = {Disposition.ama: Disposition.left_against_advice,
+           Disposition.administrative: Disposition.terminated_by_facility}
+_TEDS_REASON = {
+    Disposition.completed: 1, Disposition.left_against_advice: 2, Disposition.dropped_out: 2,
+    Disposition.terminated_by_facility: 3, Disposition.transferred_out: 4,
+    Disposition.incarcerated: 5, Disposition.death: 6, Disposition.other: 7,
+}
+TEDS_DISPOSITIONS = tuple(_TEDS_REASON)  # the values producers emit
 
 
 class TransitionTrigger(str, Enum):
@@ -22,6 +65,33 @@ class TransitionTrigger(str, Enum):
     manual = "manual"
     completion = "completion"
     waitlist = "waitlist"
+
+
+class DeclineReason(str, Enum):
+    """Why a clinician declined a proposed step up."""
+
+    clinically_not_indicated = "clinically_not_indicated"
+    managed_at_current_level = "managed_at_current_level"
+    client_declined = "client_declined"
+    no_authorization = "no_authorization"
+    other = "other"
+
+
+class WaitlistExitReason(str, Enum):
+    """Why someone left a waitlist without being placed from it."""
+
+    withdrew = "withdrew"
+    unreachable = "unreachable"
+    referred_elsewhere = "referred_elsewhere"
+    placed_elsewhere = "placed_elsewhere"
+    no_longer_needed = "no_longer_needed"
+    incarcerated = "incarcerated"
+    death = "death"
+    other = "other"
+
+
+class CancellationReason(str, Enum):
+    no_show = "no_show"
 
 
 class PlacementEvent(EventData):
@@ -43,6 +113,9 @@ class PlacementWaitlisted(PlacementEvent):
     position: int = Field(ge=1)
     reason: str = Field(max_length=200)
     current_level: LevelOfCare | None = None
+    # Since 2026-12: the site whose waitlist this is, and the priority class it waits in.
+    site_id: SiteRef | None = None
+    priority: str | None = Field(default=None, max_length=40)
 
 
 class _Step(PlacementEvent):
@@ -51,6 +124,11 @@ class _Step(PlacementEvent):
     trigger: TransitionTrigger
     reason: str = Field(max_length=500)
     from_waitlist: bool = False
+    # Since 2026-12: a step may also change site (then it is a transfer too), and a step up may
+    # carry out a clinician-confirmed proposal.
+    from_site: SiteRef | None = None
+    to_site: SiteRef | None = None
+    proposal_id: str | None = Field(default=None, max_length=64)
 
 
 @register
@@ -75,10 +153,15 @@ class SteppedUp(_Step):
 
 @register
 class ClientTransferred(PlacementEvent):
+    """Another site at the same level (a move that also changes level is a step)."""
+
     from_site: str = Field(max_length=64)
     to_site: str = Field(max_length=64)
     level: LevelOfCare
     reason: str = Field(max_length=500)
+    # Since 2026-12, so that every move carries both: equal to `level`.
+    from_level: LevelOfCare | None = None
+    to_level: LevelOfCare | None = None
 
 
 @register
@@ -86,7 +169,11 @@ class ClientDischarged(PlacementEvent):
     level: LevelOfCare
     disposition: Disposition
     reason: str | None = Field(default=None, max_length=500)
-    los_days: float = Field(ge=0)
+    los_days: float = Field(ge=0)  # the whole episode (= episode_los_days)
+    # Since 2026-12: the stay at the last level and the whole episode, apart; the TEDS code.
+    level_los_days: float | None = Field(default=None, ge=0)
+    episode_los_days: float | None = Field(default=None, ge=0)
+    teds_reason: int | None = Field(default=None, ge=1, le=7)
 
 
 @register
@@ -94,6 +181,52 @@ class ReassessmentRequested(PlacementEvent):
     reason: str = Field(max_length=500)
     flag_id: str | None = Field(default=None, max_length=64)
     current_level: LevelOfCare
+    # Since 2026-12: asked for with a step-up proposal, to be done at once.
+    urgent: bool = False
+    proposal_id: str | None = Field(default=None, max_length=64)
+
+
+@register
+class StepUpProposed(PlacementEvent):
+    """A relapse-risk flag proposes a more intensive level; a clinician confirms (a SteppedUp
+    citing `proposal_id`) or declines (StepUpDeclined). Nobody moves until then."""
+
+    proposal_id: str = Field(max_length=64)
+    flag_id: str = Field(max_length=64)
+    severity: RiskSeverity
+    from_level: LevelOfCare
+    to_level: LevelOfCare
+
+
+@register
+class StepUpDeclined(PlacementEvent):
+    proposal_id: str = Field(max_length=64)
+    flag_id: str = Field(max_length=64)
+    level: LevelOfCare  # where the client stays
+    reason_code: DeclineReason
+
+
+@register
+class WaitlistExited(PlacementEvent):
+    """Someone left a waitlist without being placed from it. A person waiting for admission
+    was never in care: their waiting ends here, with no discharge."""
+
+    level: LevelOfCare
+    site_id: SiteRef
+    reason_code: WaitlistExitReason
+    waited_days: float = Field(ge=0)
+    in_care: bool = False  # waiting for a move while in care at another level
+
+
+@register
+class AdmissionCancelled(PlacementEvent):
+    """The admitted client never arrived within the configured window: the admission is void
+    (HL7 v2 A11, cancel admit), the slot is free again and the episode did not happen."""
+
+    level: LevelOfCare
+    reason_code: CancellationReason
+    admitted_at: datetime
+    admission_event_id: str | None = Field(default=None, max_length=64)
 
 
 @register
