@@ -37,6 +37,7 @@ WHEREABOUTS = frozenset({INTAKE, CLINICIAN, SCHEDULER, CARE_TEAM, OPS})
 ACCESS: Final[dict[str, dict[str, Rule]]] = {
     "intake": {
         "POST /referrals": frozenset({INTAKE}),
+        "POST /clients/{client_ref}/referrals": frozenset({INTAKE}),
         "GET /clients/{client_ref}": frozenset({INTAKE, CLINICIAN, CARE_TEAM}),
         "POST /clients/{client_ref}/consents": frozenset({INTAKE}),
         "DELETE /clients/{client_ref}/consents/{consent_id}": frozenset({INTAKE}),
@@ -55,7 +56,10 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
         "PUT /sites/{site_id}/capacity": ADMIN_ONLY,
         "POST /clients/{client_ref}/transitions": frozenset({CLINICIAN}),
         "POST /clients/{client_ref}/discharge": frozenset({CLINICIAN}),
+        "POST /clients/{client_ref}/waitlist/exit": frozenset({INTAKE, CLINICIAN}),
         "GET /clients/{client_ref}/placement": WHEREABOUTS,
+        "GET /proposals": CLINICAL,
+        "POST /proposals/{proposal_id}/decline": frozenset({CLINICIAN}),
     },
     "scheduling": {
         "GET /clients/{client_ref}/sessions": frozenset({CLINICIAN, SCHEDULER, CARE_TEAM}),
@@ -74,6 +78,7 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
         "GET /assets/{name}": PUBLIC,
         "GET /transitions": frozenset({CLINICIAN, CARE_TEAM, OPS}),
         "GET /risk-flags": frozenset({CLINICIAN, CARE_TEAM, OPS}),
+        "GET /proposals": frozenset({CLINICIAN, CARE_TEAM, OPS}),
         "GET /pipeline": frozenset({OPS}),
     },
 }

@@ -77,7 +77,21 @@ class CarepathClient:
         return {"traceparent": parent} if parent else {}
 
     def refer(self, **referral: Any) -> Json:
-        response = self.request("POST", "intake", "/referrals", json=referral)
+        return self._referred(self.request("POST", "intake", "/referrals", json=referral))
+
+    def rerefer(self, client_ref: str, *, site_id: str, referral_source: str,
+                presenting_concerns: list[str] | None = None,
+                requested_level: str | None = None) -> Json:
+        """Refer a known client again (a readmission once admitted again): a new episode."""
+        body = {"site_id": site_id, "referral_source": referral_source,
+                "presenting_concerns": presenting_concerns,
+                "requested_level": requested_level}
+        return self._referred(self.request(
+            "POST", "intake", f"/clients/{client_ref}/referrals",
+            json={key: value for key, value in body.items() if value is not None},
+            headers=self.journey_trace(client_ref)))
+
+    def _referred(self, response: httpx.Response) -> Json:
         created = response.json()
         if "traceresponse" in response.headers:
             self.traces[created["client_ref"]] = response.headers["traceresponse"]
@@ -130,6 +144,27 @@ class CarepathClient:
         return self.call("POST", "placement", f"/clients/{client_ref}/discharge",
                          json={"disposition": disposition, "reason": reason},
                          headers=self.journey_trace(client_ref))
+
+    def exit_waitlist(self, client_ref: str, reason_code: str) -> Json:
+        return self.call("POST", "placement", f"/clients/{client_ref}/waitlist/exit",
+                         json={"reason_code": reason_code},
+                         headers=self.journey_trace(client_ref))
+
+    def proposals(self, *, status: str | None = None, site_id: str | None = None) -> Json:
+        """Step-up proposals (`status="open"`: the clinicians' work queue)."""
+        params = {key: value for key, value in (("status", status), ("site_id", site_id))
+                  if value is not None}
+        return self.call("GET", "placement", "/proposals", params=params)
+
+    def confirm_proposal(self, client_ref: str, proposal_id: str, *, to_level: str,
+                         reason: str) -> Json:
+        """A clinician confirms a step-up proposal: the step up cites it."""
+        return self.transition(client_ref, to_level=to_level, reason=reason,
+                               proposal_id=proposal_id)
+
+    def decline_proposal(self, proposal_id: str, reason_code: str) -> Json:
+        return self.call("POST", "placement", f"/proposals/{proposal_id}/decline",
+                         json={"reason_code": reason_code})
 
     def journey(self, client_ref: str) -> Json:
         return self.call("GET", "journey", f"/clients/{client_ref}/journey")

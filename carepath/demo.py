@@ -13,6 +13,7 @@ from carepath.client import ApiError, CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
 
+READMITTED = 15  # the demo client who completes aftercare and is later referred again
 FIRST_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan", "Taylor", "Jamie"]
 _print_lock = threading.Lock()
 
@@ -29,6 +30,7 @@ class DemoClient:
         self.site = "boston" if index % 2 == 0 else "worcester"
         self.rng = random.Random(index)
         self.ref = ""
+        self.readmitted = False
 
     def pause(self, low: float = 1.0, high: float = 2.5) -> None:
         """Paced so a person can follow the stream (and so residential beds fill up)."""
@@ -45,10 +47,12 @@ class DemoClient:
             if self.index == 3:
                 self.transfer("worcester" if self.site == "boston" else "boston")
             self.step_down_by_reassessment("iop")
-        if self.index % 5 == 2:
-            self.relapse_signs()
+        if self.index % 5 == 2 and self.relapse_signs():
             self.step_down_by_reassessment("iop")
         self.complete_iop()
+        if self.index == READMITTED:
+            self.complete_aftercare()
+            self.readmit("iop")
         return self.ref
 
     def refer(self) -> None:
@@ -104,7 +108,9 @@ class DemoClient:
         self.site = to_site
         say(self.ref, to_site, "transferred")
 
-    def relapse_signs(self) -> None:
+    def relapse_signs(self) -> bool:
+        """Missed sessions and a positive tox screen raise a flag, and the flag a step-up
+        proposal; the demo then acts as the clinician. True if the client stepped up."""
         sessions = self.api.wait(
             lambda: [s for s in self.api.sessions(self.ref, status="scheduled")
                      if s["level"] == "iop"], lambda s: len(s) >= 2, 30)
@@ -114,24 +120,60 @@ class DemoClient:
             say(self.ref, self.site, f"missed {session['kind'].replace('_', ' ')}")
         self.api.observe(self.ref, "tox_screen", "positive")
         say(self.ref, self.site, "positive tox screen")
-        self.await_level("php", timeout=60)
-        say(self.ref, self.site, "stepped UP after a relapse-risk flag")
+        proposal = self.open_proposal()
+        say(self.ref, self.site, f"step-up PROPOSED {proposal['from_level']} -> "
+            f"{proposal['to_level']} (flag {proposal['flag_id']}): awaiting a clinician")
+        self.pause()
+        if self.index % 10 == 7:
+            self.api.decline_proposal(proposal["proposal_id"], "managed_at_current_level")
+            say(self.ref, self.site, "clinician DECLINED the step up (managed at current level)")
+            return False
+        self.api.confirm_proposal(self.ref, proposal["proposal_id"],
+                                  to_level=proposal["to_level"], reason="relapse risk confirmed")
+        self.await_level(proposal["to_level"], timeout=60)
+        say(self.ref, self.site, "clinician CONFIRMED the step up")
+        return True
+
+    def open_proposal(self) -> dict[str, Any]:
+        proposals = self.api.wait(
+            lambda: [p for p in self.api.proposals(status="open") if p["client_ref"] == self.ref],
+            bool, 60)
+        return proposals[0]  # type: ignore[no-any-return]
 
     def complete_iop(self) -> None:
         self.pause()
         self.api.discharge(self.ref, "completed", reason="IOP programme completed")
         self.await_level("aftercare", timeout=60)
 
+    def complete_aftercare(self) -> None:
+        self.pause()
+        self.api.discharge(self.ref, "completed", reason="aftercare completed")
+        self.api.wait_placement(self.ref, lambda p: p["status"] == "discharged", 60)
+        say(self.ref, self.site, "discharged from aftercare (completed): the episode ends")
+
+    def readmit(self, level: str) -> None:
+        ended = self.api.placement(self.ref)["episode_id"]
+        self.pause(4.0, 6.0)
+        self.api.rerefer(self.ref, site_id=self.site, referral_source="self")
+        say(self.ref, self.site, "referred again")
+        self.assess("initial", level)
+        placement = self.await_level(level, timeout=120)
+        self.readmitted = placement["episode_id"] != ended
+        say(self.ref, self.site, "READMITTED (new episode)" if self.readmitted
+            else "admitted again, unexpectedly within the ended episode")
+
 
 def run_demo(platform: Platform, clients: int = 24) -> None:
     api = CarepathClient({service: platform.url(service) for service in SERVICES}, patience=10,
                          token=platform.admin_token())
     print(f"\nDemo: {clients} synthetic clients across boston and worcester "
-          "(residential -> PHP -> IOP -> aftercare; some step up after relapse signs).\n")
+          "(residential -> PHP -> IOP -> aftercare; relapse signs propose a step up that a "
+          "clinician confirms or declines; one client is readmitted).\n")
+    demo_clients = [DemoClient(api, index) for index in range(clients)]
     with ThreadPoolExecutor(max_workers=clients) as pool:
         futures = []
-        for index in range(clients):
-            futures.append(pool.submit(DemoClient(api, index).run))
+        for client in demo_clients:
+            futures.append(pool.submit(client.run))
             time.sleep(0.4)
         refs = []
         for future in futures:
@@ -140,10 +182,11 @@ def run_demo(platform: Platform, clients: int = 24) -> None:
             except (ApiError, TimeoutError) as error:
                 print(f"  a demo client stopped early: {error}", flush=True)
     time.sleep(1.0)
-    print_summary(api, refs)
+    print_summary(api, refs, readmitted=[c.ref for c in demo_clients if c.readmitted])
 
 
-def print_summary(api: CarepathClient, refs: list[str]) -> None:
+def print_summary(api: CarepathClient, refs: list[str], readmitted: list[str] | None = None
+                  ) -> None:
     print("\nCensus (journey read model):")
     print(f"  {'site':<10} {'level':<12} {'occupied':>8} {'capacity':>8} {'waitlist':>8}")
     for row in api.call("GET", "journey", "/census"):
@@ -152,15 +195,23 @@ def print_summary(api: CarepathClient, refs: list[str]) -> None:
     print("\nFlows (from -> to: count):")
     for row in api.call("GET", "journey", "/flows"):
         print(f"  {row['from_level']:>11} -> {row['to_level']:<11} {row['count']}")
+    print(f"\nStep-up proposals awaiting a clinician: {len(api.proposals(status='open'))}")
+    for ref in readmitted or ():
+        print(f"\nReadmitted: {ref}")
+        print_episodes(api.journey(ref))
     ref = refs[2] if len(refs) > 2 else refs[0]
     journey = api.journey(ref)
     print(f"\nOne full journey: {ref}")
+    print_episodes(journey)
+    for event in journey["events"]:
+        name = event["type"].split(".")[2]
+        print(f"    {event['time']}  {name:<22} {event['id']}  caused by {event['causation_id']}")
+
+
+def print_episodes(journey: dict[str, Any]) -> None:
     for episode in journey["episodes"]:
         print(f"  episode {episode['episode_id']} ({episode['status']})")
         for segment in episode["segments"]:
             print(f"    {segment['level']:<12} at {segment['site_id']:<10} "
                   f"{segment['started_at']} .. {segment.get('ended_at') or 'now'} "
                   f"({segment['los_days']} days)")
-    for event in journey["events"]:
-        name = event["type"].split(".")[2]
-        print(f"    {event['time']}  {name:<22} {event['id']}  caused by {event['causation_id']}")

@@ -18,7 +18,7 @@ from contracts import LevelOfCare
 from contracts.events import AssessmentKind, ClientAssessed
 from services.assessment import domain, store
 from services.assessment.handlers import current_risk, flag_rising_risk
-from services.assessment.policy import AssessmentDeps
+from services.assessment.policy import AssessmentDeps, RuleSet
 from services.assessment.schemas import (
     AssessmentIn,
     AssessmentOut,
@@ -38,16 +38,17 @@ ClientRefPath = Annotated[str, Path(max_length=48)]
 @router.post("/assessments", status_code=201, response_model=AssessmentOut)
 def assess(body: AssessmentIn, runtime: RuntimeDep, principal: PrincipalDep) -> AssessmentOut:
     deps: AssessmentDeps = runtime.deps
-    recommendation = domain.recommend(deps.rules, body.dimensions)
+    rules = domain.rule_set_for(deps.rule_sets, body.asam_edition)
+    recommendation = domain.recommend(rules, body.dimensions)
     with runtime.uow.transaction() as tx:
         client = _visible_client(tx.session, body.client_ref, principal, lock=True)
         domain.check_kind(body.kind, in_care=client.in_care)
-        assessment = _record_assessment(tx, client, body, recommendation, deps)
+        assessment = _record_assessment(tx, client, body, recommendation, rules)
     return _assessment_out(assessment)
 
 
 def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn,
-                       recommendation: domain.Recommendation, deps: AssessmentDeps
+                       recommendation: domain.Recommendation, rules: RuleSet
                        ) -> store.Assessment:
     now = datetime.now(UTC)
     final = domain.final_level(recommendation.level, body.override_level)
@@ -56,7 +57,8 @@ def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn
         recommended_level=recommendation.level, rationale=recommendation.rationale,
         final_level=final, override_level=body.override_level,
         override_reason=body.override_reason, assessed_by=body.assessed_by,
-        rule_set=deps.rules.name, asam_edition=deps.rules.asam_edition)
+        rule_set=rules.name, asam_edition=rules.asam_edition,
+        priority_populations=body.priority_populations)
     envelope = tx.emit(event, subject=client.client_ref, site_id=client.site_id,
                        episode_id=client.episode(), cause=client.assessment_cause(body.kind),
                        time=now)

@@ -9,6 +9,7 @@ from carepath.consumer import EventHandlers, Incoming
 from carepath.uow import CausalLink, Transaction
 from contracts import Envelope
 from contracts.events import (
+    AdmissionCancelled,
     AssessmentKind,
     AttendanceRecorded,
     ClientAdmitted,
@@ -21,6 +22,7 @@ from contracts.events import (
     RiskSeverity,
     SteppedDown,
     SteppedUp,
+    WaitlistExited,
 )
 from services.assessment import domain, store
 from services.assessment.policy import AssessmentDeps, RiskPolicy
@@ -45,7 +47,11 @@ def open_reassessment(event: Incoming, tx: Transaction, deps: AssessmentDeps) ->
                             flag_id=event.data.flag_id)
 
 
-@handlers.on(ClientAdmitted, SteppedDown, SteppedUp, ClientTransferred, ClientDischarged)
+# StepUpProposed and StepUpDeclined move nobody, so assessment has no handler for them: the
+# consumer skips events without a handler (no effect, no dead letter). The urgent reassessment a
+# proposal asks for arrives as its own ReassessmentRequested.
+@handlers.on(ClientAdmitted, SteppedDown, SteppedUp, ClientTransferred, ClientDischarged,
+             AdmissionCancelled, WaitlistExited)
 def follow_placement(event: Incoming, tx: Transaction, deps: AssessmentDeps) -> None:
     client = store.client_seen_in(tx.session, event.envelope)
     state = domain.care_after(event.data, site_id=event.envelope.siteid or client.site_id)

@@ -1,7 +1,8 @@
-"""The shapes of assessment's two configuration files, validated at start-up.
+"""The shapes of assessment's configuration files, validated at start-up.
 
-- loc-rules.yaml -> RuleSet: an ordered list of level-of-care rules in a small condition
-  language (see Condition), first match wins, then a default.
+- loc-rules.yaml, loc-rules-*.yaml -> RuleSet: an ordered list of level-of-care rules in a small
+  condition language (see Condition), first match wins, then a default; each for the ASAM
+  edition whose dimension meanings it assumes. RuleSets holds them all, one per edition.
 - risk.yaml -> RiskPolicy: relapse-risk indicator weights, the window and severity thresholds.
 
 Pure pydantic models: loading the files is app.py's job, evaluating them is domain.py's.
@@ -10,22 +11,24 @@ Pure pydantic models: loading the files is app.py's job, evaluating them is doma
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Literal, Self, get_args
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-from contracts import ASAM_CODES, LevelOfCare
+from contracts import LevelOfCare
+from contracts.levels import (
+    ASAM_DIMENSIONS,
+    ASAM_EDITIONS,
+    DIMENSION_KEYS,
+    AsamEdition,
+    DimensionKey,
+)
 
-DimensionKey = Literal["d1", "d2", "d3", "d4", "d5", "d6"]
 Rating = Annotated[int, Field(ge=0, le=4)]
 PLACEHOLDERS = frozenset({"dims", "level", "total"})
-
-
-def dimension_keys() -> tuple[DimensionKey, ...]:
-    keys: tuple[DimensionKey, ...] = get_args(DimensionKey)
-    return keys
 
 
 class Frozen(BaseModel):
@@ -37,7 +40,7 @@ class CountAtLeast(Frozen):
 
     rating: Rating
     count: int = Field(ge=1, le=6)
-    among: tuple[DimensionKey, ...] = Field(default_factory=dimension_keys, min_length=1)
+    among: tuple[DimensionKey, ...] = Field(default=DIMENSION_KEYS, min_length=1)
 
     @model_validator(mode="after")
     def _count_fits(self) -> Self:
@@ -95,8 +98,12 @@ class Rule(Condition, DefaultRule):
 
 
 class RuleSet(Frozen):
+    """A level-of-care rule set for ratings given with the dimension meanings of
+    `asam_edition` (contracts.levels.ASAM_DIMENSIONS). `dimensions` may restate those meanings
+    for the reader of the file; it cannot redefine them."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    asam_edition: int
+    asam_edition: AsamEdition
     illustrative: bool
     dimensions: dict[DimensionKey, str] = Field(default_factory=dict)
     rules: tuple[Rule, ...] = Field(min_length=1, max_length=100)
@@ -104,17 +111,41 @@ class RuleSet(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.asam_edition not in ASAM_CODES:
-            raise ValueError(f"asam_edition must be one of {sorted(ASAM_CODES)}")
         ids = [rule.id for rule in self.rules]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
             raise ValueError(f"rule ids must be unique; repeated: {repeated}")
         return self
 
+    @model_validator(mode="after")
+    def _dimensions_are_the_editions(self) -> Self:
+        published = ASAM_DIMENSIONS[self.asam_edition]
+        wrong = [f"{key} is {published[key]!r}, not {label!r}"
+                 for key, label in self.dimensions.items()
+                 if " ".join(label.lower().split()) != published[key]]
+        if wrong:
+            raise ValueError(f"dimensions must have the meanings of the "
+                             f"{ASAM_EDITIONS[self.asam_edition]} (or be left out): "
+                             + "; ".join(wrong))
+        return self
+
+    def meaning(self, key: DimensionKey) -> str:
+        return ASAM_DIMENSIONS[self.asam_edition][key]
+
     def describe(self, key: DimensionKey, rating: int) -> str:
-        label = self.dimensions.get(key)
-        return f"{key} {label}={rating}" if label else f"{key}={rating}"
+        return f"{key} {self.meaning(key)}={rating}"
+
+    def assumed_meanings(self) -> str:
+        return "; ".join(f"{key} {self.meaning(key)}" for key in DIMENSION_KEYS)
+
+
+@dataclass(frozen=True)
+class RuleSets:
+    """Every configured rule set by the ASAM edition it assumes; an assessment that names no
+    edition is judged by the one of `default_edition` (loc-rules.yaml's)."""
+
+    by_edition: Mapping[int, RuleSet]
+    default_edition: int
 
 
 class Severity(str, Enum):
@@ -199,5 +230,5 @@ class RiskPolicy(Frozen):
 class AssessmentDeps:
     """The validated configuration assessment's handlers and endpoints work from."""
 
-    rules: RuleSet
+    rule_sets: RuleSets
     risk: RiskPolicy

@@ -13,11 +13,13 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
 from contracts import LevelOfCare
-from contracts.events import AssessmentKind, Dimensions
+from contracts.events import AssessmentKind, Dimensions, PriorityPopulation
+from contracts.levels import AsamEdition
 from services.assessment import domain
 from services.assessment.policy import ObservationKind, Severity
 
@@ -36,6 +38,18 @@ class AssessmentIn(BaseModel):
     assessed_by: StaffId = Field(description="a staff identifier, e.g. 'clinician-42'")
     override_level: LevelOfCare | None = None
     override_reason: Reason | None = None
+    asam_edition: AsamEdition | None = Field(
+        default=None, description="the ASAM Criteria edition whose dimension meanings the "
+        "ratings use; judged by the rule set for that edition (absent: the default rule set)")
+    priority_populations: tuple[PriorityPopulation, ...] = Field(
+        default=(), max_length=len(PriorityPopulation),
+        description="populations the waitlist admits first (45 CFR 96.131)")
+
+    @field_validator("priority_populations")
+    @classmethod
+    def _once_each_in_priority_order(cls, value: tuple[PriorityPopulation, ...]
+                                     ) -> tuple[PriorityPopulation, ...]:
+        return tuple(population for population in PriorityPopulation if population in value)
 
     @model_validator(mode="after")
     def _override_is_explained(self) -> Self:
@@ -60,6 +74,7 @@ class AssessmentOut(BaseModel):
     rule_set: str
     asam_edition: int
     asam_codes: list[str]
+    priority_populations: list[PriorityPopulation]
     assessed_by: str
     assessed_at: datetime
     event_id: str

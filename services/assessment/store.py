@@ -101,6 +101,7 @@ class Assessment(AssessmentTable, table=True):
     override_reason: str | None = Field(default=None, max_length=500)
     rule_set: str = Field(max_length=64)
     asam_edition: int
+    priority_populations: list[str] = json_column()
     assessed_by: str = Field(max_length=64)
     assessed_at: datetime = utc(index=True)
     trigger_flag_id: str | None = Field(default=None, max_length=64)

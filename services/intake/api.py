@@ -102,6 +102,46 @@ def refer(body: ReferralIn, runtime: RuntimeDep, principal: PrincipalDep) -> Ref
                                         for c in contacts])
 
 
+class ReReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site_id: str = Field(max_length=64)
+    referral_source: ReferralSource
+    presenting_concerns: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=20)
+    requested_level: LevelOfCare | None = None
+
+
+@router.post("/clients/{client_ref}/referrals", status_code=201, response_model=ReferralOut)
+def rerefer(client_ref: ClientRef, body: ReReferralIn, runtime: RuntimeDep,
+            principal: PrincipalDep) -> ReferralOut:
+    """A known client referred again (e.g. after an episode ended): the same client_ref, a new
+    causal chain; once admitted again it is a new episode — a readmission. The identity and
+    family contacts stay as recorded; the referral details are replaced by this one's."""
+    domain.check_site(body.site_id, principal.visible(runtime.deps.site_ids))
+    now = datetime.now(UTC)
+    with runtime.uow.transaction() as tx:
+        client = _client(tx.session, client_ref, principal)
+        contacts = tx.session.exec(select(FamilyContact).where(
+            FamilyContact.client_ref == client_ref)).all()
+        envelope = tx.emit(ClientReferred(
+            referral_source=body.referral_source, requested_level=body.requested_level,
+            referred_at=now, presenting_concern_count=len(body.presenting_concerns),
+            family_recipients=tuple(FamilyRecipient(recipient_ref=c.recipient_ref,
+                                                    relationship=c.relationship)
+                                    for c in contacts)),
+            subject=client_ref, site_id=body.site_id, episode_id=None, cause=None, time=now)
+        for field, value in body.model_dump(mode="json").items():
+            setattr(client, field, value)
+        client.referred_at, client.referral_event_id = now, str(envelope.id)
+        tx.session.add(client)
+        return ReferralOut(client_ref=client_ref, site_id=body.site_id,
+                           referral_event_id=str(envelope.id),
+                           family_contacts=[FamilyContactOut(recipient_ref=c.recipient_ref,
+                                                             relationship=c.relationship)
+                                            for c in contacts])
+
+
 class ClientOut(BaseModel):
     client_ref: str
     site_id: str

@@ -149,4 +149,5 @@ def message_of(row: Notification) -> Message:
     return Message(notification_id=row.notification_id, audience=Audience(row.audience),
                    recipient_ref=row.recipient_ref, template=row.template,
                    client_ref=row.client_ref, site_id=row.site_id, level=row.level,
-                   event_kind=row.event_kind)
+                   event_kind=row.event_kind, from_level=row.from_level,
+                   reason_code=row.reason_code, proposal_id=row.proposal_id)

@@ -12,6 +12,7 @@ from enum import Enum
 from contracts.events import Audience
 
 FAMILY_PURPOSE = "treatment_updates"
+PROPOSAL_KIND = "step_up_proposed"
 NAMESPACE = uuid.UUID("0b6f3c52-7a0e-4d8c-9f3e-5a1c2d3e4f50")
 
 
@@ -108,6 +109,12 @@ def event_kind(event_name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in event_name).lstrip("_")
 
 
+def reason_code_for(audience: Audience, code: str | None) -> str | None:
+    """Why something happened (a disposition, a decline, a waitlist exit) is for the care team;
+    family hear what happened, not why."""
+    return code if audience is Audience.care_team else None
+
+
 @dataclass(frozen=True)
 class Message:
     """Everything a message may say. No names, contacts or free text: only refs and codes."""
@@ -120,6 +127,9 @@ class Message:
     site_id: str | None
     level: str | None
     event_kind: str
+    from_level: str | None = None
+    reason_code: str | None = None
+    proposal_id: str | None = None
 
     @property
     def subject(self) -> str:
@@ -127,10 +137,18 @@ class Message:
 
     @property
     def text(self) -> str:
-        level = f" at level {self.level}" if self.level else ""
         site = f", site {self.site_id}" if self.site_id else ""
-        return (f"Carepath update for client {self.client_ref}: "
-                f"{self.event_kind.replace('_', ' ')}{level}{site}.")
+        return f"Carepath update for client {self.client_ref}: {self.what}{site}."
+
+    @property
+    def what(self) -> str:
+        proposal = f" (proposal {self.proposal_id})" if self.proposal_id else ""
+        if self.event_kind == PROPOSAL_KIND:
+            return (f"step-up proposed {self.from_level} -> {self.level}{proposal}, "
+                    "awaiting a clinician's decision")
+        code = f" ({self.reason_code})" if self.reason_code else ""
+        level = f" at level {self.level}" if self.level else ""
+        return f"{self.event_kind.replace('_', ' ')}{code}{level}{proposal}"
 
     def as_json(self) -> dict[str, str | None]:
         return {
@@ -141,6 +159,9 @@ class Message:
             "client_ref": self.client_ref,
             "site_id": self.site_id,
             "level": self.level,
+            "from_level": self.from_level,
+            "reason_code": self.reason_code,
+            "proposal_id": self.proposal_id,
             "event_kind": self.event_kind,
             "text": self.text,
         }

@@ -12,6 +12,7 @@ from carepath.consumer import EventHandlers, Incoming
 from carepath.uow import Transaction
 from contracts import EventData
 from contracts.events import (
+    AdmissionCancelled,
     Audience,
     ClientAdmitted,
     ClientDischarged,
@@ -24,6 +25,9 @@ from contracts.events import (
     SessionsScheduled,
     SteppedDown,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
+    WaitlistExited,
 )
 from services.notification import domain, triggers
 from services.notification.config import NotificationDeps
@@ -39,8 +43,13 @@ from services.notification.triggers import Trigger
 
 handlers = EventHandlers()
 
+# What happens to the client's place in care: the care team and (consent permitting) family.
 PLACEMENT_EVENTS = (ClientAdmitted, PlacementWaitlisted, SteppedDown, SteppedUp,
-                    ClientTransferred, ClientDischarged)
+                    ClientTransferred, ClientDischarged, AdmissionCancelled, WaitlistExited)
+# The care team's own work: a risk to act on, a proposal awaiting a clinician, a decision.
+CARE_TEAM_EVENTS = (RelapseRiskFlagged, StepUpProposed, StepUpDeclined)
+MOVES = (ClientTransferred, SteppedUp, SteppedDown)
+WAITLISTS = (PlacementWaitlisted, WaitlistExited)
 
 
 @handlers.on(ClientReferred)
@@ -87,8 +96,8 @@ def notify_placement_change(event: Incoming, tx: Transaction, deps: Notification
                                   *family], wake=deps.wake)
 
 
-@handlers.on(RelapseRiskFlagged)
-def notify_relapse_risk(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
+@handlers.on(*CARE_TEAM_EVENTS)
+def notify_care_team(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
     site = _note_site(tx.session, event.envelope.subject, event.envelope.siteid).site_id
     triggers.record(tx, Trigger.of(event), _care_teams(deps, [site] if site else []),
                     wake=deps.wake)
@@ -107,15 +116,22 @@ def remind_client_of_sessions(event: Incoming, tx: Transaction, deps: Notificati
 
 
 def _new_site(event: Incoming) -> str | None:
-    if isinstance(event.data, ClientTransferred):
+    if isinstance(event.data, MOVES) and event.data.to_site:
         return event.data.to_site
     return event.envelope.siteid
 
 
 def _sites_to_tell(data: EventData, client: KnownClient) -> list[str]:
-    if isinstance(data, ClientTransferred):
-        return list(dict.fromkeys([data.from_site, data.to_site]))
-    return [client.site_id] if client.site_id else []
+    """The client's site, and the other site a move or a waitlist involves."""
+    return [site for site in dict.fromkeys([_other_site(data), client.site_id]) if site]
+
+
+def _other_site(data: EventData) -> str | None:
+    if isinstance(data, MOVES):
+        return data.from_site
+    if isinstance(data, WAITLISTS):
+        return data.site_id
+    return None
 
 
 def _note_site(session: Session, client_ref: str, site_id: str | None) -> KnownClient:

@@ -51,6 +51,9 @@ class AwaitingReferral(NotificationTable, table=True):
     episode_id: str | None = Field(default=None, max_length=36)
     event_kind: str = Field(max_length=60)
     level: str | None = Field(default=None, max_length=20)
+    from_level: str | None = Field(default=None, max_length=20)
+    reason_code: str | None = Field(default=None, max_length=40)
+    proposal_id: str | None = Field(default=None, max_length=64)
     at: datetime = _utc()
 
 
@@ -94,6 +97,9 @@ class Notification(NotificationTable, table=True):
     template: str = Field(max_length=60)
     event_kind: str = Field(max_length=60)
     level: str | None = Field(default=None, max_length=20)
+    from_level: str | None = Field(default=None, max_length=20)
+    reason_code: str | None = Field(default=None, max_length=40)
+    proposal_id: str | None = Field(default=None, max_length=64)
     site_id: str | None = Field(default=None, max_length=64)
     episode_id: str | None = Field(default=None, max_length=36)
     purpose: str | None = Field(default=None, max_length=60)

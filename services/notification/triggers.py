@@ -29,20 +29,29 @@ class Trigger:
     event_kind: str
     level: str | None
     at: datetime
+    from_level: str | None = None
+    reason_code: str | None = None
+    proposal_id: str | None = None
 
     @classmethod
     def of(cls, event: Incoming) -> Trigger:
-        envelope = event.envelope
+        envelope, data = event.envelope, event.data
         return cls(event_id=str(envelope.id), event_type=envelope.type,
                    correlation_id=str(envelope.correlationid), client_ref=envelope.subject,
                    site_id=envelope.siteid,
                    episode_id=str(envelope.episodeid) if envelope.episodeid else None,
-                   event_kind=domain.event_kind(type(event.data).__name__),
-                   level=level_of(event.data), at=as_utc(event.envelope.time))
+                   event_kind=domain.event_kind(type(data).__name__),
+                   level=code_of(data, "to_level", "level", "current_level"),
+                   from_level=code_of(data, "from_level"),
+                   reason_code=code_of(data, "reason_code", "disposition"),
+                   proposal_id=getattr(data, "proposal_id", None),
+                   at=as_utc(envelope.time))
 
 
-def level_of(data: EventData) -> str | None:
-    for field in ("to_level", "level", "current_level"):
+def code_of(data: EventData, *fields: str) -> str | None:
+    """The first of `fields` the event carries: levels, dispositions and reasons are closed
+    lists (enums), never free text."""
+    for field in fields:
         value = getattr(data, field, None)
         if value is not None:
             return str(value.value)
@@ -91,7 +100,9 @@ def _pending_row(trigger: Trigger, target: Target) -> Notification:
         client_ref=trigger.client_ref, audience=target.audience.value,
         recipient_ref=target.recipient_ref, channel=target.channel, address=target.address,
         template=domain.template_for(target.audience, trigger.event_kind),
-        event_kind=trigger.event_kind, level=trigger.level, site_id=trigger.site_id,
+        event_kind=trigger.event_kind, level=trigger.level, from_level=trigger.from_level,
+        reason_code=domain.reason_code_for(target.audience, trigger.reason_code),
+        proposal_id=trigger.proposal_id, site_id=trigger.site_id,
         episode_id=trigger.episode_id,
         purpose=FAMILY_PURPOSE if target.needs_consent else None,
         status=Status.pending.value, trigger_event_id=trigger.event_id,

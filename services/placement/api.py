@@ -1,4 +1,5 @@
-"""Placement's HTTP API: census, capacity, manual transitions, discharge, a client's placement."""
+"""Placement's HTTP API: census, capacity, manual transitions (and confirming a step-up
+proposal), step-up proposals, discharge, leaving a waitlist, a client's placement."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal, NoReturn
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
@@ -14,16 +15,27 @@ from carepath.errors import Conflict, NotFound
 from carepath.runtime import RuntimeDep
 from carepath.uow import Transaction
 from contracts import LevelOfCare
-from contracts.events import CapacityChanged, Disposition
+from contracts.events import (
+    TEDS_DISPOSITIONS,
+    CapacityChanged,
+    DeclineReason,
+    Disposition,
+    RiskSeverity,
+    WaitlistExitReason,
+)
+from services.placement import domain
 from services.placement.domain import (
     LEVELS_BY_INTENSITY,
     Episode,
     EpisodeStatus,
     MoveKind,
     Place,
+    Proposal,
+    ProposalStatus,
     move_for_request,
 )
 from services.placement.moves import Outcome, Placer
+from services.placement.policy import PlacementDeps
 from services.placement.store import CensusLine, SqlRepository
 
 router = APIRouter(tags=["placement"])
@@ -82,7 +94,7 @@ def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep,
         repo.set_capacity(site_id, capacity)
         tx.emit(CapacityChanged(site_id=site_id, capacity=capacity), subject=f"site-{site_id}",
                 site_id=site_id, episode_id=None, cause=None, time=now)
-        placer = Placer(repo=repo, outbox=tx, now=now)
+        placer = _placer(runtime, repo, tx, now)
         for level in LEVELS_BY_INTENSITY:
             placer.fill(Place(site_id, level))
         return [CensusOut.of(line) for line in repo.census(site_id)]
@@ -116,42 +128,144 @@ class TransitionIn(BaseModel):
     to_site: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     reason: Reason
     kind: Literal["step_down", "step_up", "transfer"] | None = None
+    proposal_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="confirms this open step-up proposal")
 
 
 @router.post("/clients/{client_ref}/transitions", response_model=MoveOut)
 def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep,
                principal: PrincipalDep) -> MoveOut:
+    """A clinician's move. With `proposal_id`, the confirmation of that step-up proposal (the
+    step up is caused by the proposal, hence by the flag). A step down is refused while a
+    step-up proposal is open: decide it first."""
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
         episode = _in_care(repo, client_ref, principal)
         if body.to_site is not None:
             _require_site(repo, body.to_site, principal)
-        move = move_for_request(episode, to_level=body.to_level, to_site=body.to_site,
-                                kind=MoveKind(body.kind) if body.kind else None,
-                                reason=body.reason)
-        placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC))
-        outcome = placer.move(episode, move, repo.chain(client_ref))
+        placer = _placer(runtime, repo, tx, datetime.now(UTC))
+        if body.proposal_id is not None:
+            proposal = _proposal(repo, body.proposal_id, principal)
+            move = domain.confirm(proposal, episode, to_level=body.to_level,
+                                  to_site=body.to_site, reason=body.reason)
+            outcome = placer.confirm(episode, proposal, move, by=principal.sub)
+        else:
+            move = move_for_request(episode, to_level=body.to_level, to_site=body.to_site,
+                                    kind=MoveKind(body.kind) if body.kind else None,
+                                    reason=body.reason)
+            if move.kind is MoveKind.step_down:
+                _no_open_proposal(repo, client_ref)
+            outcome = placer.move(episode, move, repo.chain(client_ref))
         return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
 
 
 class DischargeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    disposition: Disposition
+    disposition: Disposition = Field(description="a TEDS-D discharge reason: "
+                                     + ", ".join(d.value for d in TEDS_DISPOSITIONS))
     reason: Reason | None = None
+
+    @field_validator("disposition")
+    @classmethod
+    def _teds(cls, value: Disposition) -> Disposition:
+        if value not in TEDS_DISPOSITIONS:
+            raise ValueError(f"{value.value!r} is no longer recorded; use "
+                             f"{value.canonical.value!r} (TEDS dispositions: "
+                             f"{', '.join(d.value for d in TEDS_DISPOSITIONS)})")
+        return value
 
 
 @router.post("/clients/{client_ref}/discharge", response_model=MoveOut)
 def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep,
               principal: PrincipalDep) -> MoveOut:
-    """Completing IOP continues to aftercare (the episode stays open); otherwise it closes."""
+    """Completing IOP continues to aftercare (the episode stays open); any other discharge,
+    including one from aftercare, ends the episode. Someone only waiting for admission is not
+    discharged: they exit the waitlist."""
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
         episode = _open_episode(repo, client_ref, principal)
-        placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC))
+        if body.disposition is Disposition.completed:
+            _no_open_proposal(repo, client_ref)
+        placer = _placer(runtime, repo, tx, datetime.now(UTC))
         outcome = placer.discharge(episode, body.disposition, body.reason,
                                    repo.chain(client_ref))
         return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
+
+
+class WaitlistExitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: WaitlistExitReason
+
+
+@router.post("/clients/{client_ref}/waitlist/exit", response_model=MoveOut)
+def exit_waitlist(client_ref: ClientRef, body: WaitlistExitIn, runtime: RuntimeDep,
+                  principal: PrincipalDep) -> MoveOut:
+    """Someone leaves a waitlist unplaced (withdrew, unreachable, referred elsewhere…). A
+    person waiting for admission was never in care: their record closes as withdrawn."""
+    with runtime.uow.transaction() as tx:
+        repo = _locked(tx)
+        episode = _open_episode(repo, client_ref, principal)
+        placer = _placer(runtime, repo, tx, datetime.now(UTC))
+        outcome = placer.exit_waitlist(episode, body.reason_code, repo.chain(client_ref))
+        return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
+
+
+class ProposalOut(BaseModel):
+    proposal_id: str
+    client_ref: str
+    site_id: str
+    from_level: LevelOfCare
+    to_level: LevelOfCare
+    flag_id: str
+    severity: RiskSeverity
+    created_at: datetime
+    status: ProposalStatus
+    decided_at: datetime | None = None
+
+    @classmethod
+    def of(cls, proposal: Proposal) -> ProposalOut:
+        return cls(proposal_id=proposal.proposal_id, client_ref=proposal.client_ref,
+                   site_id=proposal.site_id, from_level=proposal.from_level,
+                   to_level=proposal.to_level, flag_id=proposal.flag_id,
+                   severity=proposal.severity, created_at=proposal.created_at,
+                   status=proposal.status, decided_at=proposal.decided_at)
+
+
+@router.get("/proposals", response_model=list[ProposalOut])
+def proposals(runtime: RuntimeDep, principal: PrincipalDep,
+              site_id: Annotated[str | None, Query(max_length=64)] = None,
+              status: ProposalStatus | None = None) -> list[ProposalOut]:
+    """Step-up proposals, oldest first: `status=open` is the clinicians' work queue."""
+    with runtime.uow.transaction() as tx:
+        repo = SqlRepository(tx.session)
+        sites = principal.visible(repo.sites())
+        if site_id is not None:
+            _require_site(repo, site_id, principal)
+            sites = {site_id}
+        return [ProposalOut.of(p) for p in repo.proposals(sites=sites, status=status)]
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: DeclineReason
+
+
+@router.post("/proposals/{proposal_id}/decline", response_model=ProposalOut)
+def decline(proposal_id: Annotated[str, Path(max_length=64)], body: DeclineIn,
+            runtime: RuntimeDep, principal: PrincipalDep) -> ProposalOut:
+    """A clinician declines the step up: the client stays (StepUpDeclined)."""
+    with runtime.uow.transaction() as tx:
+        repo = _locked(tx)
+        proposal = _proposal(repo, proposal_id, principal)
+        episode = repo.open_episode(proposal.client_ref)
+        if episode is None or not episode.in_care:
+            raise Conflict(f"{proposal.client_ref} is no longer in care")
+        _placer(runtime, repo, tx, datetime.now(UTC)).decline(
+            episode, proposal, body.reason_code, by=principal.sub)
+        return ProposalOut.of(proposal)
 
 
 @router.get("/clients/{client_ref}/placement", response_model=PlacementOut)
@@ -167,7 +281,7 @@ def _placement(repo: SqlRepository, client_ref: str, principal: Principal) -> Pl
     if episode is None:
         raise NotFound(missing)
     principal.require_site(episode.site_id, missing=missing)
-    entry = repo.entry_of(client_ref) if episode.status is not EpisodeStatus.discharged else None
+    entry = repo.entry_of(client_ref) if episode.status.is_open else None
     waiting = None
     if entry is not None:
         target = entry.move.target
@@ -177,6 +291,29 @@ def _placement(repo: SqlRepository, client_ref: str, principal: Principal) -> Pl
     return PlacementOut(client_ref=client_ref, episode_id=str(episode.episode_id),
                         site_id=episode.site_id, level=episode.level, status=episode.status,
                         since=episode.since, waitlisted_for=waiting)
+
+
+def _placer(runtime: RuntimeDep, repo: SqlRepository, tx: Transaction, now: datetime
+            ) -> Placer:
+    deps: PlacementDeps = runtime.deps
+    return Placer(repo=repo, outbox=tx, now=now, policy=deps.policy)
+
+
+def _proposal(repo: SqlRepository, proposal_id: str, principal: Principal) -> Proposal:
+    proposal = repo.proposal(proposal_id)
+    missing = f"no step-up proposal {proposal_id!r}"
+    if proposal is None:
+        raise NotFound(missing)
+    principal.require_site(proposal.site_id, missing=missing)
+    return proposal
+
+
+def _no_open_proposal(repo: SqlRepository, client_ref: str) -> None:
+    """Step-downs are held while a step up is proposed."""
+    proposal = repo.open_proposal(client_ref)
+    if proposal is not None:
+        raise Conflict(f"a step up to {proposal.to_level.value} is proposed for {client_ref} "
+                       f"(proposal {proposal.proposal_id}): confirm or decline it first")
 
 
 def _locked(tx: Transaction) -> SqlRepository:
@@ -211,4 +348,5 @@ def _not_open(repo: SqlRepository, client_ref: str) -> NoReturn:
     last = repo.latest_episode(client_ref)
     if last is None:
         raise NotFound(NEVER_PLACED.format(client_ref))
-    raise Conflict(f"{client_ref} is not in care: discharged at {last.since.isoformat()}")
+    raise Conflict(f"{client_ref} is not in care: {last.status.value} at "
+                   f"{last.since.isoformat()}")

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
-from carepath.config import SitesConfig, load_sites
+from carepath.config import load_sites, load_yaml
 from carepath.runtime import Runtime, ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
 from services.placement import api, store
+from services.placement.checks import run_checks
 from services.placement.handlers import handlers
+from services.placement.policy import PlacementDeps, PlacementPolicy
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PlacementDeps:
-    sites: SitesConfig
-
-
 def make_deps(settings: Settings) -> PlacementDeps:
-    return PlacementDeps(sites=load_sites(settings))
+    return PlacementDeps(sites=load_sites(settings),
+                         policy=PlacementPolicy.model_validate(load_yaml(settings,
+                                                                         "placement.yaml")))
 
 
 def seed_capacity(runtime: Runtime) -> None:
@@ -47,7 +45,7 @@ def seed_capacity(runtime: Runtime) -> None:
 
 SPEC = ServiceSpec(name="placement", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=api.router, handlers=handlers,
-                   make_deps=make_deps, on_start=seed_capacity)
+                   make_deps=make_deps, on_start=seed_capacity, workers=(run_checks,))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

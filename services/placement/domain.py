@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from carepath.errors import InvalidInput, InvalidTransition
+from carepath.errors import Conflict, InvalidInput, InvalidTransition
 from contracts import ASAM_CODES, LevelOfCare
-from contracts.events import Disposition, RiskSeverity, TransitionTrigger
+from contracts.events import Disposition, PriorityPopulation, RiskSeverity, TransitionTrigger
+from services.placement.policy import PlacementPolicy, Priority, StepUpPolicy
 
 LEVELS_BY_INTENSITY = tuple(sorted(LevelOfCare, key=lambda level: -level.intensity))
 _EPISODES = uuid.UUID("5c7f2d0e-8a53-4a57-9a8e-0c1f3b6d2e41")
+_PROPOSALS = uuid.UUID("9d2b6a1e-3f4c-4e8a-b7d5-1c0e9f8a2b63")
 
 
 def episode_id_for(client_ref: str, opening_event_id: uuid.UUID) -> uuid.UUID:
@@ -21,10 +23,21 @@ def episode_id_for(client_ref: str, opening_event_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_EPISODES, f"{client_ref}/{opening_event_id}")
 
 
+def proposal_id_for(client_ref: str, flag_id: str) -> str:
+    """One proposal per flag, whatever redelivers it."""
+    return str(uuid.uuid5(_PROPOSALS, f"{client_ref}/{flag_id}"))
+
+
 class EpisodeStatus(str, Enum):
     active = "active"
     waitlisted = "waitlisted"
     discharged = "discharged"
+    cancelled = "cancelled"  # admitted, never arrived: the admission is void
+    withdrawn = "withdrawn"  # left the waitlist before admission
+
+    @property
+    def is_open(self) -> bool:
+        return self in (EpisodeStatus.active, EpisodeStatus.waitlisted)
 
 
 class MoveKind(str, Enum):
@@ -55,6 +68,10 @@ class Episode:
     since: datetime
     admitted_at: datetime | None = None
     asam_edition: int = 3
+    arrived_at: datetime | None = None  # the first attended session of the episode
+    last_contact_at: datetime | None = None  # the latest attended session
+    admission_event_id: uuid.UUID | None = None
+    populations: tuple[PriorityPopulation, ...] = ()
 
     @property
     def in_care(self) -> bool:
@@ -73,6 +90,7 @@ class Move:
     target: Place
     trigger: TransitionTrigger | None
     reason: str
+    proposal_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,8 @@ class WaitEntry:
     move: Move
     cause_event_id: uuid.UUID
     correlation_id: uuid.UUID
+    since: datetime
+    priority: Priority = Priority(0, "standard")
     assessment_id: str | None = None
     asam_edition: int = 3
 
@@ -94,8 +114,49 @@ class ReassessmentNeeded:
     flag_id: str
 
 
+@dataclass(frozen=True)
+class ProposeStepUp:
+    """Under the `review` policy a high flag proposes; a clinician decides."""
+
+    flag_id: str
+    severity: RiskSeverity
+    target: Place
+
+
+class ProposalStatus(str, Enum):
+    open = "open"
+    confirmed = "confirmed"
+    declined = "declined"
+    withdrawn = "withdrawn"  # the client moved or left before anyone decided
+
+
+@dataclass
+class Proposal:
+    proposal_id: str
+    client_ref: str
+    episode_id: uuid.UUID
+    site_id: str
+    from_level: LevelOfCare
+    to_level: LevelOfCare
+    flag_id: str
+    severity: RiskSeverity
+    created_at: datetime
+    cause_event_id: uuid.UUID  # the StepUpProposed event: what a decision is caused by
+    correlation_id: uuid.UUID
+    status: ProposalStatus = ProposalStatus.open
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+
+
+class Overdue(str, Enum):
+    no_show = "no_show"
+    dropped_out = "dropped_out"
+
+
 def kind_of(origin: Place, target: Place) -> MoveKind:
-    if origin.site_id != target.site_id:
+    """A change of level is a step, at this site or another; the same level elsewhere is a
+    transfer."""
+    if origin.level == target.level:
         return MoveKind.transfer
     if target.level.is_higher_than(origin.level):
         return MoveKind.step_up
@@ -118,9 +179,10 @@ def move_for_assessment(
 
 
 def move_for_flag(
-    episode: Episode | None, *, severity: RiskSeverity, flag_id: str
-) -> Move | ReassessmentNeeded | None:
-    """High risk steps up one level (or asks for reassessment at the top); moderate asks."""
+    episode: Episode | None, *, severity: RiskSeverity, flag_id: str, policy: StepUpPolicy
+) -> Move | ProposeStepUp | ReassessmentNeeded | None:
+    """Moderate risk asks for a reassessment, as does high risk at the top level. High risk
+    elsewhere proposes one level up (`review`), or steps up at once (`automatic`)."""
     if episode is None or not episode.in_care:
         return None
     origin = episode.place
@@ -131,8 +193,40 @@ def move_for_flag(
             f"high relapse risk flag {flag_id} while in residential: no more intensive level",
             flag_id)
     target = Place(origin.site_id, origin.level.one_step_up())
+    if policy is StepUpPolicy.review:
+        return ProposeStepUp(flag_id, severity, target)
     return Move(MoveKind.step_up, target, TransitionTrigger.risk_flag,
                 f"high relapse risk flag {flag_id}")
+
+
+def confirm(proposal: Proposal, episode: Episode, *, to_level: LevelOfCare,
+            to_site: str | None, reason: str) -> Move:
+    """The step up a clinician confirms; raises Conflict when the proposal no longer fits."""
+    if proposal.client_ref != episode.client_ref:
+        raise Conflict(f"proposal {proposal.proposal_id} is not about {episode.client_ref}")
+    if proposal.status is not ProposalStatus.open:
+        raise Conflict(f"proposal {proposal.proposal_id} is {proposal.status.value}, not open")
+    origin = episode.place
+    if origin.level is not proposal.from_level:
+        raise Conflict(f"proposal {proposal.proposal_id} was made at {proposal.from_level.value}"
+                       f"; {episode.client_ref} is now in {origin.level.value}")
+    target = Place(to_site or origin.site_id, to_level)
+    if not to_level.is_higher_than(origin.level):
+        raise InvalidTransition(f"a step-up proposal is confirmed by a step up: {to_level.value}"
+                                f" is not more intensive than {origin.level.value}")
+    return Move(kind_of(origin, target), target, TransitionTrigger.risk_flag,
+                reason, proposal_id=proposal.proposal_id)
+
+
+def overdue(episode: Episode, policy: PlacementPolicy, now: datetime) -> Overdue | None:
+    """An admitted client who never arrived is a no-show; one who stopped coming has dropped
+    out. Both are judged from the attendance events placement has seen."""
+    if not episode.in_care or episode.admitted_at is None:
+        return None
+    if episode.arrived_at is None:
+        return Overdue.no_show if now >= episode.admitted_at + policy.no_show_after else None
+    last = max(episode.last_contact_at or episode.arrived_at, episode.since)
+    return Overdue.dropped_out if now >= last + policy.dropped_out_after else None
 
 
 def move_for_request(
@@ -191,10 +285,10 @@ def waitlist_reason(move: Move, current: Place | None) -> str:
     return f"{wanted} ({move.kind.value.replace('_', ' ')} from {current})"[:200]
 
 
-def los_days(admitted_at: datetime | None, now: datetime) -> float:
-    if admitted_at is None:
+def los_days(started_at: datetime | None, now: datetime) -> float:
+    if started_at is None:
         return 0.0
-    return max((now - admitted_at).total_seconds() / 86400, 0.0)
+    return round(max((now - started_at).total_seconds() / 86400, 0.0), 4)
 
 
 def asam_codes(level: LevelOfCare, edition: int) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
-"""Carrying out placement decisions: admit or waitlist, step, transfer, discharge, and fill every
-freed slot from the waitlist (FIFO). Used by the event handlers and the HTTP API alike."""
+"""Carrying out placement decisions: admit or waitlist, propose, step, transfer, discharge,
+cancel a no-show's admission, and fill every freed slot from the waitlist (priority class, then
+arrival order). Used by the event handlers, the HTTP API and the periodic checks alike."""
 
 from __future__ import annotations
 
@@ -9,22 +10,39 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-from carepath.errors import InvalidTransition
+from carepath.errors import Conflict, InvalidTransition
 from carepath.uow import CausalLink
-from contracts import Envelope, EventData, LevelOfCare
+from contracts import Envelope, EventData
 from contracts.events import (
+    AdmissionCancelled,
+    CancellationReason,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
+    DeclineReason,
     Disposition,
     PlacementWaitlisted,
+    PriorityPopulation,
     ReassessmentRequested,
     SteppedDown,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
     TransitionTrigger,
+    WaitlistExited,
+    WaitlistExitReason,
 )
 from services.placement import domain
-from services.placement.domain import Episode, Move, Place, WaitEntry
+from services.placement.domain import (
+    Episode,
+    EpisodeStatus,
+    Move,
+    Place,
+    Proposal,
+    ProposalStatus,
+    WaitEntry,
+)
+from services.placement.policy import DEFAULT_POLICY, PlacementPolicy
 
 
 class Repository(Protocol):
@@ -37,6 +55,8 @@ class Repository(Protocol):
     def enqueue(self, entry: WaitEntry) -> None: ...
     def dequeue(self, client_ref: str) -> None: ...
     def remember(self, client_ref: str, link: CausalLink) -> None: ...
+    def open_proposal(self, client_ref: str) -> Proposal | None: ...
+    def save_proposal(self, proposal: Proposal) -> None: ...
 
 
 class Outbox(Protocol):
@@ -49,12 +69,17 @@ class Outcome(str, Enum):
     moved = "moved"
     waitlisted = "waitlisted"
     discharged = "discharged"
+    proposed = "proposed"
+    declined = "declined"
+    exited = "exited"
+    cancelled = "cancelled"
 
 
 @dataclass(frozen=True)
 class Admission:
     assessment_id: str | None = None
     asam_edition: int = 3
+    populations: tuple[PriorityPopulation, ...] = ()
 
 
 @dataclass
@@ -62,6 +87,7 @@ class Placer:
     repo: Repository
     outbox: Outbox
     now: datetime
+    policy: PlacementPolicy = DEFAULT_POLICY
 
     def admit(self, client_ref: str, move: Move, cause: CausalLink,
               admission: Admission) -> Outcome:
@@ -72,6 +98,7 @@ class Placer:
         domain.asam_codes(move.target.level, admission.asam_edition)
         episode = self.repo.open_episode(client_ref) or self._new_episode(client_ref, move,
                                                                             cause)
+        episode.populations = admission.populations
         if self._already_waiting_for(client_ref, move.target):
             return Outcome.waitlisted
         if self._room_for(move.target, client_ref):
@@ -110,20 +137,106 @@ class Placer:
             reason=needed.reason, flag_id=needed.flag_id, current_level=episode.place.level),
             cause)
 
+    def propose(self, episode: Episode, proposed: domain.ProposeStepUp,
+                cause: CausalLink) -> Outcome:
+        """A step up for a clinician to decide, and an urgent reassessment; pending step-downs
+        are held. A flag while a proposal is open adds nothing: that one is still undecided."""
+        self.hold_step_down(episode)
+        if self.repo.open_proposal(episode.client_ref) is not None:
+            return Outcome.proposed
+        origin = episode.place
+        proposal_id = domain.proposal_id_for(episode.client_ref, proposed.flag_id)
+        envelope = self._emit(episode, StepUpProposed(
+            proposal_id=proposal_id, flag_id=proposed.flag_id, severity=proposed.severity,
+            from_level=origin.level, to_level=proposed.target.level), cause)
+        self.repo.save_proposal(Proposal(
+            proposal_id=proposal_id, client_ref=episode.client_ref,
+            episode_id=episode.episode_id, site_id=origin.site_id, from_level=origin.level,
+            to_level=proposed.target.level, flag_id=proposed.flag_id,
+            severity=proposed.severity, created_at=self.now, cause_event_id=envelope.id,
+            correlation_id=envelope.correlationid))
+        self._emit(episode, ReassessmentRequested(
+            reason=f"step up to {proposed.target.level.value} proposed after relapse risk flag "
+                   f"{proposed.flag_id}", flag_id=proposed.flag_id,
+            current_level=origin.level, urgent=True, proposal_id=proposal_id),
+            CausalLink.of(envelope))
+        return Outcome.proposed
+
+    def confirm(self, episode: Episode, proposal: Proposal, move: Move, by: str) -> Outcome:
+        """A clinician's confirmation: the step up, caused by the proposal."""
+        self._decide(proposal, ProposalStatus.confirmed, by)
+        return self.move(episode, move, CausalLink(event_id=proposal.cause_event_id,
+                                                   correlation_id=proposal.correlation_id))
+
+    def decline(self, episode: Episode, proposal: Proposal, reason: DeclineReason,
+                by: str) -> Outcome:
+        if proposal.status is not ProposalStatus.open:
+            raise Conflict(f"proposal {proposal.proposal_id} is {proposal.status.value}, "
+                           "not open")
+        self._decide(proposal, ProposalStatus.declined, by)
+        self._emit(episode, StepUpDeclined(
+            proposal_id=proposal.proposal_id, flag_id=proposal.flag_id,
+            level=episode.place.level, reason_code=reason),
+            CausalLink(event_id=proposal.cause_event_id, correlation_id=proposal.correlation_id))
+        return Outcome.declined
+
     def discharge(self, episode: Episode, disposition: Disposition, reason: str | None,
                   cause: CausalLink | None) -> Outcome:
-        entry = self.repo.entry_of(episode.client_ref)
-        self.repo.dequeue(episode.client_ref)
+        """Completing IOP continues to aftercare; any other discharge ends the episode."""
         if not episode.in_care:
-            level = entry.move.target.level if entry else None
-            return self._close(episode, level, disposition, reason, cause)
+            raise Conflict(f"{episode.client_ref} is waiting for admission, not in care: "
+                           "someone who leaves a waitlist exits it (POST "
+                           f"/clients/{episode.client_ref}/waitlist/exit)")
+        self.repo.dequeue(episode.client_ref)
         completion = domain.move_for_discharge(episode, disposition)
         if completion is not None:
             return self.move(episode, completion, cause)
         origin = episode.place
-        outcome = self._close(episode, origin.level, disposition, reason, cause)
+        self._withdraw_proposal(episode)
+        self._emit(episode, ClientDischarged(
+            level=origin.level, disposition=disposition, reason=reason,
+            los_days=domain.los_days(episode.admitted_at, self.now),
+            episode_los_days=domain.los_days(episode.admitted_at, self.now),
+            level_los_days=domain.los_days(episode.since, self.now),
+            teds_reason=disposition.teds_reason), cause)
+        self._end(episode, EpisodeStatus.discharged)
         self.fill(origin)
-        return outcome
+        return Outcome.discharged
+
+    def exit_waitlist(self, episode: Episode, reason: WaitlistExitReason,
+                      cause: CausalLink | None) -> Outcome:
+        entry = self.repo.entry_of(episode.client_ref)
+        if entry is None:
+            raise Conflict(f"{episode.client_ref} is not on a waitlist")
+        self.repo.dequeue(episode.client_ref)
+        target = entry.move.target
+        self._emit(episode, WaitlistExited(
+            level=target.level, site_id=target.site_id, reason_code=reason,
+            waited_days=domain.los_days(entry.since, self.now), in_care=episode.in_care), cause)
+        if not episode.in_care:
+            self._end(episode, EpisodeStatus.withdrawn)
+        return Outcome.exited
+
+    def cancel_admission(self, episode: Episode, cause: CausalLink | None) -> Outcome:
+        """The admitted client never came: the admission is void and the slot free again."""
+        origin = episode.place
+        assert episode.admitted_at is not None
+        self.repo.dequeue(episode.client_ref)
+        self._withdraw_proposal(episode)
+        self._emit(episode, AdmissionCancelled(
+            level=origin.level, reason_code=CancellationReason.no_show,
+            admitted_at=episode.admitted_at,
+            admission_event_id=str(episode.admission_event_id)
+            if episode.admission_event_id else None), cause)
+        self._end(episode, EpisodeStatus.cancelled)
+        self.fill(origin)
+        return Outcome.cancelled
+
+    def attended(self, episode: Episode, at: datetime) -> None:
+        """Contact: the first one is the client's arrival."""
+        episode.arrived_at = episode.arrived_at or at
+        episode.last_contact_at = max(episode.last_contact_at or at, at)
+        self.repo.save_episode(episode)
 
     def fill(self, freed: Place) -> None:
         """Admit waitlisted clients into freed slots, FIFO; each move may free another slot."""
@@ -152,17 +265,21 @@ class Placer:
     def _admit(self, episode: Episode, target: Place, cause: CausalLink | None,
                admission: Admission, *, from_waitlist: bool) -> None:
         episode.site_id, episode.level = target.site_id, target.level
-        episode.status, episode.asam_edition = domain.EpisodeStatus.active, admission.asam_edition
+        episode.status, episode.asam_edition = EpisodeStatus.active, admission.asam_edition
         episode.since = episode.admitted_at = self.now
-        self.repo.save_episode(episode)
-        self._emit(episode, ClientAdmitted(
+        episode.arrived_at = episode.last_contact_at = None
+        envelope = self._emit(episode, ClientAdmitted(
             level=target.level, asam_edition=admission.asam_edition,
             asam_codes=domain.asam_codes(target.level, admission.asam_edition),
             from_waitlist=from_waitlist, assessment_id=admission.assessment_id), cause)
+        episode.admission_event_id = envelope.id
+        self.repo.save_episode(episode)
 
     def _relocate(self, episode: Episode, move: Move, cause: CausalLink | None, *,
                   from_waitlist: bool) -> Place:
         origin, target = episode.place, move.target
+        if move.proposal_id is None:
+            self._withdraw_proposal(episode)
         episode.site_id, episode.level, episode.since = target.site_id, target.level, self.now
         self.repo.save_episode(episode)
         self._emit(episode, _move_event(move, origin, from_waitlist), cause)
@@ -173,25 +290,32 @@ class Placer:
         self.repo.dequeue(episode.client_ref)
         current = episode.place if episode.in_care else None
         self.repo.save_episode(episode)
+        priority = self.policy.priority_of(episode.populations)
+        ahead = [e for e in self.repo.waiting(move.target) if e.priority <= priority]
         envelope = self._emit(episode, PlacementWaitlisted(
-            level=move.target.level, position=len(self.repo.waiting(move.target)) + 1,
+            level=move.target.level, position=len(ahead) + 1,
             reason=domain.waitlist_reason(move, current),
-            current_level=current.level if current else None), cause)
+            current_level=current.level if current else None, site_id=move.target.site_id,
+            priority=priority.name), cause)
         self.repo.enqueue(WaitEntry(
             client_ref=episode.client_ref, episode_id=episode.episode_id, move=move,
-            cause_event_id=envelope.id, correlation_id=envelope.correlationid,
-            assessment_id=admission.assessment_id, asam_edition=admission.asam_edition))
+            cause_event_id=envelope.id, correlation_id=envelope.correlationid, since=self.now,
+            priority=priority, assessment_id=admission.assessment_id,
+            asam_edition=admission.asam_edition))
 
-    def _close(self, episode: Episode, level: LevelOfCare | None, disposition: Disposition,
-               reason: str | None, cause: CausalLink | None) -> Outcome:
-        if level is None:
-            raise InvalidTransition(f"{episode.client_ref} has no level to discharge from")
-        stay = domain.los_days(episode.admitted_at, self.now)
-        episode.status, episode.since = domain.EpisodeStatus.discharged, self.now
+    def _end(self, episode: Episode, status: EpisodeStatus) -> None:
+        episode.status, episode.since = status, self.now
         self.repo.save_episode(episode)
-        self._emit(episode, ClientDischarged(level=level, disposition=disposition,
-                                             reason=reason, los_days=stay), cause)
-        return Outcome.discharged
+
+    def _decide(self, proposal: Proposal, status: ProposalStatus, by: str | None) -> None:
+        proposal.status, proposal.decided_at, proposal.decided_by = status, self.now, by
+        self.repo.save_proposal(proposal)
+
+    def _withdraw_proposal(self, episode: Episode) -> None:
+        """The client moved or left before anyone decided: the proposal no longer applies."""
+        proposal = self.repo.open_proposal(episode.client_ref)
+        if proposal is not None:
+            self._decide(proposal, ProposalStatus.withdrawn, None)
 
     def _emit(self, episode: Episode, data: EventData, cause: CausalLink | None) -> Envelope:
         envelope = self.outbox.emit(data, subject=episode.client_ref, site_id=episode.site_id,
@@ -220,12 +344,16 @@ class Placer:
 
 
 def _move_event(move: Move, origin: Place, from_waitlist: bool) -> EventData:
+    """Same level elsewhere is a transfer; a change of level is a step, at the same site or
+    another one (then it is a transfer too, and says so with from_site and to_site)."""
     target = move.target
-    if move.kind is domain.MoveKind.transfer or origin.site_id != target.site_id:
+    if target.level == origin.level:
         prefix = "from waitlist: " if from_waitlist else ""
         return ClientTransferred(from_site=origin.site_id, to_site=target.site_id,
-                                 level=target.level, reason=(prefix + move.reason)[:500])
+                                 level=target.level, from_level=origin.level,
+                                 to_level=target.level, reason=(prefix + move.reason)[:500])
     step = SteppedUp if target.level.is_higher_than(origin.level) else SteppedDown
-    return step(from_level=origin.level, to_level=target.level,
-                trigger=move.trigger or TransitionTrigger.manual, reason=move.reason[:500],
-                from_waitlist=from_waitlist)
+    return step(from_level=origin.level, to_level=target.level, from_site=origin.site_id,
+                to_site=target.site_id, trigger=move.trigger or TransitionTrigger.manual,
+                reason=move.reason[:500], from_waitlist=from_waitlist,
+                proposal_id=move.proposal_id)

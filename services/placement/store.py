@@ -9,14 +9,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func, true
+from sqlalchemy import DateTime, MetaData, and_, func, or_, true
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from carepath.db import runtime_tables
 from carepath.uow import CausalLink
 from contracts import LevelOfCare
-from contracts.events import TransitionTrigger
-from services.placement.domain import Episode, EpisodeStatus, Move, MoveKind, Place, WaitEntry
+from contracts.events import PriorityPopulation, RiskSeverity, TransitionTrigger
+from services.placement.domain import (
+    Episode,
+    EpisodeStatus,
+    Move,
+    MoveKind,
+    Place,
+    Proposal,
+    ProposalStatus,
+    WaitEntry,
+)
+from services.placement.policy import PlacementPolicy, Priority
 
 OPEN = (EpisodeStatus.active.value, EpisodeStatus.waitlisted.value)
 
@@ -37,6 +47,10 @@ class EpisodeRow(PlacementTable, table=True):
     opened_at: datetime = Field(sa_type=DateTime(timezone=True))
     admitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     asam_edition: int = 3
+    arrived_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_contact_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    admission_event_id: str | None = Field(default=None, max_length=36)
+    populations: str = Field(default="", max_length=100)  # space-separated codes
 
 
 class CapacityRow(PlacementTable, table=True):
@@ -60,6 +74,31 @@ class WaitlistRow(PlacementTable, table=True):
     reason: str = Field(max_length=500)
     assessment_id: str | None = Field(default=None, max_length=64)
     asam_edition: int = 3
+    cause_event_id: str = Field(max_length=36)
+    correlation_id: str = Field(max_length=36)
+    since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    priority_rank: int = 0
+    priority: str = Field(default="standard", max_length=40)
+    proposal_id: str | None = Field(default=None, max_length=64)
+
+
+class ProposalRow(PlacementTable, table=True):
+    """A step up a relapse-risk flag proposed, and what a clinician decided."""
+
+    __tablename__ = "proposal"
+
+    proposal_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=48)
+    episode_id: str = Field(max_length=36)
+    site_id: str = Field(index=True, max_length=64)
+    from_level: str = Field(max_length=20)
+    to_level: str = Field(max_length=20)
+    flag_id: str = Field(max_length=64)
+    severity: str = Field(max_length=20)
+    status: str = Field(index=True, max_length=20)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    decided_by: str | None = Field(default=None, max_length=64)
     cause_event_id: str = Field(max_length=36)
     correlation_id: str = Field(max_length=36)
 
@@ -119,6 +158,9 @@ class SqlRepository:
         row.site_id, row.status, row.since = episode.site_id, episode.status.value, episode.since
         row.level = episode.level.value if episode.level else None
         row.admitted_at, row.asam_edition = episode.admitted_at, episode.asam_edition
+        row.arrived_at, row.last_contact_at = episode.arrived_at, episode.last_contact_at
+        row.admission_event_id = _str(episode.admission_event_id)
+        row.populations = " ".join(p.value for p in episode.populations)
         self.session.add(row)
         self.session.flush()
 
@@ -145,7 +187,7 @@ class SqlRepository:
     def waiting(self, place: Place) -> list[WaitEntry]:
         rows = self.session.exec(select(WaitlistRow).where(
             WaitlistRow.site_id == place.site_id, WaitlistRow.level == place.level.value)
-            .order_by(col(WaitlistRow.seq))).all()
+            .order_by(col(WaitlistRow.priority_rank), col(WaitlistRow.seq))).all()
         return [_entry(row) for row in rows]
 
     def entry_of(self, client_ref: str) -> WaitEntry | None:
@@ -160,7 +202,9 @@ class SqlRepository:
             site_id=move.target.site_id, level=move.target.level.value, kind=move.kind.value,
             trigger=move.trigger.value if move.trigger else None, reason=move.reason,
             assessment_id=entry.assessment_id, asam_edition=entry.asam_edition,
-            cause_event_id=str(entry.cause_event_id), correlation_id=str(entry.correlation_id)))
+            cause_event_id=str(entry.cause_event_id), correlation_id=str(entry.correlation_id),
+            since=entry.since, priority_rank=entry.priority.rank, priority=entry.priority.name,
+            proposal_id=move.proposal_id))
         self.session.flush()
 
     def dequeue(self, client_ref: str) -> None:
@@ -172,6 +216,54 @@ class SqlRepository:
         row.last_event_id, row.correlation_id = str(link.event_id), str(link.correlation_id)
         self.session.add(row)
         self.session.flush()
+
+    def open_proposal(self, client_ref: str) -> Proposal | None:
+        row = self.session.exec(select(ProposalRow).where(
+            ProposalRow.client_ref == client_ref,
+            ProposalRow.status == ProposalStatus.open.value)).first()
+        return _proposal(row) if row else None
+
+    def proposal(self, proposal_id: str) -> Proposal | None:
+        row = self.session.get(ProposalRow, proposal_id)
+        return _proposal(row) if row else None
+
+    def proposals(self, *, sites: set[str] | None, status: ProposalStatus | None
+                  ) -> list[Proposal]:
+        query = select(ProposalRow).order_by(col(ProposalRow.created_at))
+        if sites is not None:
+            query = query.where(col(ProposalRow.site_id).in_(sites))
+        if status is not None:
+            query = query.where(ProposalRow.status == status.value)
+        return [_proposal(row) for row in self.session.exec(query).all()]
+
+    def save_proposal(self, proposal: Proposal) -> None:
+        row = self.session.get(ProposalRow, proposal.proposal_id) or ProposalRow(
+            proposal_id=proposal.proposal_id, client_ref=proposal.client_ref,
+            episode_id=str(proposal.episode_id), site_id=proposal.site_id,
+            from_level=proposal.from_level.value, to_level=proposal.to_level.value,
+            flag_id=proposal.flag_id, severity=proposal.severity.value,
+            status=proposal.status.value, created_at=proposal.created_at,
+            cause_event_id=str(proposal.cause_event_id),
+            correlation_id=str(proposal.correlation_id))
+        row.status, row.decided_at = proposal.status.value, proposal.decided_at
+        row.decided_by = proposal.decided_by
+        self.session.add(row)
+        self.session.flush()
+
+    def overdue_candidates(self, policy: PlacementPolicy, now: datetime) -> list[str]:
+        """Clients whose open episode may be a no-show or without contact for too long (the
+        domain decides); oldest first."""
+        no_show_by, dropped_by = now - policy.no_show_after, now - policy.dropped_out_after
+        never_came = and_(col(EpisodeRow.arrived_at).is_(None),
+                          col(EpisodeRow.admitted_at) <= no_show_by)
+        stopped = and_(col(EpisodeRow.arrived_at).is_not(None),
+                       col(EpisodeRow.since) <= dropped_by,
+                       func.coalesce(col(EpisodeRow.last_contact_at),
+                                     col(EpisodeRow.arrived_at)) <= dropped_by)
+        query = (select(EpisodeRow.client_ref)
+                 .where(EpisodeRow.status == EpisodeStatus.active.value, or_(never_came, stopped))
+                 .order_by(col(EpisodeRow.admitted_at)))
+        return list(self.session.exec(query).all())
 
     def census(self, site_id: str | None = None) -> list[CensusLine]:
         rows = self.session.exec(select(CapacityRow).where(
@@ -201,19 +293,45 @@ def _episode(row: EpisodeRow) -> Episode:
     return Episode(
         episode_id=uuid.UUID(row.episode_id), client_ref=row.client_ref, site_id=row.site_id,
         level=LevelOfCare(row.level) if row.level else None, status=EpisodeStatus(row.status),
-        since=utc(row.since), admitted_at=utc(row.admitted_at) if row.admitted_at else None,
-        asam_edition=row.asam_edition)
+        since=utc(row.since), admitted_at=maybe_utc(row.admitted_at),
+        asam_edition=row.asam_edition, arrived_at=maybe_utc(row.arrived_at),
+        last_contact_at=maybe_utc(row.last_contact_at),
+        admission_event_id=uuid.UUID(row.admission_event_id) if row.admission_event_id
+        else None,
+        populations=tuple(PriorityPopulation(p) for p in row.populations.split()))
 
 
 def _entry(row: WaitlistRow) -> WaitEntry:
     move = Move(MoveKind(row.kind), Place(row.site_id, LevelOfCare(row.level)),
-                TransitionTrigger(row.trigger) if row.trigger else None, row.reason)
+                TransitionTrigger(row.trigger) if row.trigger else None, row.reason,
+                proposal_id=row.proposal_id)
     return WaitEntry(client_ref=row.client_ref, episode_id=uuid.UUID(row.episode_id), move=move,
                      cause_event_id=uuid.UUID(row.cause_event_id),
                      correlation_id=uuid.UUID(row.correlation_id),
+                     since=maybe_utc(row.since) or datetime.fromtimestamp(0, UTC),
+                     priority=Priority(row.priority_rank, row.priority),
                      assessment_id=row.assessment_id, asam_edition=row.asam_edition)
+
+
+def _proposal(row: ProposalRow) -> Proposal:
+    return Proposal(
+        proposal_id=row.proposal_id, client_ref=row.client_ref,
+        episode_id=uuid.UUID(row.episode_id), site_id=row.site_id,
+        from_level=LevelOfCare(row.from_level), to_level=LevelOfCare(row.to_level),
+        flag_id=row.flag_id, severity=RiskSeverity(row.severity), created_at=utc(row.created_at),
+        cause_event_id=uuid.UUID(row.cause_event_id),
+        correlation_id=uuid.UUID(row.correlation_id), status=ProposalStatus(row.status),
+        decided_at=maybe_utc(row.decided_at), decided_by=row.decided_by)
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every time placement stores is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def maybe_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment)

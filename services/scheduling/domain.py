@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from carepath.errors import Conflict
 from contracts import LevelOfCare
 from contracts.events import (
+    AdmissionCancelled,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
@@ -33,6 +34,7 @@ CANCEL_REASONS: dict[type, str] = {
     SteppedDown: "stepped_down",
     ClientTransferred: "transferred",
     ClientDischarged: "discharged",
+    AdmissionCancelled: "admission_cancelled",
 }
 
 
@@ -52,12 +54,14 @@ class Placement:
 
 
 def placement_after(change: PlacementChange, event_site: str | None) -> Placement:
-    """The level and site a client is in once the change has happened."""
+    """The level and site a client is in once the change has happened. The envelope's site is
+    the new one; a step that also changes site names it too (`to_site`), and so does a
+    transfer."""
     if isinstance(change, ClientTransferred):
         return Placement(level=change.level, site_id=change.to_site)
     if isinstance(change, ClientAdmitted):
         return Placement(level=change.level, site_id=event_site)
-    return Placement(level=change.to_level, site_id=event_site)
+    return Placement(level=change.to_level, site_id=change.to_site or event_site)
 
 
 @dataclass(frozen=True)

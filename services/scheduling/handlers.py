@@ -1,5 +1,6 @@
 """Placement events in, session plans out: every move cancels the client's sessions still to
-come and schedules the new level's weeks; a discharge only cancels."""
+come and schedules the new level's weeks; a discharge or a cancelled admission (a no-show)
+only cancels. Proposals, declines and waitlist exits move nobody, so they are not consumed."""
 
 from dataclasses import dataclass
 
@@ -7,6 +8,7 @@ from carepath.consumer import EventHandlers, Incoming
 from carepath.uow import CausalLink, Transaction
 from contracts import Envelope, EventData
 from contracts.events import (
+    AdmissionCancelled,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
@@ -43,8 +45,8 @@ def reschedule(event: Incoming, tx: Transaction, deps: SchedulingDeps) -> None:
                    correlation_id=str(scheduled.correlationid))
 
 
-@handlers.on(ClientDischarged)
-def cancel_on_discharge(event: Incoming, tx: Transaction, deps: SchedulingDeps) -> None:
+@handlers.on(ClientDischarged, AdmissionCancelled)
+def cancel_on_leaving(event: Incoming, tx: Transaction, deps: SchedulingDeps) -> None:
     cancel_sessions_to_come(event, tx)
 
 

@@ -69,7 +69,7 @@ def test_one_client_from_referral_through_every_level_to_aftercare(api: Carepath
     assert {e["correlation_id"] for e in journey["events"]} == {root["id"]}
 
 
-def test_relapse_signs_step_an_iop_client_up_and_family_without_consent_gets_nothing(
+def test_relapse_signs_a_confirmed_step_up_and_family_without_consent_gets_nothing(
     api: CarepathClient, tap: EventTap
 ) -> None:
     family = [{"name": "Ursula Zebulon", "relationship": "sister", "email": "ursula@example.org"}]
@@ -84,9 +84,12 @@ def test_relapse_signs_step_an_iop_client_up_and_family_without_consent_gets_not
 
     flag = tap.wait_for(lambda e: of_type("RelapseRiskFlagged", ref)(e)
                         and e.data["severity"] == "high")
+    proposed = tap.wait_for(of_type("StepUpProposed", ref))
+    api.confirm_proposal(ref, proposed.data["proposal_id"], to_level="php",
+                         reason="confirmed by the clinician")
     step_up = tap.wait_for(of_type("SteppedUp", ref))
     assert (step_up.data["from_level"], step_up.data["to_level"]) == ("iop", "php")
-    assert step_up.causationid == flag.id
+    assert (step_up.causationid, proposed.causationid) == (proposed.id, flag.id)
     admitted_at(api, ref, "php")
     rescheduled = tap.wait_for(lambda e: of_type("SessionsScheduled", ref)(e)
                                and e.causationid == step_up.id)

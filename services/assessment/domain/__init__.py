@@ -7,12 +7,14 @@ import uuid
 
 from services.assessment.domain.levels import (
     CareState,
+    NoRuleSetForEdition,
     Recommendation,
     care_after,
     check_kind,
     drivers_of,
     final_level,
     recommend,
+    rule_set_for,
 )
 from services.assessment.domain.risk import (
     AttendanceMark,
@@ -37,8 +39,8 @@ def mint_id(prefix: str, *, from_event: uuid.UUID | None = None) -> str:
 
 
 __all__ = [
-    "AttendanceMark", "CareState", "Indicator", "ObservationValue", "Reading", "Recommendation",
-    "RiskScore", "attendance_time", "care_after", "check_kind", "check_observation",
-    "check_observed_at", "drivers_of", "final_level", "mint_id", "recommend", "score_risk",
-    "should_flag",
+    "AttendanceMark", "CareState", "Indicator", "NoRuleSetForEdition", "ObservationValue",
+    "Reading", "Recommendation", "RiskScore", "attendance_time", "care_after", "check_kind",
+    "check_observation", "check_observed_at", "drivers_of", "final_level", "mint_id",
+    "recommend", "rule_set_for", "score_risk", "should_flag",
 ]

@@ -1,14 +1,15 @@
-"""Level-of-care rules: the rule-set evaluator, who may be assessed how, and where placement
-events leave a client."""
+"""Level-of-care rules: which rule set judges an assessment, the rule-set evaluator, who may be
+assessed how, and where placement events leave a client."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from carepath.errors import Conflict
+from carepath.errors import Conflict, InvalidInput
 from contracts import LevelOfCare
 from contracts.events import (
+    AdmissionCancelled,
     AssessmentKind,
     ClientAdmitted,
     ClientDischarged,
@@ -16,9 +17,11 @@ from contracts.events import (
     Dimensions,
     SteppedDown,
     SteppedUp,
+    WaitlistExited,
 )
 from contracts.events.placement import PlacementEvent
-from services.assessment.policy import Condition, DimensionKey, RuleSet, dimension_keys
+from contracts.levels import ASAM_EDITIONS, DIMENSION_KEYS, DimensionKey
+from services.assessment.policy import Condition, RuleSet, RuleSets
 
 Ratings = Mapping[str, int]
 Drivers = tuple[DimensionKey, ...]
@@ -29,6 +32,27 @@ class Recommendation:
     level: LevelOfCare
     rule_id: str
     rationale: tuple[str, ...]
+
+
+class NoRuleSetForEdition(InvalidInput):
+    """No configured rule set assumes the dimension meanings the ratings were given with."""
+
+
+def rule_set_for(rule_sets: RuleSets, edition: int | None) -> RuleSet:
+    """The rule set for ratings given under `edition` (None: the default rule set's)."""
+    wanted = rule_sets.default_edition if edition is None else edition
+    found = rule_sets.by_edition.get(wanted)
+    if found is None:
+        configured = " ".join(
+            f"Rule set '{rules.name}' assumes the dimension meanings of the "
+            f"{ASAM_EDITIONS[rules.asam_edition]}: {rules.assumed_meanings()}."
+            for rules in rule_sets.by_edition.values())
+        raise NoRuleSetForEdition(
+            f"no level-of-care rule set for ASAM edition {wanted} is configured. {configured} "
+            f"Ratings given with edition-{wanted} meanings cannot be judged by rules written for "
+            f"another edition's: assess under a configured edition, or configure a rule set "
+            f"with asam_edition: {wanted}.")
+    return found
 
 
 def recommend(rules: RuleSet, dimensions: Dimensions) -> Recommendation:
@@ -51,7 +75,7 @@ def drivers_of(condition: Condition, ratings: Ratings) -> Drivers | None:
         if found is None:
             return None
         drivers.update(found)
-    return tuple(key for key in dimension_keys() if key in drivers)
+    return tuple(key for key in DIMENSION_KEYS if key in drivers)
 
 
 def _any_at_least(c: Condition, ratings: Ratings) -> Drivers | None:
@@ -87,13 +111,13 @@ def _sum_at_least(c: Condition, ratings: Ratings) -> Drivers | None:
     if c.sum_at_least is None:
         return ()
     total = sum(ratings.values())
-    hits = tuple(k for k in dimension_keys() if ratings[k] > 0)
+    hits = tuple(k for k in DIMENSION_KEYS if ratings[k] > 0)
     return hits if total >= c.sum_at_least else None
 
 
 def _explain(rules: RuleSet, rule_id: str, level: LevelOfCare, reason: str,
              ratings: Ratings, drivers: Drivers) -> Recommendation:
-    named = ", ".join(rules.describe(key, ratings[key]) for key in drivers)
+    named = "; ".join(rules.describe(key, ratings[key]) for key in drivers)
     text = reason.format(dims=named or "no single dimension", level=level.value,
                          total=sum(ratings.values()))
     lines = [text, f"rule '{rule_id}' of rule set '{rules.name}' decided (first match wins)"]
@@ -121,14 +145,18 @@ class CareState:
 
 
 def care_after(event: PlacementEvent, *, site_id: str | None) -> CareState | None:
-    """Where a placement event leaves the client; None for events that move nobody."""
+    """Where a placement event leaves the client; None for events that move nobody (a step-up
+    proposal or its decline, someone in care leaving a waitlist for another level)."""
     match event:
         case ClientAdmitted(level=level):
             return CareState(in_care=True, level=level, site_id=site_id)
-        case SteppedDown(to_level=level) | SteppedUp(to_level=level):
-            return CareState(in_care=True, level=level, site_id=site_id)
+        case SteppedDown(to_level=level, to_site=to_site) | SteppedUp(
+                to_level=level, to_site=to_site):
+            return CareState(in_care=True, level=level, site_id=to_site or site_id)
         case ClientTransferred(level=level, to_site=to_site):
             return CareState(in_care=True, level=level, site_id=to_site)
-        case ClientDischarged():
+        case ClientDischarged() | AdmissionCancelled() | WaitlistExited(in_care=False):
+            # A cancelled admission never happened; someone leaving a waitlist they waited on
+            # for admission was never admitted: either way, not in care.
             return CareState(in_care=False, level=None, site_id=site_id)
     return None

@@ -3,12 +3,15 @@ ClientAssessed and RelapseRiskFlagged out with causation reaching the referral."
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from carepath.settings import Settings
 from contracts import Envelope, EventData, LevelOfCare, new_envelope
 from contracts.events import (
     AttendanceRecorded,
@@ -170,3 +173,53 @@ def test_bad_requests_are_refused_with_a_reason_and_emit_nothing(service_client,
         event_tap.wait_for(of_type("ClientAssessed", client.ref))
     emitted = event_tap.collected(lambda e: e.subject == client.ref and "assessment" in e.type)
     assert [e.data["assessment_id"] for e in emitted] == [barrier.json()["assessment_id"]]
+
+
+def test_an_edition_4_assessment_is_judged_by_the_edition_4_rules(service_client, publish,
+                                                                  event_tap: EventTap) -> None:
+    client = Client()
+    use_risk = {"d1": 2, "d2": 2, "d3": 0, "d4": 3, "d5": 0, "d6": 0}
+    with service_client("assessment") as api:
+        publish(client.referral)
+        known(api, client.ref)
+        created = assess(api, client.ref, dimensions=use_risk, asam_edition=4,
+                         priority_populations=["injection_drug_use", "pregnant"])
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert api.get(f"/assessments/{body['assessment_id']}").json() == body
+        event = event_tap.wait_for(of_type("ClientAssessed", client.ref))
+    assert (body["rule_set"], body["asam_edition"]) == ("carepath-illustrative-asam4-v1", 4)
+    assert (body["final_level"], body["asam_codes"]) == ("php", ["2.5", "2.7"])
+    assert "d4 substance use-related risks=3" in body["rationale"][0]
+    assert body["priority_populations"] == ["pregnant", "injection_drug_use"]
+    assert (event.data["rule_set"], event.data["asam_edition"]) == (
+        "carepath-illustrative-asam4-v1", 4)
+    assert event.data["priority_populations"] == ["pregnant", "injection_drug_use"]
+    assert event.data["rationale"] == body["rationale"]
+
+
+def test_an_edition_without_a_rule_set_is_refused_with_the_reason_and_emits_nothing(
+        service_client, publish, event_tap: EventTap, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("loc-rules.yaml", "risk.yaml"):  # no loc-rules-asam4.yaml
+        shutil.copy(Settings().config_dir / name, config / name)
+    client = Client()
+    with service_client("assessment", config_dir=config) as api:
+        publish(client.referral)
+        known(api, client.ref)
+        refused = assess(api, client.ref, asam_edition=4)
+        unknown = assess(api, client.ref, priority_populations=["veteran"])
+        assert api.get(f"/clients/{client.ref}/assessments").json() == []
+        barrier = assess(api, client.ref, priority_populations=["pregnant"])
+        assert barrier.status_code == 201, barrier.text
+        event_tap.wait_for(of_type("ClientAssessed", client.ref))
+    assert (refused.status_code, refused.json()["error"]) == (422, "NoRuleSetForEdition")
+    reason = refused.json()["detail"]
+    assert reason.startswith("no level-of-care rule set for ASAM edition 4 is configured")
+    assert "'carepath-illustrative-v1' assumes" in reason and "d4 readiness to change" in reason
+    assert unknown.status_code == 422 and "priority_populations" in unknown.text
+    assert (barrier.json()["asam_edition"], barrier.json()["asam_codes"]) == (3, ["2.1"])
+    emitted = event_tap.collected(lambda e: e.subject == client.ref and "assessment" in e.type)
+    assert [e.data["assessment_id"] for e in emitted] == [barrier.json()["assessment_id"]]
+    assert emitted[0].data["priority_populations"] == ["pregnant"]

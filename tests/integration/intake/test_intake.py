@@ -67,3 +67,29 @@ def test_reading_identity_is_audited_and_consent_can_be_revoked(service_client,
         recorded = event_tap.wait_for(of_type("ConsentRecorded", ref))
         revoked_event = event_tap.wait_for(of_type("ConsentRevoked", ref))
     assert recorded.causationid == recorded.correlationid == revoked_event.correlationid
+
+
+def test_a_known_client_referred_again_keeps_the_pseudonym_in_a_new_causal_chain(
+        service_client, event_tap: EventTap) -> None:
+    with service_client("intake") as intake:
+        first = intake.post("/referrals", json=REFERRAL).json()
+        again = intake.post(f"/clients/{first['client_ref']}/referrals", json={
+            "site_id": "worcester", "referral_source": "self",
+            "presenting_concerns": ["return of use"]})
+        unknown = intake.post("/clients/c-nobody-at-all/referrals", json={
+            "site_id": "boston", "referral_source": "self"})
+        bad_site = intake.post(f"/clients/{first['client_ref']}/referrals", json={
+            "site_id": "paris", "referral_source": "self"})
+        events = [event_tap.wait_for(lambda e, rid=rid: str(e.id) == rid)
+                  for rid in (first["referral_event_id"], again.json()["referral_event_id"])]
+        identity = intake.get(f"/clients/{first['client_ref']}",
+                              params={"purpose": "treatment"}).json()
+    assert again.status_code == 201, again.text
+    assert again.json()["client_ref"] == first["client_ref"]
+    assert (unknown.status_code, bad_site.status_code) == (404, 422)
+    second = events[1]
+    assert (second.subject, second.siteid) == (first["client_ref"], "worcester")
+    assert second.correlationid == second.id != events[0].id
+    assert second.data["family_recipients"] == events[0].data["family_recipients"]
+    assert (identity["first_name"], identity["site_id"]) == ("Ann", "worcester")
+    assert "return of use" not in second.to_bytes().decode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,15 @@ from contracts.events import (
     ClientReferred,
     ConsentRecorded,
     ConsentRevoked,
+    DeclineReason,
     FamilyRecipient,
     ReferralSource,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
     TransitionTrigger,
 )
+from contracts.events.assessment import RiskSeverity
 from contracts.levels import LevelOfCare
 from services.notification.store import ConsentGrant, KnownClient
 from tests.integration.notification.conftest import SmtpInbox, WebhookReceiver, config_dir
@@ -215,3 +220,38 @@ def test_a_refusing_mail_server_ends_in_notification_failed_after_retries(
     assert "451" in failed.data["error"] and failed.causationid == trigger.id
     assert (care_team["status"], care_team["attempts"]) == ("failed", 5)
     assert smtp_inbox.received == []
+
+
+def decoded_body(email: Message) -> str:
+    """The text as sent: long lines travel quoted-printable, soft-wrapped."""
+    payload = email.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
+def test_a_proposal_and_its_decline_go_to_the_care_team_only(
+        service_client: Any, event_tap: EventTap, publish: Callable[..., None],
+        smtp_inbox: SmtpInbox, tmp_path: Path) -> None:
+    configured = config_dir(tmp_path, care_team={"channel": "email", "address": TEAM_MAILBOX})
+    with service_client("notification", config_dir=configured, smtp_host="127.0.0.1",
+                        smtp_port=smtp_inbox.port) as service:
+        client = Client(publish)
+        client.refer()
+        client.consent()
+        wait_for_consent(service, "consent-0001")
+        proposed = client.send(StepUpProposed(
+            proposal_id="p-1", flag_id="f-1", severity=RiskSeverity.high,
+            from_level=LevelOfCare.iop, to_level=LevelOfCare.php))
+        declined = client.send(StepUpDeclined(
+            proposal_id="p-1", flag_id="f-1", level=LevelOfCare.iop,
+            reason_code=DeclineReason.client_declined))
+        sent = event_tap.wait_for_count(of_type("NotificationSent", client.ref), 2)
+        rows = notifications(service, client.ref)
+
+    assert [e.causationid for e in sent] == [proposed.id, declined.id]
+    assert [(r["audience"], r["template"]) for r in rows] == [
+        ("care_team", "care_team.step_up_proposed"), ("care_team", "care_team.step_up_declined")]
+    bodies = [decoded_body(email) for _, email in smtp_inbox.received]
+    assert "step-up proposed iop -> php (proposal p-1), awaiting a clinician's decision" in (
+        bodies[0])
+    assert "step up declined (client_declined) at level iop" in bodies[1]

@@ -63,25 +63,40 @@ def test_a_third_admission_waits_for_a_full_residential_and_gets_the_freed_bed(
         "active", "residential", None)
 
 
-def test_relapse_risk_steps_up_or_asks_for_reassessment_and_unknown_clients_are_ignored(
+def test_relapse_risk_proposes_a_step_up_a_clinician_confirms_and_unknown_clients_are_ignored(
         service_client: Any, event_tap: EventTap, publish: Publish) -> None:
     client, ghost = Client("risky-one"), Client("never-admitted")
     with service_client("placement") as placement:
         admitted = admit(publish, event_tap, client, "iop")
         high = client.flagged("high")
         publish(high)
+        proposed = event_tap.wait_for(of_type("StepUpProposed", client.ref))
+        urgent = event_tap.wait_for(of_type("ReassessmentRequested", client.ref))
+        [open_one] = placement.get("/proposals", params={"status": "open"}).json()
+        confirmed = placement.post(f"/clients/{client.ref}/transitions", json={
+            "to_level": "php", "reason": "confirmed after review",
+            "proposal_id": open_one["proposal_id"]})
         step = event_tap.wait_for(of_type("SteppedUp", client.ref))
         moderate = client.flagged("moderate")
         publish(moderate, ghost.flagged("high"))
-        request = event_tap.wait_for(of_type("ReassessmentRequested", client.ref))
+        request = event_tap.wait_for(lambda e: of_type("ReassessmentRequested", client.ref)(e)
+                                     and e.causationid == moderate.id)
         wait_until(lambda: consumed(placement, RelapseRiskFlagged.type_name()) >= 3)
         assert placement.get(f"/clients/{ghost.ref}/placement").status_code == 404
+        after = placement.get("/proposals").json()
+    assert (proposed.causationid, proposed.data["flag_id"]) == (high.id, high.data["flag_id"])
+    assert (urgent.data["urgent"], urgent.causationid) == (True, proposed.id)
+    assert open_one == {**open_one, "client_ref": client.ref, "site_id": "boston",
+                        "from_level": "iop", "to_level": "php", "status": "open",
+                        "flag_id": high.data["flag_id"]}
+    assert confirmed.status_code == 200, confirmed.text
     assert (step.data["from_level"], step.data["to_level"], step.data["trigger"]) == (
         "iop", "php", "risk_flag")
-    assert step.causationid == high.id and step.episodeid == admitted.episodeid
-    assert request.causationid == moderate.id
+    assert step.data["proposal_id"] == open_one["proposal_id"]
+    assert step.causationid == proposed.id and step.episodeid == admitted.episodeid
+    assert [p["status"] for p in after] == ["confirmed"]
     assert moderate.data["flag_id"] in request.data["reason"]
-    assert request.data["current_level"] == "php"
+    assert request.data["current_level"] == "php" and request.data["urgent"] is False
     assert placement_events(event_tap, ghost.ref) == []
 
 

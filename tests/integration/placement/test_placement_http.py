@@ -84,10 +84,12 @@ def test_transfer_iop_completion_and_discharge_over_http(
         assert completed.json()["status"] == "moved"
         assert completed.json()["placement"]["level"] == "aftercare"
 
+        legacy = placement.post(f"/clients/{client.ref}/discharge",
+                                json={"disposition": "ama"})
         ended = placement.post(f"/clients/{client.ref}/discharge",
-                               json={"disposition": "ama"})
+                               json={"disposition": "left_against_advice"})
         again = placement.post(f"/clients/{client.ref}/discharge",
-                               json={"disposition": "ama"})
+                               json={"disposition": "left_against_advice"})
         after = placement.get(f"/clients/{client.ref}/placement").json()
         event_tap.wait_for(of_type("ClientDischarged", client.ref))
     events = placement_events(event_tap, client.ref)
@@ -98,6 +100,7 @@ def test_transfer_iop_completion_and_discharge_over_http(
         "boston", "worcester", "worcester")
     assert (step.data["to_level"], step.data["trigger"]) == ("aftercare", "completion")
     assert discharged.data["level"] == "aftercare" and discharged.data["los_days"] >= 0
+    assert legacy.status_code == 422 and "use 'left_against_advice'" in legacy.text
     assert [e.causationid for e in events[1:]] == [e.id for e in events[:-1]]
     assert {e.episodeid for e in events} == {admitted.episodeid}
     assert ended.json()["status"] == "discharged"

@@ -9,8 +9,20 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from contracts import Envelope, EventData, LevelOfCare, new_envelope
-from contracts.events import ClientAdmitted, SteppedUp, TransitionTrigger
+from contracts import Envelope, EventData, LevelOfCare, dlq_topic_for, new_envelope
+from contracts.events import (
+    AdmissionCancelled,
+    CancellationReason,
+    ClientAdmitted,
+    DeclineReason,
+    SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
+    TransitionTrigger,
+    WaitlistExited,
+    WaitlistExitReason,
+)
+from contracts.events.assessment import RiskSeverity
 from tests.support import EventTap, of_type
 
 ADMITTED_AT = datetime(2031, 1, 6, 17, 0, tzinfo=UTC)  # a Monday, noon in Boston
@@ -170,3 +182,38 @@ def test_attendance_for_a_cancelled_session_is_refused(
     assert row["status"] == "cancelled"
     recorded = event_tap.collected(of_type("AttendanceRecorded", client.ref))
     assert [(e.data["session_id"], e.data["level"]) for e in recorded] == [(php_session, "php")]
+
+
+def test_a_no_show_cancels_what_is_to_come_and_decisions_pass_by_without_a_dead_letter(
+        service_client: ServiceClient, event_tap: EventTap, publish: Publish,
+        kafka_bootstrap: str) -> None:
+    client = Client()
+    dead = EventTap(kafka_bootstrap, topics=(dlq_topic_for("scheduling"),)).start()
+    try:
+        with service_client("scheduling") as api:
+            admitted = admit(publish, event_tap, client)
+            publish(*(client.event(data, ADMITTED_AT + timedelta(hours=1)) for data in (
+                StepUpProposed(proposal_id="p-1", flag_id="f-1", severity=RiskSeverity.high,
+                               from_level=LevelOfCare.iop, to_level=LevelOfCare.php),
+                StepUpDeclined(proposal_id="p-1", flag_id="f-1", level=LevelOfCare.iop,
+                               reason_code=DeclineReason.managed_at_current_level),
+                WaitlistExited(level=LevelOfCare.php, site_id="boston", in_care=True,
+                               reason_code=WaitlistExitReason.no_longer_needed,
+                               waited_days=0))))
+            no_show = client.event(AdmissionCancelled(
+                level=LevelOfCare.iop, reason_code=CancellationReason.no_show,
+                admitted_at=ADMITTED_AT), ADMITTED_AT + timedelta(days=2))
+            publish(no_show)
+            cancelled = event_tap.wait_for(of_type("SessionsCancelled", client.ref))
+            still_scheduled = sessions(api, client, status="scheduled")
+        letters = dead.collected(lambda e: e.subject == client.ref)
+    finally:
+        dead.stop()
+    assert cancelled.causationid == no_show.id
+    assert cancelled.data["reason"] == "admission_cancelled"
+    planned = {s["session_id"]: s["starts_at"] for s in admitted.data["sessions"]}
+    assert set(cancelled.data["session_ids"]) == {
+        sid for sid, at in planned.items() if datetime.fromisoformat(at) > no_show.time}
+    assert all(datetime.fromisoformat(s["starts_at"]) < no_show.time for s in still_scheduled)
+    assert letters == []
+    assert len(event_tap.collected(of_type("SessionsScheduled", client.ref))) == 1

@@ -15,17 +15,25 @@ from carepath.settings import Settings
 from carepath.uow import UnitOfWork
 from contracts import Envelope, EventData, LevelOfCare, new_envelope
 from contracts.events import (
+    AdmissionCancelled,
     AttendanceRecorded,
     AttendanceStatus,
+    CancellationReason,
     ClientAdmitted,
     ClientDischarged,
     ClientReferred,
+    DeclineReason,
     Disposition,
     ReassessmentRequested,
     ReferralSource,
+    RiskSeverity,
     SessionKind,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
     TransitionTrigger,
+    WaitlistExited,
+    WaitlistExitReason,
 )
 from services.assessment import store
 from services.assessment.app import make_deps
@@ -160,3 +168,41 @@ def test_reassessment_requests_open_a_pending_reassessment_only_for_clients_in_c
     assert (client.pending_kind, client.pending_event_id, client.pending_flag_id) == (
         "reassessment", str(asked.id), "flag-1")
     assert (client.episode_id, client.last_event_id) == (str(story.episode), str(asked.id))
+
+
+def test_a_cancelled_admission_leaves_the_client_not_in_care_awaiting_an_initial_assessment(
+        story: Story) -> None:
+    story.admit("php")
+    story.feed(story.event(ReassessmentRequested(reason="risk flag",
+                                                 current_level=LevelOfCare.php)))
+    story.feed(story.event(AdmissionCancelled(level=LevelOfCare.php,
+                                              reason_code=CancellationReason.no_show,
+                                              admitted_at=story.clock)))
+    client = story.client()
+    assert (client.in_care, client.current_level, client.episode_id) == (False, None, None)
+    assert client.pending_kind is None  # a reassessment of a void admission no longer applies
+    assert [story.attend("missed") for _ in range(4)] == [[], [], [], []]  # never flagged
+
+
+def test_leaving_a_waitlist_leaves_the_care_state_as_it_was(story: Story) -> None:
+    left = WaitlistExited(level=LevelOfCare.residential, site_id="boston",
+                          reason_code=WaitlistExitReason.placed_elsewhere, waited_days=3)
+    story.feed(story.event(left))
+    client = story.client()
+    assert (client.in_care, client.pending_kind) == (False, "initial")
+    story.admit("iop")
+    story.feed(story.event(left.model_copy(update={"in_care": True})))
+    client = story.client()
+    assert (client.in_care, client.current_level, client.episode_id) == (
+        True, "iop", str(story.episode))
+
+
+def test_step_up_proposals_and_declines_have_no_handler_and_so_are_skipped() -> None:
+    proposed = StepUpProposed(proposal_id="prop-1", flag_id="flag-1",
+                              severity=RiskSeverity.high, from_level=LevelOfCare.iop,
+                              to_level=LevelOfCare.php)
+    declined = StepUpDeclined(proposal_id="prop-1", flag_id="flag-1", level=LevelOfCare.iop,
+                              reason_code=DeclineReason.client_declined)
+    # The consumer skips (no effect, no dead letter) an event its service has no handler for.
+    assert handlers.get(type(proposed)) is None and handlers.get(type(declined)) is None
+    assert handlers.get(AdmissionCancelled) is handlers.get(WaitlistExited) is not None

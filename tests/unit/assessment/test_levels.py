@@ -15,7 +15,7 @@ from services.assessment import domain
 from services.assessment.app import ConfigError, make_deps
 from services.assessment.policy import RuleSet
 
-SHIPPED = make_deps(Settings()).rules
+SHIPPED = make_deps(Settings()).rule_sets.by_edition[3]
 REPO_CONFIG = Settings().config_dir
 
 
@@ -49,7 +49,8 @@ def test_shipped_rules_reach_every_level(dims: tuple[int, ...], level: LevelOfCa
 def test_rationale_names_the_dimensions_that_drove_the_recommendation() -> None:
     result = domain.recommend(SHIPPED, ratings(0, 1, 4, 0, 0, 0))
     assert result.rule_id == "severe-acute-need"
-    assert "d3 emotional/behavioral/cognitive=4" in result.rationale[0]
+    assert "d3 emotional, behavioral, or cognitive conditions and complications=4" in (
+        result.rationale[0])
     assert "d1" not in result.rationale[0] and "d2" not in result.rationale[0]
     assert any("severe-acute-need" in line for line in result.rationale)
 
@@ -105,7 +106,9 @@ def test_condition_language(condition: dict[str, Any], holds: tuple[int, ...],
 def test_count_rationale_names_only_the_dimensions_that_counted() -> None:
     rules = rule_set({"id": "r", "level": "php", "reason": "high: {dims}",
                       "count_at_least": {"rating": 3, "count": 2}})
-    assert domain.recommend(rules, ratings(3, 0, 1, 0, 4, 2)).rationale[0] == "high: d1=3, d5=4"
+    assert domain.recommend(rules, ratings(3, 0, 1, 0, 4, 2)).rationale[0] == (
+        "high: d1 acute intoxication and/or withdrawal potential=3; "
+        "d5 relapse, continued use, or continued problem potential=4")
 
 
 @pytest.mark.parametrize(("broken", "complaint"), [
@@ -152,10 +155,14 @@ def test_another_rule_file_plugs_in_through_the_config_dir(tmp_path: Path) -> No
         "name: site-approved\nasam_edition: 4\nillustrative: false\n"
         "rules: [{id: all-iop, level: iop, reason: always, sum_at_least: 0}]\n"
         "default: {level: iop, reason: unreachable}\n")
-    rules = make_deps(Settings(config_dir=tmp_path)).rules
+    rule_sets = make_deps(Settings(config_dir=tmp_path)).rule_sets
+    rules = domain.rule_set_for(rule_sets, None)  # loc-rules.yaml judges when no edition is named
     result = domain.recommend(rules, ratings(4, 4, 4, 4, 4, 4))
     assert (rules.name, rules.asam_edition, result.level) == ("site-approved", 4, LevelOfCare.iop)
     assert not any("illustrative" in line for line in result.rationale)
+    with pytest.raises(domain.NoRuleSetForEdition, match="no level-of-care rule set for ASAM "
+                                                         "edition 3 is configured"):
+        domain.rule_set_for(rule_sets, 3)
 
 
 def test_override_decides_the_final_level() -> None:

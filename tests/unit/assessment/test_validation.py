@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from carepath.errors import InvalidInput
+from contracts.events import PriorityPopulation
 from services.assessment import domain
 from services.assessment.policy import ObservationKind
 from services.assessment.schemas import AssessmentIn, ObservationIn
@@ -77,7 +78,26 @@ def test_an_override_needs_a_reason_and_a_reason_needs_an_override() -> None:
     ({"client_ref": "Jane Doe"}, "client_ref"),
     ({"override_level": "detox", "override_reason": "x"}, "override_level"),
     ({"comment": "anything"}, "comment"),
+    ({"asam_edition": 5}, "asam_edition"),
+    ({"asam_edition": "fourth"}, "asam_edition"),
+    ({"priority_populations": ["veteran"]}, "priority_populations"),
+    ({"priority_populations": "pregnant"}, "priority_populations"),
 ])
 def test_invalid_assessment_requests_name_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         AssessmentIn.model_validate({**BODY, **change})
+
+
+def test_an_assessment_names_its_edition_or_leaves_it_to_the_default_rule_set() -> None:
+    assert AssessmentIn.model_validate(BODY).asam_edition is None
+    assert AssessmentIn.model_validate({**BODY, "asam_edition": 4}).asam_edition == 4
+
+
+def test_priority_populations_are_kept_once_each_in_priority_order() -> None:
+    assert AssessmentIn.model_validate(BODY).priority_populations == ()
+    given = AssessmentIn.model_validate({**BODY, "priority_populations": [
+        "injection_drug_use", "pregnant"]})
+    assert given.priority_populations == (PriorityPopulation.pregnant,
+                                          PriorityPopulation.injection_drug_use)
+    twice = AssessmentIn.model_validate({**BODY, "priority_populations": ["pregnant"] * 2})
+    assert twice.priority_populations == (PriorityPopulation.pregnant,)

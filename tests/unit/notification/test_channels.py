@@ -24,7 +24,7 @@ def test_the_log_channel_appends_one_json_line_of_refs_and_codes(tmp_path: Path)
     entry = json.loads(lines[0])
     assert set(entry) == {"time", "channel", "address", "notification_id", "audience",
                           "recipient_ref", "template", "client_ref", "site_id", "level",
-                          "event_kind", "text"}
+                          "from_level", "reason_code", "proposal_id", "event_kind", "text"}
     assert entry["text"] == ("Carepath update for client c-0a1b2c3d: client admitted at level "
                              "residential, site boston.")
 

@@ -18,6 +18,7 @@ from services.notification.domain import (
     notification_id,
     reason_at_send,
     reason_at_trigger,
+    reason_code_for,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -72,14 +73,36 @@ def message(**changes: object) -> Message:
     return Message(**{**values, **changes})  # type: ignore[arg-type]
 
 
-def test_a_message_says_only_client_ref_level_site_and_event_kind() -> None:
+def test_a_message_says_only_refs_levels_codes_site_and_event_kind() -> None:
     text = message().text
     assert text == "Carepath update for client c-0a1b2c3d: stepped up at level php, site boston."
     assert set(message().as_json()) == {
         "notification_id", "audience", "recipient_ref", "template", "client_ref", "site_id",
-        "level", "event_kind", "text"}
+        "level", "from_level", "reason_code", "proposal_id", "event_kind", "text"}
     assert message(level=None, site_id=None).text == \
         "Carepath update for client c-0a1b2c3d: stepped up."
+
+
+def test_a_proposal_says_what_is_proposed_and_that_a_clinician_decides() -> None:
+    proposed = message(audience=Audience.care_team, event_kind="step_up_proposed",
+                       from_level="iop", level="php", proposal_id="p-1")
+    assert proposed.text == (
+        "Carepath update for client c-0a1b2c3d: step-up proposed iop -> php (proposal p-1), "
+        "awaiting a clinician's decision, site boston.")
+
+
+def test_a_decline_or_an_exit_names_its_reason_code() -> None:
+    declined = message(audience=Audience.care_team, event_kind="step_up_declined",
+                       level="iop", reason_code="managed_at_current_level", proposal_id="p-1")
+    assert declined.text == (
+        "Carepath update for client c-0a1b2c3d: step up declined (managed_at_current_level) "
+        "at level iop (proposal p-1), site boston.")
+
+
+def test_only_the_care_team_hears_why() -> None:
+    assert reason_code_for(Audience.care_team, "withdrew") == "withdrew"
+    assert reason_code_for(Audience.family, "withdrew") is None
+    assert reason_code_for(Audience.client, "completed") is None
 
 
 def test_event_kinds_and_ids_are_stable_for_the_same_trigger() -> None:

@@ -4,17 +4,25 @@ time, and retry bookkeeping — against a real SQLite unit of work with fake cha
 from datetime import timedelta
 
 from contracts.events import (
+    AdmissionCancelled,
+    CancellationReason,
     ClientReferred,
     ClientTransferred,
     ConsentRecorded,
     ConsentRevoked,
+    DeclineReason,
     FamilyRecipient,
     ReferralSource,
     RelapseRiskFlagged,
     ScheduledSession,
     SessionsScheduled,
+    SteppedDown,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
     TransitionTrigger,
+    WaitlistExited,
+    WaitlistExitReason,
 )
 from contracts.events.assessment import RiskSeverity
 from contracts.events.scheduling import SessionKind
@@ -25,6 +33,7 @@ from tests.unit.notification.conftest import NOW, World
 
 SPOUSE = "r-spouse01"
 CARE_TEAM = ("care_team", "care-team-boston")
+WORCESTER_TEAM = ("care_team", "care-team-worcester")
 FAMILY = ("family", SPOUSE)
 
 
@@ -218,3 +227,84 @@ def test_family_named_in_a_referral_that_arrives_after_a_step_up_still_hear_of_i
     assert suppressed.causationid == step.id
     refer(world, SPOUSE)  # a later referral does not repeat old updates
     assert len(world.rows()) == 2
+
+
+PROPOSED = StepUpProposed(proposal_id="p-1", flag_id="flag-1", severity=RiskSeverity.high,
+                          from_level=LevelOfCare.iop, to_level=LevelOfCare.php)
+DECLINED = StepUpDeclined(proposal_id="p-1", flag_id="flag-1", level=LevelOfCare.iop,
+                          reason_code=DeclineReason.managed_at_current_level)
+
+
+def test_a_proposal_asks_the_care_team_for_a_decision_and_nobody_else_hears(
+        world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world)
+    world.apply(PROPOSED)
+    assert list(world.rows()) == [CARE_TEAM]
+    assert world.rows()[CARE_TEAM].template == "care_team.step_up_proposed"
+
+    world.deliver_until_settled()
+
+    (email, _), = world.channels["email"].sent
+    assert email.text == ("Carepath update for client c-client01: step-up proposed iop -> php "
+                          "(proposal p-1), awaiting a clinician's decision, site boston.")
+    assert world.channels["log"].sent == []
+
+
+def test_a_decline_tells_the_care_team_why_and_not_the_family(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world)
+    world.apply(DECLINED)
+    world.deliver_until_settled()
+    (email, _), = world.channels["email"].sent
+    assert (email.event_kind, email.level, email.reason_code) == (
+        "step_up_declined", "iop", "managed_at_current_level")
+    assert list(world.rows()) == [CARE_TEAM]
+
+
+def test_proposals_and_declines_seen_before_the_referral_never_reach_the_family(
+        world: World) -> None:
+    world.referral = None
+    world.apply(PROPOSED)
+    world.apply(DECLINED)
+    refer(world, SPOUSE)
+    consent(world)
+    assert {key[0] for key in world.rows()} == {"care_team"}
+
+
+def test_a_cancelled_admission_tells_the_care_team_why_and_the_family_only_what(
+        world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world)
+    world.apply(AdmissionCancelled(level=LevelOfCare.iop, reason_code=CancellationReason.no_show,
+                                   admitted_at=NOW))
+    rows = world.rows()
+    assert (rows[CARE_TEAM].event_kind, rows[CARE_TEAM].reason_code) == (
+        "admission_cancelled", "no_show")
+    assert (rows[FAMILY].status, rows[FAMILY].reason_code) == ("pending", None)
+    world.deliver_until_settled()
+    (family, _), = world.channels["log"].sent
+    assert family.text == ("Carepath update for client c-client01: admission cancelled at "
+                           "level iop, site boston.")
+
+
+def test_leaving_another_sites_waitlist_tells_both_care_teams(world: World) -> None:
+    refer(world, SPOUSE)
+    world.apply(WaitlistExited(level=LevelOfCare.residential, site_id="worcester",
+                               reason_code=WaitlistExitReason.no_longer_needed, waited_days=2,
+                               in_care=True))
+    rows = world.rows()
+    assert set(rows) == {CARE_TEAM, WORCESTER_TEAM, FAMILY}
+    assert rows[WORCESTER_TEAM].reason_code == "no_longer_needed"
+    assert rows[FAMILY].reason == "no_consent"
+
+
+def test_a_step_to_another_site_tells_both_sites_and_moves_the_client(world: World) -> None:
+    refer(world)
+    world.apply(SteppedDown(from_level=LevelOfCare.php, to_level=LevelOfCare.iop,
+                            trigger=TransitionTrigger.manual, reason="closer to home",
+                            from_site="boston", to_site="worcester"), site_id="worcester")
+    assert set(world.rows()) == {CARE_TEAM, WORCESTER_TEAM}
+    world.apply(PROPOSED, site_id=None)
+    assert world.rows()[WORCESTER_TEAM].event_kind == "step_up_proposed"
+    assert world.rows()[CARE_TEAM].event_kind == "stepped_down"

@@ -15,15 +15,28 @@ from contracts.events import (
     ClientReferred,
     Dimensions,
     Disposition,
+    PriorityPopulation,
     ReferralSource,
     RelapseRiskFlagged,
     RiskSeverity,
 )
-from services.placement.domain import Episode, EpisodeStatus, Place, WaitEntry
+from services.placement.domain import (
+    Episode,
+    EpisodeStatus,
+    Place,
+    Proposal,
+    ProposalStatus,
+    WaitEntry,
+)
 from services.placement.handlers import place_assessed, place_flagged
 from services.placement.moves import Outcome, Placer
+from services.placement.policy import DEFAULT_POLICY, PlacementPolicy, StepUpPolicy
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+AUTOMATIC = PlacementPolicy(organization="test", step_up_policy=StepUpPolicy.automatic)
+PRIORITY = PlacementPolicy.model_validate({"organization": "test", "waitlist": {
+    "priority_classes": [{"id": "pregnant", "all_of": ["pregnant"]},
+                         {"id": "injecting", "all_of": ["injection_drug_use"]}]}})
 
 
 class FakeRepository:
@@ -32,10 +45,11 @@ class FakeRepository:
         self.episodes: dict[uuid.UUID, Episode] = {}
         self.queue: list[WaitEntry] = []
         self.chains: dict[str, CausalLink] = {}
+        self.proposals: dict[str, Proposal] = {}
 
     def open_episode(self, client_ref: str) -> Episode | None:
         return next((replace(e) for e in self.episodes.values() if e.client_ref == client_ref
-                     and e.status is not EpisodeStatus.discharged), None)
+                     and e.status.is_open), None)
 
     def save_episode(self, episode: Episode) -> None:
         self.episodes[episode.episode_id] = replace(episode)
@@ -48,7 +62,8 @@ class FakeRepository:
                    if e.status is EpisodeStatus.active and e.place == place)
 
     def waiting(self, place: Place) -> list[WaitEntry]:
-        return [entry for entry in self.queue if entry.move.target == place]
+        return sorted((entry for entry in self.queue if entry.move.target == place),
+                      key=lambda entry: entry.priority.rank)  # stable: FIFO within a class
 
     def entry_of(self, client_ref: str) -> WaitEntry | None:
         return next((entry for entry in self.queue if entry.client_ref == client_ref), None)
@@ -61,6 +76,13 @@ class FakeRepository:
 
     def remember(self, client_ref: str, link: CausalLink) -> None:
         self.chains[client_ref] = link
+
+    def open_proposal(self, client_ref: str) -> Proposal | None:
+        return next((replace(p) for p in self.proposals.values()
+                     if p.client_ref == client_ref and p.status is ProposalStatus.open), None)
+
+    def save_proposal(self, proposal: Proposal) -> None:
+        self.proposals[proposal.proposal_id] = replace(proposal)
 
 
 @dataclass
@@ -86,13 +108,14 @@ class World:
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     now: datetime = T0
     roots: dict[str, CausalLink] = field(default_factory=dict)
+    policy: PlacementPolicy = DEFAULT_POLICY
 
     def root(self, client_ref: str) -> CausalLink:
         """The client's ClientReferred: every event about them must lead back to it."""
         return self.roots.setdefault(client_ref, referral(client_ref))
 
     def placer(self) -> Placer:
-        return Placer(repo=self.repo, outbox=self.outbox, now=self.now)
+        return Placer(repo=self.repo, outbox=self.outbox, now=self.now, policy=self.policy)
 
     def later(self, days: float) -> None:
         self.now += timedelta(days=days)
@@ -111,9 +134,11 @@ class World:
         return found
 
 
-def world(site_id: str = "boston", **slots: int) -> World:
+def world(site_id: str = "boston", policy: PlacementPolicy = DEFAULT_POLICY,
+          **slots: int) -> World:
     capacity = {level: 10 for level in LevelOfCare} | {LevelOfCare(k): v for k, v in slots.items()}
-    return World(repo=FakeRepository({Place(site_id, level): n for level, n in capacity.items()}))
+    return World(repo=FakeRepository({Place(site_id, level): n for level, n in capacity.items()}),
+                 policy=policy)
 
 
 def referral(client_ref: str) -> CausalLink:
@@ -128,16 +153,18 @@ def referral(client_ref: str) -> CausalLink:
 _ids = itertools.count(1)
 
 
-def assessment(level: LevelOfCare) -> ClientAssessed:
+def assessment(level: LevelOfCare,
+               populations: tuple[PriorityPopulation, ...] = ()) -> ClientAssessed:
     return ClientAssessed(
         assessment_id=f"a-{next(_ids)}", kind=AssessmentKind.initial,
         dimensions=Dimensions(d1=1, d2=1, d3=1, d4=1, d5=1, d6=1), recommended_level=level,
         rationale=("illustrative",), final_level=level, assessed_by="clinician-1",
-        rule_set="default")
+        rule_set="default", priority_populations=populations)
 
 
-def assess(w: World, client_ref: str, level: LevelOfCare, site_id: str = "boston") -> CausalLink:
-    data = assessment(level)
+def assess(w: World, client_ref: str, level: LevelOfCare, site_id: str = "boston",
+           populations: tuple[PriorityPopulation, ...] = ()) -> CausalLink:
+    data = assessment(level, populations)
     cause = caused_by_root(w, client_ref, data)
     place_assessed(w.placer(), data, client_ref=client_ref, site_id=site_id, cause=cause)
     return cause

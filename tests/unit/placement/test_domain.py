@@ -5,25 +5,41 @@ from datetime import timedelta
 
 import pytest
 
-from carepath.errors import InvalidInput, InvalidTransition
+from carepath.errors import Conflict, InvalidInput, InvalidTransition
 from contracts import LevelOfCare
-from contracts.events import Disposition, RiskSeverity, TransitionTrigger
+from contracts.events import Disposition, PriorityPopulation, RiskSeverity, TransitionTrigger
 from services.placement.domain import (
     Episode,
     EpisodeStatus,
+    Move,
     MoveKind,
+    Overdue,
     Place,
+    Proposal,
+    ProposalStatus,
+    ProposeStepUp,
     ReassessmentNeeded,
     asam_codes,
+    confirm,
     los_days,
     move_for_assessment,
     move_for_discharge,
     move_for_flag,
     move_for_request,
+    overdue,
 )
+from services.placement.policy import PlacementPolicy, Priority, StepUpPolicy
 from tests.unit.placement.fakes import T0
 
 L = LevelOfCare
+REVIEW = StepUpPolicy.review
+POLICY = PlacementPolicy.model_validate({
+    "organization": "test", "admission": {"no_show_after_days": 3},
+    "episodes": {"dropped_out_after_days": 30},
+    "waitlist": {"priority_classes": [
+        {"id": "pregnant-injecting", "all_of": ["pregnant", "injection_drug_use"]},
+        {"id": "pregnant", "all_of": ["pregnant"]},
+        {"id": "injecting", "all_of": ["injection_drug_use"]}]}})
 
 
 def in_care(level: LevelOfCare, site_id: str = "boston") -> Episode:
@@ -65,29 +81,37 @@ def test_a_reassessment_at_the_current_level_moves_nobody() -> None:
     assert move_for_assessment(in_care(L.php), site_id="boston", final_level=L.php) is None
 
 
-def test_high_relapse_risk_steps_up_one_level() -> None:
-    move = move_for_flag(in_care(L.iop), severity=RiskSeverity.high, flag_id="flag-1")
-    assert not isinstance(move, ReassessmentNeeded) and move is not None
+def test_high_relapse_risk_proposes_one_level_up_under_review() -> None:
+    decision = move_for_flag(in_care(L.iop), severity=RiskSeverity.high, flag_id="flag-1",
+                             policy=REVIEW)
+    assert decision == ProposeStepUp("flag-1", RiskSeverity.high, Place("boston", L.php))
+
+
+def test_high_relapse_risk_steps_up_one_level_at_once_when_automatic() -> None:
+    move = move_for_flag(in_care(L.iop), severity=RiskSeverity.high, flag_id="flag-1",
+                         policy=StepUpPolicy.automatic)
+    assert isinstance(move, Move)
     assert (move.kind, move.target.level, move.trigger) == (
         MoveKind.step_up, L.php, TransitionTrigger.risk_flag)
 
 
 def test_high_relapse_risk_in_residential_asks_for_a_reassessment() -> None:
-    decision = move_for_flag(in_care(L.residential), severity=RiskSeverity.high, flag_id="f-9")
+    decision = move_for_flag(in_care(L.residential), severity=RiskSeverity.high, flag_id="f-9",
+                             policy=REVIEW)
     assert isinstance(decision, ReassessmentNeeded)
     assert "f-9" in decision.reason and decision.flag_id == "f-9"
 
 
 def test_moderate_relapse_risk_asks_for_a_reassessment_naming_the_flag() -> None:
     decision = move_for_flag(in_care(L.aftercare), severity=RiskSeverity.moderate,
-                             flag_id="flag-42")
+                             flag_id="flag-42", policy=REVIEW)
     assert isinstance(decision, ReassessmentNeeded)
     assert "flag-42" in decision.reason and "moderate" in decision.reason
 
 
 @pytest.mark.parametrize("episode", [None, waitlisted_only()])
 def test_a_flag_for_someone_not_in_care_is_ignored(episode: Episode | None) -> None:
-    assert move_for_flag(episode, severity=RiskSeverity.high, flag_id="f") is None
+    assert move_for_flag(episode, severity=RiskSeverity.high, flag_id="f", policy=REVIEW) is None
 
 
 def test_stepping_down_to_a_more_intensive_level_is_refused_with_the_reason() -> None:
@@ -128,7 +152,7 @@ def test_completing_iop_continues_to_aftercare_and_other_discharges_end_care() -
     assert completion is not None
     assert (completion.target.level, completion.trigger) == (
         L.aftercare, TransitionTrigger.completion)
-    assert move_for_discharge(in_care(L.iop), Disposition.ama) is None
+    assert move_for_discharge(in_care(L.iop), Disposition.left_against_advice) is None
     assert move_for_discharge(in_care(L.residential), Disposition.completed) is None
 
 
@@ -143,3 +167,79 @@ def test_asam_codes_follow_the_edition_and_unknown_editions_are_refused() -> Non
     assert asam_codes(L.php, 4) == ("2.5", "2.7")
     with pytest.raises(InvalidInput, match="edition 9"):
         asam_codes(L.php, 9)
+
+
+def proposal_for(episode: Episode, **changes: object) -> Proposal:
+    values: dict[str, object] = dict(
+        proposal_id="p-1", client_ref=episode.client_ref, episode_id=episode.episode_id,
+        site_id="boston", from_level=L.iop, to_level=L.php, flag_id="flag-1",
+        severity=RiskSeverity.high, created_at=T0, cause_event_id=uuid.uuid4(),
+        correlation_id=uuid.uuid4())
+    return Proposal(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_a_confirmed_proposal_is_a_step_up_citing_it() -> None:
+    episode = in_care(L.iop)
+    move = confirm(proposal_for(episode), episode, to_level=L.php, to_site=None, reason="ok")
+    assert (move.kind, move.target, move.trigger, move.proposal_id) == (
+        MoveKind.step_up, Place("boston", L.php), TransitionTrigger.risk_flag, "p-1")
+
+
+def test_a_proposal_is_confirmed_only_while_open_at_the_level_it_was_made_and_upwards() -> None:
+    episode = in_care(L.iop)
+    with pytest.raises(Conflict, match="declined, not open"):
+        confirm(proposal_for(episode, status=ProposalStatus.declined), episode,
+                to_level=L.php, to_site=None, reason="x")
+    with pytest.raises(Conflict, match="made at php; .* is now in iop"):
+        confirm(proposal_for(episode, from_level=L.php), episode, to_level=L.residential,
+                to_site=None, reason="x")
+    with pytest.raises(InvalidTransition, match="confirmed by a step up"):
+        confirm(proposal_for(episode), episode, to_level=L.aftercare, to_site=None, reason="x")
+    with pytest.raises(Conflict, match="not about"):
+        confirm(proposal_for(episode, client_ref="c-someone-else"), episode, to_level=L.php,
+                to_site=None, reason="x")
+
+
+def test_a_change_of_level_at_another_site_is_a_step_and_the_same_level_a_transfer() -> None:
+    down = move_for_request(in_care(L.php), to_level=L.iop, to_site="worcester", kind=None,
+                            reason="r")
+    assert (down.kind, down.target) == (MoveKind.step_down, Place("worcester", L.iop))
+
+
+def test_an_admitted_client_who_never_attends_is_a_no_show_after_the_window() -> None:
+    episode = in_care(L.residential)
+    assert overdue(episode, POLICY, T0 + timedelta(days=2.9)) is None
+    assert overdue(episode, POLICY, T0 + timedelta(days=3)) is Overdue.no_show
+
+
+def test_no_contact_for_the_window_after_arrival_is_dropping_out() -> None:
+    episode = in_care(L.aftercare)
+    episode.arrived_at = T0 + timedelta(days=1)
+    episode.last_contact_at = T0 + timedelta(days=10)
+    assert overdue(episode, POLICY, T0 + timedelta(days=39.9)) is None
+    assert overdue(episode, POLICY, T0 + timedelta(days=40)) is Overdue.dropped_out
+    episode.since = T0 + timedelta(days=20)  # a move (a reassessment) is contact too
+    assert overdue(episode, POLICY, T0 + timedelta(days=40)) is None
+
+
+def test_nobody_waiting_for_admission_is_overdue() -> None:
+    assert overdue(waitlisted_only(), POLICY, T0 + timedelta(days=400)) is None
+
+
+@pytest.mark.parametrize(("populations", "expected"), [
+    ((PriorityPopulation.pregnant, PriorityPopulation.injection_drug_use),
+     Priority(0, "pregnant-injecting")),
+    ((PriorityPopulation.pregnant,), Priority(1, "pregnant")),
+    ((PriorityPopulation.injection_drug_use,), Priority(2, "injecting")),
+    ((), Priority(3, "standard")),
+])
+def test_priority_classes_follow_the_block_grant_order(
+    populations: tuple[PriorityPopulation, ...], expected: Priority
+) -> None:
+    assert POLICY.priority_of(populations) == expected
+
+
+def test_a_policy_with_a_repeated_or_reserved_class_is_refused() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        PlacementPolicy.model_validate({"organization": "o", "waitlist": {"priority_classes": [
+            {"id": "standard", "all_of": ["pregnant"]}]}})

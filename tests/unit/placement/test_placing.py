@@ -19,7 +19,7 @@ def test_an_assessed_client_is_admitted_with_the_asam_codes_of_the_level() -> No
     cause = assess(w, "c-ann", L.residential)
     [admitted] = w.events("ClientAdmitted")
     assert admitted.data["level"] == "residential"
-    assert admitted.data["asam_codes"] == ["3.1", "3.5", "3.7"]
+    assert admitted.data["asam_codes"] == ["3.1", "3.3", "3.5", "3.7"]
     assert admitted.causationid == cause.event_id
     assert admitted.correlationid == w.root("c-ann").correlation_id
     assert admitted.episodeid == w.episode("c-ann").episode_id
@@ -31,9 +31,12 @@ def test_discharge_records_length_of_stay_and_closes_the_episode() -> None:
     assess(w, "c-leaving", L.php)
     episode_id = w.episode("c-leaving").episode_id
     w.later(3.5)
-    assert discharge(w, "c-leaving", Disposition.ama) is Outcome.discharged
+    assert discharge(w, "c-leaving", Disposition.left_against_advice) is Outcome.discharged
     [discharged] = w.events("ClientDischarged")
-    assert (discharged.data["los_days"], discharged.data["disposition"]) == (3.5, "ama")
+    assert {k: discharged.data[k] for k in ("los_days", "episode_los_days", "level_los_days",
+                                            "disposition", "teds_reason")} == {
+        "los_days": 3.5, "episode_los_days": 3.5, "level_los_days": 3.5,
+        "disposition": "left_against_advice", "teds_reason": 2}
     assert w.repo.episodes[episode_id].status is EpisodeStatus.discharged
     assert w.repo.open_episode("c-leaving") is None
 

@@ -1,11 +1,14 @@
-"""The waitlist: full places make clients wait, freed slots admit them FIFO, in their own
-causal chain."""
+"""The waitlist: full places make clients wait, freed slots admit them by priority class and
+then FIFO, in their own causal chain; people leave it unplaced, and no-shows free their slot."""
 
+import pytest
+
+from carepath.errors import Conflict
 from contracts import LevelOfCare
-from contracts.events import Disposition, RiskSeverity
+from contracts.events import Disposition, PriorityPopulation, RiskSeverity, WaitlistExitReason
 from services.placement.domain import EpisodeStatus, Place, move_for_request
 from services.placement.moves import Outcome
-from tests.unit.placement.fakes import assess, discharge, flag, world
+from tests.unit.placement.fakes import AUTOMATIC, PRIORITY, assess, discharge, flag, world
 
 L = LevelOfCare
 
@@ -36,14 +39,14 @@ def test_the_waitlist_is_first_in_first_out() -> None:
     positions = [e.data["position"] for e in w.events("PlacementWaitlisted")]
     assert positions == [1, 2, 3]
 
-    discharge(w, "c-first", Disposition.ama)
+    discharge(w, "c-first", Disposition.left_against_advice)
     assert [e.subject for e in w.events("ClientAdmitted")] == ["c-first", "c-second"]
     assert [e.client_ref for e in w.repo.waiting(Place("boston", L.php))] == [
         "c-third", "c-fourth"]
 
 
 def test_a_step_up_into_a_full_level_waits_where_the_client_is_until_a_bed_frees() -> None:
-    w = world(residential=1)
+    w = world(residential=1, policy=AUTOMATIC)
     assess(w, "c-res", L.residential)
     assess(w, "c-iop", L.php)
     flag(w, "c-iop", RiskSeverity.high)
@@ -59,12 +62,12 @@ def test_a_step_up_into_a_full_level_waits_where_the_client_is_until_a_bed_frees
 
 
 def test_a_freed_slot_cascades_through_the_waitlists() -> None:
-    w = world(residential=1, php=1)
+    w = world(residential=1, php=1, policy=AUTOMATIC)
     assess(w, "c-alpha", L.residential)
     assess(w, "c-bravo", L.php)
     assess(w, "c-charlie", L.php)
     flag(w, "c-bravo", RiskSeverity.high)
-    discharge(w, "c-alpha", Disposition.administrative)
+    discharge(w, "c-alpha", Disposition.terminated_by_facility)
     assert w.names()[-3:] == ["ClientDischarged", "SteppedUp", "ClientAdmitted"]
     assert w.episode("c-bravo").level is L.residential
     assert w.episode("c-charlie").place == Place("boston", L.php)
@@ -118,11 +121,51 @@ def test_completing_iop_with_aftercare_full_waits_in_iop() -> None:
     assert w.episode("c-done").level is L.iop
 
 
-def test_discharging_a_waitlisted_client_takes_them_off_the_waitlist() -> None:
+def test_someone_waiting_for_admission_exits_the_waitlist_and_is_never_discharged() -> None:
     w = world(residential=0)
     assess(w, "c-wait1", L.residential)
     assess(w, "c-wait2", L.residential)
-    discharge(w, "c-wait1", Disposition.administrative)
-    discharged = w.events("ClientDischarged", "c-wait1")[0]
-    assert (discharged.data["level"], discharged.data["los_days"]) == ("residential", 0.0)
+    episode = w.episode("c-wait1")
+    with pytest.raises(Conflict, match="waiting for admission, not in care"):
+        discharge(w, "c-wait1", Disposition.dropped_out)
+    w.later(4.5)
+    assert w.placer().exit_waitlist(episode, WaitlistExitReason.unreachable,
+                                    w.repo.chains["c-wait1"]) is Outcome.exited
+    [exited] = w.events("WaitlistExited", "c-wait1")
+    assert exited.data == {"level": "residential", "site_id": "boston", "in_care": False,
+                           "reason_code": "unreachable", "waited_days": 4.5}
+    assert not w.events("ClientDischarged")
+    assert w.repo.episodes[episode.episode_id].status is EpisodeStatus.withdrawn
     assert [e.client_ref for e in w.repo.waiting(Place("boston", L.residential))] == ["c-wait2"]
+
+
+def test_a_priority_client_is_admitted_before_earlier_ordinary_ones() -> None:
+    w = world(residential=1, policy=PRIORITY)
+    assess(w, "c-inside", L.residential)
+    assess(w, "c-early", L.residential)
+    assess(w, "c-pwid", L.residential, populations=(PriorityPopulation.injection_drug_use,))
+    assess(w, "c-pregnant", L.residential, populations=(PriorityPopulation.pregnant,))
+    waits = {e.subject: (e.data["priority"], e.data["position"], e.data["site_id"])
+             for e in w.events("PlacementWaitlisted")}
+    assert waits == {"c-early": ("standard", 1, "boston"), "c-pwid": ("injecting", 1, "boston"),
+                     "c-pregnant": ("pregnant", 1, "boston")}
+    discharge(w, "c-inside", Disposition.completed)
+    assert w.events("ClientAdmitted")[-1].subject == "c-pregnant"
+    assert [e.client_ref for e in w.repo.waiting(Place("boston", L.residential))] == [
+        "c-pwid", "c-early"]
+
+
+def test_a_no_show_frees_the_bed_for_the_next_on_the_waitlist() -> None:
+    w = world(residential=1, policy=PRIORITY)
+    assess(w, "c-absent", L.residential)
+    assess(w, "c-next", L.residential)
+    admitted = w.events("ClientAdmitted", "c-absent")[0]
+    w.later(3)
+    episode = w.episode("c-absent")
+    assert w.placer().cancel_admission(episode, w.repo.chains["c-absent"]) is Outcome.cancelled
+    [cancelled] = w.events("AdmissionCancelled")
+    assert (cancelled.data["reason_code"], cancelled.data["admission_event_id"]) == (
+        "no_show", str(admitted.id))
+    assert w.repo.episodes[episode.episode_id].status is EpisodeStatus.cancelled
+    assert w.episode("c-next").place == Place("boston", L.residential)
+    assert w.names()[-2:] == ["AdmissionCancelled", "ClientAdmitted"]

@@ -11,13 +11,22 @@ from carepath.db import make_engine
 from carepath.uow import UnitOfWork
 from contracts import Envelope, LevelOfCare
 from contracts.events import (
+    AdmissionCancelled,
+    CancellationReason,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
+    DeclineReason,
     Disposition,
+    SteppedDown,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
     TransitionTrigger,
+    WaitlistExited,
+    WaitlistExitReason,
 )
+from contracts.events.assessment import RiskSeverity
 from services.scheduling import store
 from services.scheduling.handlers import SchedulingDeps, handlers
 from services.scheduling.store import CareSession
@@ -128,6 +137,58 @@ def test_a_discharge_only_cancels_and_says_nothing_when_nothing_is_left(
         "discharged")
     assert {r.status for r in scheduling.sessions()} == {"cancelled"}
     assert scheduling.consume(placement_event(discharge, at=ADMITTED_AT)) == []
+
+
+def test_a_cancelled_admission_cancels_the_sessions_to_come(scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.iop), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    no_show = placement_event(
+        AdmissionCancelled(level=LevelOfCare.iop, reason_code=CancellationReason.no_show,
+                           admitted_at=ADMITTED_AT, admission_event_id=str(admitted.id)),
+        at=ADMITTED_AT + timedelta(days=2), episode_id=admitted.episodeid,
+        correlation_id=admitted.correlationid)
+    [cancelled] = scheduling.consume(no_show)
+    assert names([cancelled]) == ["SessionsCancelled"]
+    assert cancelled.data["reason"] == "admission_cancelled"
+    assert (cancelled.causationid, cancelled.episodeid) == (no_show.id, admitted.episodeid)
+    to_come = {r.session_id for r in scheduling.sessions()
+               if store.utc(r.starts_at) > no_show.time}
+    assert set(cancelled.data["session_ids"]) == to_come
+    assert {r.status for r in scheduling.sessions() if r.session_id in to_come} == {
+        "cancelled"}
+
+
+def test_a_step_to_another_site_schedules_that_sites_week_there(
+        scheduling: Scheduling) -> None:
+    admitted = placement_event(ClientAdmitted(level=LevelOfCare.php), at=ADMITTED_AT)
+    scheduling.consume(admitted)
+    across = placement_event(
+        SteppedDown(from_level=LevelOfCare.php, to_level=LevelOfCare.iop,
+                    trigger=TransitionTrigger.manual, reason="closer to home",
+                    from_site="boston", to_site="worcester"),
+        at=ADMITTED_AT + timedelta(days=1), site_id="worcester",
+        episode_id=admitted.episodeid, correlation_id=admitted.correlationid)
+    cancelled, rescheduled = scheduling.consume(across)
+    assert names([cancelled, rescheduled]) == ["SessionsCancelled", "SessionsScheduled"]
+    assert cancelled.data["reason"] == "stepped_down"
+    assert (rescheduled.siteid, rescheduled.data["level"]) == ("worcester", "iop")
+    assert ("group_therapy", "dbt") in {(s["kind"], s.get("modality"))
+                                        for s in rescheduled.data["sessions"]}
+    to_come = [r for r in scheduling.sessions() if r.status == "scheduled"
+               and store.utc(r.starts_at) > across.time]
+    assert {(r.site_id, r.level) for r in to_come} == {("worcester", "iop")}
+
+
+def test_proposals_declines_and_waitlist_exits_are_not_consumed() -> None:
+    ignored = [
+        StepUpProposed(proposal_id="p-1", flag_id="f-1", severity=RiskSeverity.high,
+                       from_level=LevelOfCare.iop, to_level=LevelOfCare.php),
+        StepUpDeclined(proposal_id="p-1", flag_id="f-1", level=LevelOfCare.iop,
+                       reason_code=DeclineReason.managed_at_current_level),
+        WaitlistExited(level=LevelOfCare.residential, site_id="boston",
+                       reason_code=WaitlistExitReason.withdrew, waited_days=3),
+    ]
+    assert [handlers.get(type(data)) for data in ignored] == [None, None, None]
 
 
 def test_a_redelivered_event_changes_nothing(scheduling: Scheduling) -> None:

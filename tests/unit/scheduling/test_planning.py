@@ -133,6 +133,14 @@ def test_each_placement_change_names_the_level_and_site_to_schedule() -> None:
     assert placement_after(transfer, "boston") == Placement(LevelOfCare.iop, "worcester")
 
 
+def test_a_step_that_changes_site_schedules_at_the_new_site() -> None:
+    across = SteppedDown(from_level=LevelOfCare.php, to_level=LevelOfCare.iop,
+                         trigger=TransitionTrigger.manual, reason="closer to home",
+                         from_site="boston", to_site="worcester")
+    assert placement_after(across, "worcester") == Placement(LevelOfCare.iop, "worcester")
+    assert placement_after(across, None) == Placement(LevelOfCare.iop, "worcester")
+
+
 def test_attendance_is_recorded_once_and_never_for_a_cancelled_session() -> None:
     check_attendance_can_be_recorded("s-1", SessionStatus.scheduled)
     with pytest.raises(Conflict, match="cancelled"):
