@@ -10,13 +10,9 @@ holding your own files.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-import yaml
 from fastapi import FastAPI
-from pydantic import BaseModel, ValidationError
 
-from carepath.config import load_yaml
+from carepath.config import ConfigError, load_config
 from carepath.runtime import ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
@@ -27,11 +23,6 @@ RULES_FILE = "loc-rules.yaml"
 MORE_RULES = "loc-rules-*.yaml"
 RISK_FILE = "risk.yaml"
 
-M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigError(RuntimeError):
-    """A configuration file is missing or invalid; the service does not start."""
 
 
 def make_deps(settings: Settings) -> AssessmentDeps:
@@ -52,22 +43,6 @@ def load_rule_sets(settings: Settings) -> RuleSets:
                               f"ASAM edition {rules.asam_edition}: keep one per edition")
         by_edition[rules.asam_edition], files[rules.asam_edition] = rules, path.name
     return RuleSets(by_edition=by_edition, default_edition=default.asam_edition)
-
-
-def load_config(settings: Settings, name: str, model: type[M]) -> M:
-    path = settings.config_dir / name
-    try:
-        raw = load_yaml(settings, name)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path} not found (CAREPATH_CONFIG_DIR={settings.config_dir})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
-                             for e in exc.errors()[:10])
-        raise ConfigError(f"{path} is not a valid {model.__name__}: {problems}") from exc
 
 
 SPEC = ServiceSpec(name="assessment", metadata=store.metadata, outbox=store.outbox,

@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
-from carepath.config import load_sites, load_yaml
+from carepath.config import load_config, load_sites
 from carepath.runtime import Runtime, ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
@@ -22,8 +22,7 @@ log = logging.getLogger(__name__)
 
 def make_deps(settings: Settings) -> PlacementDeps:
     return PlacementDeps(sites=load_sites(settings),
-                         policy=PlacementPolicy.model_validate(load_yaml(settings,
-                                                                         "placement.yaml")))
+                         policy=load_config(settings, "placement.yaml", PlacementPolicy))
 
 
 def seed_capacity(runtime: Runtime) -> None:

@@ -8,12 +8,13 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from carepath.config import ConfigError
 from carepath.settings import Settings
 from contracts import ASAM_CODES, LevelOfCare
 from contracts.events import Dimensions
 from contracts.levels import ASAM_DIMENSIONS, DIMENSION_KEYS, AsamEdition
 from services.assessment import domain
-from services.assessment.app import ConfigError, make_deps
+from services.assessment.app import make_deps
 from services.assessment.policy import RuleSet, RuleSets
 
 L = LevelOfCare

@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from carepath.config import ConfigError
 from carepath.errors import Conflict
 from carepath.settings import Settings
 from contracts import LevelOfCare
 from contracts.events import AssessmentKind, Dimensions
 from services.assessment import domain
-from services.assessment.app import ConfigError, make_deps
+from services.assessment.app import make_deps
 from services.assessment.policy import RuleSet
 
 SHIPPED = make_deps(Settings()).rule_sets.by_edition[3]

@@ -8,9 +8,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from carepath.config import ConfigError
 from carepath.settings import Settings
 from services.assessment import domain
-from services.assessment.app import ConfigError, make_deps
+from services.assessment.app import make_deps
 from services.assessment.domain import AttendanceMark, Reading
 from services.assessment.policy import ObservationKind, RiskPolicy, Severity
 

@@ -243,3 +243,13 @@ def test_a_policy_with_a_repeated_or_reserved_class_is_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
         PlacementPolicy.model_validate({"organization": "o", "waitlist": {"priority_classes": [
             {"id": "standard", "all_of": ["pregnant"]}]}})
+
+
+def test_the_shipped_policy_is_valid_reviews_step_ups_and_ranks_the_block_grant_classes() -> None:
+    from carepath.settings import Settings
+    from services.placement.app import make_deps
+
+    policy = make_deps(Settings()).policy
+    assert policy.step_up_policy is StepUpPolicy.review
+    assert [c.id for c in policy.waitlist.priority_classes] == [
+        "pregnant-injecting", "pregnant", "injecting"]
