@@ -120,8 +120,11 @@ def build_world(apps: dict[str, TestClient], *, movers: int = 4, referred: int =
         admit_to_iop(apps, mover)
         world.in_care.append(mover)
     world.referred = [refer(apps)["client_ref"] for _ in range(referred)]
-    flagged = refer(apps)["client_ref"]  # a relapse-risk flag for the dashboard's feed
+    flagged = refer(apps)["client_ref"]  # a high relapse-risk flag: a step-up proposal
     admit_to_iop(apps, flagged)
+    for session in call(apps["scheduling"], "GET", f"/clients/{flagged}/sessions")[:2]:
+        call(apps["scheduling"], "POST", f"/sessions/{session['session_id']}/attendance",
+             json={"status": "missed"})
     call(apps["assessment"], "POST", f"/clients/{flagged}/observations",
          json={"kind": "tox_screen", "value": "positive"})
     _wait_for_read_models(world)
@@ -137,4 +140,6 @@ def _wait_for_read_models(world: World) -> None:
     wait_until(lambda: journey.get(f"/clients/{world.ref}/journey",
                                    headers=admin(journey)).is_success)
     wait_until(lambda: journey.get("/risk-flags", params={"site_id": SITE},
+                                   headers=admin(journey)).json())
+    wait_until(lambda: journey.get("/proposals", params={"site_id": SITE},
                                    headers=admin(journey)).json())

@@ -52,6 +52,11 @@ CAPACITY = {"residential": 40, "php": 40, "iop": 40, "aftercare": 80}
 SPECS: dict[tuple[str, str], Spec] = {
     ("intake", "POST /referrals"): Spec(
         lambda w, f: Call("POST", "/referrals", json=referral()), ok=201, hidden=422),
+    # A referral to a site the caller cannot see is refused before the client is looked up.
+    ("intake", "POST /clients/{client_ref}/referrals"): Spec(
+        lambda w, f: Call("POST", f"/clients/{w.ref}/referrals",
+                          json={"site_id": SITE, "referral_source": "self"}),
+        ok=201, hidden=422),
     ("intake", "GET /clients/{client_ref}"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}", params={"purpose": "treatment"})),
     ("intake", "POST /clients/{client_ref}/consents"): Spec(
@@ -81,7 +86,17 @@ SPECS: dict[tuple[str, str], Spec] = {
                           json={"to_level": "php", "reason": "access matrix"})),
     ("placement", "POST /clients/{client_ref}/discharge"): Spec(
         lambda w, f: Call("POST", f"/clients/{_pick(w.in_care, f, w.ref)}/discharge",
-                          json={"disposition": "administrative"})),
+                          json={"disposition": "terminated_by_facility"})),
+    # The standing client is in care, not waiting: an allowed caller is told so (409).
+    ("placement", "POST /clients/{client_ref}/waitlist/exit"): Spec(
+        lambda w, f: Call("POST", f"/clients/{w.ref}/waitlist/exit",
+                          json={"reason_code": "withdrew"}), ok=409),
+    ("placement", "GET /proposals"): Spec(
+        lambda w, f: Call("GET", "/proposals", params={"site_id": SITE})),
+    # No such proposal: an allowed caller learns just that; the roles check comes first.
+    ("placement", "POST /proposals/{proposal_id}/decline"): Spec(
+        lambda w, f: Call("POST", "/proposals/p-none/decline",
+                          json={"reason_code": "other"}), ok=404),
     ("placement", "GET /clients/{client_ref}/placement"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}/placement")),
     ("scheduling", "GET /clients/{client_ref}/sessions"): Spec(
@@ -102,6 +117,8 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda w, f: Call("GET", "/outcomes", params={"site_id": SITE}), hidden=EMPTY),
     ("journey", "GET /transitions"): Spec(
         lambda w, f: Call("GET", "/transitions", params={"site_id": SITE}), hidden=EMPTY),
+    ("journey", "GET /proposals"): Spec(
+        lambda w, f: Call("GET", "/proposals", params={"site_id": SITE}), hidden=EMPTY),
     ("journey", "GET /risk-flags"): Spec(
         lambda w, f: Call("GET", "/risk-flags", params={"site_id": SITE}), hidden=EMPTY),
     # The services' health, about no site: the same for a caller at any site.
