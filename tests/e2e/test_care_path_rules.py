@@ -83,7 +83,8 @@ def test_a_flag_proposes_the_care_team_hears_and_a_clinician_confirms(
         api: CarepathClient, tap: EventTap) -> None:
     ref, flag = flagged(api, tap)
     proposed = tap.wait_for(of_type("StepUpProposed", ref))
-    urgent = tap.wait_for(of_type("ReassessmentRequested", ref))
+    urgent = tap.wait_for(lambda e: of_type("ReassessmentRequested", ref)(e)
+                          and e.data.get("urgent") is True)
     proposal = open_proposal(api, ref)
     assert api.placement(ref)["level"] == "iop"  # nobody moved on the score
     assert (proposed.causationid, urgent.causationid, urgent.data["urgent"]) == (
