@@ -41,6 +41,7 @@ class DemoClient:
         start = "iop" if self.index % 8 == 7 else "residential"
         self.assess("initial", start)
         self.await_level(start, timeout=120)
+        self.arrive()
         if start == "residential":
             self.pause(9.0, 13.0)  # a stay long enough for worcester's 8 beds to fill
             self.step_down_by_reassessment("php")
@@ -151,6 +152,15 @@ class DemoClient:
         self.api.wait_placement(self.ref, lambda p: p["status"] == "discharged", 60)
         say(self.ref, self.site, "discharged from aftercare (completed): the episode ends")
 
+    def arrive(self) -> None:
+        """The client turns up for their first session: an admission nobody arrives for is
+        cancelled after a few days (config/placement.yaml)."""
+        sessions = self.api.wait(lambda: self.api.sessions(self.ref, status="scheduled"),
+                                 lambda found: len(found) > 0, 30)
+        first = min(sessions, key=lambda session: session["starts_at"])
+        self.api.attend(first["session_id"], "attended")
+        say(self.ref, self.site, f"arrived: attended {first['kind'].replace('_', ' ')}")
+
     def readmit(self, level: str) -> None:
         ended = self.api.placement(self.ref)["episode_id"]
         self.pause(4.0, 6.0)
@@ -158,6 +168,7 @@ class DemoClient:
         say(self.ref, self.site, "referred again")
         self.assess("initial", level)
         placement = self.await_level(level, timeout=120)
+        self.arrive()
         self.readmitted = placement["episode_id"] != ended
         say(self.ref, self.site, "READMITTED (new episode)" if self.readmitted
             else "admitted again, unexpectedly within the ended episode")

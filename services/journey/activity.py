@@ -1,6 +1,7 @@
 """What the dashboard's live panels show, derived from the events journey keeps: the recent
 transitions between levels and sites, and the relapse-risk flags still in force with what
-placement did about each (pure; the rows come from `feeds.py`)."""
+placement did about each (pure; the rows come from `feeds.py`). The step-up proposals queue is
+in `proposals.py`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.events import (
+    AdmissionCancelled,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
@@ -17,18 +19,23 @@ from contracts.events import (
     RelapseRiskFlagged,
     SteppedDown,
     SteppedUp,
+    StepUpDeclined,
+    StepUpProposed,
 )
-from services.journey.domain import as_utc
+from services.journey.timeline import as_utc
 
 TRANSITIONS: dict[str, str] = {
     ClientAdmitted.event_name(): "admitted",
+    AdmissionCancelled.event_name(): "admission_cancelled",
     SteppedDown.event_name(): "stepped_down",
     SteppedUp.event_name(): "stepped_up",
     ClientTransferred.event_name(): "transferred",
     ClientDischarged.event_name(): "discharged",
 }
 FLAGGED = RelapseRiskFlagged.event_name()
-RESPONSES = (SteppedUp.event_name(), ReassessmentRequested.event_name())
+PROPOSED = StepUpProposed.event_name()
+RESPONSES = (PROPOSED, StepUpDeclined.event_name(), SteppedUp.event_name(),
+             ReassessmentRequested.event_name())
 
 
 @dataclass(frozen=True)
@@ -108,22 +115,36 @@ class InCare:
 
 def active_flags(flags: Iterable[Recorded], responses: Iterable[Recorded],
                  in_care: Mapping[str, InCare]) -> list[ActiveFlag]:
-    """The flags raised during the episode each client is still in, newest first (a
-    discharge ends them), each with the events it caused."""
-    caused: dict[str, list[Response]] = {}
-    for event in sorted(responses, key=lambda e: as_utc(e.time)):
-        if event.causation_id:
-            caused.setdefault(event.causation_id, []).append(Response(
-                event_id=event.id, name=event.name, at=as_utc(event.time),
-                from_level=event.data.get("from_level") or event.data.get("current_level"),
-                to_level=event.data.get("to_level")))
+    """The flags raised during the episode each client is still in, newest first (the end of
+    the episode ends them), each with what placement did about it: a step-up proposal, its
+    decline or the step up confirming it, a reassessment request — or, before proposals (and
+    under the `automatic` policy), the step up the flag caused directly."""
+    listed, answers = list(flags), sorted(responses, key=lambda e: as_utc(e.time))
+    flag_ids = {f.data.get("flag_id"): f.id for f in listed}
+    proposals = {e.data.get("proposal_id"): flag_ids[e.data.get("flag_id")] for e in answers
+                 if e.name == PROPOSED and e.data.get("flag_id") in flag_ids}
+    flag_events, caused = set(flag_ids.values()), dict[str, list[Response]]()
+    for event in answers:
+        flag = (flag_ids.get(event.data.get("flag_id"))
+                or proposals.get(event.data.get("proposal_id"))
+                or (event.causation_id if event.causation_id in flag_events else None))
+        if flag is not None:
+            caused.setdefault(flag, []).append(_response(event))
     active = [_active(flag, in_care[flag.client_ref].site_id, caused.get(flag.id, []))
-              for flag in flags if _during(flag, in_care.get(flag.client_ref))]
+              for flag in listed if in_episode(flag, in_care.get(flag.client_ref))]
     return sorted(active, key=lambda f: f.at, reverse=True)
 
 
-def _during(flag: Recorded, care: InCare | None) -> bool:
-    return care is not None and flag.episode_id in (None, care.episode_id)
+def in_episode(event: Recorded, care: InCare | None) -> bool:
+    """Whether the event belongs to the episode the client is in (if still in care)."""
+    return care is not None and event.episode_id in (None, care.episode_id)
+
+
+def _response(event: Recorded) -> Response:
+    data = event.data
+    return Response(event_id=event.id, name=event.name, at=as_utc(event.time),
+                    from_level=data.get("from_level") or data.get("current_level")
+                    or data.get("level"), to_level=data.get("to_level"))
 
 
 def _active(flag: Recorded, site_id: str, responses: list[Response]) -> ActiveFlag:

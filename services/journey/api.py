@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from carepath.access import PrincipalDep
-from carepath.auth import Principal
 from carepath.errors import InvalidInput, NotFound
 from carepath.runtime import RuntimeDep
 from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports
-from services.journey.domain import ConfiguredSites, as_utc, los_days
+from services.journey.domain import ConfiguredSites, episode_los_days
+from services.journey.scope import SiteFilter, site_scope
 from services.journey.store import Episode, JourneyEvent, Segment
+from services.journey.timeline import as_utc, los_days
 
 router = APIRouter(tags=["journey"])
-
-SiteFilter = Annotated[str | None, Query(max_length=64)]
 
 
 class EventOut(BaseModel):
@@ -49,6 +46,10 @@ class SegmentOut(BaseModel):
 
 
 class EpisodeOut(BaseModel):
+    """`status`: waitlisted, active, discharged, cancelled (the admission was void: a no-show)
+    or withdrawn (left the waitlist, never admitted). `los_days`: admission to discharge (to
+    now while active); none if the episode never started."""
+
     episode_id: str
     site_id: str
     status: str
@@ -56,6 +57,7 @@ class EpisodeOut(BaseModel):
     opened_at: datetime
     closed_at: datetime | None
     current_level: str | None
+    los_days: float | None
     segments: list[SegmentOut]
     events: list[EventOut]
 
@@ -87,16 +89,6 @@ def _current_site(events: list[EventOut]) -> str | None:
     return next((e.site_id for e in reversed(events) if e.site_id), None)
 
 
-def _report_sites(principal: Principal, site_id: str | None) -> Sequence[str | None]:
-    """The site filters a report is run with: the one asked for (if visible), None for every
-    site, or each of the caller's sites."""
-    if site_id is not None:
-        return [site_id] if principal.sees(site_id) else []
-    if principal.site_filter is None:
-        return [None]
-    return sorted(principal.site_filter)
-
-
 def _event(row: JourneyEvent) -> EventOut:
     return EventOut.model_validate(row.model_dump() | {"time": as_utc(row.time),
                                                        "recorded_at": as_utc(row.recorded_at)})
@@ -116,7 +108,8 @@ def _episode(row: Episode, segments: list[Segment], events: list[EventOut],
         episode_id=row.episode_id, site_id=row.site_id, status=row.status,
         disposition=row.disposition, opened_at=as_utc(row.opened_at),
         closed_at=row.closed_at and as_utc(row.closed_at), current_level=current,
-        segments=own, events=[e for e in events if e.episode_id == row.episode_id])
+        los_days=episode_los_days(own, now), segments=own,
+        events=[e for e in events if e.episode_id == row.episode_id])
 
 
 class CensusOut(BaseModel):
@@ -156,14 +149,11 @@ def flows(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = No
     since, until = since and as_utc(since), until and as_utc(until)
     if since and until and since > until:
         raise InvalidInput("since must not be after until")
-    totals: Counter[tuple[str, str]] = Counter()
     with runtime.uow.transaction() as tx:
-        for site in _report_sites(principal, site_id):
-            for a, b, n in queries.flow_counts(tx.session, site_id=site, since=since,
-                                               until=until):
-                totals[a, b] += n
-    counted = sorted(totals.items(), key=lambda flow: reports.flow_order(*flow[0]))
-    return [FlowOut(from_level=a, to_level=b, count=n) for (a, b), n in counted]
+        counts = queries.flow_counts(tx.session, sites=site_scope(principal, site_id),
+                                     since=since, until=until)
+    counted = sorted(counts, key=lambda flow: reports.flow_order(flow[0], flow[1]))
+    return [FlowOut(from_level=a, to_level=b, count=n) for a, b, n in counted]
 
 
 class RateOut(BaseModel):
@@ -176,11 +166,20 @@ class RateOut(BaseModel):
 
 
 class OutcomeOut(BaseModel):
+    """One site × level; every measure is defined in contracts/README.md ("Outcomes")."""
+
     site_id: str
     level: str
     completed_segments: int
     median_los_days: float | None
     mean_los_days: float | None
+    completed_episodes: int
+    median_episode_los_days: float | None
+    mean_episode_los_days: float | None
+    admissions: int
+    cancelled_admissions: int
+    median_days_referral_to_admission: float | None
+    mean_days_referral_to_admission: float | None
     step_downs: int
     step_ups: int
     discharges: int
@@ -189,6 +188,8 @@ class OutcomeOut(BaseModel):
     step_up_after_risk_flag: RateOut
     readmission_30d: RateOut
     readmission_90d: RateOut
+    continuity_7d: RateOut | None  # residential and PHP only
+    continuity_30d: RateOut | None
 
 
 @router.get("/outcomes", response_model=list[OutcomeOut])
@@ -197,8 +198,8 @@ def outcomes(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter =
     """Per site × level; windowed measures count what is known by `as_of` (default: now)."""
     configured: ConfiguredSites = runtime.deps
     with runtime.uow.transaction() as tx:
-        stays, flags = queries.stay_facts(tx.session), queries.risk_flags(tx.session)
-    rows = outcome_measures.outcomes(sites=configured.site_ids, stays=stays, flags=flags,
+        facts = queries.journey_facts(tx.session)
+    rows = outcome_measures.outcomes(sites=configured.site_ids, facts=facts,
                                      as_of=as_utc(as_of) if as_of else datetime.now(UTC))
     return [OutcomeOut.model_validate(row, from_attributes=True)
             for row in rows if principal.sees(row.site_id)

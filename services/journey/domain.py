@@ -1,30 +1,33 @@
-"""Journey rules: what a placement event does to an episode's level segments, the waitlist and
-the flows between levels, and how a client's events are put in order."""
+"""Journey rules: what a placement event does to an episode's level segments, its status, the
+waitlist and the flows between levels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from contracts import EventData, LevelOfCare
 from contracts.events import (
+    AdmissionCancelled,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
+    Disposition,
     PlacementWaitlisted,
     SteppedDown,
     SteppedUp,
+    WaitlistExited,
 )
+from services.journey.timeline import los_days
 
 LEVELS: tuple[str, ...] = tuple(level.value for level in LevelOfCare)
 REFERRAL = "referral"
 DISCHARGED = "discharged"
 FLOW_STAGES: tuple[str, ...] = (REFERRAL, *LEVELS, DISCHARGED)
 UNKNOWN_SITE = "unknown"
-SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,21 @@ class ConfiguredSites:
 
 
 class EpisodeStatus(str, Enum):
+    """`withdrawn`: a person who only ever waited left the waitlist (never admitted, never
+    discharged); `cancelled`: the admission was void (a no-show), the episode did not happen."""
+
     waitlisted = "waitlisted"
     active = "active"
     discharged = "discharged"
+    cancelled = "cancelled"
+    withdrawn = "withdrawn"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (EpisodeStatus.waitlisted, EpisodeStatus.active)
+
+
+OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in EpisodeStatus if s.is_open)
 
 
 class MoveKind(str, Enum):
@@ -50,6 +65,17 @@ class MoveKind(str, Enum):
     stepped_down = "stepped_down"
     stepped_up = "stepped_up"
     discharged = "discharged"
+
+
+class SegmentEnd(str, Enum):
+    """Why a level segment ended."""
+
+    stepped_down = "stepped_down"
+    stepped_up = "stepped_up"
+    transferred = "transferred"  # same level, another site
+    discharged = "discharged"
+    readmitted = "readmitted"  # an admission while the segment was still open
+    cancelled = "cancelled"  # the admission that started it was void (a no-show)
 
 
 @dataclass(frozen=True)
@@ -62,24 +88,29 @@ class Stay:
 
 @dataclass(frozen=True)
 class Move:
-    """One counted flow from a stage (referral or a level) to a stage (a level or discharge)."""
+    """One counted flow from a stage (referral or a level) to a stage (a level or discharge).
+    `site_id` is the site the move leaves (for an admission, the site admitting); `to_site` the
+    site it arrives at (None for a discharge)."""
 
     kind: MoveKind
     from_level: str
     to_level: str
     site_id: str
     disposition: str | None = None
+    to_site: str | None = None
 
 
 @dataclass(frozen=True)
 class PlacementChange:
-    ends_stay: str | None = None  # why the current segment ends, if it does
+    ends_stay: SegmentEnd | None = None  # why the current segment ends, if it does
     starts: Stay | None = None
     move: Move | None = None
     status: EpisodeStatus | None = None
     disposition: str | None = None
     waitlists: Stay | None = None
     leaves_waitlist: bool = False
+    voids_admission: bool = False  # the admission's counted move no longer counts
+    admission_event_id: str | None = None  # that admission, when the event names it
 
 
 def placement_change(
@@ -89,84 +120,109 @@ def placement_change(
     here = (current.site_id if current else None) or site_id or UNKNOWN_SITE
     match data:
         case ClientAdmitted():
-            site = site_id or here
-            return PlacementChange(
-                ends_stay="readmitted" if current else None, starts=Stay(data.level.value, site),
-                move=Move(MoveKind.admitted, REFERRAL, data.level.value, site),
-                status=EpisodeStatus.active, leaves_waitlist=True)
+            return _admitted(data, site_id or here, current)
         case SteppedDown() | SteppedUp():
-            kind = MoveKind.stepped_down if isinstance(data, SteppedDown) else MoveKind.stepped_up
-            return PlacementChange(
-                ends_stay=kind.value, starts=Stay(data.to_level.value, here),
-                move=Move(kind, data.from_level.value, data.to_level.value, here),
-                status=EpisodeStatus.active, leaves_waitlist=True)
+            return _stepped(data.from_level, data.to_level, from_site=data.from_site or here,
+                            to_site=data.to_site or here)
         case ClientTransferred():
-            return PlacementChange(ends_stay="transferred", starts=Stay(data.level.value,
-                                                                        data.to_site),
-                                   status=EpisodeStatus.active, leaves_waitlist=True)
+            return _transferred(data, current)
         case ClientDischarged():
-            # Discharged while still waiting: the client never held that level.
-            origin = data.level.value if current else REFERRAL
-            return PlacementChange(
-                ends_stay=DISCHARGED,
-                move=Move(MoveKind.discharged, origin, DISCHARGED, here,
-                          disposition=data.disposition.value),
-                status=EpisodeStatus.discharged, disposition=data.disposition.value,
-                leaves_waitlist=True)
+            return _discharged(data, here, current)
         case PlacementWaitlisted():
-            return PlacementChange(waitlists=Stay(data.level.value, site_id or here),
-                                   status=EpisodeStatus.waitlisted)
+            return PlacementChange(waitlists=Stay(data.level.value, data.site_id or site_id
+                                                  or here), status=EpisodeStatus.waitlisted)
+        case WaitlistExited():
+            return PlacementChange(leaves_waitlist=True, status=None if data.in_care
+                                   else EpisodeStatus.withdrawn)
+        case AdmissionCancelled():
+            return PlacementChange(ends_stay=SegmentEnd.cancelled, status=EpisodeStatus.cancelled,
+                                   voids_admission=True,
+                                   admission_event_id=data.admission_event_id)
     return None
 
 
+def _admitted(data: ClientAdmitted, site: str, current: Stay | None) -> PlacementChange:
+    return PlacementChange(
+        ends_stay=SegmentEnd.readmitted if current else None, starts=Stay(data.level.value, site),
+        move=Move(MoveKind.admitted, REFERRAL, data.level.value, site, to_site=site),
+        status=EpisodeStatus.active, leaves_waitlist=True)
+
+
+def _stepped(from_level: LevelOfCare, to_level: LevelOfCare, *, from_site: str, to_site: str
+             ) -> PlacementChange:
+    """A step to another level; at another site too when the sites differ (then the new
+    segment is at `to_site` and the move is counted at both)."""
+    up = to_level.is_higher_than(from_level)
+    kind = MoveKind.stepped_up if up else MoveKind.stepped_down
+    return PlacementChange(
+        ends_stay=SegmentEnd(kind.value), starts=Stay(to_level.value, to_site),
+        move=Move(kind, from_level.value, to_level.value, from_site, to_site=to_site),
+        status=EpisodeStatus.active, leaves_waitlist=True)
+
+
+def _transferred(data: ClientTransferred, current: Stay | None) -> PlacementChange:
+    if current is not None and current.level != data.level.value:
+        # Before 2026-12 a cross-site move that changed level was a transfer carrying only the
+        # new level: it is the step it was.
+        return _stepped(LevelOfCare(current.level), data.level, from_site=data.from_site,
+                        to_site=data.to_site)
+    return PlacementChange(ends_stay=SegmentEnd.transferred,
+                           starts=Stay(data.level.value, data.to_site),
+                           status=EpisodeStatus.active, leaves_waitlist=True)
+
+
+def _discharged(data: ClientDischarged, here: str, current: Stay | None) -> PlacementChange:
+    disposition = data.disposition.canonical.value
+    # Discharged while still waiting (histories before 2026-12; WaitlistExited since): the
+    # client never held that level.
+    origin = data.level.value if current else REFERRAL
+    return PlacementChange(
+        ends_stay=SegmentEnd.discharged,
+        move=Move(MoveKind.discharged, origin, DISCHARGED, here, disposition=disposition),
+        status=EpisodeStatus.discharged, disposition=disposition, leaves_waitlist=True)
+
+
 def next_status(current: str | None, proposed: EpisodeStatus) -> str:
-    """Waiting for a (new) level never demotes an episode that is already under way or over."""
-    if proposed is EpisodeStatus.waitlisted and current in (EpisodeStatus.active.value,
-                                                            EpisodeStatus.discharged.value):
+    """Waiting for a (new) level, or giving up waiting, never changes an episode that is
+    already under way or over."""
+    waiting = (EpisodeStatus.waitlisted, EpisodeStatus.withdrawn)
+    if proposed in waiting and current in (EpisodeStatus.active.value,
+                                           EpisodeStatus.discharged.value):
         return current
     return proposed.value
 
 
-def los_days(started_at: datetime, ended_at: datetime | None, now: datetime) -> float:
-    """Length of stay in days, to two decimals; an open segment counts up to `now`."""
-    seconds = ((ended_at or now) - started_at).total_seconds()
-    return round(max(seconds, 0.0) / SECONDS_PER_DAY, 2)
+def canonical_disposition(value: str | None) -> str | None:
+    """The TEDS-D disposition a stored value means (`ama` and `administrative`, written before
+    2026-12, read as `left_against_advice` and `terminated_by_facility`)."""
+    try:
+        return None if value is None else Disposition(value).canonical.value
+    except ValueError:
+        return value  # a disposition newer than this release: kept as it came
 
 
-def as_utc(moment: datetime) -> datetime:
-    """Some databases hand back naive timestamps; everything we store is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def less_intensive(level: str, than: str) -> bool:
+    return LEVELS.index(level) > LEVELS.index(than)
 
 
-class Traceable(Protocol):
+class Span(Protocol):
+    """A level segment, as the journey view or the outcome facts hold it."""
+
     @property
-    def id(self) -> str: ...
+    def started_at(self) -> datetime: ...
     @property
-    def time(self) -> datetime: ...
+    def ended_at(self) -> datetime | None: ...
     @property
-    def causation_id(self) -> str | None: ...
+    def end_reason(self) -> str | None: ...
 
 
-T = TypeVar("T", bound=Traceable)
-
-
-def in_journey_order(events: Iterable[T]) -> list[T]:
-    """By time; where times tie, a cause comes before what it caused."""
-    listed = list(events)
-    depth = _causal_depths(listed)
-    return sorted(listed, key=lambda e: (as_utc(e.time), depth[e.id]))
-
-
-def _causal_depths(events: Sequence[Traceable]) -> dict[str, int]:
-    cause_of = {e.id: e.causation_id for e in events}
-    depths: dict[str, int] = {}
-    for event in events:
-        chain: list[str] = []
-        current: str | None = event.id
-        while current in cause_of and current not in depths and current not in chain:
-            chain.append(current)
-            current = cause_of[current]
-        base = depths.get(current, -1) if current is not None else -1
-        for offset, event_id in enumerate(reversed(chain), start=1):
-            depths[event_id] = base + offset
-    return depths
+def episode_los_days(segments: Iterable[Span], now: datetime) -> float | None:
+    """An episode's length of stay: from its admission (first segment) to its discharge (the
+    end of the last), counted to `now` while it goes on; None for an episode never started (it
+    only waited, or its admission was cancelled)."""
+    held = [s for s in segments if s.end_reason != SegmentEnd.cancelled]
+    if not held:
+        return None
+    ends = [s.ended_at for s in held]
+    end = None if None in ends else max(e for e in ends if e is not None)
+    return los_days(min(s.started_at for s in held), end, now)

@@ -27,8 +27,8 @@ from sqlmodel import Session
 
 from carepath.db import make_engine
 from services.journey import queries
-from services.journey.domain import SECONDS_PER_DAY
-from services.journey.outcomes import RiskFlag, StayFact
+from services.journey.facts import RiskFlag, StayFact
+from services.journey.timeline import days_between
 
 FORMATS = ("csv", "parquet")
 
@@ -46,8 +46,9 @@ class FactRow:
     start_day: float  # days since the person's first admission
     end_day: float | None  # empty while the stay goes on
     los_days: float | None
-    end_reason: str  # stepped_down | stepped_up | transferred | discharged | ... | ongoing
-    disposition: str | None  # completed | ama | administrative | transferred_out
+    end_reason: str  # stepped_down | stepped_up | transferred | discharged | readmitted |
+    #                  cancelled (a no-show: the admission was void) | ongoing
+    disposition: str | None  # for a discharge: the TEDS-D value (completed, dropped_out, ...)
     risk_flags: int  # relapse-risk flags raised during the stay
 
 
@@ -87,17 +88,13 @@ def _person_rows(person: str, stays: list[StayFact], flags: list[datetime]) -> l
         rows.append(FactRow(
             person=person, episode=episode_number[stay.episode_id],
             stay=stay_number[stay.episode_id], site_id=stay.site_id, level=stay.level,
-            admission_year=anchor.year, start_day=_days(anchor, stay.started_at),
-            end_day=None if stay.ended_at is None else _days(anchor, stay.ended_at),
+            admission_year=anchor.year, start_day=days_between(anchor, stay.started_at),
+            end_day=None if stay.ended_at is None else days_between(anchor, stay.ended_at),
             los_days=stay.los_days, end_reason=stay.end_reason or "ongoing",
             disposition=stay.disposition,
             risk_flags=sum(1 for at in flags if stay.started_at <= at
                            and (stay.ended_at is None or at < stay.ended_at))))
     return rows
-
-
-def _days(anchor: datetime, moment: datetime) -> float:
-    return round((moment - anchor).total_seconds() / SECONDS_PER_DAY, 2)
 
 
 def _random_ids(count: int) -> list[str]:

@@ -1,5 +1,6 @@
-"""The dashboard's live feeds: recent transitions, active relapse-risk flags and pipeline health.
-Site scope as everywhere: a caller sees only what lies at their sites."""
+"""The dashboard's live feeds: recent transitions, active relapse-risk flags, the step-up
+proposals awaiting a clinician, and pipeline health. Site scope as everywhere: a caller sees
+only what lies at their sites."""
 
 from __future__ import annotations
 
@@ -10,22 +11,20 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
 from carepath.access import PrincipalDep
-from carepath.auth import Principal
 from carepath.runtime import RuntimeDep
-from services.journey import activity, pipeline
-from services.journey.domain import EpisodeStatus
+from services.journey import activity, pipeline, proposals
+from services.journey.domain import OPEN_STATUSES
+from services.journey.scope import SiteFilter, site_scope
 from services.journey.store import Episode, JourneyEvent
 
 router = APIRouter(tags=["dashboard"])
-
-SiteFilter = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/transitions", response_model=list[activity.Transition])
 def transitions(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
                 limit: Annotated[int, Query(ge=1, le=200)] = 30) -> list[activity.Transition]:
     """Admissions, step-downs, step-ups, transfers and discharges, newest first."""
-    sites = _sites(principal, site_id)
+    sites = site_scope(principal, site_id)
     query = select(JourneyEvent).where(col(JourneyEvent.name).in_(list(activity.TRANSITIONS)))
     if sites is not None:
         query = query.where(col(JourneyEvent.site_id).in_(list(sites)))
@@ -39,15 +38,32 @@ def transitions(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilte
 def risk_flags(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None
                ) -> list[activity.ActiveFlag]:
     """The relapse-risk flags of each client's episode in progress, newest first, with what
-    placement did about each (the step-up or reassessment request it caused, if any)."""
+    placement did about each (its step-up proposal, the decline or confirming step up, the
+    reassessment request)."""
     with runtime.uow.transaction() as tx:
         flags = _events(tx.session, names=[activity.FLAGGED])
-        caused = _events(tx.session, names=activity.RESPONSES,
-                         causes=[flag.id for flag in flags])
-        in_care = _in_care(tx.session, {flag.client_ref for flag in flags})
-    visible = {ref: care for ref, care in in_care.items() if principal.sees(care.site_id)
-               and (site_id is None or care.site_id == site_id)}
-    return activity.active_flags(flags, caused, visible)
+        clients = {flag.client_ref for flag in flags}
+        responses = _events(tx.session, names=activity.RESPONSES, clients=clients)
+        in_care = _in_care(tx.session, clients)
+    sites = site_scope(principal, site_id)
+    visible = {ref: care for ref, care in in_care.items()
+               if sites is None or care.site_id in sites}
+    return activity.active_flags(flags, responses, visible)
+
+
+@router.get("/proposals", response_model=list[proposals.Proposal])
+def step_up_proposals(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
+                      status: proposals.ProposalStatus | None = None
+                      ) -> list[proposals.Proposal]:
+    """Step-up proposals, oldest first; `status=open` is the clinicians' work queue."""
+    with runtime.uow.transaction() as tx:
+        proposed = _events(tx.session, names=[proposals.PROPOSED])
+        clients = {event.client_ref for event in proposed}
+        later = _events(tx.session, names=proposals.DECIDING, clients=clients)
+        in_care = _in_care(tx.session, clients)
+    sites = site_scope(principal, site_id)
+    return [p for p in proposals.proposals(proposed, later, in_care)
+            if (sites is None or p.site_id in sites) and status in (None, p.status)]
 
 
 @router.get("/pipeline", response_model=list[pipeline.Health])
@@ -59,18 +75,11 @@ async def pipeline_health(runtime: RuntimeDep, principal: PrincipalDep
                                           registry=runtime.metrics.registry)
 
 
-def _sites(principal: Principal, site_id: str | None) -> Collection[str] | None:
-    """The sites a query is limited to; None for every site."""
-    if site_id is not None:
-        return [site_id] if principal.sees(site_id) else []
-    return principal.site_filter
-
-
 def _events(session: Session, *, names: Collection[str],
-            causes: Collection[str] | None = None) -> list[activity.Recorded]:
+            clients: Collection[str] | None = None) -> list[activity.Recorded]:
     query = select(JourneyEvent).where(col(JourneyEvent.name).in_(list(names)))
-    if causes is not None:
-        query = query.where(col(JourneyEvent.causation_id).in_(list(causes)))
+    if clients is not None:
+        query = query.where(col(JourneyEvent.client_ref).in_(list(clients)))
     return [_recorded(row) for row in session.exec(query).all()]
 
 
@@ -78,7 +87,7 @@ def _in_care(session: Session, client_refs: Collection[str]) -> dict[str, activi
     """The episode in progress of those of the clients still in care."""
     query = (select(Episode)
              .where(col(Episode.client_ref).in_(list(client_refs)),
-                    Episode.status != EpisodeStatus.discharged.value)
+                    col(Episode.status).in_(OPEN_STATUSES))
              .order_by(col(Episode.opened_at)))
     return {row.client_ref: activity.InCare(episode_id=row.episode_id, site_id=row.site_id)
             for row in session.exec(query).all()}

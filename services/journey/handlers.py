@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 from carepath.consumer import EventHandlers, Incoming
 from carepath.uow import Transaction
 from contracts import Envelope, EventData
-from contracts.events import CapacityChanged, ClientAdmitted, PlacementWaitlisted
+from contracts.events import CapacityChanged
 from services.journey import domain
-from services.journey.domain import EpisodeStatus, PlacementChange, Stay, as_utc
+from services.journey.domain import OPEN_STATUSES, EpisodeStatus, PlacementChange, Stay
 from services.journey.store import (
     Episode,
     FlowMove,
@@ -22,6 +22,7 @@ from services.journey.store import (
     SiteCapacity,
     WaitlistEntry,
 )
+from services.journey.timeline import as_utc
 
 handlers = EventHandlers()
 EPISODE_NAMESPACE = uuid.UUID("6f1c4a52-8d0e-4d59-9a43-2f7c1b9e0d11")
@@ -65,11 +66,16 @@ def apply_placement(session: Session, data: EventData, envelope: Envelope) -> No
     change = domain.placement_change(data, site_id=envelope.siteid, current=current)
     if change is None:
         return
-    episode = episode or _new_episode(session, envelope, data, change)
+    if episode is None and change.status is None:  # leaving a waitlist nobody saw: no episode
+        _update_waitlist(session, change, envelope, None)
+        return
+    episode = episode or _new_episode(session, envelope, change)
     if segment is not None and change.ends_stay:
-        segment.ended_at, segment.end_reason = _at(envelope), change.ends_stay
+        segment.ended_at, segment.end_reason = _at(envelope), change.ends_stay.value
         segment.ended_by = str(envelope.id)
         session.add(segment)
+    if change.voids_admission:
+        _void_admission(session, change, segment)
     if change.starts is not None:
         session.add(Segment(episode_id=episode.episode_id, client_ref=envelope.subject,
                             site_id=change.starts.site_id, level=change.starts.level,
@@ -87,22 +93,21 @@ def _known_episode(session: Session, envelope: Envelope) -> Episode | None:
     return session.exec(
         select(Episode)
         .where(Episode.client_ref == envelope.subject,
-               Episode.status != EpisodeStatus.discharged.value)
+               col(Episode.status).in_(OPEN_STATUSES))
         .order_by(col(Episode.opened_at).desc())
     ).first()
 
 
-def _new_episode(session: Session, envelope: Envelope, data: EventData,
-                 change: PlacementChange) -> Episode:
+def _new_episode(session: Session, envelope: Envelope, change: PlacementChange) -> Episode:
     episode_id = envelope.episodeid
     if episode_id is None:  # deterministic, so a replay builds the same view
         episode_id = uuid.uuid5(EPISODE_NAMESPACE, str(envelope.id))
     place = change.starts or change.waitlists
     site = place.site_id if place else envelope.siteid or domain.UNKNOWN_SITE
+    # A segment starting in an episode never seen before: journey joined it mid-way.
+    status = EpisodeStatus.active if change.starts else EpisodeStatus.waitlisted
     episode = Episode(episode_id=str(episode_id), client_ref=envelope.subject, site_id=site,
-                      status=EpisodeStatus.waitlisted.value, opened_at=_at(envelope))
-    if not isinstance(data, ClientAdmitted | PlacementWaitlisted):
-        episode.status = EpisodeStatus.active.value  # joined mid-episode
+                      status=status.value, opened_at=_at(envelope))
     session.add(episode)
     return episode
 
@@ -119,15 +124,26 @@ def _count_move(session: Session, change: PlacementChange, envelope: Envelope) -
     move = change.move
     assert move is not None
     session.add(FlowMove(event_id=str(envelope.id), client_ref=envelope.subject,
-                         kind=move.kind.value, site_id=move.site_id, from_level=move.from_level,
-                         to_level=move.to_level, disposition=move.disposition,
-                         at=_at(envelope)))
+                         kind=move.kind.value, site_id=move.site_id, to_site=move.to_site,
+                         from_level=move.from_level, to_level=move.to_level,
+                         disposition=move.disposition, at=_at(envelope)))
+
+
+def _void_admission(session: Session, change: PlacementChange, segment: Segment | None
+                    ) -> None:
+    """A cancelled admission never happened: its move no longer counts in the flows."""
+    admission = change.admission_event_id or (segment.started_by if segment else None)
+    move = session.get(FlowMove, admission) if admission else None
+    if move is not None:
+        session.delete(move)
 
 
 def _update_episode(session: Session, episode: Episode, change: PlacementChange,
                     envelope: Envelope) -> None:
     if change.status is not None:
         episode.status = domain.next_status(episode.status, change.status)
+        episode.closed_at = (None if episode.status in OPEN_STATUSES
+                             else episode.closed_at or _at(envelope))
     if change.status is EpisodeStatus.discharged:
         episode.disposition, episode.closed_at = change.disposition, _at(envelope)
     if change.starts is not None:
@@ -136,7 +152,7 @@ def _update_episode(session: Session, episode: Episode, change: PlacementChange,
 
 
 def _update_waitlist(session: Session, change: PlacementChange, envelope: Envelope,
-                     episode_id: str) -> None:
+                     episode_id: str | None) -> None:
     if change.leaves_waitlist:
         waiting = session.get(WaitlistEntry, envelope.subject)
         if waiting is not None:

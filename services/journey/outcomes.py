@@ -1,56 +1,33 @@
-"""Outcome measures per site × level, computed from the facts of the journey view (pure).
+"""Outcome measures per site × level, computed from the facts of the journey view (pure). The
+clinical definitions are in `measures.py`; contracts/README.md documents every field.
 
-- length of stay: median and mean over completed level segments;
-- step-down success: a step-down *from* this level not followed by a step-up in the same
-  episode within 30 days (known once 30 days have passed or the episode has ended);
-- step-up after a risk flag: relapse-risk flags raised while at this level that were followed by
-  a step-up in the same episode within 30 days;
-- discharge dispositions, and readmission: a discharge from this level followed by a new
-  admission of the same client (any site, any level) within 30 or 90 days.
+- length of stay per level: median and mean over completed level segments;
+- length of stay per episode: median and mean over discharged episodes (admission to
+  discharge), on the row of the site and level the episode was discharged from (as TEDS-D puts
+  LOS on the discharge record);
+- days from referral to admission: median and mean over admissions (cancelled ones aside) at
+  that site and level whose referral journey holds;
+- step-down success, step-up after a relapse-risk flag, readmission within 30 / 90 days and,
+  for residential and PHP, continuity within 7 / 30 days (HEDIS FUI-style);
+- moves out of the level and discharge dispositions (canonical TEDS-D values).
 
+A segment whose admission was cancelled (a no-show) counts nowhere: the episode did not happen.
 A windowed measure counts an event only once its outcome is known (`evaluated`), so recent
 events never read as successes or failures before their window has run out.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from statistics import fmean, median
 
-from services.journey.domain import LEVELS, los_days
-
-STEP_DOWN_WINDOW = timedelta(days=30)
-RISK_FLAG_WINDOW = timedelta(days=30)
-READMISSION_WINDOWS = (timedelta(days=30), timedelta(days=90))
-STEPPED_DOWN, STEPPED_UP, DISCHARGED = "stepped_down", "stepped_up", "discharged"
-
-
-@dataclass(frozen=True)
-class StayFact:
-    """One level segment of an episode: a stretch at one level of care and one site."""
-
-    client_ref: str
-    episode_id: str
-    site_id: str
-    level: str
-    started_at: datetime
-    ended_at: datetime | None
-    end_reason: str | None
-    disposition: str | None = None
-
-    @property
-    def los_days(self) -> float | None:
-        return None if self.ended_at is None else los_days(self.started_at, self.ended_at,
-                                                          self.ended_at)
-
-
-@dataclass(frozen=True)
-class RiskFlag:
-    client_ref: str
-    at: datetime
+from services.journey import measures
+from services.journey.domain import LEVELS, SegmentEnd, episode_los_days
+from services.journey.facts import AdmissionFact, JourneyFacts, StayFact
+from services.journey.history import History
 
 
 @dataclass
@@ -73,10 +50,29 @@ class Rate:
 
 
 @dataclass
+class Days:
+    """Durations in days, summarised by their median and mean."""
+
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float | None:
+        return round(median(self.values), 2) if self.values else None
+
+    @property
+    def mean(self) -> float | None:
+        return round(fmean(self.values), 2) if self.values else None
+
+
+@dataclass
 class OutcomeRow:
     site_id: str
     level: str
-    lengths: list[float] = field(default_factory=list, repr=False)
+    lengths: Days = field(default_factory=Days, repr=False)
+    episode_lengths: Days = field(default_factory=Days, repr=False)
+    waits: Days = field(default_factory=Days, repr=False)  # referral to admission
+    admissions: int = 0
+    cancelled_admissions: int = 0
     step_downs: int = 0
     step_ups: int = 0
     discharges: int = 0
@@ -85,102 +81,122 @@ class OutcomeRow:
     step_up_after_risk_flag: Rate = field(default_factory=Rate)
     readmission_30d: Rate = field(default_factory=Rate)
     readmission_90d: Rate = field(default_factory=Rate)
+    continuity_7d: Rate | None = None  # residential and PHP only
+    continuity_30d: Rate | None = None
+
+    def __post_init__(self) -> None:
+        if self.level in measures.HIGH_INTENSITY:
+            self.continuity_7d, self.continuity_30d = Rate(), Rate()
 
     @property
     def completed_segments(self) -> int:
-        return len(self.lengths)
+        return len(self.lengths.values)
 
     @property
     def median_los_days(self) -> float | None:
-        return round(median(self.lengths), 2) if self.lengths else None
+        return self.lengths.median
 
     @property
     def mean_los_days(self) -> float | None:
-        return round(fmean(self.lengths), 2) if self.lengths else None
+        return self.lengths.mean
+
+    @property
+    def completed_episodes(self) -> int:
+        return len(self.episode_lengths.values)
+
+    @property
+    def median_episode_los_days(self) -> float | None:
+        return self.episode_lengths.median
+
+    @property
+    def mean_episode_los_days(self) -> float | None:
+        return self.episode_lengths.mean
+
+    @property
+    def median_days_referral_to_admission(self) -> float | None:
+        return self.waits.median
+
+    @property
+    def mean_days_referral_to_admission(self) -> float | None:
+        return self.waits.mean
 
 
-def outcomes(*, sites: Iterable[str], stays: Iterable[StayFact], flags: Iterable[RiskFlag],
-             as_of: datetime) -> list[OutcomeRow]:
+class Rows(dict[tuple[str, str], OutcomeRow]):
+    def of(self, site_id: str, level: str) -> OutcomeRow:
+        if (site_id, level) not in self:
+            self[site_id, level] = OutcomeRow(site_id, level)
+        return self[site_id, level]
+
+    def listed(self, sites: Iterable[str]) -> list[OutcomeRow]:
+        """One row per site × level, levels from the most to the least intensive."""
+        known = set(sites) | {site for site, _ in self}
+        return [self.of(site, level) for site in sorted(known) for level in LEVELS]
+
+
+def outcomes(*, sites: Iterable[str], facts: JourneyFacts, as_of: datetime
+             ) -> list[OutcomeRow]:
     """One row per site × level (levels from the most to the least intensive)."""
-    history = History(list(stays))
-    rows: dict[tuple[str, str], OutcomeRow] = {}
-
-    def row(stay: StayFact) -> OutcomeRow:
-        key = (stay.site_id, stay.level)
-        return rows.setdefault(key, OutcomeRow(*key))
-
+    history, rows = History(facts.stays, facts.attendance), Rows()
     for stay in history.stays:
-        _count_stay(row(stay), stay, history, as_of)
-    for flag in flags:
+        if stay.end_reason != SegmentEnd.cancelled:
+            _count_stay(rows.of(stay.site_id, stay.level), stay, history, as_of)
+    for episode in history.episodes():
+        _count_episode(rows, episode)
+    for admission in facts.admissions:
+        _count_admission(rows.of(admission.site_id, admission.level), admission)
+    for flag in facts.flags:
         flagged_in = history.stay_at(flag.client_ref, flag.at)
         if flagged_in is not None:
-            row(flagged_in).step_up_after_risk_flag.add(history.followed_by_step_up(
-                flagged_in.episode_id, after=flag.at, window=RISK_FLAG_WINDOW, as_of=as_of))
-    known = set(sites) | {site for site, _ in rows}
-    return [rows.get((site, level)) or OutcomeRow(site, level)
-            for site in sorted(known) for level in LEVELS]
+            rows.of(flagged_in.site_id, flagged_in.level).step_up_after_risk_flag.add(
+                measures.stepped_up_after(history, flag, flagged_in, as_of))
+    return rows.listed(sites)
 
 
 def _count_stay(row: OutcomeRow, stay: StayFact, history: History, as_of: datetime) -> None:
     if stay.los_days is not None:
-        row.lengths.append(stay.los_days)
-    if stay.ended_at is None:
-        return
-    if stay.end_reason == STEPPED_DOWN:
+        row.lengths.values.append(stay.los_days)
+    if stay.end_reason == SegmentEnd.stepped_down:
         row.step_downs += 1
-        stepped_back_up = history.followed_by_step_up(
-            stay.episode_id, after=stay.ended_at, window=STEP_DOWN_WINDOW, as_of=as_of)
-        row.step_down_success.add(None if stepped_back_up is None else not stepped_back_up)
-    elif stay.end_reason == STEPPED_UP:
+        row.step_down_success.add(measures.step_down_held(history, stay, as_of))
+    elif stay.end_reason == SegmentEnd.stepped_up:
         row.step_ups += 1
-    elif stay.end_reason == DISCHARGED:
-        row.discharges += 1
-        row.dispositions[stay.disposition or "unknown"] += 1
-        short, long = READMISSION_WINDOWS
-        row.readmission_30d.add(history.readmitted(stay, window=short, as_of=as_of))
-        row.readmission_90d.add(history.readmitted(stay, window=long, as_of=as_of))
+    elif stay.end_reason == SegmentEnd.discharged:
+        _count_discharge(row, stay, history, as_of)
+    _count_exit(row, stay, history, as_of)
 
 
-class History:
-    """Every client's stays, indexed for the windowed measures."""
-
-    def __init__(self, stays: list[StayFact]) -> None:
-        self.stays = sorted(stays, key=lambda s: (s.client_ref, s.started_at))
-        self._by_client: dict[str, list[StayFact]] = defaultdict(list)
-        self._by_episode: dict[str, list[StayFact]] = defaultdict(list)
-        for stay in self.stays:
-            self._by_client[stay.client_ref].append(stay)
-            self._by_episode[stay.episode_id].append(stay)
-
-    def stay_at(self, client_ref: str, moment: datetime) -> StayFact | None:
-        during = [s for s in self._by_client.get(client_ref, ())
-                  if s.started_at <= moment and (s.ended_at is None or moment < s.ended_at)]
-        return during[-1] if during else None
-
-    def followed_by_step_up(self, episode_id: str, *, after: datetime, window: timedelta,
-                            as_of: datetime) -> bool | None:
-        episode = self._by_episode[episode_id]
-        step_ups = [s.ended_at for s in episode if s.end_reason == STEPPED_UP and s.ended_at]
-        ended = [s.ended_at for s in episode if s.end_reason == DISCHARGED and s.ended_at]
-        return _within(step_ups, after=after, window=window, as_of=as_of,
-                       closed_at=min(ended, default=None))
-
-    def readmitted(self, discharge: StayFact, *, window: timedelta, as_of: datetime
-                   ) -> bool | None:
-        assert discharge.ended_at is not None
-        admissions = [min(s.started_at for s in self._by_episode[s.episode_id])
-                      for s in self._by_client[discharge.client_ref]
-                      if s.episode_id != discharge.episode_id]
-        return _within(admissions, after=discharge.ended_at, window=window, as_of=as_of)
+def _count_discharge(row: OutcomeRow, stay: StayFact, history: History, as_of: datetime
+                     ) -> None:
+    row.discharges += 1
+    row.dispositions[stay.disposition or "unknown"] += 1
+    if measures.readmission_eligible(stay):
+        for rate, window in zip((row.readmission_30d, row.readmission_90d),
+                                measures.READMISSION_WINDOWS, strict=True):
+            rate.add(measures.readmitted(history, stay, window=window, as_of=as_of))
 
 
-def _within(moments: Iterable[datetime], *, after: datetime, window: timedelta,
-            as_of: datetime, closed_at: datetime | None = None) -> bool | None:
-    """True if something happened in (after, after + window]; False once that can no longer
-    happen (the window has passed, or what it belongs to was closed); None while open."""
-    deadline = after + window
-    if any(after < moment <= deadline for moment in moments):
-        return True
-    if as_of >= deadline or (closed_at is not None and closed_at <= deadline):
-        return False
-    return None
+def _count_exit(row: OutcomeRow, stay: StayFact, history: History, as_of: datetime) -> None:
+    if (row.continuity_7d is None or row.continuity_30d is None
+            or not measures.high_intensity_exit(stay)):
+        return
+    for rate, window in zip((row.continuity_7d, row.continuity_30d),
+                            measures.FOLLOW_UP_WINDOWS, strict=True):
+        rate.add(measures.followed_up(history, stay, window=window, as_of=as_of))
+
+
+def _count_episode(rows: Rows, episode: list[StayFact]) -> None:
+    discharge = measures.episode_discharge(episode)
+    if discharge is None or discharge.ended_at is None:
+        return
+    length = episode_los_days(episode, discharge.ended_at)
+    if length is not None:
+        rows.of(discharge.site_id, discharge.level).episode_lengths.values.append(length)
+
+
+def _count_admission(row: OutcomeRow, admission: AdmissionFact) -> None:
+    if admission.cancelled:
+        row.cancelled_admissions += 1
+        return
+    row.admissions += 1
+    if admission.days_from_referral is not None:
+        row.waits.values.append(admission.days_from_referral)

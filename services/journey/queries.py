@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from contracts.events import RelapseRiskFlagged
-from services.journey.domain import as_utc, in_journey_order
-from services.journey.outcomes import DISCHARGED, RiskFlag, StayFact
+from contracts.events import AttendanceRecorded, ClientAdmitted, ClientReferred, RelapseRiskFlagged
+from services.journey.domain import SegmentEnd
+from services.journey.facts import AdmissionFact, Attendance, JourneyFacts, RiskFlag, StayFact
 from services.journey.reports import SiteLevel
 from services.journey.store import (
     Episode,
@@ -21,6 +22,7 @@ from services.journey.store import (
     SiteCapacity,
     WaitlistEntry,
 )
+from services.journey.timeline import as_utc, in_journey_order
 
 
 def client_events(session: Session, client_ref: str) -> list[JourneyEvent]:
@@ -57,17 +59,25 @@ def capacities(session: Session) -> dict[SiteLevel, int]:
             for row in session.exec(select(SiteCapacity)).all()}
 
 
-def flow_counts(session: Session, *, site_id: str | None, since: datetime | None,
+def flow_counts(session: Session, *, sites: Collection[str] | None, since: datetime | None,
                 until: datetime | None) -> list[tuple[str, str, int]]:
+    """Moves that leave or arrive at one of `sites` (every move when None): a step to another
+    site counts at both, once."""
     query = (select(FlowMove.from_level, FlowMove.to_level, func.count())
              .group_by(col(FlowMove.from_level), col(FlowMove.to_level)))
-    if site_id is not None:
-        query = query.where(FlowMove.site_id == site_id)
+    if sites is not None:
+        query = query.where(or_(col(FlowMove.site_id).in_(list(sites)),
+                                col(FlowMove.to_site).in_(list(sites))))
     if since is not None:
         query = query.where(col(FlowMove.at) >= since)
     if until is not None:
         query = query.where(col(FlowMove.at) < until)
     return [(str(a), str(b), int(n)) for a, b, n in session.exec(query).all()]
+
+
+def journey_facts(session: Session) -> JourneyFacts:
+    return JourneyFacts(stays=stay_facts(session), flags=risk_flags(session),
+                        admissions=admission_facts(session), attendance=attendance(session))
 
 
 def stay_facts(session: Session) -> list[StayFact]:
@@ -77,7 +87,7 @@ def stay_facts(session: Session) -> list[StayFact]:
     return [StayFact(client_ref=s.client_ref, episode_id=s.episode_id, site_id=s.site_id,
                      level=s.level, started_at=as_utc(s.started_at),
                      ended_at=s.ended_at and as_utc(s.ended_at), end_reason=s.end_reason,
-                     disposition=disposition if s.end_reason == DISCHARGED else None)
+                     disposition=disposition if s.end_reason == SegmentEnd.discharged else None)
             for s, disposition in session.exec(query).all()]
 
 
@@ -85,6 +95,30 @@ def risk_flags(session: Session) -> list[RiskFlag]:
     query = (select(JourneyEvent.client_ref, JourneyEvent.time)
              .where(JourneyEvent.name == RelapseRiskFlagged.event_name()))
     return [RiskFlag(client_ref=ref, at=as_utc(at)) for ref, at in session.exec(query).all()]
+
+
+def admission_facts(session: Session) -> list[AdmissionFact]:
+    """Every admission, at the site and level of the segment it started, with its referral."""
+    referral = aliased(JourneyEvent)
+    query = (select(JourneyEvent, Segment, referral.time)
+             .join(Segment, col(Segment.started_by) == col(JourneyEvent.id))
+             .join(referral, and_(col(referral.id) == col(JourneyEvent.correlation_id),
+                                  col(referral.name) == ClientReferred.event_name()),
+                   isouter=True)
+             .where(JourneyEvent.name == ClientAdmitted.event_name()))
+    return [AdmissionFact(client_ref=admission.client_ref, site_id=segment.site_id,
+                          level=segment.level, admitted_at=as_utc(admission.time),
+                          referred_at=referred and as_utc(referred),
+                          cancelled=segment.end_reason == SegmentEnd.cancelled)
+            for admission, segment, referred in session.exec(query).all()]
+
+
+def attendance(session: Session) -> list[Attendance]:
+    query = (select(JourneyEvent.client_ref, JourneyEvent.time, JourneyEvent.data)
+             .where(JourneyEvent.name == AttendanceRecorded.event_name()))
+    return [Attendance(client_ref=ref, level=str(data.get("level")),
+                       status=str(data.get("status")), at=as_utc(at))
+            for ref, at, data in session.exec(query).all()]
 
 
 def _counts(rows: Iterable[Any]) -> dict[SiteLevel, int]:

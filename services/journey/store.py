@@ -60,7 +60,7 @@ class Segment(JourneyTable, table=True):
     started_at: datetime = moment()
     ended_at: datetime | None = moment(nullable=True, index=True)
     end_reason: str | None = Field(default=None, max_length=30)
-    started_by: str = Field(max_length=36)
+    started_by: str = Field(index=True, max_length=36)  # the event that started it
     ended_by: str | None = Field(default=None, max_length=36)
 
 
@@ -83,7 +83,9 @@ class SiteCapacity(JourneyTable, table=True):
 
 
 class FlowMove(JourneyTable, table=True):
-    """One move counted in the flows: referral → level, level → level, level → discharged."""
+    """One move counted in the flows: referral → level, level → level, level → discharged.
+    `site_id` is the site the move leaves (for an admission, the admitting site), `to_site` the
+    site it arrives at (None for a discharge): a cross-site step has both."""
 
     __tablename__ = "flow_move"
 
@@ -91,6 +93,7 @@ class FlowMove(JourneyTable, table=True):
     client_ref: str = Field(max_length=64)
     kind: str = Field(max_length=20)
     site_id: str = Field(index=True, max_length=64)
+    to_site: str | None = Field(default=None, index=True, max_length=64)
     from_level: str = Field(max_length=20)
     to_level: str = Field(max_length=20)
     disposition: str | None = Field(default=None, max_length=30)

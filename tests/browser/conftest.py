@@ -25,7 +25,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @dataclass(frozen=True)
 class Scenario:
     stepped_down: str  # boston: residential -> php
-    relapsed: dict[str, str]  # site -> a client stepped up iop -> php after a risk flag
+    relapsed: dict[str, str]  # site -> a client stepped up iop -> php, confirming a proposal
+    proposed: str  # boston: a risk flag's step-up proposal, left open (the work queue)
     completed: str  # worcester: iop, discharged to aftercare
 
 
@@ -53,13 +54,39 @@ def _step_down(api: CarepathClient, site: str) -> str:
     return ref
 
 
-def _relapse(api: CarepathClient, site: str) -> str:
+def _flagged(api: CarepathClient, site: str) -> str:
+    """A client in IOP whose missed sessions and positive screen raise a high risk flag: under
+    the default `review` policy placement proposes a step up and nobody moves yet."""
     ref = _admitted(api, site, "iop")
     sessions = api.wait(lambda: api.sessions(ref, status="scheduled"), lambda s: len(s) >= 2)
     for session in sessions[:2]:
         api.attend(session["session_id"], "missed")
     api.observe(ref, "tox_screen", "positive")
+    return ref
+
+
+def _open_proposal(api: CarepathClient, ref: str) -> dict[str, Any]:
+    """The proposal placement serves for the client (`GET /proposals?status=open`)."""
+    mine = api.wait(lambda: [p for p in api.proposals(status="open") if p["client_ref"] == ref],
+                    lambda found: len(found) == 1, timeout=30)
+    proposal: dict[str, Any] = mine[0]
+    return proposal
+
+
+def _relapse(api: CarepathClient, site: str) -> str:
+    """Flagged, and a clinician confirms the proposed step up to PHP."""
+    ref = _flagged(api, site)
+    proposal = _open_proposal(api, ref)
+    api.confirm_proposal(ref, proposal["proposal_id"], to_level="php",
+                         reason="step up confirmed after the risk flag")
     _placed(api, ref, "php")
+    return ref
+
+
+def _proposed(api: CarepathClient, site: str) -> str:
+    """Flagged, and the proposal waits for a clinician."""
+    ref = _flagged(api, site)
+    _open_proposal(api, ref)
     return ref
 
 
@@ -72,16 +99,20 @@ def _complete(api: CarepathClient, site: str) -> str:
 
 @pytest.fixture(scope="module")
 def scenario(api: CarepathClient) -> Scenario:
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=5) as pool:
         down = pool.submit(_step_down, api, "boston")
         relapses = {site: pool.submit(_relapse, api, site) for site in ("boston", "worcester")}
+        waiting = pool.submit(_proposed, api, "boston")
         done = pool.submit(_complete, api, "worcester")
         played = Scenario(stepped_down=down.result(), completed=done.result(),
-                          relapsed={site: f.result() for site, f in relapses.items()})
+                          relapsed={site: f.result() for site, f in relapses.items()},
+                          proposed=waiting.result())
     api.wait(lambda: api.call("GET", "journey", "/risk-flags"),
              lambda flags: {f["client_ref"] for f in flags
                             if any(r["name"] == "SteppedUp" for r in f["responses"])}
              >= set(played.relapsed.values()), timeout=30)
+    api.wait(lambda: api.call("GET", "journey", "/proposals", params={"status": "open"}),
+             lambda queue: played.proposed in {p["client_ref"] for p in queue}, timeout=30)
     return played
 
 

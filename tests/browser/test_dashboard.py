@@ -1,6 +1,7 @@
-"""Acceptance of the operations dashboard (issue 6) in Debian's chromium: what the page shows
-equals what the API answers, a risk flag leads to the client's journey, a transition appears
-without a reload, and a token for one site shows that site only."""
+"""Acceptance of the operations dashboard (issues 6 and 13) in Debian's chromium: what the page
+shows equals what the API answers, a risk flag leads to the client's journey, an open step-up
+proposal waits in the work queue, a transition appears without a reload, and a token for one
+site shows that site only."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from carepath.platform import Platform
 from tests.browser.conftest import ARTIFACTS, Scenario
 
 LABELS = {"php": "PHP", "iop": "IOP"}
-VIEWS = ("census", "flows", "risk", "feed", "journey", "pipeline")
+VIEWS = ("census", "flows", "risk", "proposals", "feed", "journey", "pipeline")
+DID = {"SteppedUp": "stepped up", "ReassessmentRequested": "requested a reassessment",
+       "StepUpProposed": "proposed a step up", "StepUpDeclined": "declined the step up"}
 
 
 def label(stage: str) -> str:
@@ -64,13 +67,12 @@ def assert_flows(page: Page, flows: list[dict[str, Any]]) -> None:
     expect(page.locator("#flows g.link")).to_have_count(len(flows))
 
 
-def placement_did(flag: dict[str, Any]) -> str:
+def placement_did(flag: dict[str, Any]) -> list[str]:
+    """What the page says placement did about a flag, one line per response."""
     if not flag["responses"]:
-        return "no change"
-    response = flag["responses"][0]
-    if response["name"] == "SteppedUp":
-        return f"stepped up {label(response['from_level'])} → {label(response['to_level'])}"
-    return "requested a reassessment"
+        return ["no change"]
+    return [DID[r["name"]] + (f" {label(r['from_level'])} → {label(r['to_level'])}"
+                              if r["to_level"] else "") for r in flag["responses"]]
 
 
 def assert_risk(page: Page, flags: list[dict[str, Any]]) -> None:
@@ -81,7 +83,8 @@ def assert_risk(page: Page, flags: list[dict[str, Any]]) -> None:
         expect(row.locator(".severity")).to_have_text(flag["severity"])
         for indicator in flag["indicators"]:
             expect(row.locator(".indicators")).to_contain_text(indicator["detail"])
-        expect(row.locator(".did")).to_contain_text(placement_did(flag))
+        for did in placement_did(flag):
+            expect(row.locator(".did")).to_contain_text(did)
 
 
 def test_the_page_shows_what_the_api_answers(
@@ -91,8 +94,13 @@ def test_the_page_shows_what_the_api_answers(
     assert_census(dashboard, api.call("GET", "journey", "/census"))
     assert_flows(dashboard, api.call("GET", "journey", "/flows"))
     flags = api.call("GET", "journey", "/risk-flags")
-    assert {f["client_ref"] for f in flags} == set(scenario.relapsed.values())
-    assert {"stepped up IOP → PHP"} <= {placement_did(f) for f in flags}
+    assert {f["client_ref"] for f in flags} == {*scenario.relapsed.values(), scenario.proposed}
+    did = {ref: {line for f in flags if f["client_ref"] == ref for line in placement_did(f)}
+           for ref in {f["client_ref"] for f in flags}}
+    for ref in scenario.relapsed.values():
+        assert {"proposed a step up IOP → PHP", "stepped up IOP → PHP"} <= did[ref]
+    assert "proposed a step up IOP → PHP" in did[scenario.proposed]
+    assert "stepped up IOP → PHP" not in did[scenario.proposed]
     assert_risk(dashboard, flags)
     services = api.call("GET", "journey", "/pipeline")
     assert [s["reachable"] for s in services] == [True] * 6
@@ -121,6 +129,24 @@ def test_a_risk_flag_leads_to_the_clients_journey(
     save_views(dashboard, "admin")
 
 
+def test_an_open_step_up_proposal_waits_in_the_work_queue(
+        api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
+    queue = api.call("GET", "journey", "/proposals", params={"status": "open"})
+    assert {p["client_ref"] for p in queue} == {scenario.proposed}  # confirmed ones are gone
+    assert [p["created_at"] for p in queue] == sorted(p["created_at"] for p in queue)
+    expect(dashboard.locator("#proposals tbody tr")).to_have_count(len(queue))
+    proposal = queue[0]
+    row = dashboard.locator(f'#proposals tr[data-proposal="{proposal["proposal_id"]}"]')
+    expect(row).to_have_attribute("data-client", scenario.proposed)
+    expect(row.locator("td.site")).to_have_text(proposal["site_id"])
+    expect(row.locator("td.move")).to_have_text(
+        f"{label(proposal['from_level'])} → {label(proposal['to_level'])}")
+    expect(row.locator("td.flag")).to_contain_text(proposal["flag_id"])
+    expect(row.locator("td.age")).to_have_text(re.compile(r"^\d+ (min|h|d)$"))
+    row.locator(f'button[data-client="{scenario.proposed}"]').click()
+    expect(dashboard.locator("#journey .journey-of")).to_contain_text(scenario.proposed)
+
+
 def test_a_transition_appears_on_the_open_page_within_two_seconds(
         api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
     ref = scenario.stepped_down
@@ -145,6 +171,8 @@ def test_a_token_for_one_site_shows_only_that_site(
     flags = scoped.call("GET", "journey", "/risk-flags")
     assert {f["client_ref"] for f in flags} == {scenario.relapsed["worcester"]}
     assert_risk(page, flags)
+    assert scoped.call("GET", "journey", "/proposals", params={"status": "open"}) == []
+    expect(page.locator("#proposals")).to_contain_text("No step-up proposals waiting")
     feed = scoped.call("GET", "journey", "/transitions", params={"limit": 30})
     assert feed and {t["site_id"] for t in feed} == {"worcester"}
     expect(page.locator("#feed li")).to_have_count(len(feed))

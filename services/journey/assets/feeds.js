@@ -1,7 +1,8 @@
 // The live panels: active relapse-risk flags, recent transitions and pipeline health.
 import { el, clock, when, label, clientButton } from "./core.js";
 
-const DID = { SteppedUp: "stepped up", ReassessmentRequested: "requested a reassessment" };
+const DID = { SteppedUp: "stepped up", ReassessmentRequested: "requested a reassessment",
+              StepUpProposed: "proposed a step up", StepUpDeclined: "declined the step up" };
 
 function placementDid(flag) {
   if (!flag.responses.length) return el("span", { class: "muted" }, "no change");
@@ -33,7 +34,9 @@ function describe(t) {
     case "transferred": return `${t.from_site} → ${t.to_site} (${label(t.to_level || t.from_level || "")})`;
     case "discharged": return `from ${label(t.from_level)}${t.disposition ? ` · ${t.disposition}` : ""}`;
     case "admitted": return `to ${label(t.to_level)}`;
-    default: return `${label(t.from_level)} → ${label(t.to_level)}`;
+    case "admission_cancelled": return `to ${label(t.to_level)} (no-show)`;
+    default: return `${label(t.from_level)} → ${label(t.to_level)}` +
+      (t.from_site && t.to_site && t.from_site !== t.to_site ? ` (${t.from_site} → ${t.to_site})` : "");
   }
 }
 

@@ -55,7 +55,8 @@ function eventTable(events) {
 function renderJourney(journey) {
   const episodes = journey.episodes.map((ep) => el("div", { class: "episode", "data-episode": ep.episode_id },
     el("h3", {}, `Episode ${short(ep.episode_id)} at ${ep.site_id} `,
-      el("span", { class: `pill ${ep.status}` }, ep.status), ep.disposition ? ` (${ep.disposition})` : null),
+      el("span", { class: `pill ${ep.status}` }, ep.status), ep.disposition ? ` (${ep.disposition})` : null,
+      ep.los_days === null ? null : el("span", { class: "muted episode-los" }, ` · ${ep.los_days.toFixed(2)} days`)),
     ep.segments.length ? [timeline(ep.segments), segmentTable(ep.segments)]
       : el("p", { class: "muted" }, "No level segments yet.")));
   document.getElementById("journey").replaceChildren(

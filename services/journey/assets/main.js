@@ -4,6 +4,7 @@ import { TOKEN, claims, getJson, showFailure } from "./core.js";
 import { renderCensus } from "./census.js";
 import { renderFlows, flowQuery } from "./flows.js";
 import { renderRisk, renderFeed, renderPipeline } from "./feeds.js";
+import { renderProposals } from "./proposals.js";
 import { showJourney } from "./journey.js";
 
 let paused = false, knownSites = "";
@@ -32,6 +33,8 @@ const FAST = () => [panel("census", "/census", (rows) => offerSites(renderCensus
                     panel("feed", "/transitions?limit=30", (rows) => renderFeed(rows, showJourney))];
 const SLOW = () => [panel("flows", flowsPath(), renderFlows),
                     panel("risk", "/risk-flags", (rows) => renderRisk(rows, showJourney)),
+                    panel("proposals", "/proposals?status=open",
+                          (rows) => renderProposals(rows, showJourney)),
                     panel("pipeline", "/pipeline", renderPipeline)];
 
 async function refresh(panels) {

@@ -9,7 +9,7 @@ import pytest
 
 from carepath.cli import main as carepath
 from services.journey.export import COLUMNS, deidentify, to_csv
-from services.journey.outcomes import RiskFlag
+from services.journey.facts import RiskFlag
 from tests.unit.journey.test_outcomes import at, stay
 
 STAYS = [stay("c-ann0001", "3f0c-episode-1", "iop", 3, 10, "discharged", "completed"),

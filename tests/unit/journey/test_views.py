@@ -18,6 +18,7 @@ def test_a_full_continuum_gives_ordered_segments_with_length_of_stay(journey: Jo
     [episode] = body["episodes"]
     assert episode["episode_id"] == str(story.episode_id)
     assert (episode["status"], episode["disposition"]) == ("discharged", "completed")
+    assert episode["los_days"] == 57.0  # admitted on day 1, discharged on day 58
     assert [(s["level"], s["los_days"]) for s in episode["segments"]] == CONTINUUM
     assert all(s["site_id"] == "boston" and s["ended_at"] for s in episode["segments"])
     assert episode["segments"][0]["started_at"].startswith("2026-01-06T09:00:00")
@@ -166,10 +167,10 @@ def test_discharge_dispositions_are_kept_per_episode(journey: Journey) -> None:
     story = ClientStory()
     story.referred(0)
     story.admitted(L.residential, 1)
-    story.discharged(L.residential, 3, Disposition.ama)
+    story.discharged(L.residential, 3, Disposition.ama)  # a legacy value (before 2026-12)
     journey.feed(*story.envelopes)
     episode = journey.journey(story.client_ref)["episodes"][0]
-    assert (episode["status"], episode["disposition"]) == ("discharged", "ama")
+    assert (episode["status"], episode["disposition"]) == ("discharged", "left_against_advice")
     assert journey.flows() == {("referral", "residential"): 1, ("residential", "discharged"): 1}
 
 
@@ -184,6 +185,87 @@ def test_a_client_discharged_from_the_waitlist_never_counts_as_in_a_level(
     assert (episode["status"], episode["segments"]) == ("discharged", [])
     assert journey.census("boston")["residential"]["waitlist"] == 0
     assert journey.flows() == {("referral", "discharged"): 1}
+
+
+def test_a_step_to_another_site_moves_the_bed_and_counts_as_a_step_at_both_sites(
+        journey: Journey) -> None:
+    story = ClientStory()
+    story.referred(0)
+    story.admitted(L.residential, 1)
+    story.stepped_down(L.residential, L.php, 11, to_site="worcester")
+    journey.feed(*story.envelopes)
+    episode = journey.journey(story.client_ref)["episodes"][0]
+    assert [(s["level"], s["site_id"], s["end_reason"]) for s in episode["segments"]] == [
+        ("residential", "boston", "stepped_down"), ("php", "worcester", None)]
+    assert episode["site_id"] == "worcester"
+    assert journey.census("boston")["residential"]["occupied"] == 0
+    assert journey.census("worcester")["php"]["occupied"] == 1
+    step = {("residential", "php"): 1}
+    assert journey.flows(site_id="boston") == {("referral", "residential"): 1, **step}
+    assert journey.flows(site_id="worcester") == step
+    assert journey.flows() == {("referral", "residential"): 1, **step}  # once, not twice
+
+
+def test_a_person_who_leaves_the_waitlist_is_withdrawn_and_never_discharged(
+        journey: Journey) -> None:
+    story = ClientStory()
+    story.referred(0)
+    story.waitlisted(L.residential, 1)
+    story.waitlist_exited(L.residential, 9)
+    journey.feed(*story.envelopes)
+    episode = journey.journey(story.client_ref)["episodes"][0]
+    assert (episode["status"], episode["disposition"], episode["los_days"]) == (
+        "withdrawn", None, None)
+    assert episode["closed_at"].startswith("2026-01-14T09:00:00")
+    assert journey.census("boston")["residential"]["waitlist"] == 0
+    assert journey.flows() == {}
+    assert all(o["discharges"] == 0 for o in journey.get("/outcomes"))
+
+
+def test_a_client_in_care_who_stops_waiting_for_another_level_stays_where_they_are(
+        journey: Journey) -> None:
+    story = ClientStory()
+    story.referred(0)
+    story.admitted(L.iop, 1)
+    story.waitlisted(L.php, 5, current=L.iop)
+    story.waitlist_exited(L.php, 8, in_care=True)
+    journey.feed(*story.envelopes)
+    census = journey.census("boston")
+    assert (census["iop"]["occupied"], census["php"]["waitlist"]) == (1, 0)
+    assert journey.journey(story.client_ref)["episodes"][0]["status"] == "active"
+
+
+def test_a_cancelled_admission_frees_the_bed_and_leaves_no_move_in_the_flows(
+        journey: Journey) -> None:
+    story = ClientStory()
+    story.referred(0)
+    admission = story.admitted(L.php, 1)
+    story.admission_cancelled(admission, 3)
+    journey.feed(*story.envelopes[:2])
+    assert journey.census("boston")["php"]["occupied"] == 1
+    journey.feed(*story.envelopes[2:])
+    episode = journey.journey(story.client_ref)["episodes"][0]
+    assert (episode["status"], episode["los_days"]) == ("cancelled", None)
+    assert [s["end_reason"] for s in episode["segments"]] == ["cancelled"]
+    assert journey.census("boston")["php"]["occupied"] == 0
+    assert journey.flows() == {}
+    php = {(o["site_id"], o["level"]): o for o in journey.get("/outcomes")}[("boston", "php")]
+    assert (php["admissions"], php["cancelled_admissions"], php["completed_segments"]) == (
+        0, 1, 0)
+
+
+def test_a_client_referred_again_after_aftercare_starts_a_new_episode(
+        journey: Journey) -> None:
+    first = ClientStory()
+    first.full_continuum()  # discharged from aftercare on day 58
+    second = first.next_episode()
+    second.referred(70)
+    second.admitted(L.iop, 72)
+    journey.feed(*first.envelopes, *second.envelopes)
+    episodes = journey.journey(first.client_ref)["episodes"]
+    assert [(e["status"], e["current_level"]) for e in episodes] == [
+        ("discharged", None), ("active", "iop")]
+    assert journey.flows()[("referral", "iop")] == 1
 
 
 def test_an_unknown_client_is_a_404(journey: Journey) -> None:
@@ -210,7 +292,7 @@ def test_the_dashboard_and_all_it_loads_come_from_the_service(journey: Journey) 
         texts.append(journey.http.get(f"/assets/{script}").text)
     everything = "\n".join(texts)
     for needed in ("/census", "/flows", "/journey", "/transitions", "/risk-flags", "/pipeline",
-                   "<label", 'role="search"'):
+                   "/proposals?status=open", "<label", 'role="search"'):
         assert needed in everything
     for external in ("http://", "https://", "//cdn"):
         assert external not in everything.replace("http://www.w3.org/2000/svg", "")
