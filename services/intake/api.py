@@ -1,5 +1,9 @@
 """Intake's HTTP API: referrals, client identity (audited), consents."""
 
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -69,6 +73,14 @@ class ReferralOut(BaseModel):
     referral_event_id: str
     family_contacts: list[FamilyContactOut]
 
+    @classmethod
+    def of(cls, client_ref: str, site_id: str, event_id: uuid.UUID,
+           contacts: Sequence[FamilyContact]) -> ReferralOut:
+        return cls(client_ref=client_ref, site_id=site_id, referral_event_id=str(event_id),
+                   family_contacts=[FamilyContactOut(recipient_ref=c.recipient_ref,
+                                                     relationship=c.relationship)
+                                    for c in contacts])
+
 
 @router.post("/referrals", status_code=201, response_model=ReferralOut)
 def refer(body: ReferralIn, runtime: RuntimeDep, principal: PrincipalDep) -> ReferralOut:
@@ -78,28 +90,16 @@ def refer(body: ReferralIn, runtime: RuntimeDep, principal: PrincipalDep) -> Ref
     client_ref = domain.mint_ref("c")
     contacts = [FamilyContact(recipient_ref=domain.mint_ref("r"), client_ref=client_ref,
                               **c.model_dump()) for c in body.family_contacts]
-    event = ClientReferred(
-        referral_source=body.referral_source,
-        requested_level=body.requested_level,
-        referred_at=now,
-        presenting_concern_count=len(body.presenting_concerns),
-        family_recipients=tuple(FamilyRecipient(recipient_ref=c.recipient_ref,
-                                                relationship=c.relationship) for c in contacts),
-    )
     with runtime.uow.transaction() as tx:
-        envelope = tx.emit(event, subject=client_ref, site_id=body.site_id, episode_id=None,
-                           cause=None, time=now)
+        envelope = tx.emit(_referred(body, now, contacts), subject=client_ref,
+                           site_id=body.site_id, episode_id=None, cause=None, time=now)
         tx.session.add(Client(client_ref=client_ref, referred_at=now,
                               referral_event_id=str(envelope.id),
                               **body.model_dump(exclude={"family_contacts"}, mode="json")
                               | {"date_of_birth": body.date_of_birth}))
         tx.session.flush()
         tx.session.add_all(contacts)
-    return ReferralOut(client_ref=client_ref, site_id=body.site_id,
-                       referral_event_id=str(envelope.id),
-                       family_contacts=[FamilyContactOut(recipient_ref=c.recipient_ref,
-                                                         relationship=c.relationship)
-                                        for c in contacts])
+    return ReferralOut.of(client_ref, body.site_id, envelope.id, contacts)
 
 
 class ReReferralIn(BaseModel):
@@ -124,22 +124,23 @@ def rerefer(client_ref: ClientRef, body: ReReferralIn, runtime: RuntimeDep,
         client = _client(tx.session, client_ref, principal)
         contacts = tx.session.exec(select(FamilyContact).where(
             FamilyContact.client_ref == client_ref)).all()
-        envelope = tx.emit(ClientReferred(
-            referral_source=body.referral_source, requested_level=body.requested_level,
-            referred_at=now, presenting_concern_count=len(body.presenting_concerns),
-            family_recipients=tuple(FamilyRecipient(recipient_ref=c.recipient_ref,
-                                                    relationship=c.relationship)
-                                    for c in contacts)),
-            subject=client_ref, site_id=body.site_id, episode_id=None, cause=None, time=now)
+        envelope = tx.emit(_referred(body, now, contacts), subject=client_ref,
+                           site_id=body.site_id, episode_id=None, cause=None, time=now)
         for field, value in body.model_dump(mode="json").items():
             setattr(client, field, value)
         client.referred_at, client.referral_event_id = now, str(envelope.id)
         tx.session.add(client)
-        return ReferralOut(client_ref=client_ref, site_id=body.site_id,
-                           referral_event_id=str(envelope.id),
-                           family_contacts=[FamilyContactOut(recipient_ref=c.recipient_ref,
-                                                             relationship=c.relationship)
-                                            for c in contacts])
+        return ReferralOut.of(client_ref, body.site_id, envelope.id, contacts)
+
+
+def _referred(body: ReferralIn | ReReferralIn, now: datetime,
+              contacts: Sequence[FamilyContact]) -> ClientReferred:
+    """The event of a referral: codes and counts only, never the concerns or names."""
+    return ClientReferred(
+        referral_source=body.referral_source, requested_level=body.requested_level,
+        referred_at=now, presenting_concern_count=len(body.presenting_concerns),
+        family_recipients=tuple(FamilyRecipient(recipient_ref=c.recipient_ref,
+                                                relationship=c.relationship) for c in contacts))
 
 
 class ClientOut(BaseModel):
@@ -265,7 +266,5 @@ def _client(session: object, client_ref: str, principal: Principal) -> Client:
 
 
 def _referral_link(client: Client) -> CausalLink:
-    import uuid
-
     referral = uuid.UUID(client.referral_event_id)
     return CausalLink(event_id=referral, correlation_id=referral)

@@ -60,6 +60,9 @@ def test_no_endpoint_changes_or_deletes_an_audit_record(service_client: Callable
         consent = intake.post(f"/clients/{ref}/consents", json={"recipient_ref": recipient})
         calls = {  # every intake endpoint, the writes and deletes included
             "POST /referrals": lambda: intake.post("/referrals", json=REFERRAL),
+            "POST /clients/{client_ref}/referrals": lambda: intake.post(
+                f"/clients/{ref}/referrals", json={"site_id": "boston",
+                                                   "referral_source": "self"}),
             "GET /clients/{client_ref}": lambda: intake.get(f"/clients/{ref}"),
             "POST /clients/{client_ref}/consents": lambda: intake.post(
                 f"/clients/{ref}/consents", json={"recipient_ref": recipient}),
