@@ -69,16 +69,15 @@ class SyntheticClient:
         for level in ("php", "iop"):
             self._assess(record, "reassessment", level)
         self._request(record, "discharge",
-                      lambda: self.api.discharge(ref, "completed", reason="programme completed"))
+                      lambda: self.api.discharge(ref, "completed", reason_code="goals_met"))
         self._await_level(ref, "aftercare")
 
     def _assess(self, record: JourneyRecord, kind: str, level: str) -> None:
-        body = {"client_ref": record.client_ref, "kind": kind, "dimensions": RATINGS[level],
-                "assessed_by": "bench"}
+        body = {"client_ref": record.client_ref, "kind": kind, "dimensions": RATINGS[level]}
         result = self._request(record, "assess", lambda: self.api.call(
             "POST", "assessment", "/assessments", json=body), key="assessment_id")
         if result["final_level"] != level:  # the configured rules disagree: override
-            body |= {"override_level": level, "override_reason": "clinical judgement"}
+            body |= {"override_level": level, "override_reason_code": "clinical_judgement"}
             self._request(record, "assess", lambda: self.api.call(
                 "POST", "assessment", "/assessments", json=body), key="assessment_id")
         self._await_level(record.client_ref, level)

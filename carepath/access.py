@@ -14,6 +14,7 @@ from typing import Annotated, Final, Literal
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from carepath.auth import ANONYMOUS, InvalidToken, KeysUnavailable, Principal, TokenVerifier
 
@@ -60,6 +61,8 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
         "GET /clients/{client_ref}/placement": WHEREABOUTS,
         "GET /proposals": CLINICAL,
         "POST /proposals/{proposal_id}/decline": frozenset({CLINICIAN}),
+        # Clinicians' free-text notes: every read audited in placement.
+        "GET /clients/{client_ref}/notes": frozenset({CLINICIAN}),
     },
     "scheduling": {
         "GET /clients/{client_ref}/sessions": frozenset({CLINICIAN, SCHEDULER, CARE_TEAM}),
@@ -67,6 +70,7 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
     },
     "notification": {
         "GET /notifications": frozenset({CLINICIAN, CARE_TEAM, OPS}),
+        "GET /clients/{client_ref}/disclosures": CLINICAL,
     },
     "journey": {
         "GET /": PUBLIC,  # the dashboard page itself is static; its data calls need a token
@@ -154,8 +158,21 @@ bearer = HTTPBearer(auto_error=False, description="A JWT: `carepath token --role
 def authorize(request: Request,
               credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
               ) -> Principal:
+    """The caller of this request, admitted once: by carepath/gate.py before the app reads a
+    body, else here. Kept on `request.state` (`principal`, `endpoint`) for what runs later."""
+    admitted: Principal | None = getattr(request.state, "principal", None)
+    if admitted is not None:
+        return admitted
     guard: AccessGuard = request.app.state.access_guard
-    return guard.admit(request, credentials)
+    principal = guard.admit(request, credentials)
+    request.state.principal, request.state.endpoint = principal, endpoint_of(request)
+    return principal
+
+
+async def admit(request: Request) -> Principal:
+    """`authorize` for a request the routing has matched but the app has not parsed yet (in a
+    worker thread, as FastAPI runs it: fetching an identity provider's keys blocks)."""
+    return await run_in_threadpool(authorize, request, await bearer(request))
 
 
 PrincipalDep = Annotated[Principal, Depends(authorize)]

@@ -98,11 +98,11 @@ class CarepathClient:
         return created
 
     def assess(self, client_ref: str, *, kind: str, dimensions: dict[str, int],
-               assessed_by: str = "clinician-demo", timeout: float = 20.0, **extra: Any) -> Json:
-        """POST an assessment, retrying while assessment has not yet seen what it depends on
-        (the referral, or the admission for a reassessment)."""
-        body = {"client_ref": client_ref, "kind": kind, "dimensions": dimensions,
-                "assessed_by": assessed_by, **extra}
+               timeout: float = 20.0, **extra: Any) -> Json:
+        """POST an assessment (the assessor is this client's token), retrying while assessment
+        has not yet seen what it depends on (the referral, or the admission for a
+        reassessment). `extra`: override_level, override_reason_code, override_note, ..."""
+        body = {"client_ref": client_ref, "kind": kind, "dimensions": dimensions, **extra}
         return self.retrying(lambda: self.call("POST", "assessment", "/assessments", json=body,
                                                headers=self.journey_trace(client_ref)),
                              retry_on=(404, 409), timeout=timeout)
@@ -110,12 +110,12 @@ class CarepathClient:
     def assess_to(self, client_ref: str, *, kind: str, level: str, timeout: float = 20.0
                   ) -> Json:
         """Assess with ratings meant for `level`; where the configured rule set recommends
-        otherwise, the clinician overrides on the record."""
+        otherwise, the clinician overrides on the record (a clinical judgement)."""
         result = self.assess(client_ref, kind=kind, dimensions=RATINGS[level], timeout=timeout)
         if result["final_level"] == level:
             return result
         return self.assess(client_ref, kind=kind, dimensions=RATINGS[level], timeout=timeout,
-                           override_level=level, override_reason="clinical judgement")
+                           override_level=level, override_reason_code="clinical_judgement")
 
     def placement(self, client_ref: str) -> Json:
         return self.call("GET", "placement", f"/clients/{client_ref}/placement")
@@ -137,12 +137,17 @@ class CarepathClient:
                          headers=self.journey_trace(client_ref))
 
     def transition(self, client_ref: str, **body: Any) -> Json:
+        """`body`: to_level, reason_code (a TransitionReason), to_site?, note?, kind?,
+        proposal_id?"""
         return self.call("POST", "placement", f"/clients/{client_ref}/transitions", json=body,
                          headers=self.journey_trace(client_ref))
 
-    def discharge(self, client_ref: str, disposition: str, reason: str | None = None) -> Json:
+    def discharge(self, client_ref: str, disposition: str, *, reason_code: str | None = None,
+                  note: str | None = None) -> Json:
+        """`reason_code`: a DischargeReason beside the TEDS disposition."""
+        body = {"disposition": disposition, "reason_code": reason_code, "note": note}
         return self.call("POST", "placement", f"/clients/{client_ref}/discharge",
-                         json={"disposition": disposition, "reason": reason},
+                         json={key: value for key, value in body.items() if value is not None},
                          headers=self.journey_trace(client_ref))
 
     def exit_waitlist(self, client_ref: str, reason_code: str) -> Json:
@@ -157,10 +162,11 @@ class CarepathClient:
         return self.call("GET", "placement", "/proposals", params=params)
 
     def confirm_proposal(self, client_ref: str, proposal_id: str, *, to_level: str,
-                         reason: str) -> Json:
+                         reason_code: str = "relapse_risk_confirmed", note: str | None = None
+                         ) -> Json:
         """A clinician confirms a step-up proposal: the step up cites it."""
-        return self.transition(client_ref, to_level=to_level, reason=reason,
-                               proposal_id=proposal_id)
+        return self.transition(client_ref, to_level=to_level, reason_code=reason_code,
+                               proposal_id=proposal_id, **({"note": note} if note else {}))
 
     def decline_proposal(self, proposal_id: str, reason_code: str) -> Json:
         return self.call("POST", "placement", f"/proposals/{proposal_id}/decline",

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carepath.client import ApiError, CarepathClient
@@ -69,9 +70,13 @@ class DemoClient:
         say(self.ref, self.site, "referred")
         if self.index % 3 == 0:
             recipient = created["family_contacts"][0]["recipient_ref"]
-            self.api.call("POST", "intake", f"/clients/{self.ref}/consents",
-                          json={"recipient_ref": recipient})
-            say(self.ref, self.site, "consent recorded for a family member")
+            today = datetime.now(UTC).date()
+            self.api.call("POST", "intake", f"/clients/{self.ref}/consents", json={
+                "recipient_ref": recipient, "purpose": "treatment_updates",
+                "information": ["level_of_care", "admission_discharge"],
+                "expires_at": str(today + timedelta(days=180)), "signed_at": str(today)})
+            say(self.ref, self.site, "consent recorded for a family member (42 CFR 2.31: "
+                "moves and admissions, 180 days)")
 
     def assess(self, kind: str, level: str) -> None:
         self.pause()
@@ -104,7 +109,7 @@ class DemoClient:
         self.pause()
         current = self.api.placement(self.ref)["level"]
         self.api.transition(self.ref, to_level=current, to_site=to_site,
-                            reason="moved closer to family")
+                            reason_code="closer_to_home")
         self.api.wait_placement(self.ref, lambda p: p["site_id"] == to_site, 60)
         self.site = to_site
         say(self.ref, to_site, "transferred")
@@ -130,7 +135,7 @@ class DemoClient:
             say(self.ref, self.site, "clinician DECLINED the step up (managed at current level)")
             return False
         self.api.confirm_proposal(self.ref, proposal["proposal_id"],
-                                  to_level=proposal["to_level"], reason="relapse risk confirmed")
+                                  to_level=proposal["to_level"])
         self.await_level(proposal["to_level"], timeout=60)
         say(self.ref, self.site, "clinician CONFIRMED the step up")
         return True
@@ -143,12 +148,12 @@ class DemoClient:
 
     def complete_iop(self) -> None:
         self.pause()
-        self.api.discharge(self.ref, "completed", reason="IOP programme completed")
+        self.api.discharge(self.ref, "completed", reason_code="goals_met")
         self.await_level("aftercare", timeout=60)
 
     def complete_aftercare(self) -> None:
         self.pause()
-        self.api.discharge(self.ref, "completed", reason="aftercare completed")
+        self.api.discharge(self.ref, "completed", reason_code="goals_met")
         self.api.wait_placement(self.ref, lambda p: p["status"] == "discharged", 60)
         say(self.ref, self.site, "discharged from aftercare (completed): the episode ends")
 

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.trace import SpanKind
 from prometheus_client import generate_latest
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from carepath.errors import CarepathError
 from carepath.runtime import Runtime, RuntimeDep
 from carepath.telemetry import context_from_headers, trace_headers_of, tracer
+from carepath.validation import public_errors
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +74,18 @@ def add_error_mapping(app: FastAPI) -> None:
                              "error": "ServiceUnavailable"}, status_code=503,
                             headers={"Retry-After": "1"})
 
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, without the submitted values it would echo (`input`, `ctx`).
+        return JSONResponse({"detail": public_errors(exc.errors())}, status_code=422)
+
     @app.exception_handler(DataError)
     async def value_refused(_request: Request, exc: DataError) -> JSONResponse:
         # e.g. a NUL character in text, which PostgreSQL cannot store: the caller's input,
-        # and the transaction rolled back.
-        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
-        return JSONResponse({"detail": f"a value of this request cannot be stored: {reason}; "
+        # and the transaction rolled back. The driver's message may quote the value: only
+        # its class is told.
+        reason = type(exc.orig).__name__ if exc.orig else "invalid value"
+        return JSONResponse({"detail": f"a value of this request cannot be stored ({reason}); "
                              "nothing was changed", "error": "InvalidInput"}, status_code=422)
 
     @app.exception_handler(CarepathError)

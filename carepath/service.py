@@ -21,6 +21,7 @@ from carepath.access import ACCESS, AccessGuard, Rule, authorize
 from carepath.auth import TokenVerifier
 from carepath.consumer import EventProcessor
 from carepath.db import make_engine
+from carepath.gate import AccessGate
 from carepath.http import OPEN_PATHS, add_common_routes, add_error_mapping, add_http_tracing
 from carepath.kafka import ensure_topics, new_producer
 from carepath.lag import ConsumerLag
@@ -31,6 +32,7 @@ from carepath.runtime import Runtime, ServiceSpec
 from carepath.settings import Settings
 from carepath.telemetry import Metrics, setup_logging, setup_tracing
 from carepath.uow import UnitOfWork
+from carepath.validation import StrictJson
 from contracts import dlq_topic_for
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,9 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.access_guard = AccessGuard(_access_table(spec), TokenVerifier(settings))
     add_common_routes(app)
     add_error_mapping(app)
+    # Innermost first: the body is checked as strict JSON once the gate has admitted the caller.
+    app.add_middleware(StrictJson)
+    app.add_middleware(AccessGate, guard=app.state.access_guard)
     add_http_tracing(app)
     app.include_router(spec.router, dependencies=[Depends(authorize)])
     if spec.extra_routes:

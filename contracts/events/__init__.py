@@ -25,12 +25,10 @@ from contracts.events.notification import (
 from contracts.events.placement import (
     TEDS_DISPOSITIONS,
     AdmissionCancelled,
-    CancellationReason,
     CapacityChanged,
     ClientAdmitted,
     ClientDischarged,
     ClientTransferred,
-    DeclineReason,
     Disposition,
     PlacementWaitlisted,
     ReassessmentRequested,
@@ -40,7 +38,6 @@ from contracts.events.placement import (
     StepUpProposed,
     TransitionTrigger,
     WaitlistExited,
-    WaitlistExitReason,
 )
 from contracts.events.scheduling import (
     AttendanceRecorded,
@@ -50,6 +47,17 @@ from contracts.events.scheduling import (
     SessionKind,
     SessionsCancelled,
     SessionsScheduled,
+)
+from contracts.reasons import (
+    CancellationReason,
+    DeclineReason,
+    DischargeReason,
+    OverrideReason,
+    ReassessmentReason,
+    RiskIndicatorCode,
+    TransitionReason,
+    WaitlistExitReason,
+    WaitlistReason,
 )
 
 __all__ = [
@@ -63,4 +71,7 @@ __all__ = [
     "PlacementWaitlisted", "ReassessmentRequested", "ReferralSource", "RelapseRiskFlagged",
     "RiskIndicator", "RiskSeverity", "ScheduledSession", "SessionKind", "SessionsCancelled",
     "SessionsScheduled", "SteppedDown", "SteppedUp", "TransitionTrigger",
+    # The closed reason-code lists (contracts/reasons.py).
+    "DischargeReason", "OverrideReason", "ReassessmentReason", "RiskIndicatorCode",
+    "TransitionReason", "WaitlistReason",
 ]

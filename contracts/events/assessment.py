@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import EventData, register
 from contracts.levels import LevelOfCare
+from contracts.reasons import OverrideReason, RiskIndicatorCode
 
 Rating = Annotated[int, Field(ge=0, le=4)]
 
@@ -45,11 +46,18 @@ class Dimensions(BaseModel):
 
 
 class RiskIndicator(BaseModel):
+    """One input of a relapse-risk score: what (`code`), in which band (`band`, e.g.
+    `phq9>=15`, `missed>=2`) and its weight; `detail` describes the band in words. Never the
+    raw result of an instrument (before 2026-12 `detail` held it)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str = Field(max_length=40)
     detail: str = Field(max_length=120)
     weight: float
+    # Since 2026-12.
+    code: RiskIndicatorCode | None = None
+    band: str | None = Field(default=None, max_length=40)
 
 
 class AssessmentEvent(EventData):
@@ -65,12 +73,17 @@ class ClientAssessed(AssessmentEvent):
     rationale: tuple[str, ...] = Field(max_length=20)
     final_level: LevelOfCare
     override_level: LevelOfCare | None = None
-    override_reason: str | None = Field(default=None, max_length=500)
-    assessed_by: str = Field(max_length=64)
+    override_reason: str | None = Field(
+        default=None, max_length=500, description="since 2026-12 the value of "
+        "`override_reason_code`, never free text (a clinician's note stays in assessment)")
+    assessed_by: str = Field(max_length=120, description="who assessed: the `sub` of the "
+                             "clinician's token")
     rule_set: str = Field(max_length=64)
     asam_edition: int = 3
     # Since 2026-12: populations the waitlist gives priority to (see PriorityPopulation).
     priority_populations: tuple[PriorityPopulation, ...] = Field(default=(), max_length=4)
+    # Since 2026-12: why the clinician overrode the recommendation, as a code.
+    override_reason_code: OverrideReason | None = None
 
 
 @register

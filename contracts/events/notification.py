@@ -13,6 +13,19 @@ class Audience(str, Enum):
     family = "family"
 
 
+class DeliveryFailure(str, Enum):
+    """Why a delivery failed, as `NotificationFailed.error` and `error_code` carry it since
+    2026-12 (before: the channel's error text)."""
+
+    timeout = "timeout"  # the receiver did not answer in time
+    connection_refused = "connection_refused"  # nothing accepted the connection
+    rejected = "rejected"  # the receiver refused the message (HTTP 4xx, SMTP 5xx)
+    server_error = "server_error"  # the receiver failed or is unavailable (HTTP 5xx, SMTP 4xx)
+    invalid_address = "invalid_address"  # no usable address for the recipient
+    not_configured = "not_configured"  # the channel lacks its settings (SMTP host, URL)
+    unknown = "unknown"
+
+
 class NotificationEvent(EventData):
     service = "notification"
     notification_id: str = Field(max_length=64)
@@ -30,11 +43,15 @@ class NotificationSent(NotificationEvent):
 
 @register
 class NotificationSuppressed(NotificationEvent):
-    reason: str = Field(max_length=60)
+    reason: str = Field(max_length=60, description=(
+        "no_consent, consent_revoked, consent_expired or not_covered_by_consent (the consent "
+        "does not include the kind of information the message would disclose)"))
 
 
 @register
 class NotificationFailed(NotificationEvent):
     channel: str = Field(max_length=20)
-    error: str = Field(max_length=300)
+    error: str = Field(max_length=300, description=(
+        "a DeliveryFailure code (the channel's error text in events written before 2026-12)"))
     attempts: int = Field(ge=1)
+    error_code: DeliveryFailure | None = None  # since 2026-12; = error

@@ -9,8 +9,19 @@ from pydantic import Field, model_validator
 from contracts.envelope import EventData, register
 from contracts.events.assessment import RiskSeverity
 from contracts.levels import LevelOfCare
+from contracts.reasons import (
+    CancellationReason,
+    DeclineReason,
+    DischargeReason,
+    ReassessmentReason,
+    TransitionReason,
+    WaitlistExitReason,
+    WaitlistReason,
+)
 
 SiteRef = Annotated[str, Field(max_length=64)]
+# Who decided (the token's `sub` of the clinician whose request caused the event).
+Actor = Annotated[str, Field(max_length=120)]
 
 
 class Disposition(str, Enum):
@@ -67,31 +78,8 @@ class TransitionTrigger(str, Enum):
     waitlist = "waitlist"
 
 
-class DeclineReason(str, Enum):
-    """Why a clinician declined a proposed step up."""
-
-    clinically_not_indicated = "clinically_not_indicated"
-    managed_at_current_level = "managed_at_current_level"
-    client_declined = "client_declined"
-    no_authorization = "no_authorization"
-    other = "other"
-
-
-class WaitlistExitReason(str, Enum):
-    """Why someone left a waitlist without being placed from it."""
-
-    withdrew = "withdrew"
-    unreachable = "unreachable"
-    referred_elsewhere = "referred_elsewhere"
-    placed_elsewhere = "placed_elsewhere"
-    no_longer_needed = "no_longer_needed"
-    incarcerated = "incarcerated"
-    death = "death"
-    other = "other"
-
-
-class CancellationReason(str, Enum):
-    no_show = "no_show"
+_REASON_IS_THE_CODE = ("since 2026-12 the value of `reason_code`, never free text (earlier "
+                       "events may hold a generated sentence)")
 
 
 class PlacementEvent(EventData):
@@ -111,24 +99,29 @@ class ClientAdmitted(PlacementEvent):
 class PlacementWaitlisted(PlacementEvent):
     level: LevelOfCare
     position: int = Field(ge=1)
-    reason: str = Field(max_length=200)
+    reason: str = Field(max_length=200, description=_REASON_IS_THE_CODE)
     current_level: LevelOfCare | None = None
     # Since 2026-12: the site whose waitlist this is, and the priority class it waits in.
     site_id: SiteRef | None = None
     priority: str | None = Field(default=None, max_length=40)
+    # Since 2026-12: why, as a code.
+    reason_code: WaitlistReason | None = None
 
 
 class _Step(PlacementEvent):
     from_level: LevelOfCare
     to_level: LevelOfCare
     trigger: TransitionTrigger
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=500, description=_REASON_IS_THE_CODE)
     from_waitlist: bool = False
     # Since 2026-12: a step may also change site (then it is a transfer too), and a step up may
     # carry out a clinician-confirmed proposal.
     from_site: SiteRef | None = None
     to_site: SiteRef | None = None
     proposal_id: str | None = Field(default=None, max_length=64)
+    # Since 2026-12: why, as a code; who decided when a clinician did.
+    reason_code: TransitionReason | None = None
+    decided_by: Actor | None = None
 
 
 @register
@@ -158,32 +151,42 @@ class ClientTransferred(PlacementEvent):
     from_site: str = Field(max_length=64)
     to_site: str = Field(max_length=64)
     level: LevelOfCare
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=500, description=_REASON_IS_THE_CODE)
     # Since 2026-12, so that every move carries both: equal to `level`.
     from_level: LevelOfCare | None = None
     to_level: LevelOfCare | None = None
+    # Since 2026-12: why, as a code; who decided when a clinician did; carried out from the
+    # waitlist (the reason used to say so in words).
+    reason_code: TransitionReason | None = None
+    decided_by: Actor | None = None
+    from_waitlist: bool = False
 
 
 @register
 class ClientDischarged(PlacementEvent):
     level: LevelOfCare
     disposition: Disposition
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500, description=_REASON_IS_THE_CODE)
     los_days: float = Field(ge=0)  # the whole episode (= episode_los_days)
     # Since 2026-12: the stay at the last level and the whole episode, apart; the TEDS code.
     level_los_days: float | None = Field(default=None, ge=0)
     episode_los_days: float | None = Field(default=None, ge=0)
     teds_reason: int | None = Field(default=None, ge=1, le=7)
+    # Since 2026-12: the detail beside the disposition, as a code; who discharged.
+    reason_code: DischargeReason | None = None
+    decided_by: Actor | None = None
 
 
 @register
 class ReassessmentRequested(PlacementEvent):
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=500, description=_REASON_IS_THE_CODE)
     flag_id: str | None = Field(default=None, max_length=64)
     current_level: LevelOfCare
     # Since 2026-12: asked for with a step-up proposal, to be done at once.
     urgent: bool = False
     proposal_id: str | None = Field(default=None, max_length=64)
+    # Since 2026-12: why, as a code.
+    reason_code: ReassessmentReason | None = None
 
 
 @register
@@ -204,6 +207,8 @@ class StepUpDeclined(PlacementEvent):
     flag_id: str = Field(max_length=64)
     level: LevelOfCare  # where the client stays
     reason_code: DeclineReason
+    # Since 2026-12: the clinician who declined.
+    decided_by: Actor | None = None
 
 
 @register

@@ -1,21 +1,22 @@
 """Assessment's HTTP API: assessments with level-of-care recommendations, observations, and
-relapse risk."""
+relapse risk. The assessor is the caller's token (`sub`); an override's free-text note is shown
+only to clinicians, each read audited, and never appears in an event or a log."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from sqlmodel import Session
 
-from carepath.access import PrincipalDep
+from carepath.access import ADMIN, CLINICIAN, PrincipalDep
 from carepath.auth import Principal
 from carepath.errors import NotFound
 from carepath.runtime import RuntimeDep
 from carepath.uow import Transaction
 from contracts import LevelOfCare
-from contracts.events import AssessmentKind, ClientAssessed
+from contracts.events import AssessmentKind, ClientAssessed, OverrideReason
 from services.assessment import domain, store
 from services.assessment.handlers import current_risk, flag_rising_risk
 from services.assessment.policy import AssessmentDeps, RuleSet
@@ -30,9 +31,13 @@ from services.assessment.schemas import (
     RiskOut,
 )
 
+NOTE_READERS = frozenset({CLINICIAN, ADMIN})
+
 router = APIRouter(tags=["assessment"])
 
 ClientRefPath = Annotated[str, Path(max_length=48)]
+Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$", description="why an override note is "
+                               "read (clinicians only); recorded in the audit")]
 
 
 @router.post("/assessments", status_code=201, response_model=AssessmentOut)
@@ -43,27 +48,30 @@ def assess(body: AssessmentIn, runtime: RuntimeDep, principal: PrincipalDep) -> 
     with runtime.uow.transaction() as tx:
         client = _visible_client(tx.session, body.client_ref, principal, lock=True)
         domain.check_kind(body.kind, in_care=client.in_care)
-        assessment = _record_assessment(tx, client, body, recommendation, rules)
+        assessment = _record_assessment(tx, client, body, recommendation, rules,
+                                        assessor=principal.sub)
     return _assessment_out(assessment)
 
 
 def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn,
-                       recommendation: domain.Recommendation, rules: RuleSet
+                       recommendation: domain.Recommendation, rules: RuleSet, *, assessor: str
                        ) -> store.Assessment:
     now = datetime.now(UTC)
     final = domain.final_level(recommendation.level, body.override_level)
+    code = body.override_reason_code
     event = ClientAssessed(
         assessment_id=domain.mint_id("asmt"), kind=body.kind, dimensions=body.dimensions,
         recommended_level=recommendation.level, rationale=recommendation.rationale,
         final_level=final, override_level=body.override_level,
-        override_reason=body.override_reason, assessed_by=body.assessed_by,
-        rule_set=rules.name, asam_edition=rules.asam_edition,
+        override_reason=code.value if code else None, override_reason_code=code,
+        assessed_by=assessor, rule_set=rules.name, asam_edition=rules.asam_edition,
         priority_populations=body.priority_populations)
     envelope = tx.emit(event, subject=client.client_ref, site_id=client.site_id,
                        episode_id=client.episode(), cause=client.assessment_cause(body.kind),
                        time=now)
     assessment = store.Assessment(
-        **event.model_dump(mode="json", exclude={"rationale"}), client_ref=client.client_ref,
+        **event.model_dump(mode="json", exclude={"rationale", "override_reason_code"}),
+        client_ref=client.client_ref, override_note=body.override_note,
         rationale=list(recommendation.rationale), rule_id=recommendation.rule_id,
         assessed_at=now, trigger_flag_id=client.pending_flag_id, event_id=str(envelope.id))
     client.close_pending()
@@ -71,15 +79,20 @@ def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn
     return assessment
 
 
-def _assessment_out(row: store.Assessment) -> AssessmentOut:
+def _assessment_out(row: store.Assessment, *, note: str | None = None) -> AssessmentOut:
+    """The assessment without its override note, unless `note` is given (an audited read)."""
     final = LevelOfCare(row.final_level)
-    return AssessmentOut(**row.model_dump(exclude={"trigger_flag_id"}),
+    code = OverrideReason(row.override_reason) if row.override_reason else None
+    return AssessmentOut(**row.model_dump(exclude={"trigger_flag_id", "override_note"}),
+                         override_reason_code=code, override_note=note,
                          asam_codes=list(final.asam_codes(row.asam_edition)))
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut)
 def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime: RuntimeDep,
-                    principal: PrincipalDep) -> AssessmentOut:
+                    principal: PrincipalDep, purpose: Purpose = "treatment") -> AssessmentOut:
+    """An assessment; its override note only to clinicians, and every such read audited (who,
+    when, which client, why)."""
     missing = f"no assessment {assessment_id!r}"
     with runtime.uow.transaction() as tx:
         row = tx.session.get(store.Assessment, assessment_id)
@@ -87,7 +100,12 @@ def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime:
             raise NotFound(missing)
         principal.require_site(store.require_client(tx.session, row.client_ref).site_id,
                                missing=missing)
-        return _assessment_out(row)
+        if row.override_note is None or not principal.roles & NOTE_READERS:
+            return _assessment_out(row)
+        tx.session.add(store.NoteRead(client_ref=row.client_ref, assessment_id=assessment_id,
+                                      actor=principal.sub, purpose=purpose,
+                                      accessed_at=datetime.now(UTC)))
+        return _assessment_out(row, note=row.override_note)
 
 
 @router.get("/clients/{client_ref}/assessments", response_model=list[AssessmentOut])

@@ -19,6 +19,7 @@ from contracts.events import (
     ReassessmentRequested,
     RelapseRiskFlagged,
     RiskIndicator,
+    RiskIndicatorCode,
     RiskSeverity,
     SteppedDown,
     SteppedUp,
@@ -102,7 +103,8 @@ def flag_rising_risk(tx: Transaction, policy: RiskPolicy, client: store.Client, 
         return risk, None
     flag = RelapseRiskFlagged(
         flag_id=flag_id, severity=RiskSeverity(risk.severity.value), score=risk.score,
-        indicators=tuple(RiskIndicator(name=i.name, detail=i.detail, weight=i.weight)
+        indicators=tuple(RiskIndicator(name=i.name, code=RiskIndicatorCode(i.name),
+                                       band=i.band, detail=i.detail, weight=i.weight)
                          for i in risk.indicators),
         current_level=client.level())
     envelope = tx.emit(flag, subject=client.client_ref, site_id=client.site_id,
@@ -111,8 +113,8 @@ def flag_rising_risk(tx: Transaction, policy: RiskPolicy, client: store.Client, 
     tx.session.add(client)
     tx.session.add(store.RiskFlag(
         flag_id=flag_id, client_ref=client.client_ref, severity=risk.severity.value,
-        score=risk.score, indicators=[i.model_dump() for i in flag.indicators], flagged_at=now,
-        event_id=str(envelope.id)))
+        score=risk.score, indicators=[i.model_dump(mode="json") for i in flag.indicators],
+        flagged_at=now, event_id=str(envelope.id)))
     return risk, flag_id
 
 

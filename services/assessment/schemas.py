@@ -1,13 +1,17 @@
 """Assessment's HTTP request and response shapes. Requests refuse unknown fields and bound
-every string; identities never appear here, only pseudonymous refs and staff ids."""
+every string; identities never appear here, only pseudonymous refs and staff ids (the assessor
+is the caller's token). An override's reason is a code; free text only as `override_note`,
+which stays in assessment and is shown to clinicians only, each read audited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -16,17 +20,34 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
+from carepath.validation import UtcDateTime
 from contracts import LevelOfCare
-from contracts.events import AssessmentKind, Dimensions, PriorityPopulation
+from contracts.events import AssessmentKind, Dimensions, OverrideReason, PriorityPopulation
 from contracts.levels import AsamEdition
 from services.assessment import domain
 from services.assessment.policy import ObservationKind, Severity
 
 ClientRef = Annotated[str, StringConstraints(pattern=r"^c-[a-z0-9-]{3,40}$")]
-StaffId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+def _refused(instead: str) -> Callable[[object], None]:
+    def refuse(_value: object) -> None:
+        raise PydanticCustomError("retired_field", instead)
+
+    return refuse
+
+
+# Fields of the first release, refused (422) saying what to send instead; not in the schema.
+RetiredOverrideReason = SkipJsonSchema[Annotated[None, BeforeValidator(_refused(
+    "'override_reason' is no longer accepted: send 'override_reason_code' (a code from the "
+    "list in the API schema) and any free text as 'override_note'"))]]
+RetiredAssessedBy = SkipJsonSchema[Annotated[None, BeforeValidator(_refused(
+    "'assessed_by' is no longer accepted: the assessor is the caller, as their token says "
+    "('sub')"))]]
 
 
 class AssessmentIn(BaseModel):
@@ -35,9 +56,14 @@ class AssessmentIn(BaseModel):
     client_ref: ClientRef
     kind: AssessmentKind
     dimensions: Dimensions
-    assessed_by: StaffId = Field(description="a staff identifier, e.g. 'clinician-42'")
     override_level: LevelOfCare | None = None
-    override_reason: Reason | None = None
+    override_reason_code: OverrideReason | None = None
+    override_note: Note | None = Field(
+        default=None, description="free text explaining the override: kept in assessment, "
+        "shown only to clinicians by GET /assessments/{assessment_id} (every read audited), "
+        "never in an event or a log")
+    override_reason: RetiredOverrideReason = None
+    assessed_by: RetiredAssessedBy = None
     asam_edition: AsamEdition | None = Field(
         default=None, description="the ASAM Criteria edition whose dimension meanings the "
         "ratings use; judged by the rule set for that edition (absent: the default rule set)")
@@ -53,10 +79,11 @@ class AssessmentIn(BaseModel):
 
     @model_validator(mode="after")
     def _override_is_explained(self) -> Self:
-        if self.override_level is not None and self.override_reason is None:
-            raise ValueError("override_level needs an override_reason")
-        if self.override_reason is not None and self.override_level is None:
-            raise ValueError("override_reason given without an override_level")
+        if self.override_level is not None and self.override_reason_code is None:
+            raise ValueError("override_level needs an override_reason_code")
+        if self.override_level is None and (self.override_reason_code or self.override_note):
+            raise ValueError("override_reason_code and override_note explain an override: "
+                             "give override_level too")
         return self
 
 
@@ -70,7 +97,11 @@ class AssessmentOut(BaseModel):
     rationale: list[str]
     rule_id: str
     override_level: LevelOfCare | None
-    override_reason: str | None
+    override_reason: str | None = Field(description="= override_reason_code")
+    override_reason_code: OverrideReason | None
+    override_note: str | None = Field(
+        default=None, description="only on GET /assessments/{assessment_id}, to clinicians "
+        "(the read is audited)")
     rule_set: str
     asam_edition: int
     asam_codes: list[str]
@@ -82,6 +113,8 @@ class AssessmentOut(BaseModel):
 
 class IndicatorOut(BaseModel):
     name: str
+    code: str
+    band: str
     detail: str
     weight: float
 
@@ -94,7 +127,8 @@ class RiskOut(BaseModel):
     @classmethod
     def of(cls, risk: domain.RiskScore) -> Self:
         return cls(score=risk.score, severity=risk.severity, indicators=[
-            IndicatorOut(name=i.name, detail=i.detail, weight=i.weight) for i in risk.indicators])
+            IndicatorOut(name=i.name, code=i.name, band=i.band, detail=i.detail, weight=i.weight)
+            for i in risk.indicators])
 
 
 class ClientRiskOut(RiskOut):
@@ -125,7 +159,7 @@ class ObservationIn(BaseModel):
 
     kind: ObservationKind
     value: Annotated[str, StringConstraints(max_length=20)] | StrictInt | StrictFloat
-    observed_at: datetime | None = None
+    observed_at: UtcDateTime | None = None
 
 
 class ObservationOut(BaseModel):

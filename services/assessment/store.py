@@ -1,5 +1,6 @@
 """Assessment's tables and queries: what it knows of each client (care state, causal link,
-pending assessment, flagged severity), assessments, observations, attendance and flags."""
+pending assessment, flagged severity), assessments (with the override note, which never leaves
+this service, and the audit of its reads), observations, attendance and flags."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, MetaData, Text, TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.db import runtime_tables
@@ -98,14 +99,28 @@ class Assessment(AssessmentTable, table=True):
     rule_id: str = Field(max_length=48)
     rationale: list[str] = json_column()
     override_level: str | None = Field(default=None, max_length=20)
-    override_reason: str | None = Field(default=None, max_length=500)
+    override_reason: str | None = Field(default=None, max_length=40)  # an OverrideReason code
+    override_note: str | None = Field(default=None, sa_type=Text)
     rule_set: str = Field(max_length=64)
     asam_edition: int
     priority_populations: list[str] = json_column()
-    assessed_by: str = Field(max_length=64)
+    assessed_by: str = Field(max_length=120)
     assessed_at: datetime = utc(index=True)
     trigger_flag_id: str | None = Field(default=None, max_length=64)
     event_id: str = Field(max_length=36)
+
+
+class NoteRead(AssessmentTable, table=True):
+    """Append-only audit of every read of an override note: who, when, which client, why."""
+
+    __tablename__ = "note_read"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_ref: str = Field(index=True, max_length=48)
+    assessment_id: str = Field(max_length=48)
+    actor: str = Field(max_length=120)
+    purpose: str = Field(max_length=60)
+    accessed_at: datetime = utc()
 
 
 class Observation(AssessmentTable, table=True):

@@ -1,4 +1,4 @@
-"""Intake's HTTP API: referrals, client identity (audited), consents."""
+"""Intake's HTTP API: referrals, client identity (audited); consents are in consents.py."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 from sqlmodel import col, select
 
 from carepath.access import PrincipalDep
-from carepath.auth import Principal
-from carepath.errors import Conflict, NotFound
 from carepath.runtime import RuntimeDep
-from carepath.uow import CausalLink
 from contracts import LevelOfCare
-from contracts.events import (
-    ClientReferred,
-    ConsentRecorded,
-    ConsentRevoked,
-    FamilyRecipient,
-    ReferralSource,
-)
+from contracts.events import ClientReferred, FamilyRecipient, ReferralSource
+from contracts.events.intake import Relationship
 from services.intake import domain
-from services.intake.store import Client, Consent, FamilyContact, PhiAccess
+from services.intake.store import Client, FamilyContact, PhiAccess, client_for
 
 router = APIRouter(tags=["intake"])
 
@@ -36,12 +28,19 @@ Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$",
                                description="why the identity is read; recorded in the audit")]
 
 
+def _relationship(value: object) -> object:
+    """A common word for a relationship is taken as its code (`sister`: sibling)."""
+    code = domain.relationship_code(value) if isinstance(value, str) else None
+    return code or value
+
+
 class FamilyContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    relationship: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=40)]
+    relationship: Annotated[Relationship, BeforeValidator(_relationship), Field(
+        description="a code; a common word for one is taken as it (mother: parent, sister: "
+                    "sibling, wife: spouse_partner, aunt: other_relative)")]
     phone: Phone | None = None
     email: EmailStr | None = None
 
@@ -89,7 +88,7 @@ def refer(body: ReferralIn, runtime: RuntimeDep, principal: PrincipalDep) -> Ref
     domain.check_birth_date(body.date_of_birth, now.date())
     client_ref = domain.mint_ref("c")
     contacts = [FamilyContact(recipient_ref=domain.mint_ref("r"), client_ref=client_ref,
-                              **c.model_dump()) for c in body.family_contacts]
+                              **c.model_dump(mode="json")) for c in body.family_contacts]
     with runtime.uow.transaction() as tx:
         envelope = tx.emit(_referred(body, now, contacts), subject=client_ref,
                            site_id=body.site_id, episode_id=None, cause=None, time=now)
@@ -121,7 +120,7 @@ def rerefer(client_ref: ClientRef, body: ReReferralIn, runtime: RuntimeDep,
     domain.check_site(body.site_id, principal.visible(runtime.deps.site_ids))
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
-        client = _client(tx.session, client_ref, principal)
+        client = client_for(tx.session, client_ref, principal)
         contacts = tx.session.exec(select(FamilyContact).where(
             FamilyContact.client_ref == client_ref)).all()
         envelope = tx.emit(_referred(body, now, contacts), subject=client_ref,
@@ -139,8 +138,12 @@ def _referred(body: ReferralIn | ReReferralIn, now: datetime,
     return ClientReferred(
         referral_source=body.referral_source, requested_level=body.requested_level,
         referred_at=now, presenting_concern_count=len(body.presenting_concerns),
-        family_recipients=tuple(FamilyRecipient(recipient_ref=c.recipient_ref,
-                                                relationship=c.relationship) for c in contacts))
+        family_recipients=tuple(
+            FamilyRecipient(recipient_ref=c.recipient_ref,
+                            # contacts recorded before 2026-12 may hold free text
+                            relationship=(domain.relationship_code(c.relationship)
+                                          or Relationship.other).value)
+            for c in contacts))
 
 
 class ClientOut(BaseModel):
@@ -163,7 +166,7 @@ def read_client(client_ref: ClientRef, runtime: RuntimeDep, principal: Principal
                 purpose: Purpose = "treatment") -> ClientOut:
     """A client's identity: every read is audited (who, when, which client, why)."""
     with runtime.uow.transaction() as tx:
-        client = _client(tx.session, client_ref, principal)
+        client = client_for(tx.session, client_ref, principal)
         tx.session.add(PhiAccess(client_ref=client_ref, actor=principal.sub, purpose=purpose,
                                  accessed_at=datetime.now(UTC)))
         contacts = tx.session.exec(
@@ -171,66 +174,6 @@ def read_client(client_ref: ClientRef, runtime: RuntimeDep, principal: Principal
         return ClientOut(**client.model_dump(), family_contacts=[
             FamilyContactOut(recipient_ref=c.recipient_ref, relationship=c.relationship)
             for c in contacts])
-
-
-class ConsentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    recipient_ref: str = Field(max_length=48)
-    purpose: Annotated[str, StringConstraints(pattern=r"^[a-z_]{3,60}$")] = "treatment_updates"
-    expires_at: datetime | None = None
-
-
-class ConsentOut(BaseModel):
-    consent_id: str
-    client_ref: str
-    recipient_ref: str
-    purpose: str
-    granted_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-
-@router.post("/clients/{client_ref}/consents", status_code=201, response_model=ConsentOut)
-def record_consent(client_ref: ClientRef, body: ConsentIn, runtime: RuntimeDep,
-                   principal: PrincipalDep) -> ConsentOut:
-    now = datetime.now(UTC)
-    with runtime.uow.transaction() as tx:
-        client = _client(tx.session, client_ref, principal)
-        contact = tx.session.get(FamilyContact, body.recipient_ref)
-        if contact is None or contact.client_ref != client_ref:
-            raise NotFound(f"client {client_ref!r} has no contact {body.recipient_ref!r}")
-        consent_id = domain.mint_ref("consent")
-        envelope = tx.emit(
-            ConsentRecorded(consent_id=consent_id, recipient_ref=body.recipient_ref,
-                            purpose=body.purpose, expires_at=body.expires_at),
-            subject=client_ref, site_id=client.site_id, episode_id=None,
-            cause=_referral_link(client), time=now)
-        consent = Consent(consent_id=consent_id, client_ref=client_ref, granted_at=now,
-                          last_event_id=str(envelope.id), **body.model_dump())
-        tx.session.add(consent)
-        return ConsentOut(**consent.model_dump())
-
-
-@router.delete("/clients/{client_ref}/consents/{consent_id}", response_model=ConsentOut)
-def revoke_consent(client_ref: ClientRef, consent_id: Annotated[str, Path(max_length=48)],
-                   runtime: RuntimeDep, principal: PrincipalDep) -> ConsentOut:
-    now = datetime.now(UTC)
-    with runtime.uow.transaction() as tx:
-        client = _client(tx.session, client_ref, principal)
-        consent = tx.session.get(Consent, consent_id)
-        if consent is None or consent.client_ref != client_ref:
-            raise NotFound(f"client {client_ref!r} has no consent {consent_id!r}")
-        if consent.revoked_at is not None:
-            raise Conflict(f"consent {consent_id!r} was already revoked")
-        envelope = tx.emit(ConsentRevoked(consent_id=consent_id,
-                                          recipient_ref=consent.recipient_ref),
-                           subject=client_ref, site_id=client.site_id, episode_id=None,
-                           cause=_referral_link(client), time=now)
-        consent.revoked_at = now
-        consent.last_event_id = str(envelope.id)
-        tx.session.add(consent)
-        return ConsentOut(**consent.model_dump())
 
 
 class AuditOut(BaseModel):
@@ -255,16 +198,3 @@ def audit(runtime: RuntimeDep, principal: PrincipalDep,
                 col(Client.site_id).in_(principal.site_filter))
         return [AuditOut(**row.model_dump()) for row in tx.session.exec(query).all()]
 
-
-def _client(session: object, client_ref: str, principal: Principal) -> Client:
-    client = session.get(Client, client_ref)  # type: ignore[attr-defined]
-    missing = f"no client {client_ref!r}"
-    if client is None:
-        raise NotFound(missing)
-    principal.require_site(client.site_id, missing=missing)
-    return client  # type: ignore[no-any-return]
-
-
-def _referral_link(client: Client) -> CausalLink:
-    referral = uuid.UUID(client.referral_event_id)
-    return CausalLink(event_id=referral, correlation_id=referral)

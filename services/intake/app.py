@@ -2,13 +2,13 @@
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from carepath.config import load_sites
 from carepath.runtime import ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
-from services.intake import api, store
+from services.intake import api, consents, store
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,15 @@ def make_deps(settings: Settings) -> IntakeDeps:
     return IntakeDeps(site_ids=set(load_sites(settings).sites))
 
 
+def _routes() -> APIRouter:
+    router = APIRouter()
+    router.include_router(api.router)
+    router.include_router(consents.router)
+    return router
+
+
 SPEC = ServiceSpec(name="intake", metadata=store.metadata, outbox=store.outbox,
-                   inbox=store.inbox, router=api.router, make_deps=make_deps)
+                   inbox=store.inbox, router=_routes(), make_deps=make_deps)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,11 +1,15 @@
 """Intake's tables: the only place client identity (PHI) is stored."""
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, MetaData
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
+from carepath.auth import Principal
 from carepath.db import runtime_tables
+from carepath.errors import NotFound
+from carepath.uow import CausalLink
 
 
 class IntakeTable(SQLModel):
@@ -26,6 +30,11 @@ class Client(IntakeTable, table=True):
     referred_at: datetime
     referral_event_id: str = Field(max_length=36)
 
+    def referral_link(self) -> CausalLink:
+        """The latest referral: what the client's intake events are caused by."""
+        referral = uuid.UUID(self.referral_event_id)
+        return CausalLink(event_id=referral, correlation_id=referral)
+
 
 class FamilyContact(IntakeTable, table=True):
     recipient_ref: str = Field(primary_key=True, max_length=48)
@@ -37,6 +46,9 @@ class FamilyContact(IntakeTable, table=True):
 
 
 class Consent(IntakeTable, table=True):
+    """A written consent to disclose (42 CFR 2.31). Rows recorded before 2026-12 have no
+    `information` or `signed_at`: they cover no information."""
+
     consent_id: str = Field(primary_key=True, max_length=48)
     client_ref: str = Field(index=True, foreign_key="client.client_ref", max_length=48)
     recipient_ref: str = Field(foreign_key="familycontact.recipient_ref", max_length=48)
@@ -45,6 +57,10 @@ class Consent(IntakeTable, table=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_event_id: str = Field(max_length=36)
+    information: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    expires_on: str | None = Field(default=None, max_length=20)
+    signed_at: datetime | None = None
+    document_ref: str | None = Field(default=None, max_length=64)
 
 
 class PhiAccess(IntakeTable, table=True):
@@ -55,6 +71,16 @@ class PhiAccess(IntakeTable, table=True):
     actor: str = Field(max_length=120)
     purpose: str = Field(max_length=60)
     accessed_at: datetime
+
+
+def client_for(session: Session, client_ref: str, principal: Principal) -> Client:
+    """The client, if the caller may see their site; otherwise as if there were none."""
+    client = session.get(Client, client_ref)
+    missing = f"no client {client_ref!r}"
+    if client is None:
+        raise NotFound(missing)
+    principal.require_site(client.site_id, missing=missing)
+    return client
 
 
 metadata = IntakeTable.metadata

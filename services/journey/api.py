@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from carepath.access import PrincipalDep
 from carepath.errors import InvalidInput, NotFound
 from carepath.runtime import RuntimeDep
+from carepath.validation import UtcDateTime
 from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports
 from services.journey.domain import ConfiguredSites, episode_los_days
@@ -145,7 +146,8 @@ class FlowOut(BaseModel):
 
 @router.get("/flows", response_model=list[FlowOut])
 def flows(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
-          since: datetime | None = None, until: datetime | None = None) -> list[FlowOut]:
+          since: UtcDateTime | None = None, until: UtcDateTime | None = None
+          ) -> list[FlowOut]:
     since, until = since and as_utc(since), until and as_utc(until)
     if since and until and since > until:
         raise InvalidInput("since must not be after until")
@@ -194,7 +196,7 @@ class OutcomeOut(BaseModel):
 
 @router.get("/outcomes", response_model=list[OutcomeOut])
 def outcomes(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
-             as_of: datetime | None = None) -> list[OutcomeOut]:
+             as_of: UtcDateTime | None = None) -> list[OutcomeOut]:
     """Per site × level; windowed measures count what is known by `as_of` (default: now)."""
     configured: ConfiguredSites = runtime.deps
     with runtime.uow.transaction() as tx:

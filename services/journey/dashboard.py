@@ -1,5 +1,9 @@
 """The ops dashboard: one page and its own scripts and styles (served here, no CDN), polling the
-journey API with the caller's token."""
+journey API with the caller's token.
+
+The page runs only its own files (a Content-Security-Policy without inline script or style),
+cannot be framed, and sends no Referer: its first address may carry `?token=`, which
+assets/token.js moves into sessionStorage before any API call."""
 
 from functools import cache
 from html import escape
@@ -18,7 +22,13 @@ HERE = Path(__file__).parent
 PAGE = HERE / "dashboard.html"
 ASSETS = HERE / "assets"
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
-NO_CACHE = {"cache-control": "no-cache", "x-content-type-options": "nosniff"}
+NO_CACHE = {"cache-control": "no-cache", "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer"}
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+    "img-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"))
+PAGE_HEADERS = {**NO_CACHE, "content-security-policy": CONTENT_SECURITY_POLICY,
+                "x-frame-options": "DENY"}
 
 
 @cache
@@ -37,7 +47,7 @@ def asset(name: str) -> str | None:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(runtime: RuntimeDep) -> HTMLResponse:
     trace_url = escape(runtime.settings.trace_url_template or "", quote=True)
-    return HTMLResponse(page().replace("{{TRACE_URL}}", trace_url), headers=NO_CACHE)
+    return HTMLResponse(page().replace("{{TRACE_URL}}", trace_url), headers=PAGE_HEADERS)
 
 
 @router.get("/assets/{name}", include_in_schema=False)

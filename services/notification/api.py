@@ -1,13 +1,15 @@
-"""Notification's HTTP API: the delivery log."""
+"""Notification's HTTP API: the delivery log, and each client's accounting of the disclosures
+made with their consent."""
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from carepath.access import PrincipalDep
 from carepath.runtime import RuntimeDep
+from contracts.consent import InformationCategory
 from contracts.events import Audience
 from services.notification import store
 from services.notification.domain import Status
@@ -25,6 +27,8 @@ class NotificationOut(BaseModel):
     status: Status
     reason: str | None
     error: str | None
+    information: InformationCategory | None  # what the message tells (contracts/consent.py)
+    consent_id: str | None  # a family message: the consent it was sent under
     trigger_event_id: str
     trigger_type: str
     site_id: str | None
@@ -59,8 +63,40 @@ def _out(row: store.Notification) -> NotificationOut:
         notification_id=row.notification_id, client_ref=row.client_ref,
         audience=Audience(row.audience), recipient_ref=row.recipient_ref, channel=row.channel,
         template=row.template, status=Status(row.status), reason=row.reason,
-        error=row.last_error, trigger_event_id=row.trigger_event_id,
+        error=row.last_error,
+        information=InformationCategory(row.information) if row.information else None,
+        consent_id=row.consent_id, trigger_event_id=row.trigger_event_id,
         trigger_type=row.trigger_type, site_id=row.site_id, episode_id=row.episode_id,
         created_at=store.as_utc(row.created_at),
         sent_at=store.as_utc(row.sent_at) if row.sent_at else None, attempts=row.attempts,
         next_attempt_at=store.as_utc(row.next_attempt_at) if row.next_attempt_at else None)
+
+
+class DisclosureOut(BaseModel):
+    """One message sent to a recipient under the client's consent (42 CFR 2.25)."""
+
+    disclosed_at: datetime
+    recipient_ref: str
+    consent_id: str
+    purpose: str
+    information: InformationCategory
+    notification_id: str
+    event_kind: str
+    channel: str
+    site_id: str | None
+
+
+@router.get("/clients/{client_ref}/disclosures", response_model=list[DisclosureOut])
+def list_disclosures(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    client_ref: Annotated[str, Path(max_length=48)],
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> list[DisclosureOut]:
+    """The family messages sent under the client's consent, newest first, each with the consent
+    it was sent under: the accounting of disclosures (42 CFR 2.25), at the caller's sites."""
+    with runtime.uow.transaction() as tx:
+        rows = store.disclosures_of(tx.session, client_ref, limit=limit,
+                                    sites=principal.site_filter)
+        return [DisclosureOut(**row.model_dump(exclude={"seq", "client_ref", "disclosed_at"}),
+                              disclosed_at=store.as_utc(row.disclosed_at)) for row in rows]

@@ -1,5 +1,7 @@
 """Delivery channels: a JSON-lines log (embedded default), email over SMTP, and a webhook.
-Each takes a PHI-free Message; the notification id travels along so receivers can dedupe."""
+Each takes a PHI-free Message; the notification id travels along so receivers can dedupe. A
+channel that fails says why as a DeliveryFailure code, with a detail naming only the exception
+class and status (an error's text may hold an address)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,51 @@ from typing import Protocol
 
 import httpx
 
+from contracts.events.notification import DeliveryFailure
 from services.notification.domain import Message
 
 
 class DeliveryError(Exception):
     """The channel did not take the message; worth retrying."""
+
+    def __init__(self, failure: DeliveryFailure, detail: str) -> None:
+        super().__init__(f"{failure.value}: {detail}")
+        self.failure = failure
+        self.detail = detail
+
+
+def failure_of(exc: BaseException) -> DeliveryFailure:
+    """The code of a transport error that carries no status of its own."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return DeliveryFailure.timeout
+    if isinstance(exc, ConnectionRefusedError | httpx.ConnectError):
+        return DeliveryFailure.connection_refused
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | httpx.UnsupportedProtocol):
+        return DeliveryFailure.invalid_address
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return smtp_failure(exc.smtp_code)
+    return DeliveryFailure.unknown
+
+
+def smtp_failure(code: int) -> DeliveryFailure:
+    """SMTP replies (RFC 5321 §4.2.1): 4yz a transient failure, 5yz a permanent refusal."""
+    if 400 <= code < 500:
+        return DeliveryFailure.server_error
+    if 500 <= code < 600:
+        return DeliveryFailure.rejected
+    return DeliveryFailure.unknown
+
+
+def http_failure(status: int) -> DeliveryFailure:
+    if 400 <= status < 500:
+        return DeliveryFailure.rejected
+    if status >= 500:
+        return DeliveryFailure.server_error
+    return DeliveryFailure.unknown
+
+
+def _detail(channel: str, exc: BaseException, status: int | None = None) -> str:
+    return f"{channel}: {type(exc).__name__}" + (f" {status}" if status else "")
 
 
 class Channel(Protocol):
@@ -42,7 +84,7 @@ class LogChannel:
                 with self.path.open("a", encoding="utf-8") as handle:
                     handle.write(line + "\n")
         except OSError as exc:
-            raise DeliveryError(f"log: {type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(DeliveryFailure.unknown, _detail(self.name, exc)) from exc
 
 
 class EmailChannel:
@@ -56,14 +98,17 @@ class EmailChannel:
 
     def send(self, message: Message, *, address: str | None) -> None:
         if not self.host:
-            raise DeliveryError("email: CAREPATH_SMTP_HOST is not set")
+            raise DeliveryError(DeliveryFailure.not_configured,
+                                "email: CAREPATH_SMTP_HOST is not set")
         if not address:
-            raise DeliveryError("email: no address for this recipient")
+            raise DeliveryError(DeliveryFailure.invalid_address,
+                                "email: no address for this recipient")
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 smtp.send_message(self._email(message, address))
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"email: {type(exc).__name__}: {exc}") from exc
+            status = exc.smtp_code if isinstance(exc, smtplib.SMTPResponseException) else None
+            raise DeliveryError(failure_of(exc), _detail(self.name, exc, status)) from exc
 
     def _email(self, message: Message, address: str) -> EmailMessage:
         email = EmailMessage()
@@ -86,11 +131,14 @@ class WebhookChannel:
         is_url = address is not None and address.startswith(("http://", "https://"))
         url = address if is_url else self.default_url
         if not url:
-            raise DeliveryError("webhook: no URL configured (notifications.yaml or "
-                                "CAREPATH_WEBHOOK_URL)")
+            raise DeliveryError(DeliveryFailure.not_configured, "webhook: no URL configured "
+                                "(notifications.yaml or CAREPATH_WEBHOOK_URL)")
         try:
             response = httpx.post(url, json=message.as_json(), timeout=self.timeout_s,
                                   headers={"Idempotency-Key": message.notification_id})
             response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook: {type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            raise DeliveryError(http_failure(status), _detail(self.name, exc, status)) from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise DeliveryError(failure_of(exc), _detail(self.name, exc)) from exc

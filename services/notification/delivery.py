@@ -1,7 +1,7 @@
 """The delivery worker: claims due pending notifications and checks their consent again in one
-transaction, sends each through its channel, then records the outcome and its event in one
-transaction per notification. It wakes when a handler commits pending notifications and polls
-as a safety net (retries coming due)."""
+transaction, sends each through its channel, then records the outcome and its event (and, for a
+message sent under a consent, the disclosure) in one transaction per notification. It wakes
+when a handler commits pending notifications and polls as a safety net (retries coming due)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,24 @@ from carepath.runtime import Runtime
 from carepath.telemetry import context_from_headers, tracer
 from carepath.uow import Transaction, UnitOfWork
 from contracts.events import Audience
-from services.notification import domain, outcomes, store
+from contracts.events.notification import DeliveryFailure
+from services.notification import consent, domain, outcomes, store
 from services.notification.channels import DeliveryError
 from services.notification.config import DeliveryConfig, NotificationDeps
+from services.notification.consent import Grant
 from services.notification.domain import GiveUp, Message
 from services.notification.store import Notification
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Claimed = tuple[Notification, Grant | None]  # a notification, and the consent it is sent under
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: DeliveryFailure
+    detail: str  # no addresses or message text: an exception class, a status
 
 
 def wall_clock() -> datetime:
@@ -74,65 +83,72 @@ class Delivery:
         claimed_at = self.clock()
         claimed, to_send = self._claim(now=claimed_at)
         send_until = claimed_at + self.policy.lease / 2
-        for row in to_send:
+        for row, grant in to_send:
             if self.clock() > send_until:  # slow channels: the rest wait out their lease,
                 break                      # rather than risk another worker sending them too
             with _delivery_span(row):
-                self._record(row.notification_id, self._send(row))
+                self._record(row.notification_id, self._send(row, grant))
         return claimed
 
-    def _claim(self, *, now: datetime) -> tuple[int, list[Notification]]:
+    def _claim(self, *, now: datetime) -> tuple[int, list[Claimed]]:
         """Claim the next due notifications; of those, the ones consent still allows."""
         with self.uow.transaction() as tx:
             claimed = store.claim_due(tx.session, now=now, lease=self.policy.lease,
                                       limit=self.policy.claim_limit)
-            return len(claimed), [row for row in claimed
-                                  if not self._withdrawn_for_consent(tx, row, now=now)]
+            allowed = [(row, self._consent_at_send(tx, row, now=now)) for row in claimed]
+            return len(claimed), [(row, grant) for row, grant in allowed
+                                  if row.status == domain.Status.pending.value]
 
-    def _withdrawn_for_consent(self, tx: Transaction, row: Notification, *,
-                               now: datetime) -> bool:
+    def _consent_at_send(self, tx: Transaction, row: Notification, *,
+                         now: datetime) -> Grant | None:
         """Consent is checked again as the notification is claimed, just before it is sent: a
-        revocation since the trigger (or an expiry) turns it into a suppression."""
+        revocation or an expiry (its date, or the end of the episode) since the trigger turns
+        it into a suppression; otherwise the row names the consent it is sent under."""
         if row.purpose is None:
-            return False
-        state = domain.consent_state(store.grants_of(tx.session, row.client_ref),
-                                     recipient_ref=row.recipient_ref, purpose=row.purpose,
-                                     at=now)
-        reason = domain.reason_at_send(state)
-        if reason is not None:
+            return None
+        found = consent.coverage(store.grants_of(tx.session, row.client_ref),
+                                 recipient_ref=row.recipient_ref, purpose=row.purpose,
+                                 information=row.information, at=now,
+                                 episode_ends=store.episode_ends_of(tx.session, row.client_ref))
+        if found.reason is not None:
             with _delivery_span(row):
-                outcomes.suppress(tx, row, reason)
-        return reason is not None
+                outcomes.suppress(tx, row, found.reason)
+            return None
+        row.consent_id = found.grant.consent_id if found.grant else None
+        tx.session.add(row)
+        return found.grant
 
-    def _send(self, row: Notification) -> str | None:
+    def _send(self, row: Notification, grant: Grant | None) -> Failure | None:
         channel = self.deps.channels.get(row.channel)
         if channel is None:
-            return f"unknown channel {row.channel!r}"
+            return Failure(DeliveryFailure.not_configured, f"unknown channel {row.channel!r}")
         try:
-            channel.send(message_of(row), address=row.address)
+            channel.send(message_of(row, consent=grant), address=row.address)
         except DeliveryError as exc:
-            return str(exc)
+            return Failure(exc.failure, exc.detail)
         except Exception as exc:  # a channel bug must not stall delivery of everything else
-            log.exception("channel %s raised unexpectedly", row.channel)
-            return f"{type(exc).__name__}: {exc}"
+            # The class only: an error's text may hold an address.
+            log.error("channel %s raised %s unexpectedly", row.channel, type(exc).__name__)
+            return Failure(DeliveryFailure.unknown, f"{row.channel}: {type(exc).__name__}")
         return None
 
-    def _record(self, notification_id: str, error: str | None) -> None:
+    def _record(self, notification_id: str, failure: Failure | None) -> None:
         now = self.clock()
         with self.uow.transaction() as tx:
             row = store.by_id(tx.session, notification_id)
             if row is None or row.status != domain.Status.pending.value:
                 return
-            if error is None:
+            if failure is None:
                 outcomes.mark_sent(tx, row, attempts=row.attempts + 1, now=now)
                 return
             decision = domain.after_failure(self.policy.retry,
                                             attempts_before=row.attempts, now=now)
             if isinstance(decision, GiveUp):
-                outcomes.mark_failed(tx, row, attempts=decision.attempts, error=error)
+                outcomes.mark_failed(tx, row, attempts=decision.attempts,
+                                     failure=failure.code, detail=failure.detail)
             else:
                 outcomes.schedule_retry(tx, row, attempts=decision.attempts, at=decision.at,
-                                        error=error)
+                                        failure=failure.code, detail=failure.detail)
 
 
 def _delivery_span(row: Notification) -> AbstractContextManager[Span]:
@@ -145,9 +161,10 @@ def _delivery_span(row: Notification) -> AbstractContextManager[Span]:
                     "carepath.notification.audience": row.audience})
 
 
-def message_of(row: Notification) -> Message:
+def message_of(row: Notification, *, consent: Grant | None = None) -> Message:
     return Message(notification_id=row.notification_id, audience=Audience(row.audience),
                    recipient_ref=row.recipient_ref, template=row.template,
                    client_ref=row.client_ref, site_id=row.site_id, level=row.level,
                    event_kind=row.event_kind, from_level=row.from_level,
-                   reason_code=row.reason_code, proposal_id=row.proposal_id)
+                   reason_code=row.reason_code, proposal_id=row.proposal_id,
+                   information=row.information, consent=consent)

@@ -1,17 +1,17 @@
-"""Notification rules: who hears about what, whether consent allows it, what a message may say,
-and how delivery retries back off. Pure: no I/O."""
+"""Notification rules: who hears about what, what a message may say, and how delivery retries
+back off (whether consent allows a message: consent.py). Pure: no I/O."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from contracts.consent import INFORMATION_OF_EVENT, REDISCLOSURE_NOTICE
 from contracts.events import Audience
+from services.notification.consent import Grant
 
-FAMILY_PURPOSE = "treatment_updates"
 PROPOSAL_KIND = "step_up_proposed"
 NAMESPACE = uuid.UUID("0b6f3c52-7a0e-4d8c-9f3e-5a1c2d3e4f50")
 
@@ -21,56 +21,6 @@ class Status(str, Enum):
     sent = "sent"
     suppressed = "suppressed"
     failed = "failed"
-
-
-class ConsentState(str, Enum):
-    active = "active"
-    absent = "absent"
-    revoked = "revoked"
-    expired = "expired"
-
-
-class Reason(str, Enum):
-    no_consent = "no_consent"
-    consent_revoked = "consent_revoked"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One consent a client gave for one recipient and purpose."""
-
-    recipient_ref: str
-    purpose: str
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-    def state_at(self, at: datetime) -> ConsentState:
-        # A revocation is honoured as soon as we know of it, whatever the clocks say.
-        if self.revoked_at is not None:
-            return ConsentState.revoked
-        if self.expires_at is not None and self.expires_at <= at:
-            return ConsentState.expired
-        return ConsentState.active
-
-
-def consent_state(
-    grants: Iterable[Grant], *, recipient_ref: str, purpose: str, at: datetime
-) -> ConsentState:
-    """Active if any matching grant is; otherwise the most telling reason it is not."""
-    states = {g.state_at(at) for g in grants
-              if g.recipient_ref == recipient_ref and g.purpose == purpose}
-    for state in (ConsentState.active, ConsentState.revoked, ConsentState.expired):
-        if state in states:
-            return state
-    return ConsentState.absent
-
-
-def reason_at_trigger(state: ConsentState) -> Reason | None:
-    return None if state is ConsentState.active else Reason.no_consent
-
-
-def reason_at_send(state: ConsentState) -> Reason | None:
-    return None if state is ConsentState.active else Reason.consent_revoked
 
 
 @dataclass(frozen=True)
@@ -109,6 +59,17 @@ def event_kind(event_name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in event_name).lstrip("_")
 
 
+def information_of(kind: str) -> str | None:
+    """The kind of information a message about an event of this kind discloses (None: one no
+    consent covers)."""
+    category = _INFORMATION_OF_KIND.get(kind)
+    return category.value if category else None
+
+
+_INFORMATION_OF_KIND = {event_kind(name): category
+                        for name, category in INFORMATION_OF_EVENT.items()}
+
+
 def reason_code_for(audience: Audience, code: str | None) -> str | None:
     """Why something happened (a disposition, a decline, a waitlist exit) is for the care team;
     family hear what happened, not why."""
@@ -117,7 +78,9 @@ def reason_code_for(audience: Audience, code: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Message:
-    """Everything a message may say. No names, contacts or free text: only refs and codes."""
+    """Everything a message may say. No names, contacts or free text: only refs and codes, and
+    for a disclosure made with consent (family) the consent's scope and the notice 42 CFR 2.32
+    has accompany it."""
 
     notification_id: str
     audience: Audience
@@ -130,6 +93,8 @@ class Message:
     from_level: str | None = None
     reason_code: str | None = None
     proposal_id: str | None = None
+    information: str | None = None
+    consent: Grant | None = None
 
     @property
     def subject(self) -> str:
@@ -138,7 +103,10 @@ class Message:
     @property
     def text(self) -> str:
         site = f", site {self.site_id}" if self.site_id else ""
-        return f"Carepath update for client {self.client_ref}: {self.what}{site}."
+        update = f"Carepath update for client {self.client_ref}: {self.what}{site}."
+        if self.consent is None:
+            return update
+        return f"{update}\n\n{self.consent.scope}\n\n{REDISCLOSURE_NOTICE}"
 
     @property
     def what(self) -> str:
@@ -163,6 +131,9 @@ class Message:
             "reason_code": self.reason_code,
             "proposal_id": self.proposal_id,
             "event_kind": self.event_kind,
+            "information": self.information,
+            "consent_id": self.consent.consent_id if self.consent else None,
+            "redisclosure_notice": REDISCLOSURE_NOTICE if self.consent else None,
             "text": self.text,
         }
 

@@ -1,6 +1,6 @@
-"""Event handlers: remember sites, family refs and consents; turn care events into pending
-notifications (or immediate suppressions) inside the inbox transaction. Nothing is sent here —
-the delivery worker sends after commit."""
+"""Event handlers: remember sites, family refs, consents and episode ends; turn care events into
+pending notifications (or immediate suppressions) inside the inbox transaction. Nothing is sent
+here — the delivery worker sends after commit."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from services.notification.config import NotificationDeps
 from services.notification.domain import Target
 from services.notification.store import (
     ConsentGrant,
+    EpisodeEnd,
     FamilyMember,
     KnownClient,
     as_utc,
@@ -73,7 +74,9 @@ def record_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> 
         consent_id=data.consent_id, client_ref=event.envelope.subject,
         recipient_ref=data.recipient_ref, purpose=data.purpose,
         granted_at=as_utc(event.envelope.time),
-        expires_at=as_utc(data.expires_at) if data.expires_at else None))
+        expires_at=as_utc(data.expires_at) if data.expires_at else None,
+        information=sorted(category.value for category in data.information),
+        expires_on=data.expires_on.value if data.expires_on else None))
 
 
 @handlers.on(ConsentRevoked)
@@ -88,6 +91,8 @@ def revoke_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> 
 @handlers.on(*PLACEMENT_EVENTS)
 def notify_placement_change(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
     client = _note_site(tx.session, event.envelope.subject, _new_site(event))
+    if isinstance(event.data, ClientDischarged):
+        _note_episode_end(tx.session, event)
     trigger = Trigger.of(event)
     if not client.referred:
         triggers.await_referral(tx, trigger)
@@ -143,6 +148,16 @@ def _note_site(session: Session, client_ref: str, site_id: str | None) -> KnownC
         client.site_id = site_id
     session.add(client)
     return client
+
+
+def _note_episode_end(session: Session, event: Incoming) -> None:
+    """The end of the episode: consents given until discharge end with it (before this event's
+    own notifications are decided)."""
+    envelope = event.envelope
+    session.merge(EpisodeEnd(event_id=str(envelope.id), client_ref=envelope.subject,
+                             episode_id=str(envelope.episodeid) if envelope.episodeid else None,
+                             ended_at=as_utc(envelope.time)))
+    session.flush()
 
 
 def _family(deps: NotificationDeps, recipient_refs: Iterable[str]) -> list[Target]:

@@ -1,5 +1,6 @@
 """How a notification ends — sent, suppressed or failed — each a row change plus its event in the
-same transaction, caused by the triggering event and carrying its site and episode."""
+same transaction, caused by the triggering event and carrying its site and episode. A message
+sent under a consent is also a disclosure, kept for the client's accounting (42 CFR 2.25)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from contracts.events import (
     NotificationSent,
     NotificationSuppressed,
 )
-from contracts.events.notification import NotificationEvent
-from services.notification.domain import Reason, Status
-from services.notification.store import Notification
+from contracts.events.notification import DeliveryFailure, NotificationEvent
+from services.notification.consent import Reason
+from services.notification.domain import Status
+from services.notification.store import Disclosure, Notification
 
 FAILED_REASON = "delivery_failed"
 
@@ -31,22 +33,45 @@ def mark_sent(tx: Transaction, row: Notification, *, attempts: int, now: datetim
     row.status, row.sent_at, row.attempts = Status.sent.value, now, attempts
     row.next_attempt_at = None
     tx.session.add(row)
+    disclosure = _disclosure(row, at=now)
+    if disclosure is not None:
+        tx.session.add(disclosure)
     _emit(tx, row, NotificationSent.model_validate(
         {**_common(row), "channel": row.channel}))
 
 
-def mark_failed(tx: Transaction, row: Notification, *, attempts: int, error: str) -> None:
+def mark_failed(tx: Transaction, row: Notification, *, attempts: int, failure: DeliveryFailure,
+                detail: str) -> None:
+    """The bus hears the failure's code only; `detail` (no addresses or message text) stays in
+    the delivery log."""
     row.status, row.reason, row.attempts = Status.failed.value, FAILED_REASON, attempts
-    row.last_error, row.next_attempt_at = error[:300], None
+    row.last_error, row.next_attempt_at = _error(failure, detail), None
     tx.session.add(row)
     _emit(tx, row, NotificationFailed.model_validate(
-        {**_common(row), "channel": row.channel, "error": error[:300], "attempts": attempts}))
+        {**_common(row), "channel": row.channel, "error": failure.value,
+         "error_code": failure, "attempts": attempts}))
 
 
 def schedule_retry(tx: Transaction, row: Notification, *, attempts: int, at: datetime,
-                   error: str) -> None:
-    row.attempts, row.next_attempt_at, row.last_error = attempts, at, error[:300]
+                   failure: DeliveryFailure, detail: str) -> None:
+    row.attempts, row.next_attempt_at = attempts, at
+    row.last_error = _error(failure, detail)
     tx.session.add(row)
+
+
+def _error(failure: DeliveryFailure, detail: str) -> str:
+    return f"{failure.value}: {detail}"[:300]
+
+
+def _disclosure(row: Notification, *, at: datetime) -> Disclosure | None:
+    """Set by the consent check as the message was claimed: only messages under a consent."""
+    if not (row.consent_id and row.purpose and row.information):
+        return None
+    return Disclosure(notification_id=row.notification_id, client_ref=row.client_ref,
+                      site_id=row.site_id, recipient_ref=row.recipient_ref,
+                      consent_id=row.consent_id, purpose=row.purpose,
+                      information=row.information, event_kind=row.event_kind,
+                      channel=row.channel, disclosed_at=at)
 
 
 def _common(row: Notification) -> dict[str, object]:

@@ -1,5 +1,6 @@
-"""Notification's tables: what it knows of clients (site, family refs, consents) and the
-delivery log. No names or contacts: recipients are pseudonymous refs."""
+"""Notification's tables: what it knows of clients (site, family refs, consents, episode ends),
+the delivery log and the disclosures made with consent. No names or contacts: recipients are
+pseudonymous refs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from sqlalchemy import JSON, DateTime, MetaData, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.db import runtime_tables
-from services.notification.domain import Grant, Status
+from contracts.consent import ExpiryEvent
+from services.notification.consent import Grant
+from services.notification.domain import Status
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -75,11 +78,46 @@ class ConsentGrant(NotificationTable, table=True):
     granted_at: datetime = _utc()
     expires_at: datetime | None = _utc_or_none()
     revoked_at: datetime | None = _utc_or_none()
+    # InformationCategory codes; null (consents recorded before 2026-12): none.
+    information: list[str] | None = Field(default=None, sa_type=JSON)
+    expires_on: str | None = Field(default=None, max_length=20)
 
     def as_grant(self) -> Grant:
-        return Grant(recipient_ref=self.recipient_ref, purpose=self.purpose,
+        return Grant(consent_id=self.consent_id, recipient_ref=self.recipient_ref,
+                     purpose=self.purpose, granted_at=as_utc(self.granted_at),
+                     information=frozenset(self.information or ()),
                      expires_at=as_utc(self.expires_at) if self.expires_at else None,
+                     expires_on=ExpiryEvent(self.expires_on) if self.expires_on else None,
                      revoked_at=as_utc(self.revoked_at) if self.revoked_at else None)
+
+
+class EpisodeEnd(NotificationTable, table=True):
+    """A discharge: the event a consent given `expires_on: discharge` ends with."""
+
+    __tablename__ = "episode_end"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=48)
+    episode_id: str | None = Field(default=None, max_length=36)
+    ended_at: datetime = _utc()
+
+
+class Disclosure(NotificationTable, table=True):
+    """A family message sent under a consent: the accounting of disclosures (42 CFR 2.25)."""
+
+    __tablename__ = "disclosure"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    notification_id: str = Field(unique=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=48)
+    site_id: str | None = Field(default=None, max_length=64)
+    recipient_ref: str = Field(max_length=80)
+    consent_id: str = Field(max_length=48)
+    purpose: str = Field(max_length=60)
+    information: str = Field(max_length=40)
+    event_kind: str = Field(max_length=60)
+    channel: str = Field(max_length=20)
+    disclosed_at: datetime = _utc()
 
 
 class Notification(NotificationTable, table=True):
@@ -103,6 +141,8 @@ class Notification(NotificationTable, table=True):
     site_id: str | None = Field(default=None, max_length=64)
     episode_id: str | None = Field(default=None, max_length=36)
     purpose: str | None = Field(default=None, max_length=60)
+    information: str | None = Field(default=None, max_length=40)
+    consent_id: str | None = Field(default=None, max_length=48)  # the consent it was sent under
     status: str = Field(index=True, max_length=20)
     reason: str | None = Field(default=None, max_length=60)
     trigger_event_id: str = Field(max_length=64)
@@ -123,6 +163,21 @@ outbox, inbox = runtime_tables(metadata)
 def grants_of(session: Session, client_ref: str) -> list[Grant]:
     rows = session.exec(select(ConsentGrant).where(ConsentGrant.client_ref == client_ref))
     return [row.as_grant() for row in rows.all()]
+
+
+def episode_ends_of(session: Session, client_ref: str) -> list[datetime]:
+    query = select(EpisodeEnd.ended_at).where(EpisodeEnd.client_ref == client_ref)
+    return [as_utc(ended) for ended in session.exec(query).all()]
+
+
+def disclosures_of(session: Session, client_ref: str, *, limit: int,
+                   sites: frozenset[str] | None = None) -> list[Disclosure]:
+    """The client's disclosures, newest first; `sites`: only those made at these sites."""
+    query = select(Disclosure).where(Disclosure.client_ref == client_ref)
+    if sites is not None:
+        query = query.where(col(Disclosure.site_id).in_(sites))
+    query = query.order_by(col(Disclosure.disclosed_at).desc(), col(Disclosure.seq).desc())
+    return list(session.exec(query.limit(limit)).all())
 
 
 def family_of(session: Session, client_ref: str) -> list[str]:

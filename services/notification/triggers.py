@@ -1,5 +1,6 @@
 """A care event as notification remembers it, and the notifications it fans out to: pending
-rows, or — for family without active consent — an immediate suppression."""
+rows, or — for family without a consent in force that covers what the message would tell — an
+immediate suppression."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ from carepath.consumer import Incoming
 from carepath.telemetry import current_trace_headers
 from carepath.uow import Transaction
 from contracts import EventData
-from services.notification import domain, outcomes
-from services.notification.domain import FAMILY_PURPOSE, Status, Target
-from services.notification.store import AwaitingReferral, Notification, as_utc, grants_of
+from services.notification import consent, domain, outcomes
+from services.notification.consent import FAMILY_PURPOSE
+from services.notification.domain import Status, Target
+from services.notification.store import (
+    AwaitingReferral,
+    Notification,
+    as_utc,
+    episode_ends_of,
+    grants_of,
+)
 from services.notification.wake import DeliveryWake
 
 
@@ -65,14 +73,15 @@ def record(tx: Transaction, trigger: Trigger, targets: list[Target], *,
     if targets:
         tx.after_commit(wake.ring)
     grants = grants_of(tx.session, trigger.client_ref)
+    ends = episode_ends_of(tx.session, trigger.client_ref)
     for target in targets:
         row = _pending_row(trigger, target)
         tx.session.add(row)
         if not target.needs_consent:
             continue
-        state = domain.consent_state(grants, recipient_ref=target.recipient_ref,
-                                     purpose=FAMILY_PURPOSE, at=trigger.at)
-        reason = domain.reason_at_trigger(state)
+        reason = consent.coverage(grants, recipient_ref=target.recipient_ref,
+                                  purpose=FAMILY_PURPOSE, information=row.information,
+                                  at=trigger.at, episode_ends=ends).reason
         if reason is not None:
             outcomes.suppress(tx, row, reason)
 
@@ -105,6 +114,7 @@ def _pending_row(trigger: Trigger, target: Target) -> Notification:
         proposal_id=trigger.proposal_id, site_id=trigger.site_id,
         episode_id=trigger.episode_id,
         purpose=FAMILY_PURPOSE if target.needs_consent else None,
+        information=domain.information_of(trigger.event_kind),
         status=Status.pending.value, trigger_event_id=trigger.event_id,
         trigger_type=trigger.event_type, correlation_id=trigger.correlation_id,
         created_at=trigger.at, next_attempt_at=trigger.at,

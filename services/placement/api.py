@@ -1,13 +1,27 @@
 """Placement's HTTP API: census, capacity, manual transitions (and confirming a step-up
-proposal), step-up proposals, discharge, leaving a waitlist, a client's placement."""
+proposal), step-up proposals, discharge, leaving a waitlist, a client's placement, and the
+clinicians' notes on transitions and discharges (every read audited).
+
+Reasons arrive as codes from closed lists; free text only as a `note`, which placement keeps
+to itself: never in an event or a log (and error bodies never repeat a value: carepath.http)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal, NoReturn
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from carepath.access import PrincipalDep
 from carepath.auth import Principal
@@ -19,8 +33,10 @@ from contracts.events import (
     TEDS_DISPOSITIONS,
     CapacityChanged,
     DeclineReason,
+    DischargeReason,
     Disposition,
     RiskSeverity,
+    TransitionReason,
     WaitlistExitReason,
 )
 from services.placement import domain
@@ -36,15 +52,33 @@ from services.placement.domain import (
 )
 from services.placement.moves import Outcome, Placer
 from services.placement.policy import PlacementDeps
-from services.placement.store import CensusLine, SqlRepository
+from services.placement.store import CensusLine, NoteRow, SqlRepository, utc
 
 router = APIRouter(tags=["placement"])
 
+
+def _refused(instead: str) -> Callable[[object], None]:
+    def refuse(_value: object) -> None:
+        raise PydanticCustomError("retired_field", instead)
+
+    return refuse
+
+
+# A field of the first release, refused (422) saying what to send instead; not in the schema.
+RetiredReason = SkipJsonSchema[Annotated[None, BeforeValidator(_refused(
+    "'reason' is no longer accepted: send 'reason_code' (a code from the list in the API "
+    "schema) and any free text as 'note'"))]]
+
 ClientRef = Annotated[str, Path(max_length=48)]
 SiteId = Annotated[str, Path(max_length=64)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$",
+                               description="why the notes are read; recorded in the audit")]
 Slots = Annotated[int, Field(ge=0, le=100_000)]
 NEVER_PLACED = "{} was never admitted or waitlisted"
+NOTE_FIELD = Field(default=None, description="free text for the care team: kept in placement, "
+                   "readable by clinicians through GET /clients/{client_ref}/notes (audited), "
+                   "never in an event or a log")
 
 
 class CensusOut(BaseModel):
@@ -126,7 +160,9 @@ class TransitionIn(BaseModel):
 
     to_level: LevelOfCare
     to_site: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    reason: Reason
+    reason_code: TransitionReason
+    note: Note | None = NOTE_FIELD
+    reason: RetiredReason = None
     kind: Literal["step_down", "step_up", "transfer"] | None = None
     proposal_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None, description="confirms this open step-up proposal")
@@ -138,24 +174,28 @@ def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep,
     """A clinician's move. With `proposal_id`, the confirmation of that step-up proposal (the
     step up is caused by the proposal, hence by the flag). A step down is refused while a
     step-up proposal is open: decide it first."""
+    now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
         episode = _in_care(repo, client_ref, principal)
         if body.to_site is not None:
             _require_site(repo, body.to_site, principal)
-        placer = _placer(runtime, repo, tx, datetime.now(UTC))
+        placer = _placer(runtime, repo, tx, now)
         if body.proposal_id is not None:
             proposal = _proposal(repo, body.proposal_id, principal)
             move = domain.confirm(proposal, episode, to_level=body.to_level,
-                                  to_site=body.to_site, reason=body.reason)
+                                  to_site=body.to_site, reason=body.reason_code,
+                                  decided_by=principal.sub)
             outcome = placer.confirm(episode, proposal, move, by=principal.sub)
         else:
             move = move_for_request(episode, to_level=body.to_level, to_site=body.to_site,
                                     kind=MoveKind(body.kind) if body.kind else None,
-                                    reason=body.reason)
+                                    reason=body.reason_code, decided_by=principal.sub)
             if move.kind is MoveKind.step_down:
                 _no_open_proposal(repo, client_ref)
             outcome = placer.move(episode, move, repo.chain(client_ref))
+        _keep_note(repo, body.note, episode, about="transition", code=body.reason_code.value,
+                   by=principal, at=now)
         return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
 
 
@@ -164,7 +204,10 @@ class DischargeIn(BaseModel):
 
     disposition: Disposition = Field(description="a TEDS-D discharge reason: "
                                      + ", ".join(d.value for d in TEDS_DISPOSITIONS))
-    reason: Reason | None = None
+    reason_code: DischargeReason | None = Field(
+        default=None, description="the detail beside the disposition")
+    note: Note | None = NOTE_FIELD
+    reason: RetiredReason = None
 
     @field_validator("disposition")
     @classmethod
@@ -182,15 +225,54 @@ def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep,
     """Completing IOP continues to aftercare (the episode stays open); any other discharge,
     including one from aftercare, ends the episode. Someone only waiting for admission is not
     discharged: they exit the waitlist."""
+    now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
         episode = _open_episode(repo, client_ref, principal)
         if body.disposition is Disposition.completed:
             _no_open_proposal(repo, client_ref)
-        placer = _placer(runtime, repo, tx, datetime.now(UTC))
-        outcome = placer.discharge(episode, body.disposition, body.reason,
-                                   repo.chain(client_ref))
+        placer = _placer(runtime, repo, tx, now)
+        outcome = placer.discharge(episode, body.disposition, body.reason_code,
+                                   repo.chain(client_ref), by=principal.sub)
+        _keep_note(repo, body.note, episode, about="discharge",
+                   code=body.reason_code.value if body.reason_code else None,
+                   by=principal, at=now)
         return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
+
+
+def _keep_note(repo: SqlRepository, note: str | None, episode: Episode, *, about: str,
+               code: str | None, by: Principal, at: datetime) -> None:
+    if note is not None:
+        repo.add_note(client_ref=episode.client_ref, site_id=episode.site_id, about=about,
+                      reason_code=code, written_by=by.sub, text=note, at=at)
+
+
+class NoteOut(BaseModel):
+    event_id: str = Field(description="the event the noted request caused (the client's "
+                          "latest event when it caused none)")
+    about: str = Field(description="transition or discharge")
+    reason_code: str | None
+    written_by: str
+    written_at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, row: NoteRow) -> NoteOut:
+        return cls(event_id=row.event_id, about=row.about, reason_code=row.reason_code,
+                   written_by=row.written_by, written_at=utc(row.written_at), note=row.text)
+
+
+@router.get("/clients/{client_ref}/notes", response_model=list[NoteOut])
+def notes(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep,
+          purpose: Purpose = "treatment") -> list[NoteOut]:
+    """Clinicians' notes on a client's transitions and discharges, oldest first. Every read
+    is audited (who, when, which client, why)."""
+    with runtime.uow.transaction() as tx:
+        repo = SqlRepository(tx.session)
+        _placement(repo, client_ref, principal)  # unknown, or at another site: 404
+        rows = repo.read_notes(client_ref, sites=principal.site_filter, actor=principal.sub,
+                               purpose=purpose, at=datetime.now(UTC))
+        return [NoteOut.of(row) for row in rows]
 
 
 class WaitlistExitIn(BaseModel):

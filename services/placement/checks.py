@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from carepath.runtime import Runtime
 from carepath.uow import UnitOfWork
-from contracts.events import Disposition
+from contracts.events import DischargeReason, Disposition
 from services.placement import domain
 from services.placement.domain import Overdue
 from services.placement.moves import Placer
@@ -59,6 +59,7 @@ def check_overdue(uow: UnitOfWork, policy: PlacementPolicy, now: datetime) -> li
             if due is Overdue.no_show:
                 placer.cancel_admission(episode, cause)
             else:
-                placer.discharge(episode, Disposition.dropped_out, None, cause)
+                placer.discharge(episode, Disposition.dropped_out, DischargeReason.no_contact,
+                                 cause)
             acted.append(Acted(client_ref, due))
     return acted

@@ -10,7 +10,14 @@ from enum import Enum
 
 from carepath.errors import Conflict, InvalidInput, InvalidTransition
 from contracts import ASAM_CODES, LevelOfCare
-from contracts.events import Disposition, PriorityPopulation, RiskSeverity, TransitionTrigger
+from contracts.events import (
+    Disposition,
+    PriorityPopulation,
+    ReassessmentReason,
+    RiskSeverity,
+    TransitionReason,
+    TransitionTrigger,
+)
 from services.placement.policy import PlacementPolicy, Priority, StepUpPolicy
 
 LEVELS_BY_INTENSITY = tuple(sorted(LevelOfCare, key=lambda level: -level.intensity))
@@ -86,11 +93,15 @@ class Episode:
 
 @dataclass(frozen=True)
 class Move:
+    """Where to, why (a code; none for an admission) and who decided (a clinician's token
+    `sub`; none when placement moves the client itself)."""
+
     kind: MoveKind
     target: Place
     trigger: TransitionTrigger | None
-    reason: str
+    reason: TransitionReason | None
     proposal_id: str | None = None
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ class WaitEntry:
 
 @dataclass(frozen=True)
 class ReassessmentNeeded:
-    reason: str
+    reason: ReassessmentReason
     flag_id: str
 
 
@@ -168,14 +179,13 @@ def move_for_assessment(
 ) -> Move | None:
     """Admission for someone not in care; for someone in care, a reassessment step (or none)."""
     if episode is None or not episode.in_care:
-        return Move(MoveKind.admission, Place(site_id, final_level), None,
-                    f"assessed for {final_level.value}")
+        return Move(MoveKind.admission, Place(site_id, final_level), None, None)
     origin = episode.place
     if final_level == origin.level:
         return None
     target = Place(origin.site_id, final_level)
     return Move(kind_of(origin, target), target, TransitionTrigger.reassessment,
-                f"reassessment recommends {final_level.value}")
+                TransitionReason.reassessment)
 
 
 def move_for_flag(
@@ -187,20 +197,18 @@ def move_for_flag(
         return None
     origin = episode.place
     if severity is RiskSeverity.moderate:
-        return ReassessmentNeeded(f"moderate relapse risk flag {flag_id}", flag_id)
+        return ReassessmentNeeded(ReassessmentReason.moderate_risk_flag, flag_id)
     if origin.level is LevelOfCare.residential:
-        return ReassessmentNeeded(
-            f"high relapse risk flag {flag_id} while in residential: no more intensive level",
-            flag_id)
+        return ReassessmentNeeded(ReassessmentReason.high_risk_flag_at_top_level, flag_id)
     target = Place(origin.site_id, origin.level.one_step_up())
     if policy is StepUpPolicy.review:
         return ProposeStepUp(flag_id, severity, target)
     return Move(MoveKind.step_up, target, TransitionTrigger.risk_flag,
-                f"high relapse risk flag {flag_id}")
+                TransitionReason.relapse_risk_flag)
 
 
 def confirm(proposal: Proposal, episode: Episode, *, to_level: LevelOfCare,
-            to_site: str | None, reason: str) -> Move:
+            to_site: str | None, reason: TransitionReason, decided_by: str) -> Move:
     """The step up a clinician confirms; raises Conflict when the proposal no longer fits."""
     if proposal.client_ref != episode.client_ref:
         raise Conflict(f"proposal {proposal.proposal_id} is not about {episode.client_ref}")
@@ -215,7 +223,7 @@ def confirm(proposal: Proposal, episode: Episode, *, to_level: LevelOfCare,
         raise InvalidTransition(f"a step-up proposal is confirmed by a step up: {to_level.value}"
                                 f" is not more intensive than {origin.level.value}")
     return Move(kind_of(origin, target), target, TransitionTrigger.risk_flag,
-                reason, proposal_id=proposal.proposal_id)
+                reason, proposal_id=proposal.proposal_id, decided_by=decided_by)
 
 
 def overdue(episode: Episode, policy: PlacementPolicy, now: datetime) -> Overdue | None:
@@ -231,7 +239,7 @@ def overdue(episode: Episode, policy: PlacementPolicy, now: datetime) -> Overdue
 
 def move_for_request(
     episode: Episode, *, to_level: LevelOfCare, to_site: str | None, kind: MoveKind | None,
-    reason: str,
+    reason: TransitionReason, decided_by: str | None = None,
 ) -> Move:
     """A manual transition; raises InvalidTransition when it is impossible or mislabelled."""
     origin = episode.place
@@ -240,7 +248,8 @@ def move_for_request(
         raise InvalidTransition(f"{episode.client_ref} is already in {origin}")
     if kind is not None:
         check_kind(kind, origin, target)
-    return Move(kind_of(origin, target), target, TransitionTrigger.manual, reason)
+    return Move(kind_of(origin, target), target, TransitionTrigger.manual, reason,
+                decided_by=decided_by)
 
 
 def check_kind(kind: MoveKind, origin: Place, target: Place) -> None:
@@ -266,23 +275,18 @@ def _not_higher(origin: LevelOfCare, target: LevelOfCare) -> str:
     return "the current level" if origin == target else "a less intensive level"
 
 
-def move_for_discharge(episode: Episode, disposition: Disposition) -> Move | None:
+def move_for_discharge(episode: Episode, disposition: Disposition,
+                       decided_by: str | None = None) -> Move | None:
     """Completing IOP continues to aftercare at the same site; anything else ends the episode."""
     if disposition is Disposition.completed and episode.level is LevelOfCare.iop:
         return Move(MoveKind.step_down, Place(episode.site_id, LevelOfCare.aftercare),
-                    TransitionTrigger.completion, "completed intensive outpatient")
+                    TransitionTrigger.completion, TransitionReason.completion,
+                    decided_by=decided_by)
     return None
 
 
 def free_slots(*, capacity: int, occupied: int, waiting: int = 0) -> int:
     return max(capacity - occupied - waiting, 0)
-
-
-def waitlist_reason(move: Move, current: Place | None) -> str:
-    wanted = f"waiting for a {move.target.level.value} slot at {move.target.site_id}"
-    if current is None:
-        return wanted[:200]
-    return f"{wanted} ({move.kind.value.replace('_', ' ')} from {current})"[:200]
 
 
 def los_days(started_at: datetime | None, now: datetime) -> float:

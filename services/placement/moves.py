@@ -20,17 +20,21 @@ from contracts.events import (
     ClientDischarged,
     ClientTransferred,
     DeclineReason,
+    DischargeReason,
     Disposition,
     PlacementWaitlisted,
     PriorityPopulation,
+    ReassessmentReason,
     ReassessmentRequested,
     SteppedDown,
     SteppedUp,
     StepUpDeclined,
     StepUpProposed,
+    TransitionReason,
     TransitionTrigger,
     WaitlistExited,
     WaitlistExitReason,
+    WaitlistReason,
 )
 from services.placement import domain
 from services.placement.domain import (
@@ -134,8 +138,8 @@ class Placer:
     def request_reassessment(self, episode: Episode, needed: domain.ReassessmentNeeded,
                              cause: CausalLink) -> None:
         self._emit(episode, ReassessmentRequested(
-            reason=needed.reason, flag_id=needed.flag_id, current_level=episode.place.level),
-            cause)
+            reason=needed.reason.value, reason_code=needed.reason, flag_id=needed.flag_id,
+            current_level=episode.place.level), cause)
 
     def propose(self, episode: Episode, proposed: domain.ProposeStepUp,
                 cause: CausalLink) -> Outcome:
@@ -155,15 +159,16 @@ class Placer:
             to_level=proposed.target.level, flag_id=proposed.flag_id,
             severity=proposed.severity, created_at=self.now, cause_event_id=envelope.id,
             correlation_id=envelope.correlationid))
+        requested = ReassessmentReason.step_up_proposed
         self._emit(episode, ReassessmentRequested(
-            reason=f"step up to {proposed.target.level.value} proposed after relapse risk flag "
-                   f"{proposed.flag_id}", flag_id=proposed.flag_id,
+            reason=requested.value, reason_code=requested, flag_id=proposed.flag_id,
             current_level=origin.level, urgent=True, proposal_id=proposal_id),
             CausalLink.of(envelope))
         return Outcome.proposed
 
     def confirm(self, episode: Episode, proposal: Proposal, move: Move, by: str) -> Outcome:
-        """A clinician's confirmation: the step up, caused by the proposal."""
+        """A clinician's confirmation: the step up (`move`, which names who decided), caused
+        by the proposal."""
         self._decide(proposal, ProposalStatus.confirmed, by)
         return self.move(episode, move, CausalLink(event_id=proposal.cause_event_id,
                                                    correlation_id=proposal.correlation_id))
@@ -176,25 +181,28 @@ class Placer:
         self._decide(proposal, ProposalStatus.declined, by)
         self._emit(episode, StepUpDeclined(
             proposal_id=proposal.proposal_id, flag_id=proposal.flag_id,
-            level=episode.place.level, reason_code=reason),
+            level=episode.place.level, reason_code=reason, decided_by=by),
             CausalLink(event_id=proposal.cause_event_id, correlation_id=proposal.correlation_id))
         return Outcome.declined
 
-    def discharge(self, episode: Episode, disposition: Disposition, reason: str | None,
-                  cause: CausalLink | None) -> Outcome:
-        """Completing IOP continues to aftercare; any other discharge ends the episode."""
+    def discharge(self, episode: Episode, disposition: Disposition,
+                  reason: DischargeReason | None, cause: CausalLink | None,
+                  by: str | None = None) -> Outcome:
+        """Completing IOP continues to aftercare; any other discharge ends the episode. `by`:
+        the clinician who discharges (none for placement's own dropped-out discharge)."""
         if not episode.in_care:
             raise Conflict(f"{episode.client_ref} is waiting for admission, not in care: "
                            "someone who leaves a waitlist exits it (POST "
                            f"/clients/{episode.client_ref}/waitlist/exit)")
         self.repo.dequeue(episode.client_ref)
-        completion = domain.move_for_discharge(episode, disposition)
+        completion = domain.move_for_discharge(episode, disposition, decided_by=by)
         if completion is not None:
             return self.move(episode, completion, cause)
         origin = episode.place
         self._withdraw_proposal(episode)
         self._emit(episode, ClientDischarged(
-            level=origin.level, disposition=disposition, reason=reason,
+            level=origin.level, disposition=disposition,
+            reason=reason.value if reason else None, reason_code=reason, decided_by=by,
             los_days=domain.los_days(episode.admitted_at, self.now),
             episode_los_days=domain.los_days(episode.admitted_at, self.now),
             level_los_days=domain.los_days(episode.since, self.now),
@@ -294,7 +302,7 @@ class Placer:
         ahead = [e for e in self.repo.waiting(move.target) if e.priority <= priority]
         envelope = self._emit(episode, PlacementWaitlisted(
             level=move.target.level, position=len(ahead) + 1,
-            reason=domain.waitlist_reason(move, current),
+            reason=WaitlistReason.no_capacity.value, reason_code=WaitlistReason.no_capacity,
             current_level=current.level if current else None, site_id=move.target.site_id,
             priority=priority.name), cause)
         self.repo.enqueue(WaitEntry(
@@ -346,14 +354,14 @@ class Placer:
 def _move_event(move: Move, origin: Place, from_waitlist: bool) -> EventData:
     """Same level elsewhere is a transfer; a change of level is a step, at the same site or
     another one (then it is a transfer too, and says so with from_site and to_site)."""
-    target = move.target
+    target, reason = move.target, move.reason or TransitionReason.other
     if target.level == origin.level:
-        prefix = "from waitlist: " if from_waitlist else ""
         return ClientTransferred(from_site=origin.site_id, to_site=target.site_id,
                                  level=target.level, from_level=origin.level,
-                                 to_level=target.level, reason=(prefix + move.reason)[:500])
+                                 to_level=target.level, reason=reason.value, reason_code=reason,
+                                 decided_by=move.decided_by, from_waitlist=from_waitlist)
     step = SteppedUp if target.level.is_higher_than(origin.level) else SteppedDown
     return step(from_level=origin.level, to_level=target.level, from_site=origin.site_id,
                 to_site=target.site_id, trigger=move.trigger or TransitionTrigger.manual,
-                reason=move.reason[:500], from_waitlist=from_waitlist,
-                proposal_id=move.proposal_id)
+                reason=reason.value, reason_code=reason, from_waitlist=from_waitlist,
+                proposal_id=move.proposal_id, decided_by=move.decided_by)

@@ -1,5 +1,5 @@
-"""Placement's tables (episodes, capacity, waitlist, each client's latest event) and the
-repository the rules work through."""
+"""Placement's tables (episodes, capacity, waitlist, each client's latest event, clinicians'
+notes and the audit of their reads) and the repository the rules work through."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, and_, func, or_, true
+from sqlalchemy import DateTime, MetaData, Text, and_, func, or_, true
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from carepath.db import runtime_tables
 from carepath.uow import CausalLink
 from contracts import LevelOfCare
-from contracts.events import PriorityPopulation, RiskSeverity, TransitionTrigger
+from contracts.events import (
+    PriorityPopulation,
+    RiskSeverity,
+    TransitionReason,
+    TransitionTrigger,
+)
 from services.placement.domain import (
     Episode,
     EpisodeStatus,
@@ -71,7 +76,7 @@ class WaitlistRow(PlacementTable, table=True):
     level: str = Field(max_length=20)
     kind: str = Field(max_length=20)
     trigger: str | None = Field(default=None, max_length=20)
-    reason: str = Field(max_length=500)
+    reason: str | None = Field(default=None, max_length=40)  # a TransitionReason code
     assessment_id: str | None = Field(default=None, max_length=64)
     asam_edition: int = 3
     cause_event_id: str = Field(max_length=36)
@@ -80,6 +85,7 @@ class WaitlistRow(PlacementTable, table=True):
     priority_rank: int = 0
     priority: str = Field(default="standard", max_length=40)
     proposal_id: str | None = Field(default=None, max_length=64)
+    decided_by: str | None = Field(default=None, max_length=120)
 
 
 class ProposalRow(PlacementTable, table=True):
@@ -98,7 +104,7 @@ class ProposalRow(PlacementTable, table=True):
     status: str = Field(index=True, max_length=20)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    decided_by: str | None = Field(default=None, max_length=64)
+    decided_by: str | None = Field(default=None, max_length=120)
     cause_event_id: str = Field(max_length=36)
     correlation_id: str = Field(max_length=36)
 
@@ -111,6 +117,35 @@ class ClientChainRow(PlacementTable, table=True):
     client_ref: str = Field(primary_key=True, max_length=48)
     last_event_id: str = Field(max_length=36)
     correlation_id: str = Field(max_length=36)
+
+
+class NoteRow(PlacementTable, table=True):
+    """A clinician's free-text note on a transition or discharge, keyed by the event the
+    request caused. It never leaves placement: no event, no log; reads are audited."""
+
+    __tablename__ = "note"
+
+    note_id: int | None = Field(default=None, primary_key=True)
+    client_ref: str = Field(index=True, max_length=48)
+    site_id: str = Field(max_length=64)
+    event_id: str = Field(max_length=36)
+    about: str = Field(max_length=20)  # transition | discharge
+    reason_code: str | None = Field(default=None, max_length=40)
+    written_by: str = Field(max_length=120)
+    written_at: datetime = Field(sa_type=DateTime(timezone=True))
+    text: str = Field(sa_type=Text)
+
+
+class NoteReadRow(PlacementTable, table=True):
+    """Append-only audit of every read of a client's notes: who, when, which client, why."""
+
+    __tablename__ = "note_read"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_ref: str = Field(index=True, max_length=48)
+    actor: str = Field(max_length=120)
+    purpose: str = Field(max_length=60)
+    accessed_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 @dataclass(frozen=True)
@@ -200,8 +235,10 @@ class SqlRepository:
         self.session.add(WaitlistRow(
             client_ref=entry.client_ref, episode_id=str(entry.episode_id),
             site_id=move.target.site_id, level=move.target.level.value, kind=move.kind.value,
-            trigger=move.trigger.value if move.trigger else None, reason=move.reason,
-            assessment_id=entry.assessment_id, asam_edition=entry.asam_edition,
+            trigger=move.trigger.value if move.trigger else None,
+            reason=move.reason.value if move.reason else None,
+            decided_by=move.decided_by, assessment_id=entry.assessment_id,
+            asam_edition=entry.asam_edition,
             cause_event_id=str(entry.cause_event_id), correlation_id=str(entry.correlation_id),
             since=entry.since, priority_rank=entry.priority.rank, priority=entry.priority.name,
             proposal_id=move.proposal_id))
@@ -281,6 +318,25 @@ class SqlRepository:
         query = select(site, level, func.count()).where(where).group_by(site, level)
         return {(s, str(lv)): int(n) for s, lv, n in self.session.exec(query).all()}
 
+    def add_note(self, *, client_ref: str, site_id: str, about: str, reason_code: str | None,
+                 written_by: str, text: str, at: datetime) -> None:
+        """The note belongs to the client's latest event: the one the request just caused."""
+        link = self.chain(client_ref)
+        self.session.add(NoteRow(
+            client_ref=client_ref, site_id=site_id, event_id=str(link.event_id) if link else "",
+            about=about, reason_code=reason_code, written_by=written_by, written_at=at,
+            text=text))
+
+    def read_notes(self, client_ref: str, *, sites: frozenset[str] | None, actor: str,
+                   purpose: str, at: datetime) -> list[NoteRow]:
+        """A client's notes at `sites` (None: every site), oldest first; the read is audited."""
+        self.session.add(NoteReadRow(client_ref=client_ref, actor=actor, purpose=purpose,
+                                     accessed_at=at))
+        query = select(NoteRow).where(NoteRow.client_ref == client_ref)
+        if sites is not None:
+            query = query.where(col(NoteRow.site_id).in_(sites))
+        return list(self.session.exec(query.order_by(col(NoteRow.note_id))).all())
+
     def chain(self, client_ref: str) -> CausalLink | None:
         row = self.session.get(ClientChainRow, client_ref)
         if row is None:
@@ -303,8 +359,9 @@ def _episode(row: EpisodeRow) -> Episode:
 
 def _entry(row: WaitlistRow) -> WaitEntry:
     move = Move(MoveKind(row.kind), Place(row.site_id, LevelOfCare(row.level)),
-                TransitionTrigger(row.trigger) if row.trigger else None, row.reason,
-                proposal_id=row.proposal_id)
+                TransitionTrigger(row.trigger) if row.trigger else None,
+                TransitionReason(row.reason) if row.reason else None,
+                proposal_id=row.proposal_id, decided_by=row.decided_by)
     return WaitEntry(client_ref=row.client_ref, episode_id=uuid.UUID(row.episode_id), move=move,
                      cause_event_id=uuid.UUID(row.cause_event_id),
                      correlation_id=uuid.UUID(row.correlation_id),

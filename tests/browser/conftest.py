@@ -77,8 +77,7 @@ def _relapse(api: CarepathClient, site: str) -> str:
     """Flagged, and a clinician confirms the proposed step up to PHP."""
     ref = _flagged(api, site)
     proposal = _open_proposal(api, ref)
-    api.confirm_proposal(ref, proposal["proposal_id"], to_level="php",
-                         reason="step up confirmed after the risk flag")
+    api.confirm_proposal(ref, proposal["proposal_id"], to_level="php")
     _placed(api, ref, "php")
     return ref
 
@@ -92,7 +91,7 @@ def _proposed(api: CarepathClient, site: str) -> str:
 
 def _complete(api: CarepathClient, site: str) -> str:
     ref = _admitted(api, site, "iop")
-    api.discharge(ref, "completed", reason="IOP completed")
+    api.discharge(ref, "completed", reason_code="goals_met")
     _placed(api, ref, "aftercare")
     return ref
 

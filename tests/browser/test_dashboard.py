@@ -1,7 +1,8 @@
 """Acceptance of the operations dashboard (issues 6 and 13) in Debian's chromium: what the page
 shows equals what the API answers, a risk flag leads to the client's journey, an open step-up
-proposal waits in the work queue, a transition appears without a reload, and a token for one
-site shows that site only."""
+proposal waits in the work queue, a transition appears without a reload, a token for one
+site shows that site only, and the token given in the address travels in no later URL or
+Referer while the page runs under its Content-Security-Policy without a violation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from carepath.auth import mint_token
 from carepath.client import CarepathClient
@@ -19,6 +20,10 @@ from tests.browser.conftest import ARTIFACTS, Scenario
 
 LABELS = {"php": "PHP", "iop": "IOP"}
 VIEWS = ("census", "flows", "risk", "proposals", "feed", "journey", "pipeline")
+# Every Content-Security-Policy violation of the page, as the browser reports it.
+WATCH_CSP = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));"""
 DID = {"SteppedUp": "stepped up", "ReassessmentRequested": "requested a reassessment",
        "StepUpProposed": "proposed a step up", "StepUpDeclined": "declined the step up"}
 
@@ -152,7 +157,7 @@ def test_a_transition_appears_on_the_open_page_within_two_seconds(
     ref = scenario.stepped_down
     moves = dashboard.locator(f'#feed li[data-client="{ref}"][data-kind="stepped_down"]')
     expect(moves).to_have_count(1)
-    api.transition(ref, to_level="iop", reason="ready for less intensive care")
+    api.transition(ref, to_level="iop", reason_code="clinical_improvement")
     expect(moves).to_have_count(2, timeout=2000)
     expect(moves.first).to_contain_text("PHP → IOP")
 
@@ -184,4 +189,39 @@ def test_a_token_for_one_site_shows_only_that_site(
     expect(page.locator("#journey")).to_contain_text("No events for")
     save_views(page, "worcester")
     scoped.close()
+    page.close()
+
+
+def test_the_token_in_the_address_travels_in_no_later_url_or_referer(
+        platform: Platform, scenario: Scenario, browser: BrowserContext,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = printed_dashboard_url(platform, capsys)
+    token = url.split("token=", 1)[1]
+    page = browser.new_page()
+    page.add_init_script(WATCH_CSP)
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(url)
+    expect(page.locator("#census .bar span").first).to_be_attached()
+    page.fill("#client-ref", scenario.stepped_down)
+    page.keyboard.press("Enter")
+    expect(page.locator("#journey .timeline div").first).to_be_attached()
+    assert "token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('carepath.token')") == token
+    first, later = requests[0], requests[1:]
+    assert first.resource_type == "document" and "token=" in first.url and later
+    for request in later:
+        assert "token=" not in request.url, request.url
+        headers = request.all_headers()
+        assert "referer" not in headers, f"{request.url} carried Referer {headers['referer']}"
+    api_calls = [r for r in later if r.resource_type == "fetch"]
+    assert api_calls and all(r.all_headers()["authorization"] == f"Bearer {token}"
+                             for r in api_calls)
+    assert page.evaluate("window.cspViolations") == []
+    assert not [text for text in console if "Content Security Policy" in text]
+    # The styles the scripts set (through the CSSOM) apply under the policy.
+    assert page.locator("#census .bar span").first.evaluate("e => e.style.width")
+    assert page.locator("#journey .timeline div").first.evaluate("e => e.style.flexGrow")
     page.close()

@@ -52,7 +52,7 @@ def test_one_client_from_referral_through_every_level_to_aftercare(api: Carepath
     for level in ("php", "iop"):
         api.assess_to(ref, kind="reassessment", level=level)
         admitted_at(api, ref, level)
-    api.discharge(ref, "completed", reason="IOP completed")
+    api.discharge(ref, "completed", reason_code="goals_met")
     admitted_at(api, ref, "aftercare")
 
     def complete(journey: dict[str, Any]) -> bool:
@@ -85,8 +85,7 @@ def test_relapse_signs_a_confirmed_step_up_and_family_without_consent_gets_nothi
     flag = tap.wait_for(lambda e: of_type("RelapseRiskFlagged", ref)(e)
                         and e.data["severity"] == "high")
     proposed = tap.wait_for(of_type("StepUpProposed", ref))
-    api.confirm_proposal(ref, proposed.data["proposal_id"], to_level="php",
-                         reason="confirmed by the clinician")
+    api.confirm_proposal(ref, proposed.data["proposal_id"], to_level="php")
     step_up = tap.wait_for(of_type("SteppedUp", ref))
     assert (step_up.data["from_level"], step_up.data["to_level"]) == ("iop", "php")
     assert (step_up.causationid, proposed.causationid) == (proposed.id, flag.id)
@@ -147,7 +146,7 @@ def test_invalid_requests_and_impossible_moves_are_refused_and_change_nothing(
     assert status_of(lambda: api.refer(**referral(date_of_birth="2999-01-01"))) == 422
     ref = api.refer(**referral())["client_ref"]
     assert status_of(lambda: api.call("POST", "assessment", "/assessments", json={
-        "client_ref": ref, "kind": "initial", "assessed_by": "x",
+        "client_ref": ref, "kind": "initial",
         "dimensions": {"d1": 7, "d2": 0, "d3": 0, "d4": 0, "d5": 0, "d6": 0}})) == 422
     assert status_of(lambda: api.discharge(ref, "completed")) in (404, 409)
     api.assess_to(ref, kind="initial", level="iop")
@@ -156,13 +155,15 @@ def test_invalid_requests_and_impossible_moves_are_refused_and_change_nothing(
     events_before = len(tap.collected(lambda e: e.subject == ref and "placement" in e.type))
 
     assert status_of(lambda: api.transition(ref, to_level="residential", kind="step_down",
-                                            reason="wrong way")) == 409
-    assert status_of(lambda: api.transition(ref, to_level="detox", reason="x")) == 422
-    assert status_of(lambda: api.transition(ref, to_level="iop", reason="same")) == 409
+                                            reason_code="other")) == 409
+    assert status_of(lambda: api.transition(ref, to_level="detox", reason_code="other")) == 422
+    assert status_of(lambda: api.transition(ref, to_level="iop", reason_code="other")) == 409
+    assert status_of(lambda: api.transition(ref, to_level="php", reason="free text")) == 422
     assert status_of(lambda: api.attend("no-such-session", "attended")) == 404
     assert status_of(lambda: api.observe(ref, "craving", 42)) == 422
 
-    api.transition(ref, to_level="php", reason="barrier: a valid move after the invalid ones")
+    api.transition(ref, to_level="php", reason_code="clinical_deterioration",
+                   note="barrier: a valid move after the invalid ones")
     barrier = tap.wait_for(of_type("SteppedUp", ref))
     placement_events = tap.collected(lambda e: e.subject == ref and "placement" in e.type)
     assert placement_events[events_before:] == [barrier]

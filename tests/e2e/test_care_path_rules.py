@@ -97,7 +97,7 @@ def test_a_flag_proposes_the_care_team_hears_and_a_clinician_confirms(
              lambda ns: any(n["trigger_event_id"] == str(proposed.id) and n["audience"] ==
                             "care_team" and n["status"] == "sent" for n in ns))
 
-    api.confirm_proposal(ref, proposal["proposal_id"], to_level="php", reason="confirmed")
+    api.confirm_proposal(ref, proposal["proposal_id"], to_level="php")
     step = tap.wait_for(of_type("SteppedUp", ref))
     admitted_at(api, ref, "php")
     assert (step.causationid, step.data["proposal_id"], step.data["trigger"]) == (
@@ -131,7 +131,7 @@ def test_a_cross_site_step_down_is_counted_as_a_step_in_flows_and_outcomes(
 
     ref = in_care(api, "boston", "php")
     flows_before, outcomes_before = php_to_iop(), boston_php_step_downs()
-    api.transition(ref, to_level="iop", to_site="worcester", reason="closer to home")
+    api.transition(ref, to_level="iop", to_site="worcester", reason_code="closer_to_home")
     step = tap.wait_for(of_type("SteppedDown", ref))
     assert (step.data["from_site"], step.data["to_site"], step.siteid) == (
         "boston", "worcester", "worcester")
@@ -220,7 +220,7 @@ def test_a_priority_client_is_admitted_before_an_earlier_ordinary_one(
         listed = tap.wait_for(of_type("PlacementWaitlisted", pregnant))
         assert (listed.data["priority"], listed.data["site_id"]) == ("pregnant", "worcester")
 
-        api.transition(holder, to_level="iop", reason="ready for less")
+        api.transition(holder, to_level="iop", reason_code="clinical_improvement")
         admitted_at(api, pregnant, "php")
         arrive(api, pregnant)
         assert api.placement(ordinary)["status"] == "waitlisted"

@@ -80,7 +80,7 @@ def run_journey(platform: Platform, api: CarepathClient) -> tuple[str, str]:
         for level in ("php", "iop"):
             commands.assess_to(ref, kind="reassessment", level=level)
             admitted_at(api, ref, level)
-        commands.discharge(ref, "completed", reason="IOP completed")
+        commands.discharge(ref, "completed", reason_code="goals_met")
         admitted_at(api, ref, "aftercare")
     finally:
         commands.close()

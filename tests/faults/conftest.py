@@ -52,7 +52,7 @@ def walk_the_path(api: CarepathClient, index: int) -> str:
     for level in ("php", "iop"):
         api.assess_to(ref, kind="reassessment", level=level, timeout=120)
         wait_level(api, ref, level)
-    api.discharge(ref, "completed", reason="completed IOP")
+    api.discharge(ref, "completed", reason_code="goals_met")
     wait_level(api, ref, "aftercare")
     return ref
 

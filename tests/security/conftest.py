@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +61,14 @@ def referral(site: str = SITE, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
+def consent_body(recipient: str) -> dict[str, Any]:
+    """A written consent (42 CFR 2.31) to tell the relative of moves and admissions."""
+    return {"recipient_ref": recipient, "purpose": "treatment_updates",
+            "information": ["level_of_care", "admission_discharge"],
+            "expires_at": str(datetime.now(UTC).date() + timedelta(days=365)),
+            "signed_at": str(datetime.now(UTC).date())}
+
+
 @dataclass
 class World:
     """Boston clients: `ref` in care at IOP (assessed, consented, scheduled, notified, read
@@ -77,7 +86,7 @@ class World:
 
     def new_consent(self) -> str:
         consent = call(self.apps["intake"], "POST", f"/clients/{self.ref}/consents",
-                       json={"recipient_ref": self.recipient})
+                       json=consent_body(self.recipient))
         return str(consent["consent_id"])
 
 
@@ -89,13 +98,12 @@ def refer(apps: dict[str, TestClient], site: str = SITE) -> dict[str, Any]:
 
 
 def admit_to_iop(apps: dict[str, TestClient], ref: str) -> str:
-    body = {"client_ref": ref, "kind": "initial", "dimensions": RATINGS["iop"],
-            "assessed_by": "matrix-setup"}
+    body = {"client_ref": ref, "kind": "initial", "dimensions": RATINGS["iop"]}
     assessed = call(apps["assessment"], "POST", "/assessments", json=body)
     if assessed["final_level"] != "iop":
         assessed = call(apps["assessment"], "POST", "/assessments", json={
             **body, "kind": "reassessment", "override_level": "iop",
-            "override_reason": "clinical judgement"})
+            "override_reason_code": "clinical_judgement"})
     placement, scheduling = apps["placement"], apps["scheduling"]
     wait_until(lambda: placement.get(f"/clients/{ref}/placement", headers=admin(placement)
                                      ).json().get("level") == "iop")
@@ -107,10 +115,10 @@ def admit_to_iop(apps: dict[str, TestClient], ref: str) -> str:
 def build_world(apps: dict[str, TestClient], *, movers: int = 4, referred: int = 2) -> World:
     created = refer(apps)
     ref, recipient = created["client_ref"], created["family_contacts"][0]["recipient_ref"]
-    assessment_id = admit_to_iop(apps, ref)
-    world = World(apps=apps, ref=ref, recipient=recipient, consent_id="",
-                  assessment_id=assessment_id, standing_session="")
-    world.consent_id = world.new_consent()
+    world = World(apps=apps, ref=ref, recipient=recipient, consent_id="", assessment_id="",
+                  standing_session="")
+    world.consent_id = world.new_consent()  # before admission: the family hears of it
+    world.assessment_id = admit_to_iop(apps, ref)
     call(apps["intake"], "GET", f"/clients/{ref}")  # one audit record to list
     sessions = [s["session_id"] for s in call(apps["scheduling"], "GET",
                                               f"/clients/{ref}/sessions")]
@@ -134,6 +142,8 @@ def build_world(apps: dict[str, TestClient], *, movers: int = 4, referred: int =
 def _wait_for_read_models(world: World) -> None:
     notification, journey = world.apps["notification"], world.apps["journey"]
     wait_until(lambda: notification.get("/notifications", params={"client_ref": world.ref},
+                                        headers=admin(notification)).json())
+    wait_until(lambda: notification.get(f"/clients/{world.ref}/disclosures",
                                         headers=admin(notification)).json())
     wait_until(lambda: journey.get("/flows", params={"site_id": SITE},
                                    headers=admin(journey)).json())

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carepath.client import RATINGS
-from tests.security.conftest import SITE, World, referral
+from tests.security.conftest import SITE, World, consent_body, referral
 
 EMPTY = "200 and nothing listed"
 
@@ -39,7 +39,7 @@ def _assess(w: World, fresh: bool) -> Call:
     client_ref = _pick(w.referred, fresh, w.ref)
     return Call("POST", "/assessments", json={
         "client_ref": client_ref, "kind": "initial" if fresh else "reassessment",
-        "dimensions": RATINGS["iop"], "assessed_by": "matrix"})
+        "dimensions": RATINGS["iop"]})
 
 
 def _revoke(w: World, fresh: bool) -> Call:
@@ -61,7 +61,7 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda w, f: Call("GET", f"/clients/{w.ref}", params={"purpose": "treatment"})),
     ("intake", "POST /clients/{client_ref}/consents"): Spec(
         lambda w, f: Call("POST", f"/clients/{w.ref}/consents",
-                          json={"recipient_ref": w.recipient}), ok=201),
+                          json=consent_body(w.recipient)), ok=201),
     ("intake", "DELETE /clients/{client_ref}/consents/{consent_id}"): Spec(_revoke),
     ("intake", "GET /audit"): Spec(
         lambda w, f: Call("GET", "/audit", params={"client_ref": w.ref}), hidden=EMPTY),
@@ -83,7 +83,8 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda w, f: Call("PUT", f"/sites/{SITE}/capacity", json=CAPACITY)),
     ("placement", "POST /clients/{client_ref}/transitions"): Spec(
         lambda w, f: Call("POST", f"/clients/{_pick(w.in_care, f, w.ref)}/transitions",
-                          json={"to_level": "php", "reason": "access matrix"})),
+                          json={"to_level": "php", "reason_code": "other",
+                                "note": "access matrix"})),
     ("placement", "POST /clients/{client_ref}/discharge"): Spec(
         lambda w, f: Call("POST", f"/clients/{_pick(w.in_care, f, w.ref)}/discharge",
                           json={"disposition": "terminated_by_facility"})),
@@ -99,6 +100,8 @@ SPECS: dict[tuple[str, str], Spec] = {
                           json={"reason_code": "other"}), ok=404),
     ("placement", "GET /clients/{client_ref}/placement"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}/placement")),
+    ("placement", "GET /clients/{client_ref}/notes"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/notes", params={"purpose": "treatment"})),
     ("scheduling", "GET /clients/{client_ref}/sessions"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}/sessions"), hidden=EMPTY),
     ("scheduling", "POST /sessions/{session_id}/attendance"): Spec(
@@ -107,6 +110,8 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("notification", "GET /notifications"): Spec(
         lambda w, f: Call("GET", "/notifications", params={"client_ref": w.ref}),
         hidden=EMPTY),
+    ("notification", "GET /clients/{client_ref}/disclosures"): Spec(
+        lambda w, f: Call("GET", f"/clients/{w.ref}/disclosures"), hidden=EMPTY),
     ("journey", "GET /clients/{client_ref}/journey"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}/journey")),
     ("journey", "GET /census"): Spec(

@@ -24,6 +24,7 @@ from contracts.events import (
     SteppedUp,
     TransitionTrigger,
 )
+from tests.security.conftest import consent_body
 from tests.support import wait_until
 
 Publish = Callable[..., None]
@@ -90,8 +91,8 @@ def seed_intake(client: TestClient, publish: Publish) -> Known:
         "date_of_birth": "1990-01-01", "referral_source": "self",
         "family_contacts": [{"name": "Fuzz Relative", "relationship": "parent"}]}).json()
     ref = created["client_ref"]
-    consent = client.post(f"/clients/{ref}/consents", json={
-        "recipient_ref": created["family_contacts"][0]["recipient_ref"]}).json()
+    consent = client.post(f"/clients/{ref}/consents", json=consent_body(
+        created["family_contacts"][0]["recipient_ref"])).json()
     return {"client_ref": ref, "consent_id": consent["consent_id"], "site_id": "boston",
             "recipient_ref": consent["recipient_ref"]}
 
@@ -101,8 +102,7 @@ def seed_assessment(client: TestClient, publish: Publish) -> Known:
     story.referred()
     story.consumed_by(client)
     assessed = client.post("/assessments", json={
-        "client_ref": story.ref, "kind": "initial", "dimensions": RATINGS["iop"],
-        "assessed_by": "seed"}).json()
+        "client_ref": story.ref, "kind": "initial", "dimensions": RATINGS["iop"]}).json()
     return {"client_ref": story.ref, "assessment_id": assessed["assessment_id"]}
 
 

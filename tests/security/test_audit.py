@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.security.conftest import consent_body
 from tests.support import bearer_for, principal
 
 REFERRAL = {"site_id": "boston", "first_name": "Audit", "last_name": "Subject",
@@ -57,7 +58,7 @@ def test_no_endpoint_changes_or_deletes_an_audit_record(service_client: Callable
         ref, recipient = created["client_ref"], created["family_contacts"][0]["recipient_ref"]
         intake.get(f"/clients/{ref}")
         recorded = audit_rows(intake)
-        consent = intake.post(f"/clients/{ref}/consents", json={"recipient_ref": recipient})
+        consent = intake.post(f"/clients/{ref}/consents", json=consent_body(recipient))
         calls = {  # every intake endpoint, the writes and deletes included
             "POST /referrals": lambda: intake.post("/referrals", json=REFERRAL),
             "POST /clients/{client_ref}/referrals": lambda: intake.post(
@@ -65,7 +66,7 @@ def test_no_endpoint_changes_or_deletes_an_audit_record(service_client: Callable
                                                    "referral_source": "self"}),
             "GET /clients/{client_ref}": lambda: intake.get(f"/clients/{ref}"),
             "POST /clients/{client_ref}/consents": lambda: intake.post(
-                f"/clients/{ref}/consents", json={"recipient_ref": recipient}),
+                f"/clients/{ref}/consents", json=consent_body(recipient)),
             "DELETE /clients/{client_ref}/consents/{consent_id}": lambda: intake.delete(
                 f"/clients/{ref}/consents/{consent.json()['consent_id']}"),
             "GET /audit": lambda: intake.get("/audit"),

@@ -1,8 +1,10 @@
 """Relapse risk: what a valid observation is, the weighted score over a recent window, and
-when a score deserves a new flag. Indicator details carry counts and scores, never identity."""
+when a score deserves a new flag. An indicator says which band its input reached (`phq9>=15`,
+`missed>=2`), never the raw result: no more than its weight already tells."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,8 +58,9 @@ class Reading:
 
 @dataclass(frozen=True)
 class Indicator:
-    name: str
-    detail: str
+    name: str  # a RiskIndicatorCode value
+    band: str
+    detail: str  # the band in words
     weight: float
 
 
@@ -83,11 +86,11 @@ def score_risk(policy: RiskPolicy, *, marks: list[AttendanceMark], readings: lis
     positives = sum(r.kind is ObservationKind.tox_screen and r.value == "positive"
                     for r in readings)
     indicators = [
-        _per_event(policy.missed_session, "missed_sessions", "missed session",
+        _per_event(policy.missed_session, PER_EVENT["missed_sessions"],
                    sum(m.status == "missed" for m in marks), days),
-        _per_event(policy.late_arrival, "late_arrivals", "late arrival",
+        _per_event(policy.late_arrival, PER_EVENT["late_arrivals"],
                    sum(m.status == "late" for m in marks), days),
-        _per_event(policy.positive_tox_screen, "positive_tox_screen", "positive tox screen",
+        _per_event(policy.positive_tox_screen, PER_EVENT["positive_tox_screen"],
                    positives, days),
         *(_measure(kind, bands, readings) for kind, bands in policy.measure_bands().items()),
     ]
@@ -96,11 +99,28 @@ def score_risk(policy: RiskPolicy, *, marks: list[AttendanceMark], readings: lis
     return RiskScore(score=score, severity=policy.severity_of(score), indicators=found)
 
 
-def _per_event(rule: PerEvent, name: str, noun: str, count: int, days: int) -> Indicator | None:
+@dataclass(frozen=True)
+class Counted:
+    name: str
+    short: str  # in the band
+    noun: str  # plural, in the detail
+
+
+PER_EVENT = {counted.name: counted for counted in (
+    Counted("missed_sessions", "missed", "missed sessions"),
+    Counted("late_arrivals", "late", "late arrivals"),
+    Counted("positive_tox_screen", "tox_positive", "positive tox screens"),
+)}
+
+
+def _per_event(rule: PerEvent, counted: Counted, count: int, days: int) -> Indicator | None:
+    """Counts are banded where the weight stops growing (its cap): past it, the exact count
+    says more than the score does."""
     if count == 0:
         return None
-    plural = "" if count == 1 else "s"
-    return Indicator(name=name, detail=f"{count} {noun}{plural} in {days} days",
+    at_least = count if rule.cap is None else min(count, math.ceil(rule.cap / rule.weight_each))
+    return Indicator(name=counted.name, band=f"{counted.short}>={at_least}",
+                     detail=f"{at_least} or more {counted.noun} in {days} days",
                      weight=rule.weight_for(count))
 
 
@@ -114,8 +134,8 @@ def _measure(kind: ObservationKind, bands: tuple[Band, ...], readings: list[Read
     if not reached:
         return None
     band = reached[-1]
-    return Indicator(name=f"{kind.value}_elevated",
-                     detail=f"latest {kind.label} {latest.value} (at or above {band.at_least:g})",
+    return Indicator(name=f"{kind.value}_elevated", band=f"{kind.value}>={band.at_least:g}",
+                     detail=f"latest {kind.label} at or above {band.at_least:g}",
                      weight=band.weight)
 
 

@@ -15,7 +15,7 @@ function censusRow(row) {
     el("td", { class: "num capacity" }, row.capacity ?? "—"),
     el("td", { class: "num" }, pct === null ? "—" : `${pct}%`,
       pct === null ? null : el("div", { class: "bar", "aria-hidden": "true" },
-        el("span", { style: `width:${Math.min(pct, 100)}%` }))),
+        el("span", { style: { width: `${Math.min(pct, 100)}%` } }))),
     el("td", { class: "num waitlist" }, row.waitlist));
 }
 

@@ -1,16 +1,9 @@
 // Shared by the panels: the caller's token, API calls with it, DOM building and formatting.
 // The dashboard shows only what the API returns for the token: site scope is the API's job.
 
-export const TOKEN = (() => {
-  const url = new URL(window.location.href);
-  const given = url.searchParams.get("token");
-  if (given) {  // `/?token=...` (as `make run` prints) is kept in this tab only
-    sessionStorage.setItem("carepath.token", given);
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  return sessionStorage.getItem("carepath.token");
-})();
+// token.js took it out of the address (`/?token=...`) and keeps it in this tab only; it
+// travels in the Authorization header, never in a URL.
+export const TOKEN = sessionStorage.getItem("carepath.token");
 
 export function claims() {
   try {
@@ -42,6 +35,8 @@ export function el(tag, attrs, ...children) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+    else if (key === "style") Object.assign(node.style, value);
     else node.setAttribute(key, value === true ? "" : value);
   }
   for (const child of children.flat()) {

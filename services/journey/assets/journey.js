@@ -9,7 +9,7 @@ function timeline(segments) {
   return el("div", { class: "timeline", role: "img",
                      "aria-label": segments.map((s) => `${label(s.level)} ${s.los_days} days`).join(", ") },
     segments.map((s) => el("div", { class: `lvl-${s.level}`, title: `${label(s.level)} at ${s.site_id}: ${s.los_days} days`,
-                                    style: `flex:${Math.max(s.los_days, 0.01) / total}` },
+                                    style: { flex: String(Math.max(s.los_days, 0.01) / total) } },
       `${label(s.level)} · ${s.los_days.toFixed(2)} d`)));
 }
 
@@ -34,7 +34,7 @@ function traceCell(traceId) {
   if (!traceId) return "—";
   if (TRACE_URL) {
     return el("a", { href: TRACE_URL.replace("{trace_id}", traceId), target: "_blank",
-                     rel: "noopener", title: traceId }, short(traceId));
+                     rel: "noopener noreferrer", title: traceId }, short(traceId));
   }
   return el("button", { type: "button", class: "link", title: `Highlight the events of trace ${traceId}`,
                         onclick: () => highlightTrace(traceId) }, short(traceId));

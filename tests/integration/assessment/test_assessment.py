@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from carepath.settings import Settings
 from contracts import Envelope, EventData, LevelOfCare, new_envelope
@@ -22,7 +23,8 @@ from contracts.events import (
     ReferralSource,
     SessionKind,
 )
-from tests.support import EventTap, of_type, wait_until
+from services.assessment.store import NoteRead
+from tests.support import EventTap, bearer_for, of_type, principal, wait_until
 
 IOP = {"d1": 1, "d2": 1, "d3": 2, "d4": 2, "d5": 2, "d6": 2}
 
@@ -52,10 +54,10 @@ class Client:
             scheduled_at=datetime.now(UTC) - timedelta(hours=2)))
 
 
-def assess(api: TestClient, ref: str, **body: Any) -> Any:
-    return api.post("/assessments", json={"client_ref": ref, "kind": "initial",
-                                          "dimensions": IOP, "assessed_by": "clinician-7",
-                                          **body})
+def assess(api: TestClient, ref: str, headers: dict[str, str] | None = None, **body: Any
+           ) -> Any:
+    return api.post("/assessments", headers=headers,
+                    json={"client_ref": ref, "kind": "initial", "dimensions": IOP, **body})
 
 
 def known(api: TestClient, ref: str, check: Any = lambda c: True) -> dict[str, Any]:
@@ -71,13 +73,16 @@ def test_an_initial_assessment_answers_the_referral(service_client, publish, eve
     client = Client()
     with service_client("assessment") as api:
         publish(client.referral)
-        created = wait_until(lambda: (r := assess(api, client.ref)).status_code != 404 and r)
+        as_clinician = bearer_for(api, principal("clinician", "boston", sub="clinician-7"))
+        created = wait_until(lambda: (r := assess(api, client.ref, as_clinician)
+                                      ).status_code != 404 and r)
         assert created.status_code == 201, created.text
         body = created.json()
         assert (body["kind"], body["recommended_level"], body["final_level"]) == (
             "initial", "iop", "iop")
         assert body["asam_codes"] == ["2.1"] and body["asam_edition"] == 3
         assert body["rule_set"] == "carepath-illustrative-v1" and body["override_level"] is None
+        assert body["assessed_by"] == "clinician-7", "the assessor is the token's sub"
         assert any("d3" in line for line in body["rationale"])
         assert api.get(f"/assessments/{body['assessment_id']}").json() == body
         assert api.get(f"/clients/{client.ref}/assessments").json() == [body]
@@ -111,8 +116,9 @@ def test_iop_client_missing_sessions_then_testing_positive_is_flagged_moderate_t
     for flag in (moderate, high):
         assert flag.correlationid == client.referral.id
         assert (flag.episodeid, flag.siteid) == (client.episode, "boston")
-    assert {i["name"] for i in high.data["indicators"]} == {"missed_sessions",
-                                                           "positive_tox_screen"}
+    assert {(i["name"], i["code"], i["band"]) for i in high.data["indicators"]} == {
+        ("missed_sessions", "missed_sessions", "missed>=2"),
+        ("positive_tox_screen", "positive_tox_screen", "tox_positive>=1")}
     assert (risk["severity"], risk["flagged_severity"]) == ("high", "high")
     assert len(event_tap.collected(of_type("RelapseRiskFlagged", client.ref))) == 2
 
@@ -129,15 +135,31 @@ def test_a_requested_reassessment_is_caused_by_the_request(service_client, publi
               == "reassessment")
         assert assess(api, client.ref).status_code == 409  # in care: initial is refused
         done = assess(api, client.ref, kind="reassessment", override_level="php",
-                      override_reason="daily structure needed after relapse")
+                      override_reason_code="recovery_environment",
+                      override_note="daily structure needed after relapse MARK-7f3")
         assert done.status_code == 201, done.text
-        assert (done.json()["recommended_level"], done.json()["final_level"]) == ("iop", "php")
-        assert done.json()["asam_codes"] == ["2.5"]
+        body = done.json()
+        assert (body["recommended_level"], body["final_level"]) == ("iop", "php")
+        assert body["asam_codes"] == ["2.5"]
+        assert body["override_note"] is None and "MARK-" not in done.text
         event = event_tap.wait_for(of_type("ClientAssessed", client.ref))
+        path = f"/assessments/{body['assessment_id']}"
+        care_team = api.get(path, headers=bearer_for(api, principal("care_team", "boston")))
+        nurse = api.get(path, params={"purpose": "care_planning"},
+                        headers=bearer_for(api, principal("clinician", "boston", sub="nurse-2")))
+        listed = api.get(f"/clients/{client.ref}/assessments")
+        with api.app.state.runtime.uow.transaction() as tx:  # type: ignore[attr-defined]
+            audit = [(r.client_ref, r.assessment_id, r.actor, r.purpose)
+                     for r in tx.session.exec(select(NoteRead)).all()]
     assert (event.causationid, event.correlationid) == (request.id, client.referral.id)
     assert event.episodeid == client.episode
-    assert (event.data["override_level"], event.data["override_reason"]) == (
-        "php", "daily structure needed after relapse")
+    assert (event.data["override_level"], event.data["override_reason"],
+            event.data["override_reason_code"]) == ("php", "recovery_environment",
+                                                    "recovery_environment")
+    assert "MARK-" not in event.to_bytes().decode()
+    assert care_team.json()["override_note"] is None and "MARK-" not in listed.text
+    assert nurse.json()["override_note"] == "daily structure needed after relapse MARK-7f3"
+    assert audit == [(client.ref, body["assessment_id"], "nurse-2", "care_planning")]
 
 
 def test_bad_requests_are_refused_with_a_reason_and_emit_nothing(service_client, publish,
@@ -152,7 +174,11 @@ def test_bad_requests_are_refused_with_a_reason_and_emit_nothing(service_client,
         known(api, client.ref)
         refusals = [
             (assess(api, client.ref, dimensions={**IOP, "d1": 7}), 422, "d1"),
-            (assess(api, client.ref, override_level="php"), 422, "override_reason"),
+            (assess(api, client.ref, override_level="php"), 422, "override_reason_code"),
+            (assess(api, client.ref, assessed_by="MARK-someone-else"), 422,
+             "the assessor is the caller"),
+            (assess(api, client.ref, override_level="php", override_reason="MARK-free text"),
+             422, "send 'override_reason_code'"),
             (assess(api, client.ref, kind="reassessment"), 409, "use kind 'initial'"),
             (api.post(f"/clients/{client.ref}/observations",
                       json={"kind": "craving", "value": 42}), 422, "from 0 to 10"),
@@ -166,6 +192,7 @@ def test_bad_requests_are_refused_with_a_reason_and_emit_nothing(service_client,
         for response, status, reason in refusals:
             assert (response.status_code, reason in response.text) == (status, True), \
                 response.text
+            assert "MARK-" not in response.text, "a refusal never repeats what was sent"
         assert api.get(f"/clients/{client.ref}/assessments").json() == []
         assert api.get(f"/clients/{client.ref}/risk").json()["score"] == 0.0
         barrier = assess(api, client.ref)

@@ -1,6 +1,8 @@
 """Intake against the real broker and database."""
 
 import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from tests.support import EventTap, bearer_for, of_type, principal
 
@@ -25,7 +27,7 @@ def test_referral_mints_a_pseudonym_and_emits_no_phi(service_client, event_tap: 
     for phi in ("Ann", "Example", "1988", "617", "ann@", "bo@", "alcohol"):
         assert phi not in raw
     assert event.siteid == "boston" and event.correlationid == event.id
-    assert event.data["family_recipients"][0]["relationship"] == "spouse"
+    assert event.data["family_recipients"][0]["relationship"] == "spouse_partner"  # the code
 
 
 def test_invalid_referrals_say_what_is_wrong_and_store_nothing(service_client,
@@ -56,17 +58,110 @@ def test_reading_identity_is_audited_and_consent_can_be_revoked(service_client,
         audit = intake.get("/audit", params={"client_ref": ref}).json()
         assert [(a["actor"], a["client_ref"]) for a in audit] == [("nurse-1", ref)]
 
-        consent = intake.post(f"/clients/{ref}/consents", json={"recipient_ref": recipient})
-        assert consent.status_code == 201
+        consent = intake.post(f"/clients/{ref}/consents", json=consent_body(recipient))
+        assert consent.status_code == 201, consent.text
         consent_id = consent.json()["consent_id"]
         revoked = intake.delete(f"/clients/{ref}/consents/{consent_id}")
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
         assert intake.delete(f"/clients/{ref}/consents/{consent_id}").status_code == 409
         assert intake.post(f"/clients/{ref}/consents",
-                           json={"recipient_ref": "r-nobody00"}).status_code == 404
+                           json=consent_body("r-nobody00")).status_code == 404
         recorded = event_tap.wait_for(of_type("ConsentRecorded", ref))
         revoked_event = event_tap.wait_for(of_type("ConsentRevoked", ref))
     assert recorded.causationid == recorded.correlationid == revoked_event.correlationid
+
+
+def consent_body(recipient: str, **changes: Any) -> dict[str, Any]:
+    """A written consent as 42 CFR 2.31 has it: what, until when, signed when."""
+    today = datetime.now(UTC).date()
+    return {"recipient_ref": recipient, "purpose": "treatment_updates",
+            "information": ["level_of_care", "admission_discharge"],
+            "expires_at": str(today + timedelta(days=180)), "signed_at": str(today),
+            "document_ref": "dms:consent-2026-0042", **changes}
+
+
+def test_a_consent_records_what_may_be_disclosed_until_when_and_the_signed_form(
+        service_client, event_tap: EventTap) -> None:
+    with service_client("intake") as intake:
+        created = intake.post("/referrals", json=REFERRAL).json()
+        ref, recipient = created["client_ref"], created["family_contacts"][0]["recipient_ref"]
+        signed = datetime.now(UTC) - timedelta(hours=1)
+        by_date = intake.post(f"/clients/{ref}/consents", json=consent_body(
+            recipient, information=["level_of_care", "level_of_care"],
+            signed_at=signed.isoformat(), expires_at="2099-06-30"))
+        by_event = intake.post(f"/clients/{ref}/consents", json=consent_body(
+            recipient, expires_at=None, expires_on="discharge", document_ref=None))
+        recorded = event_tap.wait_for_count(of_type("ConsentRecorded", ref), 2)
+    assert (by_date.status_code, by_event.status_code) == (201, 201), by_date.text
+    consent = by_date.json()
+    assert consent["information"] == ["level_of_care"]
+    assert consent["expires_at"].startswith("2099-07-01T00:00:00")  # through June 30 (UTC)
+    assert datetime.fromisoformat(consent["signed_at"]) == signed
+    assert consent["document_ref"] == "dms:consent-2026-0042"
+    assert (by_event.json()["expires_on"], by_event.json()["expires_at"]) == ("discharge", None)
+    first, second = (event.data for event in recorded)
+    assert (first["information"], first.get("expires_on")) == (["level_of_care"], None)
+    assert datetime.fromisoformat(first["signed_at"]) == signed
+    assert (second["expires_on"], second.get("expires_at")) == ("discharge", None)
+    assert second["information"] == ["admission_discharge", "level_of_care"]
+    assert all("document_ref" not in event for event in (first, second))  # stays in intake
+
+
+def test_a_consent_missing_what_2_31_requires_is_refused_saying_what_without_echoing_it(
+        service_client, event_tap: EventTap) -> None:
+    future = str(date.today() + timedelta(days=3))
+    with service_client("intake") as intake:
+        created = intake.post("/referrals", json=REFERRAL).json()
+        ref, recipient = created["client_ref"], created["family_contacts"][0]["recipient_ref"]
+        bodies = {
+            "information": consent_body(recipient, information=[]),
+            "no information": {k: v for k, v in consent_body(recipient).items()
+                               if k != "information"},
+            "an unknown kind": consent_body(recipient, information=["diagnosis_sud_history"]),
+            "no signature date": {k: v for k, v in consent_body(recipient).items()
+                                  if k != "signed_at"},
+            "signed_at is in the future": consent_body(recipient, signed_at=future),
+            "when it expires": consent_body(recipient, expires_at=None),
+            "expires_at has passed": consent_body(recipient, expires_at="2020-01-31"),
+            "an unknown event": consent_body(recipient, expires_at=None,
+                                             expires_on="sobriety_day_99"),
+            "a document ref with a name": consent_body(recipient,
+                                                       document_ref="Ann Example scan.pdf"),
+        }
+        answers = {case: intake.post(f"/clients/{ref}/consents", json=body)
+                   for case, body in bodies.items()}
+        stored = intake.post(f"/clients/{ref}/consents", json=consent_body(recipient))
+        event_tap.wait_for(of_type("ConsentRecorded", ref))
+    assert {case: a.status_code for case, a in answers.items()} == dict.fromkeys(bodies, 422)
+    said = {case: json.dumps(a.json()) for case, a in answers.items()}
+    assert '"information"' in said["no information"] and "information" in said["information"]
+    assert "signed_at" in said["no signature date"]
+    assert "signed_at is in the future" in said["signed_at is in the future"]
+    assert "an expiry is required (42 CFR 2.31(a)(6))" in said["when it expires"]
+    assert "expires_at has passed" in said["expires_at has passed"]
+    assert "expires_on" in said["an unknown event"] and "discharge" in said["an unknown event"]
+    assert "document_ref" in said["a document ref with a name"]
+    for echoed in ("diagnosis_sud_history", future, "2020-01-31", "sobriety_day_99", "Ann"):
+        assert not any(echoed in text for text in said.values()), echoed
+    assert stored.status_code == 201  # and only it was recorded
+    assert len(event_tap.collected(of_type("ConsentRecorded", ref))) == 1
+
+
+def test_family_relationships_are_codes_and_common_words_for_them_are_taken(
+        service_client, event_tap: EventTap) -> None:
+    contacts = [{"name": "Cy Example", "relationship": "Sister"},
+                {"name": "Di Example", "relationship": "guardian"}]
+    with service_client("intake") as intake:
+        created = intake.post("/referrals", json={**REFERRAL, "family_contacts": contacts})
+        refused = intake.post("/referrals", json={**REFERRAL, "family_contacts": [
+            {"name": "Ed Example", "relationship": "my late husband's cousin"}]})
+        event = event_tap.wait_for(of_type("ClientReferred", created.json()["client_ref"]))
+    assert [c["relationship"] for c in created.json()["family_contacts"]] == [
+        "sibling", "guardian"]
+    assert [r["relationship"] for r in event.data["family_recipients"]] == [
+        "sibling", "guardian"]
+    assert refused.status_code == 422 and "relationship" in refused.text
+    assert "cousin" not in refused.text and "spouse_partner" in refused.text
 
 
 def test_a_known_client_referred_again_keeps_the_pseudonym_in_a_new_causal_chain(

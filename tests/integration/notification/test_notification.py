@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -61,9 +61,15 @@ class Client:
             family_recipients=(FamilyRecipient(recipient_ref=self.recipient,
                                                relationship="spouse"),)))
 
-    def consent(self, consent_id: str = "consent-0001") -> Envelope:
-        return self.send(ConsentRecorded(consent_id=consent_id, recipient_ref=self.recipient,
-                                         purpose="treatment_updates"))
+    def consent(self, consent_id: str = "consent-0001", **scope: Any) -> Envelope:
+        """A consent to tell the family of moves and admissions for 90 days, unless `scope`
+        says otherwise."""
+        now = datetime.now(UTC)
+        return self.send(ConsentRecorded.model_validate({
+            "consent_id": consent_id, "recipient_ref": self.recipient,
+            "purpose": "treatment_updates", "signed_at": now,
+            "information": ["level_of_care", "admission_discharge"],
+            "expires_at": now + timedelta(days=90), **scope}))
 
     def step_up(self) -> Envelope:
         return self.send(SteppedUp(from_level=LevelOfCare.iop, to_level=LevelOfCare.php,
@@ -217,8 +223,10 @@ def test_a_refusing_mail_server_ends_in_notification_failed_after_retries(
         care_team, = notifications(service, client.ref, audience="care_team")
 
     assert failed.data["attempts"] == 5 and failed.data["channel"] == "email"
-    assert "451" in failed.data["error"] and failed.causationid == trigger.id
+    assert failed.data["error"] == failed.data["error_code"] == "server_error"  # a code only
+    assert failed.causationid == trigger.id
     assert (care_team["status"], care_team["attempts"]) == ("failed", 5)
+    assert care_team["error"] == "server_error: email: SMTPDataError 451"
     assert smtp_inbox.received == []
 
 

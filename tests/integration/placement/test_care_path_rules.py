@@ -39,14 +39,16 @@ def test_a_clinician_declines_a_proposal_and_the_client_stays(
         proposed = event_tap.wait_for(of_type("StepUpProposed", client.ref))
         proposal_id = proposed.data["proposal_id"]
         step_down = placement.post(f"/clients/{client.ref}/transitions",
-                                   json={"to_level": "iop", "reason": "doing well"})
+                                   json={"to_level": "iop",
+                                         "reason_code": "clinical_improvement"})
         bad = placement.post(f"/proposals/{proposal_id}/decline", json={"reason_code": "meh"})
         declined = placement.post(f"/proposals/{proposal_id}/decline",
                                   json={"reason_code": "managed_at_current_level"})
         twice = placement.post(f"/proposals/{proposal_id}/decline",
                                json={"reason_code": "other"})
         confirm_late = placement.post(f"/clients/{client.ref}/transitions", json={
-            "to_level": "residential", "reason": "x", "proposal_id": proposal_id})
+            "to_level": "residential", "reason_code": "relapse_risk_confirmed",
+            "proposal_id": proposal_id})
         missing = placement.post("/proposals/nope/decline", json={"reason_code": "other"})
         event = event_tap.wait_for(of_type("StepUpDeclined", client.ref))
         still = placement.get(f"/clients/{client.ref}/placement").json()
@@ -57,6 +59,7 @@ def test_a_clinician_declines_a_proposal_and_the_client_stays(
     assert twice.status_code == 409 and confirm_late.status_code == 409
     assert missing.status_code == 404
     assert (event.causationid, event.data["level"]) == (proposed.id, "php")
+    assert event.data["decided_by"] == "test-admin"
     assert (still["level"], still["status"]) == ("php", "active")
     assert [p for p in open_now if p["client_ref"] == client.ref] == []
 
@@ -117,7 +120,8 @@ def test_the_checks_cancel_a_no_show_and_discharge_a_client_who_stopped_coming(
     assert admitted_next.data["from_waitlist"] is True
     assert [(a.client_ref, a.overdue) for a in dropped] == [
         (present.ref, Overdue.dropped_out), (next_in.ref, Overdue.no_show)]
-    assert (discharged.data["disposition"], discharged.data["teds_reason"]) == (
-        "dropped_out", 2)
+    assert (discharged.data["disposition"], discharged.data["teds_reason"],
+            discharged.data["reason_code"], discharged.data.get("decided_by")) == (
+        "dropped_out", 2, "no_contact", None)
     assert states == {absent.ref: "cancelled", present.ref: "discharged",
                       next_in.ref: "cancelled"}

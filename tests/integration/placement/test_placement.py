@@ -74,7 +74,7 @@ def test_relapse_risk_proposes_a_step_up_a_clinician_confirms_and_unknown_client
         urgent = event_tap.wait_for(of_type("ReassessmentRequested", client.ref))
         [open_one] = placement.get("/proposals", params={"status": "open"}).json()
         confirmed = placement.post(f"/clients/{client.ref}/transitions", json={
-            "to_level": "php", "reason": "confirmed after review",
+            "to_level": "php", "reason_code": "relapse_risk_confirmed",
             "proposal_id": open_one["proposal_id"]})
         step = event_tap.wait_for(of_type("SteppedUp", client.ref))
         moderate = client.flagged("moderate")
@@ -93,9 +93,12 @@ def test_relapse_risk_proposes_a_step_up_a_clinician_confirms_and_unknown_client
     assert (step.data["from_level"], step.data["to_level"], step.data["trigger"]) == (
         "iop", "php", "risk_flag")
     assert step.data["proposal_id"] == open_one["proposal_id"]
+    assert (step.data["reason"], step.data["decided_by"]) == ("relapse_risk_confirmed",
+                                                              "test-admin")
     assert step.causationid == proposed.id and step.episodeid == admitted.episodeid
     assert [p["status"] for p in after] == ["confirmed"]
-    assert moderate.data["flag_id"] in request.data["reason"]
+    assert (request.data["flag_id"], request.data["reason"], request.data["reason_code"]) == (
+        moderate.data["flag_id"], "moderate_risk_flag", "moderate_risk_flag")
     assert request.data["current_level"] == "php" and request.data["urgent"] is False
     assert placement_events(event_tap, ghost.ref) == []
 

@@ -16,19 +16,21 @@ BOSTON = {"residential": 12, "php": 16, "iop": 30, "aftercare": 200}
 def refusals(service: TestClient, ref: str) -> list[tuple[int, str]]:
     calls: list[tuple[str, str, dict[str, Any] | None]] = [
         ("POST", f"/clients/{ref}/transitions",
-         {"to_level": "residential", "kind": "step_down", "reason": "wrong way"}),
+         {"to_level": "residential", "kind": "step_down", "reason_code": "other"}),
         ("POST", f"/clients/{ref}/transitions",
-         {"to_level": "aftercare", "kind": "step_up", "reason": "wrong way"}),
-        ("POST", f"/clients/{ref}/transitions", {"to_level": "iop", "reason": "same place"}),
+         {"to_level": "aftercare", "kind": "step_up", "reason_code": "other"}),
+        ("POST", f"/clients/{ref}/transitions", {"to_level": "iop", "reason_code": "other"}),
         ("POST", f"/clients/{ref}/transitions", {"to_level": "php", "kind": "transfer",
-                                                  "reason": "same site"}),
-        ("POST", f"/clients/{ref}/transitions", {"to_level": "detox", "reason": "x"}),
+                                                  "reason_code": "other"}),
+        ("POST", f"/clients/{ref}/transitions", {"to_level": "detox", "reason_code": "other"}),
         ("POST", f"/clients/{ref}/transitions",
-         {"to_level": "php", "to_site": "atlantis", "reason": "x"}),
-        ("POST", f"/clients/{ref}/transitions", {"to_level": "php", "reason": ""}),
-        ("POST", f"/clients/{ref}/transitions", {"to_level": "php", "reason": "x", "bed": 4}),
+         {"to_level": "php", "to_site": "atlantis", "reason_code": "other"}),
+        ("POST", f"/clients/{ref}/transitions", {"to_level": "php", "reason_code": "whim"}),
+        ("POST", f"/clients/{ref}/transitions",
+         {"to_level": "php", "reason_code": "other", "bed": 4}),
         ("POST", f"/clients/{ref}/discharge", {"disposition": "escaped"}),
-        ("POST", "/clients/c-nobody-here/transitions", {"to_level": "php", "reason": "x"}),
+        ("POST", "/clients/c-nobody-here/transitions",
+         {"to_level": "php", "reason_code": "other"}),
         ("POST", "/clients/c-nobody-here/discharge", {"disposition": "completed"}),
         ("GET", "/clients/c-nobody-here/placement", None),
         ("GET", "/census?site_id=atlantis", None),
@@ -55,7 +57,7 @@ def test_impossible_moves_and_invalid_requests_are_refused_and_change_nothing(
         assert placement.get("/census").json() == census_before
 
         moved = placement.post(f"/clients/{client.ref}/transitions",
-                               json={"to_level": "php", "reason": "barrier"})
+                               json={"to_level": "php", "reason_code": "capacity"})
         barrier = event_tap.wait_for(of_type("SteppedUp", client.ref))
     assert [status for status, _ in answers] == [
         409, 409, 409, 409, 422, 404, 422, 422, 422, 404, 404, 404, 404, 404, 422, 422]
@@ -66,7 +68,8 @@ def test_impossible_moves_and_invalid_requests_are_refused_and_change_nothing(
     assert len(event_tap.collected(of_type("CapacityChanged"))) == 2, "only the seeding"
     assert moved.json()["status"] == "moved"
     assert barrier.causationid == admitted.id, "caused by the latest event about the client"
-    assert barrier.data["trigger"] == "manual" and barrier.data["reason"] == "barrier"
+    assert (barrier.data["trigger"], barrier.data["reason"], barrier.data["reason_code"],
+            barrier.data["decided_by"]) == ("manual", "capacity", "capacity", "test-admin")
 
 
 def test_transfer_iop_completion_and_discharge_over_http(
@@ -75,19 +78,21 @@ def test_transfer_iop_completion_and_discharge_over_http(
     with service_client("placement") as placement:
         admitted = admit(publish, event_tap, client, "iop")
         transfer = placement.post(f"/clients/{client.ref}/transitions", json={
-            "to_level": "iop", "to_site": "worcester", "kind": "transfer", "reason": "moved"})
+            "to_level": "iop", "to_site": "worcester", "kind": "transfer",
+            "reason_code": "closer_to_home"})
         assert transfer.status_code == 200, transfer.text
         assert transfer.json()["placement"]["site_id"] == "worcester"
 
         completed = placement.post(f"/clients/{client.ref}/discharge",
-                                   json={"disposition": "completed", "reason": None})
+                                   json={"disposition": "completed", "reason_code": None})
         assert completed.json()["status"] == "moved"
         assert completed.json()["placement"]["level"] == "aftercare"
 
         legacy = placement.post(f"/clients/{client.ref}/discharge",
                                 json={"disposition": "ama"})
         ended = placement.post(f"/clients/{client.ref}/discharge",
-                               json={"disposition": "left_against_advice"})
+                               json={"disposition": "left_against_advice",
+                                     "reason_code": "client_choice"})
         again = placement.post(f"/clients/{client.ref}/discharge",
                                json={"disposition": "left_against_advice"})
         after = placement.get(f"/clients/{client.ref}/placement").json()
@@ -100,6 +105,10 @@ def test_transfer_iop_completion_and_discharge_over_http(
         "boston", "worcester", "worcester")
     assert (step.data["to_level"], step.data["trigger"]) == ("aftercare", "completion")
     assert discharged.data["level"] == "aftercare" and discharged.data["los_days"] >= 0
+    assert (moved.data["reason_code"], step.data["reason_code"]) == ("closer_to_home",
+                                                                     "completion")
+    assert (discharged.data["reason"], discharged.data["reason_code"],
+            discharged.data["decided_by"]) == ("client_choice", "client_choice", "test-admin")
     assert legacy.status_code == 422 and "use 'left_against_advice'" in legacy.text
     assert [e.causationid for e in events[1:]] == [e.id for e in events[:-1]]
     assert {e.episodeid for e in events} == {admitted.episodeid}
@@ -117,7 +126,8 @@ def test_a_step_into_a_full_level_waits_and_raising_capacity_carries_it_out(
         admit(publish, event_tap, client, "php")
         admit(publish, event_tap, other, "php")
         asked = placement.post(f"/clients/{client.ref}/transitions",
-                               json={"to_level": "residential", "reason": "unsafe at home"})
+                               json={"to_level": "residential",
+                                     "reason_code": "clinical_deterioration"})
         waiting = event_tap.wait_for(of_type("PlacementWaitlisted", client.ref))
 
         raised = placement.put("/sites/boston/capacity",
@@ -130,6 +140,8 @@ def test_a_step_into_a_full_level_waits_and_raising_capacity_carries_it_out(
         "level": "residential", "site_id": "boston", "position": 1}
     assert waiting.data["current_level"] == "php"
     assert (step.data["from_waitlist"], step.causationid) == (True, waiting.id)
+    assert (step.data["reason_code"], step.data["decided_by"]) == (
+        "clinical_deterioration", "test-admin"), "kept while the move waited"
     rows = {row["level"]: row for row in raised.json()}
     assert (rows["residential"]["occupied"], rows["residential"]["waitlist"]) == (1, 0)
     assert (rows["php"]["occupied"], rows["php"]["over_capacity"]) == (1, True)

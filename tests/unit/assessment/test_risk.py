@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from carepath.config import ConfigError
 from carepath.settings import Settings
+from contracts.events import RiskIndicatorCode
 from services.assessment import domain
 from services.assessment.app import make_deps
 from services.assessment.domain import AttendanceMark, Reading
@@ -41,8 +42,8 @@ def test_two_missed_sessions_are_moderate_and_a_positive_tox_screen_makes_it_hig
     assert (first.score, first.severity) == (2.0, Severity.none)
     moderate = score(missed(2, at=days_ago(3)))
     assert (moderate.score, moderate.severity) == (4.0, Severity.moderate)
-    assert [(i.name, i.detail) for i in moderate.indicators] == [
-        ("missed_sessions", "2 missed sessions in 14 days")]
+    assert [(i.name, i.band, i.detail) for i in moderate.indicators] == [
+        ("missed_sessions", "missed>=2", "2 or more missed sessions in 14 days")]
     high = score(missed(2, at=days_ago(3)), [reading("tox_screen", "positive")])
     assert (high.score, high.severity) == (8.0, Severity.high)
     assert {i.name: i.weight for i in high.indicators} == {
@@ -50,10 +51,12 @@ def test_two_missed_sessions_are_moderate_and_a_positive_tox_screen_makes_it_hig
 
 
 def test_missed_sessions_are_capped_and_late_arrivals_weigh_little() -> None:
-    assert score(missed(5)).indicators[0].weight == 6.0
+    capped = score(missed(5)).indicators[0]
+    assert (capped.weight, capped.band, capped.detail) == (
+        6.0, "missed>=3", "3 or more missed sessions in 14 days"), "banded where the weight caps"
     late = score([AttendanceMark(status="late", at=NOW)] * 2
                  + [AttendanceMark(status="attended", at=NOW)])
-    assert (late.score, late.indicators[0].detail) == (1.0, "2 late arrivals in 14 days")
+    assert (late.score, late.indicators[0].band) == (1.0, "late>=2")
 
 
 def test_only_the_recent_window_before_the_scoring_time_counts() -> None:
@@ -79,18 +82,25 @@ def test_the_latest_reading_of_a_measure_counts_not_an_earlier_one() -> None:
     assert score(readings=improved).score == 0.0
     worsened = [reading("craving", 2, at=days_ago(5)), reading("craving", 9, at=days_ago(1))]
     result = score(readings=worsened)
-    assert (result.score, result.indicators[0].detail) == (2.0, "latest craving 9 (at or above 7)")
+    [indicator] = result.indicators
+    assert (result.score, indicator.band, indicator.detail) == (
+        2.0, "craving>=7", "latest craving at or above 7")
 
 
-def test_indicator_details_carry_counts_and_scores_only() -> None:
+def test_indicators_carry_codes_and_bands_never_an_instrument_result() -> None:
     everything = score(missed(2) + [AttendanceMark(status="late", at=NOW)],
                        [reading("tox_screen", "positive"), reading("phq9", 21),
                         reading("gad7", 16), reading("bam", 5), reading("craving", 8)])
     assert everything.severity is Severity.high
-    assert len(everything.indicators) == 7
+    assert {(i.name, i.band) for i in everything.indicators} == {
+        ("missed_sessions", "missed>=2"), ("late_arrivals", "late>=1"),
+        ("positive_tox_screen", "tox_positive>=1"), ("phq9_elevated", "phq9>=20"),
+        ("gad7_elevated", "gad7>=15"), ("bam_elevated", "bam>=4"),
+        ("craving_elevated", "craving>=7")}
     for indicator in everything.indicators:
-        assert len(indicator.name) <= 40 and len(indicator.detail) <= 120
-        assert indicator.detail[0].isdigit() or indicator.detail.startswith("latest ")
+        assert RiskIndicatorCode(indicator.name)
+        assert len(indicator.band) <= 40 and len(indicator.detail) <= 120
+        assert not {"21", "16", "5", "8"} & set(indicator.detail.split() + [indicator.band])
 
 
 def test_a_flag_is_raised_only_when_severity_rises_above_what_was_flagged() -> None:

@@ -7,14 +7,13 @@ import pytest
 from pydantic import ValidationError
 
 from carepath.errors import InvalidInput
-from contracts.events import PriorityPopulation
+from contracts.events import OverrideReason, PriorityPopulation
 from services.assessment import domain
 from services.assessment.policy import ObservationKind
 from services.assessment.schemas import AssessmentIn, ObservationIn
 
 DIMS = {"d1": 1, "d2": 1, "d3": 2, "d4": 2, "d5": 2, "d6": 2}
-BODY = {"client_ref": "c-0123abcd", "kind": "initial", "dimensions": DIMS,
-        "assessed_by": "clinician-42"}
+BODY = {"client_ref": "c-0123abcd", "kind": "initial", "dimensions": DIMS}
 
 
 @pytest.mark.parametrize(("kind", "value", "canonical"), [
@@ -58,15 +57,36 @@ def test_unknown_observation_kinds_and_fields_are_refused() -> None:
         ObservationIn.model_validate({"kind": "craving", "value": 3, "note": "free text"})
 
 
-def test_an_override_needs_a_reason_and_a_reason_needs_an_override() -> None:
-    assert AssessmentIn.model_validate({**BODY, "override_level": "php",
-                                        "override_reason": "failed IOP twice"}).override_level
-    with pytest.raises(ValidationError, match="override_level needs an override_reason"):
-        AssessmentIn.model_validate({**BODY, "override_level": "php"})
-    with pytest.raises(ValidationError, match="override_reason"):
-        AssessmentIn.model_validate({**BODY, "override_level": "php", "override_reason": "  "})
-    with pytest.raises(ValidationError, match="without an override_level"):
-        AssessmentIn.model_validate({**BODY, "override_reason": "because"})
+def test_an_override_needs_a_reason_code_and_a_code_or_note_needs_an_override() -> None:
+    override = AssessmentIn.model_validate({
+        **BODY, "override_level": "php", "override_reason_code": "co_occurring_condition",
+        "override_note": "  failed IOP twice  "})
+    assert (override.override_level, override.override_reason_code, override.override_note) == (
+        "php", OverrideReason.co_occurring_condition, "failed IOP twice")
+    with pytest.raises(ValidationError, match="override_level needs an override_reason_code"):
+        AssessmentIn.model_validate({**BODY, "override_level": "php",
+                                     "override_note": "a note is no reason code"})
+    with pytest.raises(ValidationError, match="override_reason_code"):
+        AssessmentIn.model_validate({**BODY, "override_level": "php",
+                                     "override_reason_code": "failed IOP twice"})
+    with pytest.raises(ValidationError, match="override_note"):
+        AssessmentIn.model_validate({**BODY, "override_level": "php",
+                                     "override_reason_code": "other", "override_note": "  "})
+    for unexplained in ({"override_reason_code": "other"}, {"override_note": "because"}):
+        with pytest.raises(ValidationError, match="give override_level too"):
+            AssessmentIn.model_validate({**BODY, **unexplained})
+
+
+@pytest.mark.parametrize(("retired", "instead"), [
+    ({"assessed_by": "clinician-42"}, "the assessor is the caller"),
+    ({"override_level": "php", "override_reason": "judgement"}, "send 'override_reason_code'"),
+])
+def test_the_assessor_and_a_free_text_reason_are_refused_saying_what_to_send(
+        retired: dict[str, Any], instead: str) -> None:
+    with pytest.raises(ValidationError, match=instead):
+        AssessmentIn.model_validate({**BODY, **retired})
+    assert "assessed_by" not in AssessmentIn.model_json_schema()["properties"]
+    assert "override_reason" not in AssessmentIn.model_json_schema()["properties"]
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -74,9 +94,8 @@ def test_an_override_needs_a_reason_and_a_reason_needs_an_override() -> None:
     ({"dimensions": {k: v for k, v in DIMS.items() if k != "d6"}}, "d6"),
     ({"dimensions": {**DIMS, "d7": 1}}, "d7"),
     ({"kind": "annual"}, "kind"),
-    ({"assessed_by": "Dr Jane Doe"}, "assessed_by"),
     ({"client_ref": "Jane Doe"}, "client_ref"),
-    ({"override_level": "detox", "override_reason": "x"}, "override_level"),
+    ({"override_level": "detox", "override_reason_code": "other"}, "override_level"),
     ({"comment": "anything"}, "comment"),
     ({"asam_edition": 5}, "asam_edition"),
     ({"asam_edition": "fourth"}, "asam_edition"),

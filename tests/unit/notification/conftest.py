@@ -16,6 +16,7 @@ from carepath.consumer import Incoming
 from carepath.db import make_engine
 from carepath.uow import UnitOfWork
 from contracts import Envelope, EventData, new_envelope
+from contracts.events.notification import DeliveryFailure
 from services.notification import store
 from services.notification.channels import Channel, DeliveryError
 from services.notification.config import NotificationDeps, NotificationsConfig
@@ -35,7 +36,7 @@ class FakeChannel:
 
     def send(self, message: Message, *, address: str | None) -> None:
         if self.refusing:
-            raise DeliveryError(f"{self.name}: 451 try again later")
+            raise DeliveryError(DeliveryFailure.server_error, f"{self.name}: SMTPDataError 451")
         self.sent.append((message, address))
 
     def audiences(self) -> list[str]:

@@ -1,68 +1,21 @@
-"""Notification rules: consent decisions, what a message may say, retry bookkeeping."""
+"""Notification rules: what a message may say, retry bookkeeping (consent: test_consent.py)."""
 
 from datetime import UTC, datetime, timedelta
 
 from contracts.events import Audience
 from services.notification.domain import (
-    FAMILY_PURPOSE,
-    ConsentState,
     GiveUp,
-    Grant,
     Message,
-    Reason,
     RetryAt,
     RetryPolicy,
     after_failure,
-    consent_state,
     event_kind,
     notification_id,
-    reason_at_send,
-    reason_at_trigger,
     reason_code_for,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SPOUSE = "r-spouse01"
-
-
-def state(*grants: Grant, recipient: str = SPOUSE, purpose: str = FAMILY_PURPOSE,
-          at: datetime = NOW) -> ConsentState:
-    return consent_state(grants, recipient_ref=recipient, purpose=purpose, at=at)
-
-
-def test_an_unexpired_unrevoked_grant_for_the_recipient_and_purpose_allows_updates() -> None:
-    assert state(Grant(SPOUSE, FAMILY_PURPOSE)) is ConsentState.active
-    assert state(Grant(SPOUSE, FAMILY_PURPOSE, expires_at=NOW + timedelta(days=1))) \
-        is ConsentState.active
-    assert reason_at_trigger(ConsentState.active) is None
-    assert reason_at_send(ConsentState.active) is None
-
-
-def test_a_revoked_grant_blocks_updates_even_if_the_revocation_is_timestamped_later() -> None:
-    revoked = Grant(SPOUSE, FAMILY_PURPOSE, revoked_at=NOW + timedelta(minutes=5))
-    assert state(revoked) is ConsentState.revoked
-    assert reason_at_trigger(ConsentState.revoked) is Reason.no_consent
-    assert reason_at_send(ConsentState.revoked) is Reason.consent_revoked
-
-
-def test_an_expired_grant_blocks_updates_from_its_expiry_on() -> None:
-    grant = Grant(SPOUSE, FAMILY_PURPOSE, expires_at=NOW)
-    assert state(grant, at=NOW - timedelta(seconds=1)) is ConsentState.active
-    assert state(grant, at=NOW) is ConsentState.expired
-    assert reason_at_send(ConsentState.expired) is Reason.consent_revoked
-
-
-def test_consent_for_another_purpose_or_another_recipient_does_not_count() -> None:
-    assert state(Grant(SPOUSE, "billing")) is ConsentState.absent
-    assert state(Grant("r-sibling01", FAMILY_PURPOSE)) is ConsentState.absent
-    assert state() is ConsentState.absent
-    assert reason_at_trigger(ConsentState.absent) is Reason.no_consent
-
-
-def test_one_active_grant_outweighs_an_older_revoked_one() -> None:
-    old = Grant(SPOUSE, FAMILY_PURPOSE, revoked_at=NOW - timedelta(days=3))
-    renewed = Grant(SPOUSE, FAMILY_PURPOSE)
-    assert state(old, renewed) is ConsentState.active
 
 
 def message(**changes: object) -> Message:
@@ -78,7 +31,8 @@ def test_a_message_says_only_refs_levels_codes_site_and_event_kind() -> None:
     assert text == "Carepath update for client c-0a1b2c3d: stepped up at level php, site boston."
     assert set(message().as_json()) == {
         "notification_id", "audience", "recipient_ref", "template", "client_ref", "site_id",
-        "level", "from_level", "reason_code", "proposal_id", "event_kind", "text"}
+        "level", "from_level", "reason_code", "proposal_id", "event_kind", "information",
+        "consent_id", "redisclosure_notice", "text"}
     assert message(level=None, site_id=None).text == \
         "Carepath update for client c-0a1b2c3d: stepped up."
 

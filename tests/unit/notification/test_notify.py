@@ -1,16 +1,19 @@
 """Handlers and the delivery worker together: who is told what, consent at trigger and at send
 time, and retry bookkeeping — against a real SQLite unit of work with fake channels."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from contracts.consent import REDISCLOSURE_NOTICE
 from contracts.events import (
     AdmissionCancelled,
     CancellationReason,
+    ClientDischarged,
     ClientReferred,
     ClientTransferred,
     ConsentRecorded,
     ConsentRevoked,
     DeclineReason,
+    Disposition,
     FamilyRecipient,
     ReferralSource,
     RelapseRiskFlagged,
@@ -44,10 +47,15 @@ def refer(world: World, *recipients: str) -> None:
                                 for r in recipients)))
 
 
+# What a family consent covers in these tests unless they say otherwise: moves and admissions.
+COVERED = ("level_of_care", "admission_discharge")
+
+
 def consent(world: World, consent_id: str = "consent-0001", **extra: object) -> None:
     world.apply(ConsentRecorded.model_validate({
         "consent_id": consent_id, "recipient_ref": SPOUSE, "purpose": "treatment_updates",
-        **extra}))
+        "information": COVERED, "expires_at": (NOW + timedelta(days=90)).isoformat(),
+        "signed_at": NOW.isoformat(), **extra}))
 
 
 def step_up(world: World) -> None:
@@ -118,7 +126,7 @@ def test_consent_that_expires_before_sending_suppresses_the_update(world: World)
 
     world.deliver_until_settled()
 
-    assert world.rows()[FAMILY].reason == "consent_revoked"
+    assert world.rows()[FAMILY].reason == "consent_expired"
     assert world.channels["log"].sent == []
 
 
@@ -141,8 +149,9 @@ def test_a_refusing_channel_is_retried_with_backoff_then_marked_failed(world: Wo
     row = world.rows()[CARE_TEAM]
     assert (row.status, row.attempts, row.reason) == ("failed", 5, "delivery_failed")
     failed, = world.emitted("NotificationFailed")
-    assert failed.data["attempts"] == 5 and "451" in failed.data["error"]
-    assert failed.data["channel"] == "email"
+    assert failed.data["attempts"] == 5 and failed.data["channel"] == "email"
+    assert failed.data["error"] == failed.data["error_code"] == "server_error"
+    assert row.last_error == "server_error: email: SMTPDataError 451"
 
 
 def test_a_channel_that_recovers_delivers_once(world: World) -> None:
@@ -284,8 +293,8 @@ def test_a_cancelled_admission_tells_the_care_team_why_and_the_family_only_what(
     assert (rows[FAMILY].status, rows[FAMILY].reason_code) == ("pending", None)
     world.deliver_until_settled()
     (family, _), = world.channels["log"].sent
-    assert family.text == ("Carepath update for client c-client01: admission cancelled at "
-                           "level iop, site boston.")
+    assert family.text.startswith("Carepath update for client c-client01: admission "
+                                  "cancelled at level iop, site boston.\n\n")
 
 
 def test_leaving_another_sites_waitlist_tells_both_care_teams(world: World) -> None:
@@ -308,3 +317,76 @@ def test_a_step_to_another_site_tells_both_sites_and_moves_the_client(world: Wor
     world.apply(PROPOSED, site_id=None)
     assert world.rows()[WORCESTER_TEAM].event_kind == "step_up_proposed"
     assert world.rows()[CARE_TEAM].event_kind == "stepped_down"
+
+
+def discharge(world: World, at: datetime) -> None:
+    world.apply(ClientDischarged(level=LevelOfCare.iop, disposition=Disposition.completed,
+                                 los_days=30), at=at)
+
+
+def test_a_family_message_the_consent_does_not_cover_is_suppressed(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world, information=["admission_discharge"])
+    step_up(world)  # level_of_care
+    family = world.rows()[FAMILY]
+    assert (family.status, family.reason, family.information) == (
+        "suppressed", "not_covered_by_consent", "level_of_care")
+    world.deliver_until_settled()
+    assert world.channels["log"].sent == []
+    assert disclosures(world) == []
+
+
+def test_a_sent_family_message_is_a_disclosure_under_its_consent_with_the_notice(
+        world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world, "consent-0007")
+    step_up(world)
+    world.deliver_until_settled()
+
+    (message, _), = world.channels["log"].sent
+    assert message.consent is not None and message.consent.consent_id == "consent-0007"
+    assert REDISCLOSURE_NOTICE in message.text and "consent-0007" in message.text
+    disclosure, = disclosures(world)
+    assert (disclosure.recipient_ref, disclosure.consent_id, disclosure.purpose,
+            disclosure.information, disclosure.event_kind) == (
+        SPOUSE, "consent-0007", "treatment_updates", "level_of_care", "stepped_up")
+    assert as_utc(disclosure.disclosed_at) == world.clock.now
+    care_team, = world.channels["email"].sent
+    assert REDISCLOSURE_NOTICE not in care_team[0].text  # internal: no disclosure
+
+
+def test_a_consent_until_discharge_covers_nothing_after_the_discharge(world: World) -> None:
+    refer(world, SPOUSE)
+    consent(world, expires_at=None, expires_on="discharge")
+    step_up(world)
+    world.clock.advance(60)
+    discharge(world, world.clock.now)  # before the step-up's message went out
+
+    world.deliver_until_settled()
+
+    rows = {row.event_kind: row for row in family_rows(world)}
+    assert (rows["stepped_up"].status, rows["stepped_up"].reason) == (
+        "suppressed", "consent_expired")  # checked again at send time
+    assert (rows["client_discharged"].status, rows["client_discharged"].reason) == (
+        "suppressed", "consent_expired")  # told after the end: not covered either
+    assert world.channels["log"].sent == [] and disclosures(world) == []
+
+
+def test_a_discharge_from_an_earlier_episode_does_not_end_a_later_consent(world: World) -> None:
+    refer(world, SPOUSE)
+    discharge(world, NOW - timedelta(days=1))
+    consent(world, expires_at=None, expires_on="discharge")
+    step_up(world)
+    world.deliver_until_settled()
+    assert [d.event_kind for d in disclosures(world)] == ["stepped_up"]
+
+
+def family_rows(world: World) -> list[store.Notification]:
+    with world.uow.transaction() as tx:
+        return store.search(tx.session, client_ref=None, audience="family", status=None,
+                            limit=100)
+
+
+def disclosures(world: World) -> list[store.Disclosure]:
+    with world.uow.transaction() as tx:
+        return store.disclosures_of(tx.session, "c-client01", limit=100)

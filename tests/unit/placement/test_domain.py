@@ -7,7 +7,14 @@ import pytest
 
 from carepath.errors import Conflict, InvalidInput, InvalidTransition
 from contracts import LevelOfCare
-from contracts.events import Disposition, PriorityPopulation, RiskSeverity, TransitionTrigger
+from contracts.events import (
+    Disposition,
+    PriorityPopulation,
+    ReassessmentReason,
+    RiskSeverity,
+    TransitionReason,
+    TransitionTrigger,
+)
 from services.placement.domain import (
     Episode,
     EpisodeStatus,
@@ -32,6 +39,7 @@ from services.placement.policy import PlacementPolicy, Priority, StepUpPolicy
 from tests.unit.placement.fakes import T0
 
 L = LevelOfCare
+R = TransitionReason
 REVIEW = StepUpPolicy.review
 POLICY = PlacementPolicy.model_validate({
     "organization": "test", "admission": {"no_show_after_days": 3},
@@ -91,22 +99,20 @@ def test_high_relapse_risk_steps_up_one_level_at_once_when_automatic() -> None:
     move = move_for_flag(in_care(L.iop), severity=RiskSeverity.high, flag_id="flag-1",
                          policy=StepUpPolicy.automatic)
     assert isinstance(move, Move)
-    assert (move.kind, move.target.level, move.trigger) == (
-        MoveKind.step_up, L.php, TransitionTrigger.risk_flag)
+    assert (move.kind, move.target.level, move.trigger, move.reason, move.decided_by) == (
+        MoveKind.step_up, L.php, TransitionTrigger.risk_flag, R.relapse_risk_flag, None)
 
 
 def test_high_relapse_risk_in_residential_asks_for_a_reassessment() -> None:
     decision = move_for_flag(in_care(L.residential), severity=RiskSeverity.high, flag_id="f-9",
                              policy=REVIEW)
-    assert isinstance(decision, ReassessmentNeeded)
-    assert "f-9" in decision.reason and decision.flag_id == "f-9"
+    assert decision == ReassessmentNeeded(ReassessmentReason.high_risk_flag_at_top_level, "f-9")
 
 
 def test_moderate_relapse_risk_asks_for_a_reassessment_naming_the_flag() -> None:
     decision = move_for_flag(in_care(L.aftercare), severity=RiskSeverity.moderate,
                              flag_id="flag-42", policy=REVIEW)
-    assert isinstance(decision, ReassessmentNeeded)
-    assert "flag-42" in decision.reason and "moderate" in decision.reason
+    assert decision == ReassessmentNeeded(ReassessmentReason.moderate_risk_flag, "flag-42")
 
 
 @pytest.mark.parametrize("episode", [None, waitlisted_only()])
@@ -117,7 +123,7 @@ def test_a_flag_for_someone_not_in_care_is_ignored(episode: Episode | None) -> N
 def test_stepping_down_to_a_more_intensive_level_is_refused_with_the_reason() -> None:
     with pytest.raises(InvalidTransition) as refused:
         move_for_request(in_care(L.iop), to_level=L.residential, to_site=None,
-                         kind=MoveKind.step_down, reason="x")
+                         kind=MoveKind.step_down, reason=R.other)
     assert str(refused.value) == ("cannot step down from iop to residential: "
                                   "residential is a more intensive level")
 
@@ -125,33 +131,37 @@ def test_stepping_down_to_a_more_intensive_level_is_refused_with_the_reason() ->
 def test_stepping_up_to_a_less_intensive_level_is_refused() -> None:
     with pytest.raises(InvalidTransition, match="less intensive"):
         move_for_request(in_care(L.php), to_level=L.aftercare, to_site=None,
-                         kind=MoveKind.step_up, reason="x")
+                         kind=MoveKind.step_up, reason=R.other)
 
 
 def test_a_transition_to_where_the_client_already_is_is_refused() -> None:
     with pytest.raises(InvalidTransition, match="already in iop at boston"):
-        move_for_request(in_care(L.iop), to_level=L.iop, to_site="boston", kind=None, reason="x")
+        move_for_request(in_care(L.iop), to_level=L.iop, to_site="boston", kind=None,
+                         reason=R.other)
 
 
 def test_a_transfer_must_change_site() -> None:
     with pytest.raises(InvalidTransition, match="already at boston"):
         move_for_request(in_care(L.iop), to_level=L.php, to_site=None,
-                         kind=MoveKind.transfer, reason="x")
+                         kind=MoveKind.transfer, reason=R.other)
 
 
 def test_a_request_takes_its_kind_from_the_direction_when_none_is_given() -> None:
-    up = move_for_request(in_care(L.iop), to_level=L.php, to_site=None, kind=None, reason="r")
+    up = move_for_request(in_care(L.iop), to_level=L.php, to_site=None, kind=None,
+                          reason=R.clinical_deterioration, decided_by="dr-who")
     away = move_for_request(in_care(L.iop), to_level=L.iop, to_site="worcester", kind=None,
-                            reason="r")
-    assert (up.kind, up.trigger) == (MoveKind.step_up, TransitionTrigger.manual)
+                            reason=R.client_request)
+    assert (up.kind, up.trigger, up.reason, up.decided_by) == (
+        MoveKind.step_up, TransitionTrigger.manual, R.clinical_deterioration, "dr-who")
     assert (away.kind, away.target) == (MoveKind.transfer, Place("worcester", L.iop))
 
 
 def test_completing_iop_continues_to_aftercare_and_other_discharges_end_care() -> None:
-    completion = move_for_discharge(in_care(L.iop), Disposition.completed)
+    completion = move_for_discharge(in_care(L.iop), Disposition.completed, decided_by="dr-who")
     assert completion is not None
-    assert (completion.target.level, completion.trigger) == (
-        L.aftercare, TransitionTrigger.completion)
+    assert (completion.target.level, completion.trigger, completion.reason,
+            completion.decided_by) == (L.aftercare, TransitionTrigger.completion, R.completion,
+                                       "dr-who")
     assert move_for_discharge(in_care(L.iop), Disposition.left_against_advice) is None
     assert move_for_discharge(in_care(L.residential), Disposition.completed) is None
 
@@ -180,29 +190,31 @@ def proposal_for(episode: Episode, **changes: object) -> Proposal:
 
 def test_a_confirmed_proposal_is_a_step_up_citing_it() -> None:
     episode = in_care(L.iop)
-    move = confirm(proposal_for(episode), episode, to_level=L.php, to_site=None, reason="ok")
-    assert (move.kind, move.target, move.trigger, move.proposal_id) == (
-        MoveKind.step_up, Place("boston", L.php), TransitionTrigger.risk_flag, "p-1")
+    move = confirm(proposal_for(episode), episode, to_level=L.php, to_site=None,
+                   reason=R.relapse_risk_confirmed, decided_by="dr-who")
+    assert (move.kind, move.target, move.trigger, move.proposal_id, move.decided_by) == (
+        MoveKind.step_up, Place("boston", L.php), TransitionTrigger.risk_flag, "p-1", "dr-who")
 
 
 def test_a_proposal_is_confirmed_only_while_open_at_the_level_it_was_made_and_upwards() -> None:
     episode = in_care(L.iop)
     with pytest.raises(Conflict, match="declined, not open"):
         confirm(proposal_for(episode, status=ProposalStatus.declined), episode,
-                to_level=L.php, to_site=None, reason="x")
+                to_level=L.php, to_site=None, reason=R.other, decided_by="dr-who")
     with pytest.raises(Conflict, match="made at php; .* is now in iop"):
         confirm(proposal_for(episode, from_level=L.php), episode, to_level=L.residential,
-                to_site=None, reason="x")
+                to_site=None, reason=R.other, decided_by="dr-who")
     with pytest.raises(InvalidTransition, match="confirmed by a step up"):
-        confirm(proposal_for(episode), episode, to_level=L.aftercare, to_site=None, reason="x")
+        confirm(proposal_for(episode), episode, to_level=L.aftercare, to_site=None,
+                reason=R.other, decided_by="dr-who")
     with pytest.raises(Conflict, match="not about"):
         confirm(proposal_for(episode, client_ref="c-someone-else"), episode, to_level=L.php,
-                to_site=None, reason="x")
+                to_site=None, reason=R.other, decided_by="dr-who")
 
 
 def test_a_change_of_level_at_another_site_is_a_step_and_the_same_level_a_transfer() -> None:
     down = move_for_request(in_care(L.php), to_level=L.iop, to_site="worcester", kind=None,
-                            reason="r")
+                            reason=R.client_request)
     assert (down.kind, down.target) == (MoveKind.step_down, Place("worcester", L.iop))
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from carepath.errors import InvalidTransition
 from contracts import LevelOfCare
-from contracts.events import Disposition, RiskSeverity
+from contracts.events import DischargeReason, Disposition, RiskSeverity, TransitionReason
 from services.placement.domain import EpisodeStatus, MoveKind, Place, move_for_request
 from services.placement.handlers import place_assessed
 from services.placement.moves import Outcome
@@ -41,12 +41,23 @@ def test_discharge_records_length_of_stay_and_closes_the_episode() -> None:
     assert w.repo.open_episode("c-leaving") is None
 
 
+def test_a_discharge_carries_its_reason_as_a_code_and_who_discharged() -> None:
+    w = world()
+    assess(w, "c-coded", L.php)
+    w.placer().discharge(w.episode("c-coded"), Disposition.terminated_by_facility,
+                         DischargeReason.rule_violation, w.repo.chains["c-coded"], by="dr-who")
+    [discharged] = w.events("ClientDischarged")
+    assert {k: discharged.data[k] for k in ("reason", "reason_code", "decided_by")} == {
+        "reason": "rule_violation", "reason_code": "rule_violation", "decided_by": "dr-who"}
+
+
 def test_completing_iop_steps_down_to_aftercare_and_the_episode_continues() -> None:
     w = world()
     assess(w, "c-done", L.iop)
     assert discharge(w, "c-done", Disposition.completed) is Outcome.moved
     [step] = w.events("SteppedDown")
     assert (step.data["to_level"], step.data["trigger"]) == ("aftercare", "completion")
+    assert (step.data["reason"], step.data["reason_code"]) == ("completion", "completion")
     assert not w.events("ClientDischarged")
     assert w.episode("c-done").place == Place("boston", L.aftercare)
 
@@ -62,7 +73,9 @@ def test_relapse_risk_flags_ask_for_reassessment_or_are_ignored() -> None:
     assert [(e.subject, e.data["current_level"]) for e in requests] == [
         ("c-top", "residential"), ("c-mid", "iop")]
     assert requests[0].causationid == cause.event_id
-    assert all(e.data["flag_id"] in e.data["reason"] for e in requests)
+    assert [(e.data["reason_code"], e.data["reason"]) for e in requests] == [
+        ("high_risk_flag_at_top_level", "high_risk_flag_at_top_level"),
+        ("moderate_risk_flag", "moderate_risk_flag")]
     assert not w.events(client_ref="c-unknown")
 
 
@@ -93,7 +106,7 @@ def test_a_kind_that_disagrees_with_the_direction_is_refused_before_anything_hap
     assess(w, "c-xray", L.iop)
     with pytest.raises(InvalidTransition):
         move_for_request(w.episode("c-xray"), to_level=L.residential, to_site=None,
-                         kind=MoveKind.step_down, reason="wrong way")
+                         kind=MoveKind.step_down, reason=TransitionReason.other)
     assert w.names() == ["ClientAdmitted"]
 
 

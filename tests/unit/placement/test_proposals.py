@@ -5,7 +5,7 @@ import pytest
 
 from carepath.errors import Conflict
 from contracts import LevelOfCare
-from contracts.events import DeclineReason, Disposition, RiskSeverity
+from contracts.events import DeclineReason, Disposition, RiskSeverity, TransitionReason
 from services.placement.domain import Place, ProposalStatus, confirm, move_for_request
 from services.placement.moves import Outcome
 from tests.unit.placement.fakes import AUTOMATIC, World, assess, discharge, flag, world
@@ -41,12 +41,15 @@ def test_confirming_steps_up_with_the_proposal_in_the_causal_chain() -> None:
     proposal_id = proposed(w, "c-confirmed")
     proposal = w.repo.proposals[proposal_id]
     episode = w.episode("c-confirmed")
-    move = confirm(proposal, episode, to_level=L.php, to_site=None, reason="confirmed")
+    move = confirm(proposal, episode, to_level=L.php, to_site=None,
+                   reason=TransitionReason.relapse_risk_confirmed, decided_by="dr-who")
     assert w.placer().confirm(episode, proposal, move, by="dr-who") is Outcome.moved
     [step] = w.events("SteppedUp")
     [proposal_event] = w.events("StepUpProposed")
     assert step.causationid == proposal_event.id
     assert (step.data["proposal_id"], step.data["trigger"]) == (proposal_id, "risk_flag")
+    assert (step.data["reason_code"], step.data["reason"], step.data["decided_by"]) == (
+        "relapse_risk_confirmed", "relapse_risk_confirmed", "dr-who")
     decided = w.repo.proposals[proposal_id]
     assert (decided.status, decided.decided_by) == (ProposalStatus.confirmed, "dr-who")
     assert w.episode("c-confirmed").level is L.php
@@ -62,7 +65,8 @@ def test_declining_keeps_the_client_where_they_are() -> None:
                           by="dr-no") is Outcome.declined
     [declined] = w.events("StepUpDeclined")
     assert declined.data == {"proposal_id": proposal_id, "flag_id": proposal.flag_id,
-                             "level": "iop", "reason_code": "managed_at_current_level"}
+                             "level": "iop", "reason_code": "managed_at_current_level",
+                             "decided_by": "dr-no"}
     assert declined.causationid == w.events("StepUpProposed")[0].id
     assert w.repo.proposals[proposal_id].status is ProposalStatus.declined
     with pytest.raises(Conflict, match="declined, not open"):
@@ -105,7 +109,7 @@ def test_a_cross_site_step_down_is_a_step_that_names_both_sites() -> None:
     w.repo.capacities.update({Place("worcester", level): 5 for level in L})
     assess(w, "c-mover", L.php)
     move = move_for_request(w.episode("c-mover"), to_level=L.iop, to_site="worcester",
-                            kind=None, reason="closer to home")
+                            kind=None, reason=TransitionReason.closer_to_home)
     w.placer().move(w.episode("c-mover"), move, None)
     [step] = w.events("SteppedDown")
     assert (step.data["from_level"], step.data["to_level"], step.data["from_site"],

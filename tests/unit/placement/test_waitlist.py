@@ -5,7 +5,13 @@ import pytest
 
 from carepath.errors import Conflict
 from contracts import LevelOfCare
-from contracts.events import Disposition, PriorityPopulation, RiskSeverity, WaitlistExitReason
+from contracts.events import (
+    Disposition,
+    PriorityPopulation,
+    RiskSeverity,
+    TransitionReason,
+    WaitlistExitReason,
+)
 from services.placement.domain import EpisodeStatus, Place, move_for_request
 from services.placement.moves import Outcome
 from tests.unit.placement.fakes import AUTOMATIC, PRIORITY, assess, discharge, flag, world
@@ -20,6 +26,8 @@ def test_a_full_level_waitlists_and_admits_when_someone_steps_down() -> None:
     assess(w, "c-three", L.residential)
     [waitlisted] = w.events("PlacementWaitlisted")
     assert (waitlisted.subject, waitlisted.data["position"]) == ("c-three", 1)
+    assert (waitlisted.data["reason"], waitlisted.data["reason_code"]) == (
+        "no_capacity", "no_capacity")
     assert w.episode("c-three").status is EpisodeStatus.waitlisted
 
     assess(w, "c-one", L.php)
@@ -79,7 +87,7 @@ def test_a_transfer_to_a_full_site_waits_and_happens_when_capacity_is_raised() -
     assess(w, "c-mover", L.iop)
     episode = w.episode("c-mover")
     move = move_for_request(episode, to_level=L.iop, to_site="worcester", kind=None,
-                            reason="closer to home")
+                            reason=TransitionReason.closer_to_home, decided_by="dr-who")
     assert w.placer().move(episode, move, w.repo.chains["c-mover"]) is Outcome.waitlisted
     assert w.events("PlacementWaitlisted")[0].siteid == "boston"
     assert w.episode("c-mover").site_id == "boston"
@@ -89,6 +97,8 @@ def test_a_transfer_to_a_full_site_waits_and_happens_when_capacity_is_raised() -
     [moved] = w.events("ClientTransferred")
     assert (moved.data["from_site"], moved.data["to_site"], moved.data["level"]) == (
         "boston", "worcester", "iop")
+    assert (moved.data["reason_code"], moved.data["decided_by"], moved.data["from_waitlist"]) == (
+        "closer_to_home", "dr-who", True)
     assert moved.siteid == "worcester" and w.episode("c-mover").site_id == "worcester"
 
 

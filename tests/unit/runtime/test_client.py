@@ -48,12 +48,12 @@ def test_a_clinician_confirms_by_a_transition_citing_the_proposal_or_declines_wi
         ) -> None:
     recorder = Recorder()
     client = client_with(recorder)
-    client.confirm_proposal(CLIENT, "p-1", to_level="php", reason="relapse risk confirmed")
+    client.confirm_proposal(CLIENT, "p-1", to_level="php")
     client.decline_proposal("p-1", "managed_at_current_level")
     client.exit_waitlist(CLIENT, "withdrew")
     assert recorder.sent() == [
         ("POST", f"http://placement/clients/{CLIENT}/transitions",
-         {"to_level": "php", "reason": "relapse risk confirmed", "proposal_id": "p-1"}),
+         {"to_level": "php", "reason_code": "relapse_risk_confirmed", "proposal_id": "p-1"}),
         ("POST", "http://placement/proposals/p-1/decline",
          {"reason_code": "managed_at_current_level"}),
         ("POST", f"http://placement/clients/{CLIENT}/waitlist/exit", {"reason_code": "withdrew"}),
