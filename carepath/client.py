@@ -44,7 +44,6 @@ class CarepathClient:
         self.http = httpx.Client(timeout=timeout, headers={"authorization": f"Bearer {token}"},
                                  limits=httpx.Limits(keepalive_expiry=2.0))
         self.patience = patience
-        self.traces: dict[str, str] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -70,14 +69,10 @@ class CarepathClient:
                 raise ApiError(response)
             return response
 
-    def journey_trace(self, client_ref: str) -> dict[str, str]:
-        """Headers that continue the client's journey trace (started by its referral request),
-        so one trace runs from the referral through every later command about the client."""
-        parent = self.traces.get(client_ref)
-        return {"traceparent": parent} if parent else {}
-
     def refer(self, **referral: Any) -> Json:
-        return self._referred(self.request("POST", "intake", "/referrals", json=referral))
+        """Commands about the client need no trace headers: the services continue the trace
+        the referral started (carepath/client_trace.py)."""
+        return self.call("POST", "intake", "/referrals", json=referral)
 
     def rerefer(self, client_ref: str, *, site_id: str, referral_source: str,
                 presenting_concerns: list[str] | None = None,
@@ -86,16 +81,8 @@ class CarepathClient:
         body = {"site_id": site_id, "referral_source": referral_source,
                 "presenting_concerns": presenting_concerns,
                 "requested_level": requested_level}
-        return self._referred(self.request(
-            "POST", "intake", f"/clients/{client_ref}/referrals",
-            json={key: value for key, value in body.items() if value is not None},
-            headers=self.journey_trace(client_ref)))
-
-    def _referred(self, response: httpx.Response) -> Json:
-        created = response.json()
-        if "traceresponse" in response.headers:
-            self.traces[created["client_ref"]] = response.headers["traceresponse"]
-        return created
+        return self.call("POST", "intake", f"/clients/{client_ref}/referrals",
+                         json={key: value for key, value in body.items() if value is not None})
 
     def assess(self, client_ref: str, *, kind: str, dimensions: dict[str, int],
                timeout: float = 20.0, **extra: Any) -> Json:
@@ -103,8 +90,7 @@ class CarepathClient:
         has not yet seen what it depends on (the referral, or the admission for a
         reassessment). `extra`: override_level, override_reason_code, override_note, ..."""
         body = {"client_ref": client_ref, "kind": kind, "dimensions": dimensions, **extra}
-        return self.retrying(lambda: self.call("POST", "assessment", "/assessments", json=body,
-                                               headers=self.journey_trace(client_ref)),
+        return self.retrying(lambda: self.call("POST", "assessment", "/assessments", json=body),
                              retry_on=(404, 409), timeout=timeout)
 
     def assess_to(self, client_ref: str, *, kind: str, level: str, timeout: float = 20.0
@@ -133,27 +119,23 @@ class CarepathClient:
 
     def observe(self, client_ref: str, kind: str, value: Any) -> Json:
         return self.call("POST", "assessment", f"/clients/{client_ref}/observations",
-                         json={"kind": kind, "value": value},
-                         headers=self.journey_trace(client_ref))
+                         json={"kind": kind, "value": value})
 
     def transition(self, client_ref: str, **body: Any) -> Json:
         """`body`: to_level, reason_code (a TransitionReason), to_site?, note?, kind?,
         proposal_id?"""
-        return self.call("POST", "placement", f"/clients/{client_ref}/transitions", json=body,
-                         headers=self.journey_trace(client_ref))
+        return self.call("POST", "placement", f"/clients/{client_ref}/transitions", json=body)
 
     def discharge(self, client_ref: str, disposition: str, *, reason_code: str | None = None,
                   note: str | None = None) -> Json:
         """`reason_code`: a DischargeReason beside the TEDS disposition."""
         body = {"disposition": disposition, "reason_code": reason_code, "note": note}
         return self.call("POST", "placement", f"/clients/{client_ref}/discharge",
-                         json={key: value for key, value in body.items() if value is not None},
-                         headers=self.journey_trace(client_ref))
+                         json={key: value for key, value in body.items() if value is not None})
 
     def exit_waitlist(self, client_ref: str, reason_code: str) -> Json:
         return self.call("POST", "placement", f"/clients/{client_ref}/waitlist/exit",
-                         json={"reason_code": reason_code},
-                         headers=self.journey_trace(client_ref))
+                         json={"reason_code": reason_code})
 
     def proposals(self, *, status: str | None = None, site_id: str | None = None) -> Json:
         """Step-up proposals (`status="open"`: the clinicians' work queue)."""

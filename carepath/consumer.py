@@ -21,6 +21,7 @@ from carepath.errors import Backoff, CarepathError, is_transient
 from carepath.telemetry import (
     Metrics,
     context_from_headers,
+    current_trace_headers,
     event_log_context,
     messaging_attributes,
     trace_id_of,
@@ -160,6 +161,7 @@ class EventProcessor:
             attributes=_span_attributes(item.record, envelope, self.consumer_name),
         ), event_log_context(correlation_id=str(envelope.correlationid),
                              event_id=str(envelope.id), event_type=envelope.type):
+            tx.remember_trace(envelope.subject, current_trace_headers())
             item.handler(item.incoming, tx, self.deps)
             log.debug("event handled")
 

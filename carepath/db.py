@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
+from carepath.client_trace import client_trace_table
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -50,7 +52,9 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def runtime_tables(metadata: MetaData) -> tuple[Table, Table]:
-    """The outbox and inbox tables, defined inside one service's metadata."""
+    """The outbox and inbox tables, defined inside one service's metadata (with the
+    client_trace table of carepath/client_trace.py beside them)."""
+    client_trace_table(metadata)
     outbox = Table(
         "outbox",
         metadata,

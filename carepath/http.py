@@ -14,7 +14,9 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
+from sqlmodel import Session
 
+from carepath.client_trace import TRACEPARENT, subject_of
 from carepath.errors import CarepathError
 from carepath.runtime import Runtime, RuntimeDep
 from carepath.telemetry import context_from_headers, trace_headers_of, tracer
@@ -106,7 +108,7 @@ def add_http_tracing(app: FastAPI) -> None:
             return untraced
         with tracer().start_as_current_span(
             request.method,
-            context=context_from_headers(dict(request.headers)),
+            context=context_from_headers(await _trace_context_of(request)),
             kind=SpanKind.SERVER,
             attributes={"http.request.method": request.method, "url.path": request.url.path},
         ) as span:
@@ -118,5 +120,24 @@ def add_http_tracing(app: FastAPI) -> None:
             span.set_attribute("http.response.status_code", response.status_code)
             # W3C Trace Context level 2: tells the caller which trace its request joined, so
             # it can continue that trace (e.g. a client's whole journey) in later requests.
-            response.headers["traceresponse"] = trace_headers_of(span).get("traceparent", "")
+            # Not on a refusal: which trace a refused request joined would say whether the
+            # client it named exists.
+            if response.status_code < 400:
+                response.headers["traceresponse"] = trace_headers_of(span).get(
+                    "traceparent", "")
             return response
+
+
+async def _trace_context_of(request: Request) -> dict[str, str]:
+    """The caller's trace headers; without them, for an authenticated command about a known
+    client, the trace that client's journey is in (carepath/client_trace.py)."""
+    headers = dict(request.headers)
+    runtime: Runtime = request.app.state.runtime
+    traces = runtime.uow.traces
+    if TRACEPARENT in headers or traces is None or "authorization" not in headers:
+        return headers
+    subject = await subject_of(request, runtime.spec.trace_subject,
+                               lambda: Session(runtime.engine))
+    if subject is None:
+        return headers
+    return {**headers, **await asyncio.to_thread(traces.headers_for, runtime.engine, subject)}

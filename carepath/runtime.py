@@ -15,6 +15,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
 from carepath.access import Rule
+from carepath.client_trace import SubjectOf
 from carepath.consumer import EventHandlers
 from carepath.outbox import OutboxRelay
 from carepath.settings import Settings
@@ -36,6 +37,9 @@ class ServiceSpec:
     extra_routes: Callable[[FastAPI], None] | None = None
     # Who may call each endpoint; None: this service's rows of carepath/access.py.
     access: Mapping[str, Rule] | None = None
+    # The client a request is about when its path names something else (a session, a
+    # proposal), so that a command without trace headers continues the client's trace.
+    trace_subject: SubjectOf | None = None
 
 
 @dataclass

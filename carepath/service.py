@@ -19,8 +19,10 @@ from faststream.kafka.annotations import KafkaMessage
 from carepath.abilities import BrokerAbilities, probe_abilities
 from carepath.access import ACCESS, AccessGuard, Rule, authorize
 from carepath.auth import TokenVerifier
+from carepath.client_trace import client_traces
 from carepath.consumer import EventProcessor
 from carepath.db import make_engine
+from carepath.fields import add_field_policy
 from carepath.gate import AccessGate
 from carepath.http import OPEN_PATHS, add_common_routes, add_error_mapping, add_http_tracing
 from carepath.kafka import ensure_topics, new_producer
@@ -49,7 +51,8 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
         spec=spec,
         settings=settings,
         engine=engine,
-        uow=UnitOfWork(engine, outbox=spec.outbox, inbox=spec.inbox),
+        uow=UnitOfWork(engine, outbox=spec.outbox, inbox=spec.inbox,
+                       traces=client_traces(spec.metadata)),
         metrics=Metrics(spec.name),
         deps=spec.make_deps(settings),
     )
@@ -67,6 +70,7 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     app.state.access_guard = AccessGuard(_access_table(spec), TokenVerifier(settings))
     add_common_routes(app)
     add_error_mapping(app)
+    add_field_policy(app, spec.name)
     # Innermost first: the body is checked as strict JSON once the gate has admitted the caller.
     app.add_middleware(StrictJson)
     app.add_middleware(AccessGate, guard=app.state.access_guard)

@@ -13,6 +13,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from carepath.client_trace import ClientTraces
 from carepath.telemetry import current_trace_headers
 from contracts import CONTENT_TYPE, Envelope, EventData, new_envelope
 
@@ -35,6 +36,7 @@ class Transaction:
     outbox: Table
     emitted: list[Envelope] = field(default_factory=list)
     committed: list[Callable[[], None]] = field(default_factory=list)
+    traces: ClientTraces | None = None
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` (once, however often it is asked for) if this transaction commits."""
@@ -61,6 +63,7 @@ class Transaction:
             time=time,
         )
         headers = {"content-type": CONTENT_TYPE, **current_trace_headers()}
+        self.remember_trace(subject, headers)
         self.session.execute(
             insert(self.outbox).values(
                 event_id=str(envelope.id),
@@ -75,12 +78,22 @@ class Transaction:
         self.emitted.append(envelope)
         return envelope
 
+    def remember_trace(self, client_ref: str, headers: dict[str, str]) -> None:
+        """The client's journey is in this trace (carepath/client_trace.py)."""
+        if self.traces is None:
+            return
+        cached = self.traces.remember(self.session, client_ref, headers)
+        if cached is not None:
+            self.after_commit(cached)
+
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, *, outbox: Table, inbox: Table) -> None:
+    def __init__(self, engine: Engine, *, outbox: Table, inbox: Table,
+                 traces: ClientTraces | None = None) -> None:
         self.engine = engine
         self.outbox = outbox
         self.inbox = inbox
+        self.traces = traces
         self._listeners: list[Callable[[], None]] = []
 
     def on_commit(self, listener: Callable[[], None]) -> None:
@@ -89,7 +102,7 @@ class UnitOfWork:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with Session(self.engine, expire_on_commit=False) as session:
-            tx = Transaction(session=session, outbox=self.outbox)
+            tx = Transaction(session=session, outbox=self.outbox, traces=self.traces)
             with session.begin():
                 yield tx
         for callback in tx.committed:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from carepath.config import load_config, load_sites
 from carepath.runtime import Runtime, ServiceSpec
@@ -42,9 +44,15 @@ def seed_capacity(runtime: Runtime) -> None:
         log.info("capacity was seeded concurrently by another replica")
 
 
+def client_of_proposal(session: Session, params: Mapping[str, str]) -> str | None:
+    found = store.SqlRepository(session).proposal(params.get("proposal_id", ""))
+    return found.client_ref if found else None
+
+
 SPEC = ServiceSpec(name="placement", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=api.router, handlers=handlers,
-                   make_deps=make_deps, on_start=seed_capacity, workers=(run_checks,))
+                   make_deps=make_deps, on_start=seed_capacity, workers=(run_checks,),
+                   trace_subject=client_of_proposal)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from carepath.runtime import Runtime
+from carepath.telemetry import context_from_headers, tracer
 from carepath.uow import UnitOfWork
 from contracts.events import DischargeReason, Disposition
 from services.placement import domain
@@ -56,10 +57,13 @@ def check_overdue(uow: UnitOfWork, policy: PlacementPolicy, now: datetime) -> li
             if episode is None or due is None:
                 continue
             cause = repo.chain(client_ref)
-            if due is Overdue.no_show:
-                placer.cancel_admission(episode, cause)
-            else:
-                placer.discharge(episode, Disposition.dropped_out, DischargeReason.no_contact,
-                                 cause)
+            with tracer().start_as_current_span(f"placement check {due.value}", context=(
+                    context_from_headers(uow.traces.headers_for(tx.session, client_ref))
+                    if uow.traces else None)):  # still the client's journey trace
+                if due is Overdue.no_show:
+                    placer.cancel_admission(episode, cause)
+                else:
+                    placer.discharge(episode, Disposition.dropped_out,
+                                     DischargeReason.no_contact, cause)
             acted.append(Acted(client_ref, due))
     return acted

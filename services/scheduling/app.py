@@ -1,6 +1,9 @@
 """Scheduling: weekly session plans per level of care, and attendance."""
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI
+from sqlmodel import Session
 
 from carepath.config import load_sites, load_yaml
 from carepath.runtime import ServiceSpec
@@ -31,8 +34,14 @@ def make_deps(settings: Settings) -> SchedulingDeps:
     return SchedulingDeps(schedules=load_schedules(settings))
 
 
+def client_of_session(session: Session, params: Mapping[str, str]) -> str | None:
+    found = session.get(store.CareSession, params.get("session_id", ""))
+    return found.client_ref if found else None
+
+
 SPEC = ServiceSpec(name="scheduling", metadata=store.metadata, outbox=store.outbox,
-                   inbox=store.inbox, router=api.router, handlers=handlers, make_deps=make_deps)
+                   inbox=store.inbox, router=api.router, handlers=handlers, make_deps=make_deps,
+                   trace_subject=client_of_session)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from carepath import cli
-from carepath.client import CarepathClient
+from carepath.client import RATINGS, ApiError, CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
 from contracts import PRODUCING_SERVICES, topic_for
@@ -67,24 +67,42 @@ def urls(platform: Platform) -> dict[str, str]:
 
 
 def run_journey(platform: Platform, api: CarepathClient) -> tuple[str, str]:
-    """Residential → PHP → IOP → aftercare. The commands continue the trace their referral
-    started (the traceresponse header names it), as a client driving one journey does."""
-    commands = CarepathClient(urls(platform))
+    """Residential → PHP → IOP → aftercare, driven by a bare HTTP client: a bearer token and
+    nothing else, no trace headers. The server continues the client's trace for every command
+    about them, so the whole journey is the one trace its referral started."""
+    bare = httpx.Client(headers={"authorization": f"Bearer {platform.admin_token()}"})
+
+    def post(service: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        response = bare.post(f"{platform.url(service)}{path}", json=body)
+        if response.status_code >= 300:
+            raise ApiError(response)
+        return response
+
     try:
-        response = commands.http.post(f"{platform.url('intake')}/referrals", json=REFERRAL)
-        assert response.status_code == 201, response.text
+        response = post("intake", "/referrals", REFERRAL)
         ref, traceparent = response.json()["client_ref"], response.headers["traceresponse"]
-        commands.http.headers["traceparent"] = traceparent
-        commands.assess_to(ref, kind="initial", level="residential")
-        admitted_at(api, ref, "residential")
-        for level in ("php", "iop"):
-            commands.assess_to(ref, kind="reassessment", level=level)
+        journey_trace = traceparent.split("-")[1]
+        for kind, level in (("initial", "residential"), ("reassessment", "php"),
+                            ("reassessment", "iop")):
+            assessed_response = api.retrying(lambda k=kind, lv=level: post(
+                "assessment", "/assessments", {"client_ref": ref, "kind": k,
+                                               "dimensions": RATINGS[lv]}),
+                retry_on=(404, 409), timeout=20)
+            assert assessed_response.headers["traceresponse"].split("-")[1] == journey_trace
+            assessed = assessed_response.json()
+            assert assessed["final_level"] == level, assessed
             admitted_at(api, ref, level)
-        commands.discharge(ref, "completed", reason_code="goals_met")
+            if level == "residential":
+                session = api.wait(lambda: api.sessions(ref, status="scheduled"), bool)[0]
+                attended = post("scheduling", f"/sessions/{session['session_id']}/attendance",
+                                {"status": "attended"})
+                assert attended.headers["traceresponse"].split("-")[1] == journey_trace
+        post("placement", f"/clients/{ref}/discharge",
+             {"disposition": "completed", "reason_code": "goals_met"})
         admitted_at(api, ref, "aftercare")
     finally:
-        commands.close()
-    return ref, traceparent.split("-")[1]
+        bare.close()
+    return ref, journey_trace
 
 
 def admitted_at(api: CarepathClient, ref: str, level: str) -> None:

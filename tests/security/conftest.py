@@ -83,6 +83,7 @@ class World:
     in_care: list[str] = field(default_factory=list)
     referred: list[str] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
+    flagged: str = ""  # a client with a high relapse-risk flag and an open proposal
 
     def new_consent(self) -> str:
         consent = call(self.apps["intake"], "POST", f"/clients/{self.ref}/consents",
@@ -135,6 +136,7 @@ def build_world(apps: dict[str, TestClient], *, movers: int = 4, referred: int =
              json={"status": "missed"})
     call(apps["assessment"], "POST", f"/clients/{flagged}/observations",
          json={"kind": "tox_screen", "value": "positive"})
+    world.flagged = flagged
     _wait_for_read_models(world)
     return world
 

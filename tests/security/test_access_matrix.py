@@ -7,12 +7,14 @@ fails the first test."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from carepath.access import ACCESS, PUBLIC, ROLES, Rule, allowed_roles
+from carepath.fields import FIELDS
 from carepath.settings import Settings
 from tests.security.conftest import OTHER_SITE, SITE, World, build_world
 from tests.security.endpoints import EMPTY, SPECS, Call, Spec
@@ -107,3 +109,47 @@ def test_a_client_at_another_site_is_indistinguishable_from_none(
     missing = client.get(path.format(nobody), headers=outsider)
     assert elsewhere.status_code == missing.status_code
     assert elsewhere.text.replace(world.ref, "?") == missing.text.replace(nobody, "?")
+
+
+FIELD_CELLS = [(service, endpoint, path) for service, table in FIELDS.items()
+               for endpoint, fields in table.items() for path in fields]
+
+
+def values_at(node: Any, keys: list[str]) -> list[Any]:
+    if not keys:
+        return [node]
+    head, rest = keys[0], keys[1:]
+    if head == "*":
+        children = node if isinstance(node, list) else (
+            list(node.values()) if isinstance(node, dict) else [])
+        return [v for child in children for v in values_at(child, rest)]
+    return values_at(node[head], rest) if isinstance(node, dict) and head in node else []
+
+
+@pytest.mark.parametrize(("service", "endpoint", "path"), FIELD_CELLS,
+                         ids=[f"{s} {e} {p}" for s, e, p in FIELD_CELLS])
+def test_each_role_sees_a_field_only_if_its_job_needs_it(world: World, service: str,
+                                                         endpoint: str, path: str) -> None:
+    """Minimum necessary (carepath/fields.py): every role the endpoint admits gets the field
+    exactly when the field policy names the role; admin's answer shows the field is there."""
+    client, spec = world.apps[service], SPECS[service, endpoint]
+    settings: Settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
+    requests = [spec.build(world, False)]
+    if endpoint == "GET /clients/{client_ref}/journey":  # the flags are the flagged client's
+        requests.append(Call("GET", f"/clients/{world.flagged}/journey"))
+
+    def shown(role: str) -> bool:
+        found = []
+        for request in requests:
+            response = client.request(request.method, request.path, params=request.params,
+                                      json=request.json,
+                                      headers=bearer(settings, principal(role, SITE)))
+            assert response.status_code == 200, (role, response.text)
+            found += values_at(response.json(), path.split("."))
+        return bool(found)
+
+    if not shown("admin"):
+        pytest.skip(f"nothing in this world has {path} to withhold")
+    admitted = sorted(allowed_roles(ACCESS[service][endpoint]) - {"admin"})
+    assert {role: shown(role) for role in admitted} == {
+        role: role in FIELDS[service][endpoint][path] for role in admitted}
