@@ -84,7 +84,7 @@ def journey_tables(url: str) -> dict[str, list[tuple[Any, ...]]]:
     try:
         with engine.connect() as conn:
             for name, table in JOURNEY.metadata.tables.items():
-                if name in ("outbox", "inbox"):
+                if name in ("outbox", "inbox", "client_trace"):
                     continue
                 columns = [c for c in table.columns
                            if not (c.name == "id" and isinstance(c.type, Integer))]

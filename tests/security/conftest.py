@@ -4,10 +4,11 @@ databases, and a small world of boston clients to aim requests at."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,21 +28,28 @@ def module_bootstrap() -> Iterator[str]:
         yield bootstrap
 
 
-@pytest.fixture(scope="module")
-def apps(module_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[dict[str, TestClient]]:
-    """Every service, each its own app and database; requests carry no token unless given."""
-    tmp = tmp_path_factory.mktemp("services")
+@contextmanager
+def running_apps(names: Iterable[str], bootstrap: str, tmp: Path
+                 ) -> Iterator[dict[str, TestClient]]:
+    """These services, each its own app and database; requests carry no token unless given."""
     databases = DatabaseFactory(tmp)
     with ExitStack() as stack:
         stack.callback(databases.drop_all)
         clients = {}
-        for name in SERVICES:
-            settings = service_settings(name, bootstrap=module_bootstrap,
+        for name in names:
+            settings = service_settings(name, bootstrap=bootstrap,
                                         database_url=databases.new(name), var_dir=tmp / name)
             app = importlib.import_module(f"services.{name}.app").create_app(settings)
             clients[name] = stack.enter_context(TestClient(app))
         yield clients
+
+
+@pytest.fixture(scope="module")
+def apps(module_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[dict[str, TestClient]]:
+    """Every service."""
+    with running_apps(SERVICES, module_bootstrap, tmp_path_factory.mktemp("services")) as apps:
+        yield apps
 
 
 def admin(client: TestClient) -> dict[str, str]:

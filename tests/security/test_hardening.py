@@ -6,11 +6,9 @@ says what carepath/access.py enforces."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,7 @@ from fastapi.testclient import TestClient
 
 from carepath.access import ACCESS, ADMIN, PUBLIC, ROLES, allowed_roles
 from carepath.validation import NotStrictJson, check_strict_json, public_errors
-from tests.conftest import DatabaseFactory, service_settings
-from tests.security.conftest import SITE, admin, call, referral
+from tests.security.conftest import SITE, admin, call, referral, running_apps
 from tests.support import bearer_for, principal
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -36,18 +33,9 @@ SERVICES = ("intake", "assessment", "placement", "journey")
 @pytest.fixture(scope="module")
 def apps(module_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[dict[str, TestClient]]:
-    """The services the probe's findings are about; requests carry no token unless given."""
-    tmp = tmp_path_factory.mktemp("services")
-    databases = DatabaseFactory(tmp)
-    with ExitStack() as stack:
-        stack.callback(databases.drop_all)
-        clients = {}
-        for name in SERVICES:
-            settings = service_settings(name, bootstrap=module_bootstrap,
-                                        database_url=databases.new(name), var_dir=tmp / name)
-            app = importlib.import_module(f"services.{name}.app").create_app(settings)
-            clients[name] = stack.enter_context(TestClient(app))
-        yield clients
+    """The services the probe's findings are about."""
+    with running_apps(SERVICES, module_bootstrap, tmp_path_factory.mktemp("services")) as apps:
+        yield apps
 
 
 def submitted_values(body: Any) -> list[str]:

@@ -22,9 +22,11 @@ export function renderRisk(flags, open) {
       el("td", {}, clientButton(f.client_ref, open)),
       el("td", {}, f.site_id),
       el("td", {}, el("span", { class: `pill severity ${f.severity}` }, f.severity),
-        el("div", { class: "muted" }, `score ${f.score.toFixed(1)}`)),
-      el("td", { class: "indicators" }, f.indicators.map((i) => el("div", { title: i.detail },
-        el("strong", {}, i.name.replace(/_/g, " ")), `: ${i.detail}`))),
+        f.score === undefined ? "" : el("div", { class: "muted" }, `score ${f.score.toFixed(1)}`)),
+      el("td", { class: "indicators" }, f.indicators === undefined  // withheld: not this role's
+        ? el("span", { class: "muted" }, "clinical detail withheld")
+        : f.indicators.map((i) => el("div", { title: i.detail },
+          el("strong", {}, i.name.replace(/_/g, " ")), `: ${i.detail}`))),
       el("td", { class: "did" }, placementDid(f)),
       el("td", {}, when(f.at)))))));
 }

@@ -15,7 +15,8 @@ function proposalRow(p, open) {
     el("td", {}, clientButton(p.client_ref, open)),
     el("td", { class: "site" }, p.site_id),
     el("td", { class: "move" }, `${label(p.from_level)} → ${label(p.to_level)}`),
-    el("td", { class: "flag" }, el("span", { class: `pill severity ${p.severity}` }, p.severity), " ",
+    el("td", { class: "flag" }, p.severity === undefined ? ""  // withheld from this role
+      : el("span", { class: `pill severity ${p.severity}` }, p.severity), " ",
       el("code", {}, p.flag_id)),
     el("td", { class: "age" }, el("time", { datetime: p.created_at, title: when(p.created_at) },
       age(p.created_at))));
