@@ -139,6 +139,9 @@ def build_world(apps: dict[str, TestClient], *, movers: int = 4, referred: int =
     world.referred = [refer(apps)["client_ref"] for _ in range(referred)]
     flagged = refer(apps)["client_ref"]  # a high relapse-risk flag: a step-up proposal
     admit_to_iop(apps, flagged)
+    call(apps["assessment"], "POST", "/assessments", json={  # an override, with its reason
+        "client_ref": flagged, "kind": "reassessment", "dimensions": RATINGS["php"],
+        "override_level": "iop", "override_reason_code": "client_preference"})
     for session in call(apps["scheduling"], "GET", f"/clients/{flagged}/sessions")[:2]:
         call(apps["scheduling"], "POST", f"/sessions/{session['session_id']}/attendance",
              json={"status": "missed"})

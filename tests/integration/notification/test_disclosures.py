@@ -94,8 +94,9 @@ def test_a_consent_past_its_date_stops_a_message_still_waiting(
         service_client: Any, event_tap: EventTap, publish: Callable[..., None],
         webhook: WebhookReceiver, tmp_path: Path) -> None:
     webhook.status = 503
-    configured = family_by_webhook(tmp_path, webhook, max_attempts=50, base_backoff_s=0.1,
-                                   max_backoff_s=0.3)
+    # Retries that outlast the consent (about 45 s) however slow the machine.
+    configured = family_by_webhook(tmp_path, webhook, max_attempts=50, base_backoff_s=0.3,
+                                   max_backoff_s=1.0)
     with service_client("notification", config_dir=configured) as service:
         client = Client(publish)
         client.refer()
