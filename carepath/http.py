@@ -129,15 +129,22 @@ def add_http_tracing(app: FastAPI) -> None:
 
 
 async def _trace_context_of(request: Request) -> dict[str, str]:
-    """The caller's trace headers; without them, for an authenticated command about a known
-    client, the trace that client's journey is in (carepath/client_trace.py)."""
+    """The caller's trace headers; without them, for an authenticated command (not a read)
+    about a known client, the trace that client's journey is in (carepath/client_trace.py).
+    Tracing never fails a request: if the lookup fails (the database is away), a new trace."""
     headers = dict(request.headers)
     runtime: Runtime = request.app.state.runtime
     traces = runtime.uow.traces
-    if TRACEPARENT in headers or traces is None or "authorization" not in headers:
+    if (TRACEPARENT in headers or traces is None or "authorization" not in headers
+            or request.method in ("GET", "HEAD")):
         return headers
-    subject = await subject_of(request, runtime.spec.trace_subject,
-                               lambda: Session(runtime.engine))
-    if subject is None:
+    try:
+        subject = await subject_of(request, runtime.spec.trace_subject,
+                                   lambda: Session(runtime.engine))
+        if subject is None:
+            return headers
+        found = await asyncio.to_thread(traces.headers_for, runtime.engine, subject)
+    except Exception as exc:
+        log.debug("no client trace to continue (%s)", type(exc).__name__)
         return headers
-    return {**headers, **await asyncio.to_thread(traces.headers_for, runtime.engine, subject)}
+    return {**headers, **found}
