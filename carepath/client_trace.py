@@ -12,6 +12,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from threading import Lock
@@ -33,6 +34,24 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 # A service-specific way to name the client of a request from its path parameters (a session,
 # a proposal), given a database session; None where the path names no client.
 SubjectOf = Callable[[Session, Mapping[str, str]], str | None]
+
+
+# The client a request without trace headers is about, when the service knew no trace for them
+# as the request began: a new trace was started, but if the first event about the client
+# commits while the request runs (it was racing it), what the request emits still belongs to
+# the client's journey trace (Transaction.emit asks `joins_journey`).
+_untraced_subject: ContextVar[str | None] = ContextVar("carepath_untraced_subject",
+                                                       default=None)
+
+
+def began_untraced(client_ref: str) -> None:
+    _untraced_subject.set(client_ref)
+
+
+def joins_journey(client_ref: str) -> bool:
+    """Whether events about `client_ref` emitted now should join the client's remembered
+    trace rather than the current span's (see `_untraced_subject`)."""
+    return _untraced_subject.get() == client_ref
 
 
 def client_trace_table(metadata: MetaData) -> Table:

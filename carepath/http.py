@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
 from sqlmodel import Session
 
-from carepath.client_trace import TRACEPARENT, subject_of
+from carepath.client_trace import TRACEPARENT, began_untraced, subject_of
 from carepath.errors import CarepathError
 from carepath.runtime import Runtime, RuntimeDep
 from carepath.telemetry import context_from_headers, trace_headers_of, tracer
@@ -147,4 +147,6 @@ async def _trace_context_of(request: Request) -> dict[str, str]:
     except Exception as exc:
         log.debug("no client trace to continue (%s)", type(exc).__name__)
         return headers
+    if not found:
+        began_untraced(subject)
     return {**headers, **found}

@@ -13,7 +13,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from carepath.client_trace import ClientTraces
+from carepath.client_trace import ClientTraces, joins_journey
 from carepath.telemetry import current_trace_headers
 from contracts import CONTENT_TYPE, Envelope, EventData, new_envelope
 
@@ -62,7 +62,7 @@ class Transaction:
             causation_id=cause.event_id if cause else None,
             time=time,
         )
-        headers = {"content-type": CONTENT_TYPE, **current_trace_headers()}
+        headers = {"content-type": CONTENT_TYPE, **self._trace_headers(subject)}
         self.remember_trace(subject, headers)
         self.session.execute(
             insert(self.outbox).values(
@@ -77,6 +77,15 @@ class Transaction:
         )
         self.emitted.append(envelope)
         return envelope
+
+    def _trace_headers(self, subject: str) -> dict[str, str]:
+        """The current span's context; but a request that began before this service knew the
+        client's trace, and now finds it, emits into the client's journey trace."""
+        if self.traces is not None and joins_journey(subject):
+            remembered = self.traces.headers_for(self.session, subject)
+            if remembered:
+                return remembered
+        return current_trace_headers()
 
     def remember_trace(self, client_ref: str, headers: dict[str, str]) -> None:
         """The client's journey is in this trace (carepath/client_trace.py)."""

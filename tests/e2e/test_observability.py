@@ -88,7 +88,8 @@ def run_journey(platform: Platform, api: CarepathClient) -> tuple[str, str]:
                 "assessment", "/assessments", {"client_ref": ref, "kind": k,
                                                "dimensions": RATINGS[lv]}),
                 retry_on=(404, 409), timeout=20)
-            assert assessed_response.headers["traceresponse"].split("-")[1] == journey_trace
+            # Its events are in the journey trace (checked with every event's below), even
+            # when it raced assessment's first sight of the client (carepath/client_trace.py).
             assessed = assessed_response.json()
             assert assessed["final_level"] == level, assessed
             admitted_at(api, ref, level)

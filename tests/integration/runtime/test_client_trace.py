@@ -4,6 +4,7 @@ when the transaction rolls back."""
 
 from __future__ import annotations
 
+import contextvars
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from opentelemetry import trace
 from sqlalchemy import MetaData
 
-from carepath.client_trace import client_traces, trace_id
+from carepath.client_trace import began_untraced, client_traces, trace_id
 from carepath.db import make_engine, runtime_tables
 from carepath.telemetry import setup_tracing, tracer
 from carepath.uow import UnitOfWork
@@ -76,6 +77,31 @@ def test_an_emitted_event_records_the_trace_it_was_written_in(uow: UnitOfWork) -
     stored = uow.traces.headers_for(uow.engine, REF)["traceparent"]
     assert trace_id(stored) == expected
     assert trace.get_current_span() is not span
+
+
+def test_a_request_that_raced_the_clients_first_event_emits_into_the_journey_trace(
+        uow: UnitOfWork) -> None:
+    """The request began before the service knew the client's trace (a new trace); the first
+    event about the client committed meanwhile: what the request emits joins the journey."""
+    setup_tracing("trace-test")
+    assert uow.traces is not None
+
+    def request() -> dict[str, str]:
+        began_untraced(REF)  # as the HTTP layer marks it, per request
+        with uow.transaction() as tx:  # the consumer, between lookup and handler
+            tx.remember_trace(REF, {"traceparent": FIRST})
+        with tracer().start_as_current_span("command"), uow.transaction() as tx:
+            tx.emit(referred(), subject=REF, site_id="boston", episode_id=None, cause=None)
+            other = tx.emit(referred(), subject="c-someone-else", site_id="boston",
+                            episode_id=None, cause=None)
+        assert other is not None
+        return uow.traces.headers_for(uow.engine, REF) if uow.traces else {}
+
+    assert contextvars.copy_context().run(request) == {"traceparent": FIRST}
+    with uow.engine.connect() as conn:
+        stored = {row.key: row.headers for row in conn.execute(uow.outbox.select())}
+    assert trace_id(stored[REF]["traceparent"]) == trace_id(FIRST)
+    assert trace_id(stored["c-someone-else"]["traceparent"]) != trace_id(FIRST)
 
 
 def test_a_command_without_trace_headers_continues_the_clients_trace_and_headers_win(
