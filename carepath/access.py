@@ -85,6 +85,25 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
         "GET /proposals": frozenset({CLINICIAN, CARE_TEAM, OPS}),
         "GET /pipeline": frozenset({OPS}),
     },
+    # FHIR R4: each resource type as the service that owns its facts allows it; the
+    # CapabilityStatement is public (FHIR and SMART clients read it before they authenticate).
+    # Bulk export is a system's job (the analytics warehouse's loader): admin only.
+    "interop": {
+        "GET /fhir/metadata": PUBLIC,
+        **{f"GET /fhir/{kind}{suffix}": rule
+           for kind, rule in {"Patient": WHEREABOUTS, "EpisodeOfCare": WHEREABOUTS,
+                              "Encounter": WHEREABOUTS,
+                              "Appointment": frozenset({CLINICIAN, SCHEDULER, CARE_TEAM}),
+                              "Flag": CLINICAL, "Consent": frozenset({INTAKE, CLINICIAN,
+                                                                     CARE_TEAM}),
+                              "Organization": frozenset(ROLES),
+                              "Location": frozenset(ROLES)}.items()
+           for suffix in ("", "/{resource_id}")},
+        "GET /fhir/$export": ADMIN_ONLY,
+        "GET /fhir/$export-status/{job_id}": ADMIN_ONLY,
+        "DELETE /fhir/$export-status/{job_id}": ADMIN_ONLY,
+        "GET /fhir/$export-files/{job_id}/{file_name}": ADMIN_ONLY,
+    },
 }
 
 

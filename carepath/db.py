@@ -1,5 +1,6 @@
 """Engines for SQLite (embedded default) and PostgreSQL, and the tables every service shares."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
 from carepath.client_trace import client_trace_table
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite gives them back naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def make_engine(url: str) -> Engine:

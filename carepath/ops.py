@@ -191,6 +191,8 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
     lists the partitions whose oldest records the broker had deleted (finite retention,
     DeleteRecords): what was rebuilt lacks their events."""
     spec = importlib.import_module(f"services.{service}.app").SPEC
+    # A rebuild replays history into a database: it never feeds outside systems again.
+    settings = settings.model_copy(update={"hl7_mllp_url": None})
     url = database_url or settings.database_url_for(service)
     engine = make_engine(url)
     await asyncio.to_thread(migrations.recreate, engine, service)

@@ -1,5 +1,5 @@
 """The one app factory every service uses: FastAPI for HTTP, FastStream for Kafka consumption,
-the outbox relay, health, metrics and tracing — wired the same way for all six services
+the outbox relay, health, metrics and tracing — wired the same way for all seven services
 (the spec and runtime: carepath/runtime.py; the shared HTTP surface: carepath/http.py)."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ SERVICE_PORTS = {
     "placement": 8003,
     "scheduling": 8004,
     "notification": 8005,
+    "interop": 8006,
 }
 SERVICES = tuple(SERVICE_PORTS)
 # The embedded default's shared HS256 secret: public (it is in this file), so development only.
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     scheduling_database_url: str | None = None
     notification_database_url: str | None = None
     journey_database_url: str | None = None
+    interop_database_url: str | None = None
     # Apply the service's Alembic migrations when it starts. Unset: only on SQLite (one laptop,
     # `make run`); elsewhere run `carepath migrate <service>` before starting the service.
     auto_migrate: bool | None = None
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "carepath@localhost"
     webhook_url: str | None = None
+    # Interop's HL7 v2 ADT feed: the receiver's MLLP address (host:port). Unset: no feed.
+    hl7_mllp_url: str | None = Field(default=None, pattern=r"^[^\s:]+:\d{1,5}$")
 
     # Journey's dashboard: where every service answers (its pipeline health reads their
     # /metrics), as JSON in CAREPATH_SERVICE_URLS; and, when a tracing UI is deployed, a link

@@ -117,6 +117,16 @@ class Metrics:
             "carepath_consumer_lag",
             "Records behind the partition's high-water mark, per partition of this consumer",
             ["service", "topic", "partition"], registry=registry)
+        # The HL7 v2 ADT feed (interop): messages by outcome (acked, dead, retried), and the
+        # messages waiting to be sent and the dead letters waiting to be re-driven.
+        self.hl7_messages = Counter("carepath_hl7_messages_total",
+                                    "HL7 v2 messages of the ADT feed, by outcome",
+                                    ["service", "trigger", "outcome"], registry=registry)
+        self.hl7_pending = Gauge("carepath_hl7_pending", "ADT messages waiting to be sent",
+                                 ["service"], registry=registry)
+        self.hl7_dead_letters = Gauge("carepath_hl7_dead_letters",
+                                      "ADT messages the receiver refused, not yet re-driven",
+                                      ["service"], registry=registry)
         self.service = service
 
 

@@ -5,3 +5,4 @@ CREATE DATABASE placement;
 CREATE DATABASE scheduling;
 CREATE DATABASE notification;
 CREATE DATABASE journey;
+CREATE DATABASE interop;

@@ -47,7 +47,11 @@ def asset(name: str) -> str | None:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(runtime: RuntimeDep) -> HTMLResponse:
     trace_url = escape(runtime.settings.trace_url_template or "", quote=True)
-    return HTMLResponse(page().replace("{{TRACE_URL}}", trace_url), headers=PAGE_HEADERS)
+    # A client's episodes link to their FHIR EpisodeOfCare in interop (read with a token).
+    fhir_base = runtime.settings.service_urls.get("interop")
+    fhir_url = escape(f"{fhir_base.rstrip('/')}/fhir" if fhir_base else "", quote=True)
+    return HTMLResponse(page().replace("{{TRACE_URL}}", trace_url)
+                        .replace("{{FHIR_URL}}", fhir_url), headers=PAGE_HEADERS)
 
 
 @router.get("/assets/{name}", include_in_schema=False)

@@ -133,6 +133,15 @@ def test_a_risk_flag_leads_to_the_clients_journey(
     expect(dashboard.locator("#journey .timeline div")).to_have_count(len(segments))
     expect(dashboard.locator("#journey .events tbody tr")).to_have_count(
         len(api.journey(ref)["events"]))
+    # Each episode links to its FHIR EpisodeOfCare in interop, which answers it (with a token).
+    episode = api.journey(ref)["episodes"][-1]
+    link = dashboard.locator(f'#journey [data-episode="{episode["episode_id"]}"] a.fhir-link')
+    href = link.get_attribute("href")
+    assert href == f"{api.urls['interop']}/fhir/EpisodeOfCare/{episode['episode_id']}"
+    path = f"/fhir/EpisodeOfCare/{episode['episode_id']}"
+    resource = api.wait(lambda: api._maybe(lambda: api.call("GET", "interop", path)), bool,
+                        timeout=30)
+    assert (resource["resourceType"], resource["id"]) == ("EpisodeOfCare", episode["episode_id"])
     save_views(dashboard, "admin")
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from carepath.client import RATINGS
-from tests.security.conftest import SITE, World, consent_body, referral
+from tests.security.conftest import SITE, World, admin, consent_body, referral
+from tests.support import bearer, principal, wait_until
 
 EMPTY = "200 and nothing listed"
 
@@ -129,3 +130,67 @@ SPECS: dict[tuple[str, str], Spec] = {
     # The services' health, about no site: the same for a caller at any site.
     ("journey", "GET /pipeline"): Spec(lambda w, f: Call("GET", "/pipeline"), hidden=200),
 }
+
+
+# --- interop (FHIR): its projection catches up with the world before a request aims at it ---
+
+def _interop_id(w: World, kind: str) -> str:
+    """The id of the standing client's (for Flag: the flagged client's) `kind`, once interop
+    has projected it."""
+    client = w.apps["interop"]
+    ref = w.flagged if kind == "Flag" else w.ref
+    params = {"_id": ref} if kind == "Patient" else {"patient": ref}
+    if kind in ("Organization", "Location"):
+        return SITE
+
+    def found() -> str | None:
+        entries = client.get(f"/fhir/{kind}", params=params, headers=admin(client)
+                             ).json().get("entry", [])
+        return str(entries[0]["resource"]["id"]) if entries else None
+
+    return str(wait_until(found, timeout=30))
+
+
+def _export_job(w: World) -> str:
+    """A completed export requested by an admin at the world's site."""
+    client = w.apps["interop"]
+    boston = bearer(client.app.state.runtime.settings,  # type: ignore[attr-defined]
+                    principal("admin", SITE))
+    started = client.get("/fhir/$export", params={"_type": "Patient"},
+                         headers={**boston, "prefer": "respond-async"})
+    status = started.headers["content-location"].split("/fhir", 1)[1]
+    wait_until(lambda: client.get(f"/fhir{status}", headers=boston).status_code == 200)
+    return status.rsplit("/", 1)[1]
+
+
+_STANDING_JOBS: dict[int, str] = {}  # per world (its interop app)
+
+
+def _standing_job(w: World) -> str:
+    key = id(w.apps["interop"])
+    if key not in _STANDING_JOBS:
+        _STANDING_JOBS[key] = _export_job(w)
+    return _STANDING_JOBS[key]
+
+
+FHIR_TYPES = ("Patient", "EpisodeOfCare", "Encounter", "Appointment", "Flag", "Consent",
+              "Organization", "Location")
+for _kind in FHIR_TYPES:
+    # A search out of site answers an empty searchset Bundle (200), not an error.
+    SPECS["interop", f"GET /fhir/{_kind}"] = Spec(
+        lambda w, f, k=_kind: Call("GET", f"/fhir/{k}", params={"_id": _interop_id(w, k)}),
+        hidden=200)
+    SPECS["interop", f"GET /fhir/{_kind}/{{resource_id}}"] = Spec(
+        lambda w, f, k=_kind: Call("GET", f"/fhir/{k}/{_interop_id(w, k)}"))
+# Export is a system's job: an admin at another site may export that site (202) but cannot
+# see a job of boston's.
+SPECS["interop", "GET /fhir/$export"] = Spec(
+    lambda w, f: Call("GET", "/fhir/$export", params={"_type": "Organization"}), ok=400,
+    hidden=400)  # without Prefer: respond-async: refused after the roles check
+SPECS["interop", "GET /fhir/$export-status/{job_id}"] = Spec(
+    lambda w, f: Call("GET", f"/fhir/$export-status/{_standing_job(w)}"))
+SPECS["interop", "DELETE /fhir/$export-status/{job_id}"] = Spec(
+    lambda w, f: Call("DELETE", f"/fhir/$export-status/"
+                      f"{_export_job(w) if f else _standing_job(w)}"), ok=202)
+SPECS["interop", "GET /fhir/$export-files/{job_id}/{file_name}"] = Spec(
+    lambda w, f: Call("GET", f"/fhir/$export-files/{_standing_job(w)}/Patient.ndjson"))

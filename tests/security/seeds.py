@@ -142,7 +142,17 @@ def seed_journey(client: TestClient, publish: Publish) -> Known:
     return {"client_ref": story.ref, "site_id": "boston"}
 
 
+def seed_interop(client: TestClient, publish: Publish) -> Known:
+    story = Story(publish)
+    story.referred()
+    admitted = story.tell(ClientAdmitted(level=LevelOfCare.iop))
+    story.consumed_by(client)
+    return {"resource_id": str(admitted.id), "patient": f"Patient/{story.ref}",
+            "site_id": "boston"}
+
+
 SEEDS: dict[str, Callable[[TestClient, Publish], Known]] = {
     "intake": seed_intake, "assessment": seed_assessment, "placement": seed_placement,
     "scheduling": seed_scheduling, "notification": seed_notification, "journey": seed_journey,
+    "interop": seed_interop,
 }

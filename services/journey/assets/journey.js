@@ -3,6 +3,16 @@
 import { el, getJson, when, short, label } from "./core.js";
 
 const TRACE_URL = document.querySelector('meta[name="carepath-trace-url"]')?.content || "";
+// Interop's FHIR base: each episode links to its EpisodeOfCare resource (docs/interop.md).
+const FHIR_URL = document.querySelector('meta[name="carepath-fhir-url"]')?.content || "";
+
+function fhirLink(episodeId) {
+  if (!FHIR_URL) return null;
+  const reference = `EpisodeOfCare/${episodeId}`;
+  return el("a", { class: "fhir-link", href: `${FHIR_URL}/${reference}`, target: "_blank",
+                   rel: "noopener noreferrer", title: "FHIR R4 EpisodeOfCare (send a bearer token)" },
+    ` FHIR ${reference.slice(0, 22)}…`);
+}
 
 function timeline(segments) {
   const total = segments.reduce((sum, s) => sum + Math.max(s.los_days, 0.01), 0);
@@ -56,7 +66,8 @@ function renderJourney(journey) {
   const episodes = journey.episodes.map((ep) => el("div", { class: "episode", "data-episode": ep.episode_id },
     el("h3", {}, `Episode ${short(ep.episode_id)} at ${ep.site_id} `,
       el("span", { class: `pill ${ep.status}` }, ep.status), ep.disposition ? ` (${ep.disposition})` : null,
-      ep.los_days === null ? null : el("span", { class: "muted episode-los" }, ` · ${ep.los_days.toFixed(2)} days`)),
+      ep.los_days === null ? null : el("span", { class: "muted episode-los" }, ` · ${ep.los_days.toFixed(2)} days`),
+      fhirLink(ep.episode_id)),
     ep.segments.length ? [timeline(ep.segments), segmentTable(ep.segments)]
       : el("p", { class: "muted" }, "No level segments yet.")));
   document.getElementById("journey").replaceChildren(

@@ -1,0 +1,194 @@
+"""Interop's tables: the projection the FHIR resources are read from (patients, episodes of care,
+level segments as encounters, sessions as appointments, relapse-risk flags, consents), the HL7 v2
+ADT feed's outbox and dead letters, and bulk-export jobs. Every projection row carries
+`last_updated` (FHIR `meta.lastUpdated`, `_lastUpdated` and `_since`) and the event that last
+changed it (`meta.source`)."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, Text
+from sqlmodel import Field, SQLModel
+
+from carepath.db import runtime_tables
+
+
+def moment(*, nullable: bool = False, index: bool = False) -> Any:
+    """A timezone-aware timestamp column (SQLModel's default drops the zone on PostgreSQL)."""
+    return Field(default=None if nullable else ...,
+                 sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+def json_column(default: Any = list) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class InteropTable(SQLModel):
+    metadata = MetaData()
+
+
+class PatientRow(InteropTable, table=True):
+    """A client seen on the bus: pseudonymous (the client_ref and the site, nothing else)."""
+
+    __tablename__ = "fhir_patient"
+
+    client_ref: str = Field(primary_key=True, max_length=64)
+    site_id: str | None = Field(default=None, max_length=64)
+    first_seen: datetime = moment()
+    last_updated: datetime = moment(index=True)
+    event_id: str = Field(max_length=36)
+
+
+class EpisodeRow(InteropTable, table=True):
+    """An episode of care. `status` is contracts.stays.EpisodeStatus; `history` its earlier
+    statuses as [{status, start, end}] (FHIR EpisodeOfCare.statusHistory)."""
+
+    __tablename__ = "fhir_episode"
+
+    episode_id: str = Field(primary_key=True, max_length=36)
+    client_ref: str = Field(index=True, max_length=64)
+    site_id: str = Field(max_length=64)
+    status: str = Field(max_length=20)
+    status_since: datetime = moment()
+    history: list[dict[str, Any]] = json_column()
+    disposition: str | None = Field(default=None, max_length=30)
+    opened_at: datetime = moment()
+    closed_at: datetime | None = moment(nullable=True)
+    last_updated: datetime = moment(index=True)
+    event_id: str = Field(max_length=36)
+
+
+class EncounterRow(InteropTable, table=True):
+    """A level segment: a stretch of an episode at one level of care and one site. Its id is
+    the event that started it."""
+
+    __tablename__ = "fhir_encounter"
+
+    encounter_id: str = Field(primary_key=True, max_length=36)
+    episode_id: str = Field(index=True, max_length=36)
+    client_ref: str = Field(index=True, max_length=64)
+    site_id: str = Field(max_length=64)
+    level: str = Field(max_length=20)
+    started_at: datetime = moment()
+    ended_at: datetime | None = moment(nullable=True)
+    end_reason: str | None = Field(default=None, max_length=30)
+    last_updated: datetime = moment(index=True)
+    event_id: str = Field(max_length=36)
+
+
+class AppointmentRow(InteropTable, table=True):
+    """A scheduled session; `status` is scheduled, attended, late, missed, excused or
+    cancelled (scheduling's words; the FHIR API maps them to AppointmentStatus)."""
+
+    __tablename__ = "fhir_appointment"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=64)
+    episode_id: str | None = Field(default=None, max_length=36)
+    site_id: str | None = Field(default=None, max_length=64)
+    level: str = Field(max_length=20)
+    kind: str = Field(max_length=40)
+    modality: str | None = Field(default=None, max_length=40)
+    starts_at: datetime = moment()
+    duration_min: int
+    status: str = Field(max_length=20)
+    last_updated: datetime = moment(index=True)
+    event_id: str = Field(max_length=36)
+
+
+class FlagRow(InteropTable, table=True):
+    """A relapse-risk flag: severity, score and the indicator codes (never their detail)."""
+
+    __tablename__ = "fhir_flag"
+
+    flag_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=64)
+    episode_id: str | None = Field(default=None, max_length=36)
+    site_id: str | None = Field(default=None, max_length=64)
+    severity: str = Field(max_length=20)
+    score: float
+    indicators: list[str] = json_column()
+    level: str | None = Field(default=None, max_length=20)
+    flagged_at: datetime = moment()
+    last_updated: datetime = moment(index=True)
+    event_id: str = Field(max_length=36)
+
+
+class ConsentRow(InteropTable, table=True):
+    """A 42 CFR Part 2 consent (§2.31): who may receive what, for what, until when."""
+
+    __tablename__ = "fhir_consent"
+
+    consent_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=64)
+    site_id: str | None = Field(default=None, max_length=64)
+    recipient_ref: str = Field(max_length=64)
+    purpose: str = Field(max_length=60)
+    information: list[str] = json_column()
+    expires_at: datetime | None = moment(nullable=True)
+    expires_on: str | None = Field(default=None, max_length=40)
+    signed_at: datetime | None = moment(nullable=True)
+    recorded_at: datetime = moment()
+    revoked_at: datetime | None = moment(nullable=True)
+    last_updated: datetime = moment(index=True)
+    event_id: str = Field(max_length=36)
+
+
+class AdtMessage(InteropTable, table=True):
+    """The HL7 v2 ADT feed's outbox: one message per placement event, written with the
+    projection in the same transaction, sent in `seq` order (so in order per client) until the
+    receiver acknowledges it. `control_id` (MSH-10) comes from the event id: a resend is the
+    same message, which a receiver dedupes."""
+
+    __tablename__ = "adt_message"
+    __table_args__ = (Index("ix_adt_message_pending", "status", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    control_id: str = Field(unique=True, max_length=20)
+    client_ref: str = Field(index=True, max_length=64)
+    trigger: str = Field(max_length=3)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=10)  # pending | acked | dead
+    attempts: int = 0
+    created_at: datetime = moment()
+    sent_at: datetime | None = moment(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class AdtDeadLetter(InteropTable, table=True):
+    """A message the receiver refused (MSA-1 AE or AR): kept with the receiver's answer until
+    someone re-drives it (`carepath hl7 redrive`)."""
+
+    __tablename__ = "adt_dead_letter"
+
+    seq: int = Field(primary_key=True)  # the AdtMessage it was
+    control_id: str = Field(max_length=20)
+    client_ref: str = Field(max_length=64)
+    trigger: str = Field(max_length=3)
+    ack_code: str = Field(max_length=2)
+    error: str = Field(max_length=500)
+    dead_at: datetime = moment()
+
+
+class ExportJob(InteropTable, table=True):
+    """A FHIR Bulk Data `$export`: what was asked, how far it has got, and its files."""
+
+    __tablename__ = "export_job"
+
+    job_id: str = Field(primary_key=True, max_length=36)
+    status: str = Field(max_length=12)  # accepted | running | completed | failed | cancelled
+    types: list[str] = json_column()
+    since: datetime | None = moment(nullable=True)
+    requested_by: str = Field(max_length=120)
+    sites: list[str] = json_column()  # the requester's site scope ("*": every site)
+    request_url: str = Field(max_length=2000)
+    created_at: datetime = moment()
+    transaction_time: datetime = moment()
+    done_types: int = 0
+    output: list[dict[str, Any]] = json_column()  # [{type, file, count}]
+    error: str | None = Field(default=None, max_length=500)
+    finished_at: datetime | None = moment(nullable=True)
+
+
+metadata = InteropTable.metadata
+outbox, inbox = runtime_tables(metadata)
