@@ -320,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=trace)
 
     p = commands.add_parser("rebuild", help="rebuild a read model from the topics")
-    p.add_argument("service", choices=("journey",))
+    p.add_argument("service", choices=("journey", "interop"))
     p.add_argument("--into", help="database URL to rebuild into (default: the live one)")
     p.set_defaults(func=rebuild)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import httpx
 
 from carepath.client import ApiError, CarepathClient
 from carepath.platform import Platform
@@ -16,12 +17,36 @@ from carepath.settings import SERVICES
 
 READMITTED = 15  # the demo client who completes aftercare and is later referred again
 FIRST_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan", "Taylor", "Jamie"]
+# Longer than a service takes to come back when `carepath run` restarts it (its supervisor's
+# longest backoff, 30 s, and a start): a demo client waits for the service rather than stopping.
+DEMO_PATIENCE = 90.0
 _print_lock = threading.Lock()
+_quiet = threading.Event()  # set when the demo is interrupted: its clients' threads say nothing
 
 
 def say(client_ref: str, site: str, text: str) -> None:
     with _print_lock:
+        if _quiet.is_set():
+            return
         print(f"  {time.strftime('%H:%M:%S')}  {client_ref}  {site:<9}  {text}", flush=True)
+
+
+class PatientClient(CarepathClient):
+    """Also waits out a service that died in the middle of a read (a reset connection rather
+    than a refused one): reading again is safe. A command cut off that way may have been done,
+    so it is not repeated: its demo client stops early, and says so."""
+
+    def request(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
+        if method != "GET":
+            return super().request(method, service, path, **kwargs)
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                return super().request(method, service, path, **kwargs)
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 class DemoClient:
@@ -180,25 +205,46 @@ class DemoClient:
 
 
 def run_demo(platform: Platform, clients: int = 24) -> None:
-    api = CarepathClient({service: platform.url(service) for service in SERVICES}, patience=10,
-                         token=platform.admin_token())
+    """The clients run on daemon threads: a service restarted meanwhile is waited for
+    (DEMO_PATIENCE), a client that still fails stops early without stopping the others, and
+    Ctrl-C (or SIGTERM) ends the demo at once."""
+    api = PatientClient({service: platform.url(service) for service in SERVICES},
+                        patience=DEMO_PATIENCE, token=platform.admin_token())
     print(f"\nDemo: {clients} synthetic clients across boston and worcester "
           "(residential -> PHP -> IOP -> aftercare; relapse signs propose a step up that a "
           "clinician confirms or declines; one client is readmitted).\n")
     demo_clients = [DemoClient(api, index) for index in range(clients)]
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        futures = []
-        for client in demo_clients:
-            futures.append(pool.submit(client.run))
+    outcomes: dict[int, str | Exception] = {}
+
+    def run(client: DemoClient) -> None:
+        try:
+            outcomes[client.index] = client.run()
+        except Exception as error:  # reported below, the others go on
+            outcomes[client.index] = error
+
+    threads = [threading.Thread(target=run, args=(client,), name=f"demo-client-{client.index}",
+                                daemon=True) for client in demo_clients]
+    try:
+        for thread in threads:
+            thread.start()
             time.sleep(0.4)
-        refs = []
-        for future in futures:
-            try:
-                refs.append(future.result())
-            except (ApiError, TimeoutError) as error:
-                print(f"  a demo client stopped early: {error}", flush=True)
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        _quiet.set()
+        raise
+    refs = []
+    for client in demo_clients:
+        outcome = outcomes.get(client.index, RuntimeError("no outcome"))
+        if isinstance(outcome, str):
+            refs.append(outcome)
+        else:
+            print(f"  a demo client stopped early: {outcome!r}"[:500], flush=True)
     time.sleep(1.0)
-    print_summary(api, refs, readmitted=[c.ref for c in demo_clients if c.readmitted])
+    try:
+        print_summary(api, refs, readmitted=[c.ref for c in demo_clients if c.readmitted])
+    except (ApiError, httpx.HTTPError) as error:
+        print(f"\nNo summary: {error!r}", flush=True)
 
 
 def print_summary(api: CarepathClient, refs: list[str], readmitted: list[str] | None = None
@@ -215,6 +261,8 @@ def print_summary(api: CarepathClient, refs: list[str], readmitted: list[str] | 
     for ref in readmitted or ():
         print(f"\nReadmitted: {ref}")
         print_episodes(api.journey(ref))
+    if not refs:
+        return
     ref = refs[2] if len(refs) > 2 else refs[0]
     journey = api.journey(ref)
     print(f"\nOne full journey: {ref}")

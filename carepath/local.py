@@ -15,6 +15,7 @@ from carepath.auth import uses_jwks
 from carepath.embedded import port_answers
 from carepath.platform import Platform
 from carepath.settings import EMBEDDED_BOOTSTRAP, SERVICE_PORTS, SERVICES, Settings
+from carepath.supervisor import Supervisor
 
 Broker = Literal["embedded", "kafka"]
 KAFKA_PORT = 9092
@@ -66,37 +67,57 @@ def _local_platform(settings: Settings, *, broker: Broker, broker_port: int | No
 
 
 def _serve(platform: Platform, *, demo: bool, clients: int) -> int:
-    from carepath.demo import run_demo
-
-    stop = {"requested": False}
-
-    def request_stop(*_: object) -> None:
-        stop["requested"] = True
-
-    signal.signal(signal.SIGTERM, request_stop)
+    """Start the platform, run the demo, and serve until Ctrl-C or SIGTERM, supervising the
+    services all along (carepath/supervisor.py): one that exits is restarted, the others keep
+    running, and neither the demo nor the runner stops because of it."""
+    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+    supervisor = Supervisor(platform)
     code = 0
     try:
         platform.start()
+        supervisor.start()
         _print_endpoints(platform)
         if demo:
-            run_demo(platform, clients=clients)
-        print("\nServices are up. Press Ctrl-C to stop everything.", flush=True)
-        while not stop["requested"]:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+            _run_demo(platform, clients)
+        print("\nServices are up; one that exits is restarted. Press Ctrl-C to stop everything.",
+              flush=True)
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (_interrupt)
         pass
-    except (RuntimeError, TimeoutError) as exc:  # e.g. no Java, or a service that exited
+    except (RuntimeError, TimeoutError) as exc:  # e.g. no Java, or a service that would not start
         print(f"carepath run: {exc}", file=sys.stderr, flush=True)
         code = 2
     finally:
-        # Services first (they finish in-flight work and flush their outboxes), then the broker.
+        # Nothing interrupts the shutdown; the supervisor first, so it restarts nothing, then the
+        # services (they finish in-flight work and flush their outboxes), then the broker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nStopping services and the broker ...", flush=True)
+        supervisor.stop()
         platform.stop()
         print("Stopped.", flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous_sigterm or signal.SIG_DFL)
     if platform.kafka is not None and code == 0:
         print(f"Everything is kept in {platform.var_dir}: `carepath run --broker kafka` "
               "starts again where this run stopped.", flush=True)
     return code
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM stops `carepath run` as Ctrl-C does, also in the middle of the demo."""
+    raise KeyboardInterrupt
+
+
+def _run_demo(platform: Platform, clients: int) -> None:
+    """The demo is a show on top of the platform: should it fail, say so and keep serving."""
+    from carepath.demo import run_demo
+
+    try:
+        run_demo(platform, clients=clients)
+    except Exception as exc:  # the services outlive their demo
+        print(f"\nThe demo stopped: {exc!r}; the services keep running.", flush=True)
 
 
 def _check_java(platform: Platform) -> None:
@@ -178,16 +199,16 @@ def _remove_databases(var_dir: Path) -> bool:
 
 def _starting(platform: Platform, *, first_start: bool, demo: bool) -> str:
     if platform.kafka is None:
-        return "Starting Carepath: broker and six services ..."
+        return "Starting Carepath: broker and seven services ..."
     where = (f"Kafka's log in {platform.kafka.data_dir}, the services' databases in "
              f"{platform.var_dir}")
     if not first_start:
-        return (f"Starting Carepath on Apache Kafka {KAFKA_VERSION} and six services: a restart "
+        return (f"Starting Carepath on Apache Kafka {KAFKA_VERSION} and seven services: a restart "
                 f"on the data kept ({where});\n  the demo runs on a first start only, not on a "
                 "restart ...")
     then = ("the demo runs once now, and its synthetic clients stay in this data (--no-demo "
             "on a new var dir starts empty)" if demo else "starting empty (--no-demo)")
-    return (f"Starting Carepath on Apache Kafka {KAFKA_VERSION} and six services: a first "
+    return (f"Starting Carepath on Apache Kafka {KAFKA_VERSION} and seven services: a first "
             f"start ({where}, kept between runs);\n  {then} ...")
 
 

@@ -1,5 +1,6 @@
 """Runs the whole platform — the broker and every service as its own process. Used by
-`carepath run` (carepath/local.py) and by the end-to-end and fault tests."""
+`carepath run` (carepath/local.py, which also supervises it: carepath/supervisor.py) and by the
+end-to-end and fault tests (which kill and restart services themselves)."""
 
 from __future__ import annotations
 
@@ -104,14 +105,23 @@ class Platform:
         instance = service if replica == 1 else f"{service}#{replica}"
         if instance not in self.ports:
             self.ports[instance] = free_port()
-        log = (self.var_dir / "logs" / f"{instance}.log").open("ab")
-        self.processes[instance] = subprocess.Popen(
-            [sys.executable, "-m", "carepath.cli", "serve", service,
-             "--port", str(self.ports[instance])],
-            env={**self.service_env(service), **(env or {})}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        # The child holds its own copy of the log's descriptor: closing ours keeps a service
+        # restarted many times (carepath/supervisor.py) from leaking one per start.
+        with self.log_path(instance).open("ab") as log:
+            self.processes[instance] = subprocess.Popen(
+                [sys.executable, "-m", "carepath.cli", "serve", service,
+                 "--port", str(self.ports[instance])],
+                env={**self.service_env(service), **(env or {})}, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
         return instance
+
+    def log_path(self, instance: str) -> Path:
+        return self.var_dir / "logs" / f"{instance}.log"
+
+    def ready(self, instance: str) -> bool:
+        """The instance (`placement`, `placement#2`) answers /readyz as itself."""
+        return service_ready(self.url(instance), instance.split("#")[0])
 
     def wait_ready(self, timeout_s: float = 90.0, services: tuple[str, ...] = SERVICES) -> None:
         """Wait for instances (service names, or `service#N` replicas) to answer /readyz."""
@@ -120,7 +130,7 @@ class Platform:
         while pending:
             for service in sorted(pending):
                 self._check_alive(service)
-                if _ready(self.url(service), service.split("#")[0]):
+                if self.ready(service):
                     pending.discard(service)
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout_s}s: {sorted(pending)}; "
@@ -130,7 +140,7 @@ class Platform:
     def _check_alive(self, instance: str) -> None:
         process = self.processes[instance]
         if process.poll() is not None:
-            tail = (self.var_dir / "logs" / f"{instance}.log").read_text()[-2000:]
+            tail = self.log_path(instance).read_text()[-2000:]
             raise RuntimeError(f"{instance} exited with {process.returncode}:\n{tail}")
 
     def kill(self, instance: str, sig: int = signal.SIGKILL) -> None:
@@ -166,7 +176,7 @@ class Platform:
         self.stop()
 
 
-def _ready(url: str, service: str) -> bool:
+def service_ready(url: str, service: str) -> bool:
     """Ready, and the service itself answering (not another process on its port)."""
     try:
         response = httpx.get(f"{url}/readyz", timeout=1.0)

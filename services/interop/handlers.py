@@ -73,14 +73,18 @@ def project(event: Incoming, tx: Transaction, deps: InteropDeps) -> None:
 
 
 def _patient(session: Session, envelope: Envelope) -> None:
+    """The client's Patient: first seen at their earliest event, at the site of their latest.
+    Topics are not ordered among each other, so neither depends on the order of arrival (a
+    replay builds the same row)."""
+    at, event_id = _at(envelope), str(envelope.id)
     row = session.get(PatientRow, envelope.subject)
     if row is None:
-        row = PatientRow(client_ref=envelope.subject, site_id=envelope.siteid,
-                         first_seen=_at(envelope), last_updated=_at(envelope),
-                         event_id=str(envelope.id))
-    elif envelope.siteid and envelope.siteid != row.site_id:
-        row.site_id, row.last_updated = envelope.siteid, _at(envelope)
-        row.event_id = str(envelope.id)
+        row = PatientRow(client_ref=envelope.subject, site_id=envelope.siteid, first_seen=at,
+                         last_updated=at, event_id=event_id)
+    else:
+        row.first_seen = min(as_utc(row.first_seen), at)
+        if envelope.siteid and (as_utc(row.last_updated), row.event_id) < (at, event_id):
+            row.site_id, row.last_updated, row.event_id = envelope.siteid, at, event_id
     session.add(row)
 
 

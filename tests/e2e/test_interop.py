@@ -176,8 +176,9 @@ def test_the_encounters_are_the_journeys_segments_and_the_episode_its_episode(wo
     journey = world.api.journey(world.ref)
     [episode] = journey["episodes"]
     segments = episode["segments"]
-    assert [(e["period"]["start"], e["period"].get("end")) for e in encounters] == [
-        (_instant(s["started_at"]), _instant(s["ended_at"])) for s in segments]
+    assert [(_instant(e["period"]["start"]), _instant(e["period"].get("end")))
+            for e in encounters] == [(_instant(s["started_at"]), _instant(s["ended_at"]))
+                                     for s in segments]
     assert [e["location"][0]["location"]["reference"] for e in encounters] == [
         f"Location/{s['site_id']}" for s in segments]
     eoc = fhir(world.api, f"EpisodeOfCare/{episode['episode_id']}")
@@ -259,8 +260,6 @@ def rows_of(url: str, name: str) -> int:
         engine.dispose()
 
 
-def _instant(value: str | None) -> str | None:
-    """The journey's timestamp as the FHIR resource writes it."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _instant(value: str | None) -> datetime | None:
+    """A FHIR instant or a journey timestamp, as a moment in time."""
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
