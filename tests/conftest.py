@@ -171,7 +171,7 @@ def service_settings(service: str, *, bootstrap: str, database_url: str, var_dir
 @contextmanager
 def running_platform(var_dir: Path, env: dict[str, str] | None = None,
                      bootstrap: str | None = None) -> Iterator[Platform]:
-    """All six services as processes, each on a fresh database, on `bootstrap` (a broker the
+    """All seven services as processes, each on a fresh database, on `bootstrap` (a broker the
     caller owns) or else the suite's broker (a fresh embedded one, or the shared one reset)."""
     databases = DatabaseFactory(var_dir)
     urls = {service: databases.new(service) for service in SERVICES}

@@ -26,7 +26,7 @@ from carepath.access import PrincipalDep
 from carepath.auth import Principal
 from carepath.db import as_utc
 from carepath.errors import NotFound
-from carepath.runtime import RuntimeDep
+from carepath.runtime import Runtime, RuntimeDep
 from services.interop import export, fhir
 from services.interop.deps import InteropDeps
 from services.interop.fhir import FhirError, FhirResponse, FhirRoute, Kind, Resource
@@ -182,7 +182,7 @@ def _date_holds(moment: datetime, prefix: str, start: datetime, end: datetime) -
             "lt": moment < start, "le": moment < end}[prefix]
 
 
-def search_rows(kind: Kind, query: Query, principal: Principal, runtime: Any
+def search_rows(kind: Kind, query: Query, principal: Principal, runtime: Runtime
                 ) -> tuple[int, list[Resource]]:
     conditions: list[Any] = []
     if (sites := principal.site_filter) is not None:

@@ -16,6 +16,7 @@ from carepath.auth import mint_token
 from carepath.client import CarepathClient
 from carepath.local import _print_endpoints
 from carepath.platform import Platform
+from carepath.settings import SERVICES
 from tests.browser.conftest import ARTIFACTS, Scenario
 
 LABELS = {"php": "PHP", "iop": "IOP"}
@@ -110,8 +111,9 @@ def test_the_page_shows_what_the_api_answers(
     assert "stepped up IOP → PHP" not in did[scenario.proposed]
     assert_risk(dashboard, flags)
     services = api.call("GET", "journey", "/pipeline")
-    assert [s["reachable"] for s in services] == [True] * 6
-    expect(dashboard.locator("#pipeline .pill.ok")).to_have_count(6)
+    assert [s["service"] for s in services] == list(SERVICES)
+    assert [s["reachable"] for s in services] == [True] * len(SERVICES)
+    expect(dashboard.locator("#pipeline .pill.ok")).to_have_count(len(SERVICES))
     for service in services:
         expect(dashboard.locator(f'#pipeline tr[data-service="{service["service"]}"] td.dlq')
                ).to_have_text(str(service["dead_lettered"]))

@@ -1,4 +1,4 @@
-"""All six services in this process (one app each per test module) on the real broker and real
+"""All seven services in this process (one app each per test module) on the real broker and real
 databases, and a small world of boston clients to aim requests at."""
 
 from __future__ import annotations
