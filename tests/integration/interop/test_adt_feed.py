@@ -1,6 +1,6 @@
-"""The HL7 v2 ADT feed end to end: placement events through interop's real handlers into the
-feed's outbox (on the suite's database), sent by the real feed loop over MLLP to a real
-receiver (services/interop/mllp.py Receiver) on a local port."""
+"""The HL7 v2 ADT feed end to end: placement events through interop's real consumer path
+(tests/harness.py) into the feed's outbox (on the suite's database), sent by the real feed
+loop over MLLP to a real receiver (services/interop/mllp.py Receiver) on a local port."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from carepath.consumer import Incoming
 from carepath.db import make_engine
 from carepath.telemetry import Metrics
-from carepath.uow import UnitOfWork
 from contracts import EventData, new_envelope
 from contracts.events.placement import (
     ClientAdmitted,
@@ -31,12 +29,13 @@ from contracts.events.placement import (
 from contracts.levels import LevelOfCare
 from services.interop import hl7v2, store
 from services.interop.adt import AdtEvent
+from services.interop.app import SPEC
 from services.interop.deps import AdtConfig, InteropDeps
 from services.interop.feed import Feed, dead_letters, redrive, run_feed
-from services.interop.handlers import project
 from services.interop.mllp import Connection, Receiver, send
 from services.interop.store import AdtMessage
 from tests.conftest import DatabaseFactory
+from tests.harness import EventHarness, Outcome
 
 SITE = "site-north"
 WAIT_S = 15.0
@@ -52,17 +51,14 @@ def engine(databases: DatabaseFactory) -> Iterator[Engine]:
 
 @dataclass
 class Interop:
-    """Interop's consumer side: events through its handler, as the consumer applies them."""
+    """Interop's consumer side: events through its real consumer path, one at a time."""
 
-    uow: UnitOfWork
-    deps: InteropDeps
+    events: EventHarness
 
     def consume(self, data: EventData, *, client_ref: str, episode_id: uuid.UUID) -> str:
         envelope = new_envelope(data, subject=client_ref, site_id=SITE, episode_id=episode_id,
                                 correlation_id=None, causation_id=None)
-        incoming = Incoming(envelope=envelope, data=data, trace_id=None)
-        assert self.uow.consume_once("carepath.interop", envelope.id,
-                                     lambda tx: project(incoming, tx, self.deps))
+        assert self.events.feed(envelope).outcomes == [Outcome.applied]
         return envelope.id.hex[:20]  # its message's MSH-10
 
     def journey(self, client_ref: str) -> list[str]:
@@ -81,9 +77,10 @@ class Interop:
 
 
 @pytest.fixture
-def interop(engine: Engine) -> Interop:
-    uow = UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox)
-    return Interop(uow=uow, deps=InteropDeps(sites={}, mllp_url="127.0.0.1:2575"))
+def interop(engine: Engine) -> Iterator[Interop]:
+    with EventHarness(SPEC, database=engine,
+                      deps=InteropDeps(sites={}, mllp_url="127.0.0.1:2575")) as events:
+        yield Interop(events)
 
 
 @pytest.fixture
@@ -197,7 +194,7 @@ async def test_a_refused_message_is_a_dead_letter_and_the_feed_goes_on(
     assert [hl7v2.message_type(text)[1] for text in receiver.received] == later
     assert feed.count("A01", "dead") == 1
 
-    assert redrive(interop.uow, [letter.seq]) == 1
+    assert redrive(interop.events.uow, [letter.seq]) == 1
     await receiver.wait_for(5, timeout=WAIT_S)
     assert hl7v2.message_type(receiver.received[4]) == ("A01", refused)
     await eventually(lambda: rows(engine)[0].status == "acked")

@@ -1,5 +1,6 @@
-"""Event handlers over a real (SQLite) store, without a broker: what assessment remembers from
-the events it consumes and which flags it raises, with which causes."""
+"""Event handlers through the real consumer path over a real (SQLite) store, without a broker
+(tests/harness.py): what assessment remembers from the events it consumes and which flags it
+raises, with which causes."""
 
 import uuid
 from collections.abc import Iterator
@@ -9,10 +10,6 @@ from typing import Any
 
 import pytest
 
-from carepath.consumer import Incoming
-from carepath.db import make_engine
-from carepath.settings import Settings
-from carepath.uow import UnitOfWork
 from contracts import Envelope, EventData, LevelOfCare, new_envelope
 from contracts.events import (
     AdmissionCancelled,
@@ -36,10 +33,10 @@ from contracts.events import (
     WaitlistExitReason,
 )
 from services.assessment import store
-from services.assessment.app import make_deps
+from services.assessment.app import SPEC
 from services.assessment.handlers import handlers
+from tests.harness import EventHarness, Outcome
 
-DEPS = make_deps(Settings())
 REF = "c-unit0001"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -47,8 +44,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 class Story:
     """Feeds one client's events to the handlers, in order, as the consumer would."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, events: EventHarness) -> None:
+        self.events = events
         self.referral = new_envelope(
             ClientReferred(referral_source=ReferralSource.clinician, referred_at=T0,
                            presenting_concern_count=1),
@@ -65,12 +62,9 @@ class Story:
                             causation_id=self.referral.id, time=self.clock)
 
     def feed(self, envelope: Envelope) -> list[Envelope]:
-        data = envelope.payload()
-        handler = handlers.get(type(data))
-        assert handler is not None
-        with self.uow.transaction() as tx:
-            handler(Incoming(envelope=envelope, data=data, trace_id=None), tx, DEPS)
-        return tx.emitted
+        fed = self.events.feed(envelope)
+        assert fed.outcomes == [Outcome.applied]
+        return fed.emitted
 
     def admit(self, level: str = "iop") -> list[Envelope]:
         return self.feed(self.event(ClientAdmitted(level=LevelOfCare(level))))
@@ -83,7 +77,7 @@ class Story:
         return self.feed(self.event(data))
 
     def client(self) -> store.Client:
-        with self.uow.transaction() as tx:
+        with self.events.uow.transaction() as tx:
             found = tx.session.get(store.Client, REF)
             assert found is not None
             return found
@@ -91,10 +85,8 @@ class Story:
 
 @pytest.fixture
 def story(tmp_path: Path) -> Iterator[Story]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'assessment.db'}")
-    store.metadata.create_all(engine)
-    yield Story(UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox))
-    engine.dispose()
+    with EventHarness(SPEC, database=f"sqlite:///{tmp_path / 'assessment.db'}") as events:
+        yield Story(events)
 
 
 def test_a_referral_opens_a_pending_initial_assessment(story: Story) -> None:

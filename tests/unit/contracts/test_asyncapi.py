@@ -29,7 +29,8 @@ def test_committed_document_matches_the_code() -> None:
 
 def test_every_topic_and_dead_letter_topic_is_a_channel(doc: dict[str, Any]) -> None:
     addresses = {channel["address"] for channel in doc["channels"].values()}
-    consumers = ("assessment", "placement", "scheduling", "notification", "journey")
+    consumers = ("assessment", "placement", "scheduling", "notification", "journey",
+                 "interop")
     assert addresses == {*TOPICS, *(f"carepath.{s}.dlq" for s in consumers)}
 
 

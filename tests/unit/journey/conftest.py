@@ -1,5 +1,6 @@
-"""Journey's app on a throwaway SQLite database, fed envelopes directly through its handler
-(no broker): the views and HTTP shapes are exercised exactly as in production."""
+"""Journey's app on a throwaway SQLite database, fed envelopes through its real consumer path
+(tests/harness.py; no broker): the views and HTTP shapes are exercised exactly as in
+production."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carepath.consumer import Incoming
 from carepath.settings import Settings
 from contracts import Envelope
-from services.journey import store
-from services.journey.app import create_app
-from services.journey.handlers import record
+from services.journey.app import SPEC, create_app
+from tests.harness import EventHarness, traceparent_of
 from tests.support import bearer
 
 
@@ -25,16 +24,16 @@ class Journey:
                             var_dir=tmp_path)
         self.app = create_app(settings)
         self.runtime = self.app.state.runtime
-        store.metadata.create_all(self.runtime.engine)
-        # no lifespan: no broker, no relay; an admin token for every site
+        # the app's database and deps; no lifespan: no broker, no relay
+        self.events = EventHarness(SPEC, database=self.runtime.engine, deps=self.runtime.deps)
+        # an admin token for every site
         self.http = TestClient(self.app, headers=bearer(settings))
 
     def feed(self, *envelopes: Envelope, trace_id: str | None = None) -> list[bool]:
-        """Consume through the inbox; True where the event had an effect, False if a repeat."""
-        return [self.runtime.uow.consume_once(
-            "carepath.journey", envelope.id,
-            lambda tx, e=envelope: record(Incoming(e, e.payload(), trace_id), tx, None))
-            for envelope in envelopes]
+        """Consume as one fetched batch; True where the event had an effect, False if a
+        repeat."""
+        traceparent = traceparent_of(trace_id) if trace_id else None
+        return self.events.feed(*envelopes, traceparent=traceparent).applied
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params=params)
@@ -56,4 +55,5 @@ class Journey:
 def journey(tmp_path: Path) -> Iterator[Journey]:
     harness = Journey(tmp_path)
     yield harness
+    harness.events.close()
     harness.runtime.engine.dispose()

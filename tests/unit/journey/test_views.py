@@ -294,7 +294,11 @@ def test_the_dashboard_and_all_it_loads_come_from_the_service(journey: Journey) 
     for needed in ("/census", "/flows", "/journey", "/transitions", "/risk-flags", "/pipeline",
                    "/proposals?status=open", "<label", 'role="search"'):
         assert needed in everything
+    # Links the page offers (never loads): interop's FHIR base, for each episode's resource.
+    [fhir_base] = re.findall(r'<meta name="carepath-fhir-url" content="([^"]*)">', texts[0])
+    assert fhir_base == f"{journey.runtime.settings.service_urls['interop']}/fhir"
     for external in ("http://", "https://", "//cdn"):
-        assert external not in everything.replace("http://www.w3.org/2000/svg", "")
+        assert external not in everything.replace("http://www.w3.org/2000/svg", "").replace(
+            fhir_base, "")
     assert journey.http.get("/assets/..%2Fdashboard.py").status_code in (404, 422)
 

@@ -1,29 +1,29 @@
-"""A small world for notification's handlers and delivery: a real SQLite unit of work, fake
-channels that record or refuse, and a clock the test moves."""
+"""A small world for notification's handlers and delivery: events through the real consumer
+path (tests/harness.py) on SQLite, fake channels that record or refuse, and a clock the test
+moves."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from carepath.config import ChannelConfig
-from carepath.consumer import Incoming
-from carepath.db import make_engine
 from carepath.uow import UnitOfWork
 from contracts import Envelope, EventData, new_envelope
 from contracts.events.notification import DeliveryFailure
 from services.notification import store
+from services.notification.app import SPEC
 from services.notification.channels import Channel, DeliveryError
 from services.notification.config import NotificationDeps, NotificationsConfig
 from services.notification.delivery import Delivery
 from services.notification.domain import Message
-from services.notification.handlers import handlers
 from services.notification.store import Notification
+from tests.harness import EventHarness, Outcome
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -56,11 +56,23 @@ class Clock:
 
 @dataclass
 class World:
-    uow: UnitOfWork
-    deps: NotificationDeps
+    events: EventHarness
     channels: dict[str, FakeChannel]
     clock: Clock = field(default_factory=Clock)
     referral: Envelope | None = None
+
+    @property
+    def uow(self) -> UnitOfWork:
+        return self.events.uow
+
+    @property
+    def deps(self) -> NotificationDeps:
+        deps: NotificationDeps = self.events.deps
+        return deps
+
+    @deps.setter
+    def deps(self, deps: NotificationDeps) -> None:
+        self.events.deps = deps
 
     @property
     def delivery(self) -> Delivery:
@@ -75,18 +87,11 @@ class World:
                                 causation_id=root.id if root else None, time=at)
         if root is None:
             self.referral = envelope
-        handler = handlers.get(type(data))
-        assert handler is not None, type(data)
-        incoming = Incoming(envelope=envelope, data=data, trace_id=None)
-        self.uow.consume_once("carepath.notification", envelope.id,
-                              lambda tx: handler(incoming, tx, self.deps))
+        assert self.events.feed(envelope).outcomes == [Outcome.applied], type(data)
         return envelope
 
     def emitted(self, name: str) -> list[Envelope]:
-        with self.uow.engine.connect() as conn:
-            payloads = conn.execute(select(store.outbox.c.payload).order_by(store.outbox.c.seq))
-            envelopes = [Envelope.from_bytes(row[0]) for row in payloads]
-        return [e for e in envelopes if e.type.split(".")[2] == name]
+        return self.events.emitted(name)
 
     def rows(self) -> dict[tuple[str, str], Notification]:
         with self.uow.transaction() as tx:
@@ -102,9 +107,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    engine = make_engine(f"sqlite:///{tmp_path / 'notification.db'}")
-    store.metadata.create_all(engine)
+def world(tmp_path: Path) -> Iterator[World]:
     channels = {name: FakeChannel(name) for name in ("log", "email", "webhook")}
     typed: dict[str, Channel] = dict(channels)
     deps = NotificationDeps(
@@ -112,5 +115,6 @@ def world(tmp_path: Path) -> World:
         care_teams={"boston": ChannelConfig(channel="email", address="team@boston.example"),
                     "worcester": ChannelConfig(channel="log", address="care-team-worcester")},
         channels=typed)
-    return World(uow=UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox), deps=deps,
-                 channels=channels)
+    with EventHarness(SPEC, database=f"sqlite:///{tmp_path / 'notification.db'}",
+                      deps=deps) as events:
+        yield World(events=events, channels=channels)

@@ -1,14 +1,13 @@
-"""Placement events through the handlers, on a real SQLite unit of work (no broker)."""
+"""Placement events through scheduling's real consumer path (tests/harness.py), on a real
+SQLite unit of work (no broker)."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
-from carepath.consumer import Incoming
-from carepath.db import make_engine
-from carepath.uow import UnitOfWork
 from contracts import Envelope, LevelOfCare
 from contracts.events import (
     AdmissionCancelled,
@@ -28,9 +27,11 @@ from contracts.events import (
 )
 from contracts.events.assessment import RiskSeverity
 from services.scheduling import store
+from services.scheduling.app import SPEC
 from services.scheduling.handlers import SchedulingDeps, handlers
 from services.scheduling.store import CareSession
 from services.scheduling.templates import ScheduleConfig
+from tests.harness import EventHarness, Outcome
 from tests.unit.scheduling.conftest import placement_event
 
 ADMITTED_AT = datetime(2031, 1, 6, 17, 0, tzinfo=UTC)
@@ -40,33 +41,24 @@ CLIENT = "c-0123456789abcdef"
 class Scheduling:
     """The handlers as the runtime calls them: each event once, in its own transaction."""
 
-    def __init__(self, tmp_path: Path, schedules: ScheduleConfig) -> None:
-        engine = make_engine(f"sqlite:///{tmp_path / 'scheduling.db'}")
-        store.metadata.create_all(engine)
-        self.uow = UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox)
-        self.deps = SchedulingDeps(schedules=schedules)
+    def __init__(self, events: EventHarness) -> None:
+        self.events = events
 
     def consume(self, envelope: Envelope) -> list[Envelope]:
-        data = envelope.payload()
-        handler = handlers.get(type(data))
-        assert handler is not None
-        emitted: list[Envelope] = []
-
-        def apply(tx):  # type: ignore[no-untyped-def]
-            handler(Incoming(envelope=envelope, data=data, trace_id=None), tx, self.deps)
-            emitted.extend(tx.emitted)
-
-        self.uow.consume_once("carepath.scheduling", envelope.id, apply)
-        return emitted
+        fed = self.events.feed(envelope)
+        assert fed.outcomes[0] in (Outcome.applied, Outcome.repeat)
+        return fed.emitted
 
     def sessions(self) -> list[CareSession]:
-        with self.uow.transaction() as tx:
+        with self.events.uow.transaction() as tx:
             return list(tx.session.exec(select(CareSession).order_by(col(CareSession.starts_at))))
 
 
 @pytest.fixture
-def scheduling(tmp_path: Path, schedules: ScheduleConfig) -> Scheduling:
-    return Scheduling(tmp_path, schedules)
+def scheduling(tmp_path: Path, schedules: ScheduleConfig) -> Iterator[Scheduling]:
+    with EventHarness(SPEC, database=f"sqlite:///{tmp_path / 'scheduling.db'}",
+                      deps=SchedulingDeps(schedules=schedules)) as events:
+        yield Scheduling(events)
 
 
 def names(events: list[Envelope]) -> list[str]:
