@@ -69,7 +69,7 @@ postgres:
 ## refuses a change that breaks consumers (add a new event version instead, see contracts/README.md).
 contracts: $(STAMP)
 	$(PY) -m contracts.schemas
-	$(PY) -m contracts.asyncapi
+	$(PY) -m carepath.registry asyncapi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check carepath contracts services tests bench

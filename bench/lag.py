@@ -7,7 +7,6 @@ broker)."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -16,13 +15,14 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.tap import Tap
+from carepath import registry
 
 CONSUMERS = ("assessment", "placement", "scheduling", "notification", "journey")
 
 
 def group_topics() -> dict[str, list[str]]:
     """Which topics each service's consumer group reads (from the services' own handlers)."""
-    return {service: importlib.import_module(f"services.{service}.app").SPEC.handlers.topics()
+    return {service: registry.spec_of(service).handlers.topics()
             for service in CONSUMERS}
 
 

@@ -4,13 +4,14 @@ as the journey rows), the level segments journey built, and every service's outb
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
+
+from carepath import registry
 
 PRODUCERS = ("intake", "assessment", "placement", "scheduling", "notification")
 
@@ -20,7 +21,7 @@ def _epoch(moment: datetime) -> float:
 
 
 def _spec(service: str) -> Any:
-    return importlib.import_module(f"services.{service}.app").SPEC
+    return registry.spec_of(service)
 
 
 class Stores:

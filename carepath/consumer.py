@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from carepath.errors import Backoff, CarepathError, is_transient
+from carepath.errors import CarepathError
+from carepath.retry import Backoff, is_transient
 from carepath.telemetry import (
     Metrics,
     context_from_headers,

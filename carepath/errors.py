@@ -1,9 +1,7 @@
-"""Domain error hierarchy, mapped once to HTTP status codes and to DLQ-or-retry decisions."""
-
-import asyncio
-
-from aiokafka.errors import KafkaError
-from sqlalchemy.exc import DBAPIError, OperationalError
+"""The domain's error hierarchy: a rule said no. Pure (no infrastructure), so domain code may
+raise these; mapped once to HTTP status codes (carepath/http.py) and to the dead-letter queue
+(carepath/consumer.py). Whether an infrastructure failure is worth a retry is
+carepath/retry.py's business."""
 
 
 class CarepathError(Exception):
@@ -30,28 +28,3 @@ class InvalidTransition(CarepathError):
 
 class CapacityExhausted(CarepathError):
     http_status = 409
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Failures of infrastructure that may succeed on retry (DB or broker unavailable)."""
-    if isinstance(exc, OperationalError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, KafkaError | TimeoutError | ConnectionError)
-
-
-class Backoff:
-    """Bounded exponential backoff: 50 ms doubling up to a ceiling, never a busy loop."""
-
-    def __init__(self, ceiling_s: float, first_s: float = 0.05) -> None:
-        self.ceiling_s = ceiling_s
-        self.first_s = first_s
-        self.next_s = first_s
-
-    async def wait(self) -> None:
-        await asyncio.sleep(self.next_s)
-        self.next_s = min(self.next_s * 2, self.ceiling_s)
-
-    def reset(self) -> None:
-        self.next_s = self.first_s

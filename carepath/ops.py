@@ -4,7 +4,6 @@ its data, rebuild a read model by replaying the topics from the beginning."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from carepath import migrations
+from carepath import migrations, registry
 from carepath.consumer import EventProcessor
 from carepath.db import make_engine
 from carepath.kafka import producer_for
@@ -163,7 +162,7 @@ async def redrive(settings: Settings, service: str, letters: list[DeadLetter],
 
 async def republish(settings: Settings, service: str, since: datetime | None) -> int:
     """Publish a service's kept outbox rows again, in their original order."""
-    spec = importlib.import_module(f"services.{service}.app").SPEC
+    spec = registry.spec_of(service)
     store = OutboxStore(make_engine(settings.database_url_for(service)), spec.outbox)
     producer = await producer_for(settings.bootstrap)
     sent, after = 0, 0
@@ -190,7 +189,7 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
     """Rebuild a consuming service's state from the topics into an empty database. "unseen"
     lists the partitions whose oldest records the broker had deleted (finite retention,
     DeleteRecords): what was rebuilt lacks their events."""
-    spec = importlib.import_module(f"services.{service}.app").SPEC
+    spec = registry.spec_of(service)
     # A rebuild replays history into a database: it never feeds outside systems again.
     settings = settings.model_copy(update={"hl7_mllp_url": None})
     url = database_url or settings.database_url_for(service)

@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from carepath.errors import Backoff, is_transient
 from carepath.publish import OutboxRow as OutboxRow
 from carepath.publish import publish_rows as publish_rows
+from carepath.retry import Backoff, is_transient
 from carepath.telemetry import Metrics
 
 log = logging.getLogger(__name__)

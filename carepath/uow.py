@@ -15,19 +15,7 @@ from sqlmodel import Session
 
 from carepath.client_trace import ClientTraces, joins_journey
 from carepath.telemetry import current_trace_headers
-from contracts import CONTENT_TYPE, Envelope, EventData, new_envelope
-
-
-@dataclass(frozen=True)
-class CausalLink:
-    """What an emitted event points back to: its cause and the root of its chain."""
-
-    event_id: uuid.UUID
-    correlation_id: uuid.UUID
-
-    @classmethod
-    def of(cls, envelope: Envelope) -> CausalLink:
-        return cls(event_id=envelope.id, correlation_id=envelope.correlationid)
+from contracts import CONTENT_TYPE, CausalLink, Envelope, EventData, new_envelope
 
 
 @dataclass

@@ -6,6 +6,7 @@ from contracts.envelope import (
     EVENT_TYPES,
     PRODUCING_SERVICES,
     TOPICS,
+    CausalLink,
     Envelope,
     EventData,
     InvalidEvent,
@@ -18,6 +19,6 @@ from contracts.levels import ASAM_CODES, DEFAULT_ASAM_EDITION, LevelOfCare
 
 __all__ = [
     "ASAM_CODES", "CONTENT_TYPE", "DEFAULT_ASAM_EDITION", "EVENT_TYPES", "PRODUCING_SERVICES",
-    "TOPICS", "Envelope", "EventData", "InvalidEvent", "LevelOfCare", "UnknownEventType",
-    "dlq_topic_for", "events", "new_envelope", "topic_for",
+    "TOPICS", "CausalLink", "Envelope", "EventData", "InvalidEvent", "LevelOfCare",
+    "UnknownEventType", "dlq_topic_for", "events", "new_envelope", "topic_for",
 ]

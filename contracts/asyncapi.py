@@ -1,14 +1,14 @@
 """Generate contracts/asyncapi.yaml: one AsyncAPI 3.0 document for every Carepath channel.
 
 Channels, messages and who publishes or consumes what are derived from the code — the event
-registry (`contracts.EVENT_TYPES`) and each service's subscriptions (`SPEC.handlers`) — so the
-document cannot drift from what runs. Run `python -m contracts.asyncapi` (or `make contracts`).
+registry (`contracts.EVENT_TYPES`) and the services' subscriptions, which the caller reads from
+each service's `SPEC.handlers` (carepath/registry.py) — so the document cannot drift from what
+runs. The contracts import nothing of Carepath's: `make contracts` (`python -m
+carepath.registry asyncapi`) gathers the subscriptions and writes the document.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -40,28 +40,12 @@ class Subscription:
     handles: dict[str, tuple[str, ...]]  # topic -> event type names
 
 
-def subscriptions() -> list[Subscription]:
-    """Read from each service's ServiceSpec: what it subscribes to and which types it handles."""
-    from carepath.settings import SERVICES
-
-    found = []
-    for service in SERVICES:
-        handlers = importlib.import_module(f"services.{service}.app").SPEC.handlers
-        handles = {topic: tuple(name for name, cls in sorted(EVENT_TYPES.items())
-                                if cls.topic() == topic and handlers.get(cls) is not None)
-                   for topic in handlers.topics()}
-        if handles:
-            found.append(Subscription(service, f"carepath.{service}", handles))
-    return found
-
-
-def document() -> dict[str, Any]:
+def document(subscribed: list[Subscription]) -> dict[str, Any]:
     components = SchemaComponents()
     components.add(ENVELOPE, envelope_schema())
     messages = {name: event_message(name, cls, components)
                 for name, cls in sorted(EVENT_TYPES.items())}
     messages[DEAD_LETTER] = dead_letter_message()
-    subscribed = subscriptions()
     return {
         "asyncapi": "3.0.0",
         "info": _info(),
@@ -174,11 +158,6 @@ def render(doc: dict[str, Any]) -> str:
     return rendered
 
 
-def write(path: Path = ASYNCAPI_PATH) -> Path:
-    path.write_text(render(document()))
+def write(subscribed: list[Subscription], path: Path = ASYNCAPI_PATH) -> Path:
+    path.write_text(render(document(subscribed)))
     return path
-
-
-if __name__ == "__main__":
-    print(f"wrote {write()}")
-    sys.exit(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -121,6 +122,25 @@ class Envelope(BaseModel):
             return cls.model_validate_json(raw)
         except ValidationError as exc:
             raise InvalidEvent(f"not a Carepath CloudEvent: {_summarise(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class CausalLink:
+    """What an emitted event points back to: its cause and the root of its chain (the
+    envelope's `causationid` and `correlationid`)."""
+
+    event_id: uuid.UUID
+    correlation_id: uuid.UUID
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> CausalLink:
+        return cls(event_id=envelope.id, correlation_id=envelope.correlationid)
+
+    @classmethod
+    def parse(cls, event_id: str | uuid.UUID, correlation_id: str | uuid.UUID) -> CausalLink:
+        """From ids as a service stored them (strings in most tables)."""
+        return cls(event_id=uuid.UUID(str(event_id)),
+                   correlation_id=uuid.UUID(str(correlation_id)))
 
 
 def new_envelope(

@@ -10,7 +10,6 @@ external disposable Kafka instead. Both are shared, and reset before each test t
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -22,6 +21,7 @@ from fastapi.testclient import TestClient
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, make_url, text
 
+from carepath import registry
 from carepath.apache_kafka import KAFKA_VERSION
 from carepath.auth import Principal
 from carepath.client import CarepathClient
@@ -198,7 +198,7 @@ def service_client(kafka_bootstrap: str, databases: DatabaseFactory, tmp_path: P
         settings = service_settings(name, bootstrap=kafka_bootstrap,
                                     database_url=databases.new(name),
                                     var_dir=tmp_path / name, **overrides)
-        app = importlib.import_module(f"services.{name}.app").create_app(settings)
+        app = registry.create_app(name, settings)
         with TestClient(app, headers=bearer(settings, principal)) as client:
             yield client
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from carepath.consumer import EventHandlers, Incoming
-from carepath.uow import CausalLink, Transaction
-from contracts import Envelope
+from carepath.uow import Transaction
+from contracts import CausalLink, Envelope
 from contracts.events import (
     AdmissionCancelled,
     AssessmentKind,

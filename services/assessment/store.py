@@ -13,8 +13,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.db import runtime_tables
 from carepath.errors import NotFound
-from carepath.uow import CausalLink
-from contracts import Envelope, LevelOfCare
+from contracts import CausalLink, Envelope, LevelOfCare
 from contracts.events import AssessmentKind
 from services.assessment import domain
 from services.assessment.policy import ObservationKind, Severity
@@ -61,8 +60,7 @@ class Client(AssessmentTable, table=True):
     pending_flag_id: str | None = Field(default=None, max_length=64)
 
     def last_link(self) -> CausalLink:
-        return CausalLink(event_id=uuid.UUID(self.last_event_id),
-                          correlation_id=uuid.UUID(self.correlation_id))
+        return CausalLink.parse(self.last_event_id, self.correlation_id)
 
     def episode(self) -> uuid.UUID | None:
         return uuid.UUID(self.episode_id) if self.episode_id else None
@@ -84,8 +82,7 @@ class Client(AssessmentTable, table=True):
     def assessment_cause(self, kind: AssessmentKind) -> CausalLink:
         """The pending assessment's trigger when it is of this kind, else the last event."""
         if self.pending_kind == kind.value and self.pending_event_id:
-            return CausalLink(event_id=uuid.UUID(self.pending_event_id),
-                              correlation_id=uuid.UUID(self.correlation_id))
+            return CausalLink.parse(self.pending_event_id, self.correlation_id)
         return self.last_link()
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Field, Session, SQLModel
 from carepath.auth import Principal
 from carepath.db import runtime_tables
 from carepath.errors import NotFound
-from carepath.uow import CausalLink
+from contracts import CausalLink
 
 
 class IntakeTable(SQLModel):

@@ -26,8 +26,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from carepath.errors import Backoff, is_transient
 from carepath.outbox import RelayLease
+from carepath.retry import Backoff, is_transient
 from carepath.runtime import Runtime
 from carepath.telemetry import Metrics
 from carepath.uow import UnitOfWork

@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from carepath.uow import CausalLink, Transaction
+from carepath.uow import Transaction
+from contracts import CausalLink
 from contracts.events import (
     Audience,
     NotificationFailed,
@@ -88,5 +89,4 @@ def _common(row: Notification) -> dict[str, object]:
 def _emit(tx: Transaction, row: Notification, payload: NotificationEvent) -> None:
     tx.emit(payload, subject=row.client_ref, site_id=row.site_id,
             episode_id=uuid.UUID(row.episode_id) if row.episode_id else None,
-            cause=CausalLink(event_id=uuid.UUID(row.trigger_event_id),
-                             correlation_id=uuid.UUID(row.correlation_id)))
+            cause=CausalLink.parse(row.trigger_event_id, row.correlation_id))

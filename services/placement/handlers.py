@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from carepath.consumer import EventHandlers, Incoming
 from carepath.errors import InvalidTransition
-from carepath.uow import CausalLink, Transaction
+from carepath.uow import Transaction
+from contracts import CausalLink
 from contracts.events import (
     AttendanceRecorded,
     AttendanceStatus,

@@ -11,8 +11,7 @@ from enum import Enum
 from typing import Protocol
 
 from carepath.errors import Conflict, InvalidTransition
-from carepath.uow import CausalLink
-from contracts import Envelope, EventData
+from contracts import CausalLink, Envelope, EventData
 from contracts.events import (
     AdmissionCancelled,
     CancellationReason,

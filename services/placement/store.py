@@ -13,8 +13,7 @@ from sqlalchemy import DateTime, MetaData, Text, and_, func, or_, true
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from carepath.db import runtime_tables
-from carepath.uow import CausalLink
-from contracts import LevelOfCare
+from contracts import CausalLink, LevelOfCare
 from contracts.events import (
     PriorityPopulation,
     RiskSeverity,
@@ -341,8 +340,7 @@ class SqlRepository:
         row = self.session.get(ClientChainRow, client_ref)
         if row is None:
             return None
-        return CausalLink(event_id=uuid.UUID(row.last_event_id),
-                          correlation_id=uuid.UUID(row.correlation_id))
+        return CausalLink.parse(row.last_event_id, row.correlation_id)
 
 
 def _episode(row: EpisodeRow) -> Episode:

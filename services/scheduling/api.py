@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from carepath.access import PrincipalDep
 from carepath.runtime import RuntimeDep
-from carepath.uow import CausalLink
-from contracts import LevelOfCare
+from contracts import CausalLink, LevelOfCare
 from contracts.envelope import CLIENT_REF_PATTERN
 from contracts.events import AttendanceRecorded, AttendanceStatus, Modality, SessionKind
 from services.scheduling import domain, store
@@ -76,7 +75,6 @@ def record_attendance(session_id: SessionId, body: AttendanceIn,
                                scheduled_at=store.utc(row.starts_at)),
             subject=row.client_ref, site_id=row.site_id,
             episode_id=uuid.UUID(row.episode_id) if row.episode_id else None,
-            cause=CausalLink(event_id=uuid.UUID(row.scheduled_event_id),
-                             correlation_id=uuid.UUID(row.correlation_id)),
+            cause=CausalLink.parse(row.scheduled_event_id, row.correlation_id),
             time=now)
         return SessionOut.of(row)

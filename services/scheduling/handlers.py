@@ -5,8 +5,8 @@ only cancels. Proposals, declines and waitlist exits move nobody, so they are no
 from dataclasses import dataclass
 
 from carepath.consumer import EventHandlers, Incoming
-from carepath.uow import CausalLink, Transaction
-from contracts import Envelope, EventData
+from carepath.uow import Transaction
+from contracts import CausalLink, Envelope, EventData
 from contracts.events import (
     AdmissionCancelled,
     ClientAdmitted,

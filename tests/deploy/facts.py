@@ -3,7 +3,6 @@ the facts the compose file and the Kubernetes manifests are checked against."""
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import yaml
 from fastapi.routing import APIRoute
 
+from carepath import registry
 from carepath.settings import SERVICES, Settings
 from contracts import TOPICS, dlq_topic_for
 
@@ -31,7 +31,7 @@ def all_topics() -> set[str]:
 
 
 def consumed_topics(service: str) -> list[str]:
-    spec = importlib.import_module(f"services.{service}.app").SPEC
+    spec = registry.spec_of(service)
     topics: list[str] = spec.handlers.topics()
     return topics
 
@@ -48,8 +48,7 @@ def database_variable(service: str) -> str:
 
 def get_paths(service: str, var_dir: Path) -> set[str]:
     """Every path the service's app serves to GET."""
-    app = importlib.import_module(f"services.{service}.app").create_app(
-        Settings(var_dir=var_dir))
+    app = registry.create_app(service, Settings(var_dir=var_dir))
     return {route.path for route in app.routes
             if isinstance(route, APIRoute) and "GET" in route.methods}
 

@@ -4,7 +4,6 @@ head with a message saying what to run. PostgreSQL when CAREPATH_TEST_DATABASE_U
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect, text
 
+from carepath import registry
 from carepath.cli import main
 from carepath.db import make_engine
 from carepath.embedded import free_port
@@ -27,7 +27,7 @@ from tests.deploy.facts import database_variable
 
 
 def metadata_of(service: str) -> MetaData:
-    metadata: MetaData = importlib.import_module(f"services.{service}.store").metadata
+    metadata: MetaData = registry.spec_of(service).metadata
     return metadata
 
 

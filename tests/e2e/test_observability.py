@@ -4,7 +4,6 @@ to the last notification of a full residential → aftercare journey, the causal
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from carepath import cli
+from carepath import cli, registry
 from carepath.client import RATINGS, ApiError, CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
@@ -249,7 +248,7 @@ def test_every_service_exposes_its_metrics_and_consumer_lag_drops_to_zero_when_i
 
 
 def subscribed_topics(service: str) -> list[str]:
-    spec = importlib.import_module(f"services.{service}.app").SPEC
+    spec = registry.spec_of(service)
     return list(spec.handlers.topics())
 
 

@@ -3,7 +3,6 @@ databases, and a small world of boston clients to aim requests at."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from carepath import registry
 from carepath.client import RATINGS
 from carepath.settings import SERVICES
 from tests.conftest import DatabaseFactory, broker_for_tests, service_settings
@@ -39,7 +39,7 @@ def running_apps(names: Iterable[str], bootstrap: str, tmp: Path
         for name in names:
             settings = service_settings(name, bootstrap=bootstrap,
                                         database_url=databases.new(name), var_dir=tmp / name)
-            app = importlib.import_module(f"services.{name}.app").create_app(settings)
+            app = registry.create_app(name, settings)
             clients[name] = stack.enter_context(TestClient(app))
         yield clients
 

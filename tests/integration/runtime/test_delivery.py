@@ -21,8 +21,8 @@ from carepath.errors import InvalidTransition
 from carepath.kafka import ensure_topics
 from carepath.runtime import RuntimeDep, ServiceSpec
 from carepath.service import build_app
-from carepath.uow import CausalLink, Transaction
-from contracts import Envelope, new_envelope
+from carepath.uow import Transaction
+from contracts import CausalLink, Envelope, new_envelope
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare
 from tests.conftest import DatabaseFactory, service_settings

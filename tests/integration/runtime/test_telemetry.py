@@ -23,8 +23,8 @@ from carepath.kafka import ensure_topics, new_producer
 from carepath.lag import ConsumerLag
 from carepath.outbox import OutboxRelay, OutboxStore, RelayLease
 from carepath.telemetry import Metrics, tracer
-from carepath.uow import CausalLink, UnitOfWork
-from contracts import topic_for
+from carepath.uow import UnitOfWork
+from contracts import CausalLink, topic_for
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare
 from tests.conftest import TEST_ENV, DatabaseFactory

@@ -7,8 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from carepath.uow import CausalLink
-from contracts import Envelope, EventData, LevelOfCare, new_envelope
+from contracts import CausalLink, Envelope, EventData, LevelOfCare, new_envelope
 from contracts.events import (
     AssessmentKind,
     ClientAssessed,

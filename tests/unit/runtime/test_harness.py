@@ -15,8 +15,8 @@ from carepath.consumer import EventHandlers, Incoming
 from carepath.db import runtime_tables
 from carepath.errors import InvalidInput
 from carepath.runtime import ServiceSpec
-from carepath.uow import CausalLink, Transaction
-from contracts import Envelope, LevelOfCare, new_envelope
+from carepath.uow import Transaction
+from contracts import CausalLink, Envelope, LevelOfCare, new_envelope
 from contracts.events import ClientReferred, ReassessmentRequested, ReferralSource
 from tests.harness import DeadLettered, EventHarness, Outcome, traceparent_of
 
