@@ -17,12 +17,13 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from carepath.access import PrincipalDep
@@ -43,6 +44,9 @@ OUTPUT_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
 KICK_OFF_PARAMETERS = frozenset({"_type", "_since", "_outputFormat"})
 CHUNK = 500
 POLL_S = 0.5
+# A running job whose exporter has not renewed its claim for this long is taken over by another
+# (or the restarted) replica: a crash mid-export does not leave the job running for ever.
+LEASE = timedelta(minutes=10)
 RETRY_AFTER_S = 1
 FILE_NAME = re.compile(r"^([A-Za-z]{1,40})\.ndjson$")
 JobId = Annotated[str, Path(max_length=36)]
@@ -201,12 +205,20 @@ class Exporter:
         return True
 
     def _claim(self) -> str | None:
+        """The next accepted job, or a running one whose exporter stopped renewing its lease
+        (its process died): taken by one replica (the row is locked, others skip it)."""
+        now = datetime.now(UTC)
         with self.uow.transaction() as tx:
-            job = tx.session.exec(select(ExportJob).where(ExportJob.status == "accepted")
-                                  .order_by(col(ExportJob.created_at)).limit(1)).first()
+            job = tx.session.exec(
+                select(ExportJob)
+                .where(or_(col(ExportJob.status) == "accepted",
+                           and_(col(ExportJob.status) == "running",
+                                col(ExportJob.claimed_at) < now - LEASE)))
+                .order_by(col(ExportJob.created_at)).limit(1)
+                .with_for_update(skip_locked=True)).first()
             if job is None:
                 return None
-            job.status = "running"
+            job.status, job.claimed_at = "running", now
             tx.session.add(job)
             return job.job_id
 
@@ -262,6 +274,7 @@ class Exporter:
             if job is None or job.status != "running":
                 raise Cancelled
             job.done_types, job.output = done, list(output)
+            job.claimed_at = datetime.now(UTC)  # the lease renewed with each type written
             tx.session.add(job)
 
     def _finish(self, job_id: str, status: str, *, output: list[dict[str, Any]] | None = None,

@@ -184,6 +184,7 @@ class ExportJob(InteropTable, table=True):
     request_url: str = Field(max_length=2000)
     created_at: datetime = moment()
     transaction_time: datetime = moment()
+    claimed_at: datetime | None = moment(nullable=True)  # the exporter's lease (export.py)
     done_types: int = 0
     output: list[dict[str, Any]] = json_column()  # [{type, file, count}]
     error: str | None = Field(default=None, max_length=500)

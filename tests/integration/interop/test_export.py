@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
+from services.interop.export import LEASE, Exporter
+from services.interop.store import ExportJob
 from tests.integration.interop.stories import projected, tell_story
 from tests.support import wait_until
 
@@ -84,3 +86,27 @@ def test_export_refusals(service_client: ServiceClient) -> None:
             assert response.json()["resourceType"] == "OperationOutcome"
         assert client.get("/fhir/$export-status/00000000-0000-0000-0000-000000000000"
                           ).status_code == 404
+
+
+def test_a_job_whose_exporter_died_is_taken_over_and_completed(
+        service_client: ServiceClient) -> None:
+    """A job left running by an exporter that stopped renewing its lease (its process died
+    mid-export) is claimed again and finishes; one still within its lease is left alone."""
+    with service_client("interop") as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        status_path = _kick_off(client, _type="Organization")
+        first = _manifest(client, status_path)
+        job_id = status_path.rsplit("/", 1)[1]
+        with runtime.uow.transaction() as tx:  # as a crash mid-export would leave it
+            job = tx.session.get(ExportJob, job_id)
+            job.status, job.finished_at, job.done_types = "running", None, 0
+            job.claimed_at = datetime.now(UTC) - LEASE - timedelta(seconds=1)
+            tx.session.add(job)
+        again = _manifest(client, status_path)
+        assert again["output"] == first["output"]
+
+        with runtime.uow.transaction() as tx:  # a live exporter's job is not taken
+            job = tx.session.get(ExportJob, job_id)
+            job.status, job.claimed_at = "running", datetime.now(UTC)
+            tx.session.add(job)
+        assert Exporter(runtime.uow, runtime.deps).run_next() is False
