@@ -46,7 +46,7 @@ def add_common_routes(app: FastAPI) -> None:
                         media_type="text/plain; version=0.0.4")
 
 
-async def _db_ok(runtime: Runtime) -> bool:
+async def _db_ok(runtime: Runtime[Any]) -> bool:
     def probe() -> None:
         with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -58,7 +58,7 @@ async def _db_ok(runtime: Runtime) -> bool:
         return False
 
 
-async def _broker_ok(runtime: Runtime) -> bool:
+async def _broker_ok(runtime: Runtime[Any]) -> bool:
     if runtime.producer is None:
         return False
     try:
@@ -133,7 +133,7 @@ async def _trace_context_of(request: Request) -> dict[str, str]:
     about a known client, the trace that client's journey is in (carepath/client_trace.py).
     Tracing never fails a request: if the lookup fails (the database is away), a new trace."""
     headers = dict(request.headers)
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime[Any] = request.app.state.runtime
     traces = runtime.uow.traces
     if (TRACEPARENT in headers or traces is None or "authorization" not in headers
             or request.method in ("GET", "HEAD")):

@@ -31,8 +31,8 @@ def app_module(service: str) -> ModuleType:
     return importlib.import_module(f"services.{service}.app")
 
 
-def spec_of(service: str) -> ServiceSpec:
-    spec: ServiceSpec = app_module(service).SPEC
+def spec_of(service: str) -> ServiceSpec[Any]:
+    spec: ServiceSpec[Any] = app_module(service).SPEC
     return spec
 
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from aiokafka.errors import KafkaError
 from fastapi import Depends, FastAPI
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S = 15.0
 
 
-def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+def build_app(spec: ServiceSpec[Any], settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     setup_logging(spec.name, settings.log_level)
     setup_tracing(spec.name, settings.span_file)
@@ -83,7 +84,7 @@ def build_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _access_table(spec: ServiceSpec) -> Mapping[str, Rule]:
+def _access_table(spec: ServiceSpec[Any]) -> Mapping[str, Rule]:
     if spec.access is not None:
         return spec.access
     if spec.name not in ACCESS:
@@ -91,7 +92,7 @@ def _access_table(spec: ServiceSpec) -> Mapping[str, Rule]:
     return ACCESS[spec.name]
 
 
-async def _start(runtime: Runtime) -> None:
+async def _start(runtime: Runtime[Any]) -> None:
     spec, settings = runtime.spec, runtime.settings
     await _ensure_schema(runtime)
     if spec.on_start:
@@ -124,7 +125,7 @@ async def _start(runtime: Runtime) -> None:
     log.info("service started", extra={"event_type": spec.name})
 
 
-async def _ensure_schema(runtime: Runtime) -> None:
+async def _ensure_schema(runtime: Runtime[Any]) -> None:
     service = runtime.spec.name
     if not has_migrations(service):  # an ad-hoc spec (a test probe), not one of the services
         await asyncio.to_thread(runtime.spec.metadata.create_all, runtime.engine)
@@ -137,7 +138,7 @@ async def _ensure_schema(runtime: Runtime) -> None:
         raise
 
 
-def _subscribe(runtime: Runtime, abilities: BrokerAbilities) -> KafkaBroker:
+def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities) -> KafkaBroker:
     spec, settings = runtime.spec, runtime.settings
     waits = abilities.fetch_waits(fetch_max_wait_ms=settings.fetch_max_wait_ms,
                                   batch_timeout_ms=settings.consume_batch_timeout_ms)
@@ -187,7 +188,7 @@ def _subscribe(runtime: Runtime, abilities: BrokerAbilities) -> KafkaBroker:
     return broker
 
 
-async def _stop(runtime: Runtime) -> None:
+async def _stop(runtime: Runtime[Any]) -> None:
     if runtime.broker is not None:
         await runtime.broker.stop()
     if runtime.relay is not None:
@@ -199,7 +200,7 @@ async def _stop(runtime: Runtime) -> None:
     runtime.engine.dispose()
 
 
-async def _flush(runtime: Runtime) -> None:
+async def _flush(runtime: Runtime[Any]) -> None:
     """Publish what is committed, then close the producer. An idempotent producer retries a
     send until the broker answers, so a broker that is down gets FLUSH_TIMEOUT_S: what it has
     not acknowledged stays unpublished in the outbox and goes out after the restart."""

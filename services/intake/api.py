@@ -17,6 +17,7 @@ from contracts import LevelOfCare
 from contracts.events import ClientReferred, FamilyRecipient, ReferralSource
 from contracts.events.intake import Relationship
 from services.intake import domain
+from services.intake.deps import DepsDep
 from services.intake.store import Client, FamilyContact, PhiAccess, client_for
 
 router = APIRouter(tags=["intake"])
@@ -82,8 +83,9 @@ class ReferralOut(BaseModel):
 
 
 @router.post("/referrals", status_code=201, response_model=ReferralOut)
-def refer(body: ReferralIn, runtime: RuntimeDep, principal: PrincipalDep) -> ReferralOut:
-    domain.check_site(body.site_id, principal.visible(runtime.deps.site_ids))
+def refer(body: ReferralIn, runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep
+          ) -> ReferralOut:
+    domain.check_site(body.site_id, principal.visible(deps.site_ids))
     now = datetime.now(UTC)
     domain.check_birth_date(body.date_of_birth, now.date())
     client_ref = domain.mint_ref("c")
@@ -112,12 +114,12 @@ class ReReferralIn(BaseModel):
 
 
 @router.post("/clients/{client_ref}/referrals", status_code=201, response_model=ReferralOut)
-def rerefer(client_ref: ClientRef, body: ReReferralIn, runtime: RuntimeDep,
+def rerefer(client_ref: ClientRef, body: ReReferralIn, runtime: RuntimeDep, deps: DepsDep,
             principal: PrincipalDep) -> ReferralOut:
     """A known client referred again (e.g. after an episode ended): the same client_ref, a new
     causal chain; once admitted again it is a new episode — a readmission. The identity and
     family contacts stay as recorded; the referral details are replaced by this one's."""
-    domain.check_site(body.site_id, principal.visible(runtime.deps.site_ids))
+    domain.check_site(body.site_id, principal.visible(deps.site_ids))
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
         client = client_for(tx.session, client_ref, principal)

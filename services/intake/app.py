@@ -1,23 +1,12 @@
 """Intake: referrals, the only store of client identity, consents and the PHI access audit."""
 
-from dataclasses import dataclass
-
 from fastapi import APIRouter, FastAPI
 
-from carepath.config import load_sites
 from carepath.runtime import ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
 from services.intake import api, consents, store
-
-
-@dataclass(frozen=True)
-class IntakeDeps:
-    site_ids: set[str]
-
-
-def make_deps(settings: Settings) -> IntakeDeps:
-    return IntakeDeps(site_ids=set(load_sites(settings).sites))
+from services.intake.deps import IntakeDeps, make_deps
 
 
 def _routes() -> APIRouter:
@@ -27,7 +16,7 @@ def _routes() -> APIRouter:
     return router
 
 
-SPEC = ServiceSpec(name="intake", metadata=store.metadata, outbox=store.outbox,
+SPEC = ServiceSpec[IntakeDeps](name="intake", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=_routes(), make_deps=make_deps)
 
 

@@ -28,7 +28,7 @@ from carepath.db import as_utc
 from carepath.errors import NotFound
 from carepath.runtime import Runtime, RuntimeDep
 from services.interop import export, fhir
-from services.interop.deps import InteropDeps
+from services.interop.deps import DepsDep, InteropDeps
 from services.interop.fhir import FhirError, FhirResponse, FhirRoute, Kind, Resource
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
@@ -182,7 +182,7 @@ def _date_holds(moment: datetime, prefix: str, start: datetime, end: datetime) -
             "lt": moment < start, "le": moment < end}[prefix]
 
 
-def search_rows(kind: Kind, query: Query, principal: Principal, runtime: Runtime
+def search_rows(kind: Kind, query: Query, principal: Principal, runtime: Runtime[Any]
                 ) -> tuple[int, list[Resource]]:
     conditions: list[Any] = []
     if (sites := principal.site_filter) is not None:
@@ -243,13 +243,14 @@ def _base(request: Request) -> str:
 
 
 def _search(resource_type: str) -> Callable[..., FhirResponse]:
-    def search(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> FhirResponse:
+    def search(request: Request, runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep
+               ) -> FhirResponse:
         query = parse_query(request, resource_type)
         if resource_type in fhir.KINDS:
             total, resources = search_rows(fhir.KINDS[resource_type], query, principal,
                                            runtime)
         else:
-            total, resources = search_sites(resource_type, query, runtime.deps, principal)
+            total, resources = search_sites(resource_type, query, deps, principal)
         return FhirResponse(bundle(request, resource_type, query, total, resources))
 
     search.__doc__ = f"Search {resource_type} (a searchset Bundle)."
@@ -257,11 +258,11 @@ def _search(resource_type: str) -> Callable[..., FhirResponse]:
 
 
 def _read(resource_type: str) -> Callable[..., FhirResponse]:
-    def read(resource_id: ResourceId, runtime: RuntimeDep, principal: PrincipalDep
-             ) -> FhirResponse:
+    def read(resource_id: ResourceId, runtime: RuntimeDep, deps: DepsDep,
+             principal: PrincipalDep) -> FhirResponse:
         missing = f"{resource_type}/{resource_id} is not known"
         if resource_type in fhir.SITE_KINDS:
-            found = [r for r in site_resources(resource_type, runtime.deps, principal)
+            found = [r for r in site_resources(resource_type, deps, principal)
                      if r["id"] == resource_id]
             if not found:
                 raise NotFound(missing)

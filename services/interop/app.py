@@ -8,12 +8,12 @@ from carepath.runtime import ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
 from services.interop import api, store
-from services.interop.deps import make_deps
+from services.interop.deps import InteropDeps, make_deps
 from services.interop.export import run_exports
 from services.interop.feed import run_feed
 from services.interop.handlers import handlers
 
-SPEC = ServiceSpec(name="interop", metadata=store.metadata, outbox=store.outbox,
+SPEC = ServiceSpec[InteropDeps](name="interop", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=api.router, handlers=handlers,
                    make_deps=make_deps, workers=(run_feed, run_exports))
 

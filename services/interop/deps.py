@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 from carepath.config import SiteConfig, load_sites
+from carepath.runtime import Runtime, deps_of
 from carepath.settings import Settings
 
 
@@ -39,3 +41,7 @@ class InteropDeps:
 def make_deps(settings: Settings) -> InteropDeps:
     return InteropDeps(sites=dict(load_sites(settings).sites), mllp_url=settings.hl7_mllp_url,
                        export_dir=settings.var_dir / "exports")
+
+
+DepsDep = Annotated[InteropDeps, deps_of(InteropDeps)]
+InteropRuntime = Runtime[InteropDeps]

@@ -32,7 +32,7 @@ from carepath.db import as_utc
 from carepath.runtime import Runtime, RuntimeDep
 from carepath.uow import UnitOfWork
 from services.interop import fhir
-from services.interop.deps import InteropDeps
+from services.interop.deps import DepsDep, InteropDeps, InteropRuntime
 from services.interop.fhir import FhirError, FhirResponse, FhirRoute
 from services.interop.store import ExportJob
 
@@ -118,8 +118,8 @@ def export_status(job_id: JobId, request: Request, runtime: RuntimeDep,
 
 
 @router.delete("/$export-status/{job_id}", status_code=202)
-def cancel(job_id: JobId, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
-    deps: InteropDeps = runtime.deps
+def cancel(job_id: JobId, runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep
+           ) -> Response:
     with runtime.uow.transaction() as tx:
         job = tx.session.get(ExportJob, job_id)
         if job is None or job.status == "cancelled" or not _sees_all(principal, job.sites):
@@ -131,19 +131,19 @@ def cancel(job_id: JobId, runtime: RuntimeDep, principal: PrincipalDep) -> Respo
 
 
 @router.get("/$export-files/{job_id}/{file_name}")
-def export_file(job_id: JobId, file_name: FileName, runtime: RuntimeDep,
+def export_file(job_id: JobId, file_name: FileName, runtime: RuntimeDep, deps: DepsDep,
                 principal: PrincipalDep) -> FileResponse:
     job = _visible_job(runtime, job_id, principal)
     names = {o["file"] for o in job.output}
     if job.status != "completed" or not FILE_NAME.fullmatch(file_name) or file_name not in names:
         raise FhirError(404, f"no file {file_name!r} in export {job_id}")
-    path = _job_dir(runtime.deps, job.job_id) / file_name  # a name we wrote, never a path
+    path = _job_dir(deps, job.job_id) / file_name  # a name we wrote, never a path
     if not path.is_file():
         raise FhirError(404, f"no file {file_name!r} in export {job_id}")
     return FileResponse(path, media_type=NDJSON)
 
 
-def _visible_job(runtime: Runtime, job_id: str, principal: Principal) -> ExportJob:
+def _visible_job(runtime: Runtime[Any], job_id: str, principal: Principal) -> ExportJob:
     with runtime.uow.transaction() as tx:
         job = tx.session.get(ExportJob, job_id)
         if job is None or job.status == "cancelled" or not _sees_all(principal, job.sites):
@@ -168,7 +168,7 @@ def _job_dir(deps: InteropDeps, job_id: str) -> FilePath:
 
 # --- The worker --------------------------------------------------------------------------------
 
-async def run_exports(runtime: Runtime) -> None:
+async def run_exports(runtime: InteropRuntime) -> None:
     """Runs for the life of the service: one accepted job at a time, each type in turn."""
     exporter = Exporter(runtime.uow, runtime.deps)
     pause_s = POLL_S

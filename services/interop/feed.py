@@ -28,11 +28,10 @@ from sqlmodel import Session, col
 
 from carepath.outbox import RelayLease
 from carepath.retry import Backoff, is_transient
-from carepath.runtime import Runtime
 from carepath.telemetry import Metrics
 from carepath.uow import UnitOfWork
 from services.interop import hl7v2
-from services.interop.deps import AdtConfig, InteropDeps
+from services.interop.deps import AdtConfig, InteropRuntime
 from services.interop.mllp import Connection
 from services.interop.store import AdtDeadLetter, AdtMessage
 
@@ -58,9 +57,9 @@ def parse_url(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
-async def run_feed(runtime: Runtime) -> None:
+async def run_feed(runtime: InteropRuntime) -> None:
     """Runs for the life of the service; returns at once when the feed is off."""
-    deps: InteropDeps = runtime.deps
+    deps = runtime.deps
     if not deps.feed or deps.mllp_url is None:
         return
     host, port = parse_url(deps.mllp_url)

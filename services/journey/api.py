@@ -14,7 +14,8 @@ from carepath.runtime import RuntimeDep
 from carepath.validation import UtcDateTime
 from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports
-from services.journey.domain import ConfiguredSites, episode_los_days
+from services.journey.deps import DepsDep
+from services.journey.domain import episode_los_days
 from services.journey.scope import SiteFilter, site_scope
 from services.journey.store import Episode, JourneyEvent, Segment
 from services.journey.timeline import as_utc, los_days
@@ -123,9 +124,8 @@ class CensusOut(BaseModel):
 
 
 @router.get("/census", response_model=list[CensusOut])
-def census(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None
-           ) -> list[CensusOut]:
-    configured: ConfiguredSites = runtime.deps
+def census(runtime: RuntimeDep, configured: DepsDep, principal: PrincipalDep,
+           site_id: SiteFilter = None) -> list[CensusOut]:
     with runtime.uow.transaction() as tx:
         occupied, waiting = queries.occupied(tx.session), queries.waiting(tx.session)
         capacity = configured.capacity | queries.capacities(tx.session)
@@ -195,10 +195,9 @@ class OutcomeOut(BaseModel):
 
 
 @router.get("/outcomes", response_model=list[OutcomeOut])
-def outcomes(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
-             as_of: UtcDateTime | None = None) -> list[OutcomeOut]:
+def outcomes(runtime: RuntimeDep, configured: DepsDep, principal: PrincipalDep,
+             site_id: SiteFilter = None, as_of: UtcDateTime | None = None) -> list[OutcomeOut]:
     """Per site × level; windowed measures count what is known by `as_of` (default: now)."""
-    configured: ConfiguredSites = runtime.deps
     with runtime.uow.transaction() as tx:
         facts = queries.journey_facts(tx.session)
     rows = outcome_measures.outcomes(sites=configured.site_ids, facts=facts,

@@ -3,20 +3,12 @@ census, flows and outcomes — and the ops dashboard. It consumes every topic an
 
 from fastapi import APIRouter, FastAPI
 
-from carepath.config import load_sites
 from carepath.runtime import ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
 from services.journey import api, dashboard, feeds, store
-from services.journey.domain import ConfiguredSites
+from services.journey.deps import ConfiguredSites, make_deps
 from services.journey.handlers import handlers
-
-
-def make_deps(settings: Settings) -> ConfiguredSites:
-    sites = load_sites(settings).sites
-    return ConfiguredSites(capacity={(site_id, level.value): capacity
-                                     for site_id, site in sites.items()
-                                     for level, capacity in site.capacity.items()})
 
 
 def _routes() -> APIRouter:
@@ -27,7 +19,7 @@ def _routes() -> APIRouter:
     return router
 
 
-SPEC = ServiceSpec(name="journey", metadata=store.metadata, outbox=store.outbox,
+SPEC = ServiceSpec[ConfiguredSites](name="journey", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=_routes(), handlers=handlers, make_deps=make_deps)
 
 

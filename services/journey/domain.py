@@ -4,7 +4,6 @@ waitlist and the flows between levels."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -52,18 +51,6 @@ from contracts.stays import (
     placement_change as placement_change,
 )
 from services.journey.timeline import los_days
-
-
-@dataclass(frozen=True)
-class ConfiguredSites:
-    """Sites from configuration, with their starting capacity per level until a
-    CapacityChanged event says otherwise."""
-
-    capacity: dict[tuple[str, str], int]
-
-    @property
-    def site_ids(self) -> set[str]:
-        return {site for site, _ in self.capacity}
 
 
 def canonical_disposition(value: str | None) -> str | None:

@@ -40,6 +40,7 @@ from contracts.events import (
     WaitlistExitReason,
 )
 from services.placement import domain
+from services.placement.deps import DepsDep, PlacementDeps
 from services.placement.domain import (
     LEVELS_BY_INTENSITY,
     Episode,
@@ -51,7 +52,6 @@ from services.placement.domain import (
     move_for_request,
 )
 from services.placement.moves import Outcome, Placer
-from services.placement.policy import PlacementDeps
 from services.placement.store import CensusLine, NoteRow, SqlRepository, utc
 
 router = APIRouter(tags=["placement"])
@@ -117,7 +117,7 @@ class CapacityIn(BaseModel):
 
 
 @router.put("/sites/{site_id}/capacity", response_model=list[CensusOut])
-def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep,
+def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep, deps: DepsDep,
                  principal: PrincipalDep) -> list[CensusOut]:
     """Lowering below occupancy evicts nobody: the level is over capacity until people leave."""
     now = datetime.now(UTC)
@@ -128,7 +128,7 @@ def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep,
         repo.set_capacity(site_id, capacity)
         tx.emit(CapacityChanged(site_id=site_id, capacity=capacity), subject=f"site-{site_id}",
                 site_id=site_id, episode_id=None, cause=None, time=now)
-        placer = _placer(runtime, repo, tx, now)
+        placer = _placer(deps, repo, tx, now)
         for level in LEVELS_BY_INTENSITY:
             placer.fill(Place(site_id, level))
         return [CensusOut.of(line) for line in repo.census(site_id)]
@@ -169,7 +169,7 @@ class TransitionIn(BaseModel):
 
 
 @router.post("/clients/{client_ref}/transitions", response_model=MoveOut)
-def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep,
+def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep, deps: DepsDep,
                principal: PrincipalDep) -> MoveOut:
     """A clinician's move. With `proposal_id`, the confirmation of that step-up proposal (the
     step up is caused by the proposal, hence by the flag). A step down is refused while a
@@ -180,7 +180,7 @@ def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep,
         episode = _in_care(repo, client_ref, principal)
         if body.to_site is not None:
             _require_site(repo, body.to_site, principal)
-        placer = _placer(runtime, repo, tx, now)
+        placer = _placer(deps, repo, tx, now)
         if body.proposal_id is not None:
             proposal = _proposal(repo, body.proposal_id, principal)
             move = domain.confirm(proposal, episode, to_level=body.to_level,
@@ -220,7 +220,7 @@ class DischargeIn(BaseModel):
 
 
 @router.post("/clients/{client_ref}/discharge", response_model=MoveOut)
-def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep,
+def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep, deps: DepsDep,
               principal: PrincipalDep) -> MoveOut:
     """Completing IOP continues to aftercare (the episode stays open); any other discharge,
     including one from aftercare, ends the episode. Someone only waiting for admission is not
@@ -231,7 +231,7 @@ def discharge(client_ref: ClientRef, body: DischargeIn, runtime: RuntimeDep,
         episode = _open_episode(repo, client_ref, principal)
         if body.disposition is Disposition.completed:
             _no_open_proposal(repo, client_ref)
-        placer = _placer(runtime, repo, tx, now)
+        placer = _placer(deps, repo, tx, now)
         outcome = placer.discharge(episode, body.disposition, body.reason_code,
                                    repo.chain(client_ref), by=principal.sub)
         _keep_note(repo, body.note, episode, about="discharge",
@@ -282,14 +282,14 @@ class WaitlistExitIn(BaseModel):
 
 
 @router.post("/clients/{client_ref}/waitlist/exit", response_model=MoveOut)
-def exit_waitlist(client_ref: ClientRef, body: WaitlistExitIn, runtime: RuntimeDep,
+def exit_waitlist(client_ref: ClientRef, body: WaitlistExitIn, runtime: RuntimeDep, deps: DepsDep,
                   principal: PrincipalDep) -> MoveOut:
     """Someone leaves a waitlist unplaced (withdrew, unreachable, referred elsewhere…). A
     person waiting for admission was never in care: their record closes as withdrawn."""
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
         episode = _open_episode(repo, client_ref, principal)
-        placer = _placer(runtime, repo, tx, datetime.now(UTC))
+        placer = _placer(deps, repo, tx, datetime.now(UTC))
         outcome = placer.exit_waitlist(episode, body.reason_code, repo.chain(client_ref))
         return MoveOut(status=outcome, placement=_placement(repo, client_ref, principal))
 
@@ -337,7 +337,7 @@ class DeclineIn(BaseModel):
 
 @router.post("/proposals/{proposal_id}/decline", response_model=ProposalOut)
 def decline(proposal_id: Annotated[str, Path(max_length=64)], body: DeclineIn,
-            runtime: RuntimeDep, principal: PrincipalDep) -> ProposalOut:
+            runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep) -> ProposalOut:
     """A clinician declines the step up: the client stays (StepUpDeclined)."""
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
@@ -345,7 +345,7 @@ def decline(proposal_id: Annotated[str, Path(max_length=64)], body: DeclineIn,
         episode = repo.open_episode(proposal.client_ref)
         if episode is None or not episode.in_care:
             raise Conflict(f"{proposal.client_ref} is no longer in care")
-        _placer(runtime, repo, tx, datetime.now(UTC)).decline(
+        _placer(deps, repo, tx, datetime.now(UTC)).decline(
             episode, proposal, body.reason_code, by=principal.sub)
         return ProposalOut.of(proposal)
 
@@ -375,9 +375,8 @@ def _placement(repo: SqlRepository, client_ref: str, principal: Principal) -> Pl
                         since=episode.since, waitlisted_for=waiting)
 
 
-def _placer(runtime: RuntimeDep, repo: SqlRepository, tx: Transaction, now: datetime
+def _placer(deps: PlacementDeps, repo: SqlRepository, tx: Transaction, now: datetime
             ) -> Placer:
-    deps: PlacementDeps = runtime.deps
     return Placer(repo=repo, outbox=tx, now=now, policy=deps.policy)
 
 

@@ -9,27 +9,21 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from carepath.config import load_config, load_sites
-from carepath.runtime import Runtime, ServiceSpec
+from carepath.runtime import ServiceSpec
 from carepath.service import build_app
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
 from services.placement import api, store
 from services.placement.checks import run_checks
+from services.placement.deps import PlacementDeps, PlacementRuntime, make_deps
 from services.placement.handlers import handlers
-from services.placement.policy import PlacementDeps, PlacementPolicy
 
 log = logging.getLogger(__name__)
 
 
-def make_deps(settings: Settings) -> PlacementDeps:
-    return PlacementDeps(sites=load_sites(settings),
-                         policy=load_config(settings, "placement.yaml", PlacementPolicy))
-
-
-def seed_capacity(runtime: Runtime) -> None:
+def seed_capacity(runtime: PlacementRuntime) -> None:
     """Sites without capacity rows start from sites.yaml; PUT /sites/{id}/capacity changes it."""
-    deps: PlacementDeps = runtime.deps
+    deps = runtime.deps
     try:
         with runtime.uow.transaction() as tx:
             repo = store.SqlRepository(tx.session)
@@ -49,7 +43,7 @@ def client_of_proposal(session: Session, params: Mapping[str, str]) -> str | Non
     return found.client_ref if found else None
 
 
-SPEC = ServiceSpec(name="placement", metadata=store.metadata, outbox=store.outbox,
+SPEC = ServiceSpec[PlacementDeps](name="placement", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=api.router, handlers=handlers,
                    make_deps=make_deps, on_start=seed_capacity, workers=(run_checks,),
                    trace_subject=client_of_proposal)

@@ -10,14 +10,14 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from carepath.runtime import Runtime
 from carepath.telemetry import context_from_headers, tracer
 from carepath.uow import UnitOfWork
 from contracts.events import DischargeReason, Disposition
 from services.placement import domain
+from services.placement.deps import PlacementRuntime
 from services.placement.domain import Overdue
 from services.placement.moves import Placer
-from services.placement.policy import PlacementDeps, PlacementPolicy
+from services.placement.policy import PlacementPolicy
 from services.placement.store import SqlRepository
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,9 @@ class Acted:
     overdue: Overdue
 
 
-async def run_checks(runtime: Runtime) -> None:
+async def run_checks(runtime: PlacementRuntime) -> None:
     """Runs for the life of the service."""
-    deps: PlacementDeps = runtime.deps
+    deps = runtime.deps
     while True:
         try:
             acted = await asyncio.to_thread(check_overdue, runtime.uow, deps.policy,

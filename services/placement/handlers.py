@@ -16,6 +16,7 @@ from contracts.events import (
     RelapseRiskFlagged,
     RiskSeverity,
 )
+from services.placement.deps import PlacementDeps
 from services.placement.domain import (
     MoveKind,
     ProposeStepUp,
@@ -24,7 +25,6 @@ from services.placement.domain import (
     move_for_flag,
 )
 from services.placement.moves import Admission, Placer
-from services.placement.policy import PlacementDeps
 from services.placement.store import SqlRepository
 
 handlers = EventHandlers()

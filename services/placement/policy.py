@@ -11,7 +11,6 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-from carepath.config import SitesConfig
 from contracts.events import PriorityPopulation
 
 STANDARD = "standard"
@@ -89,11 +88,3 @@ class PlacementPolicy(Frozen):
 
 
 DEFAULT_POLICY = PlacementPolicy(organization="default")
-
-
-@dataclass(frozen=True)
-class PlacementDeps:
-    """The validated configuration placement's handlers, endpoints and checks work from."""
-
-    sites: SitesConfig
-    policy: PlacementPolicy

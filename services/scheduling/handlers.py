@@ -2,7 +2,6 @@
 come and schedules the new level's weeks; a discharge or a cancelled admission (a no-show)
 only cancels. Proposals, declines and waitlist exits move nobody, so they are not consumed."""
 
-from dataclasses import dataclass
 
 from carepath.consumer import EventHandlers, Incoming
 from carepath.uow import Transaction
@@ -19,14 +18,9 @@ from contracts.events import (
     SteppedUp,
 )
 from services.scheduling import domain, store
-from services.scheduling.templates import ScheduleConfig
+from services.scheduling.deps import SchedulingDeps
 
 handlers = EventHandlers()
-
-
-@dataclass(frozen=True)
-class SchedulingDeps:
-    schedules: ScheduleConfig
 
 
 @handlers.on(ClientAdmitted, SteppedUp, SteppedDown, ClientTransferred)

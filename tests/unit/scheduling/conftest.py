@@ -8,7 +8,7 @@ import pytest
 
 from carepath.settings import Settings
 from contracts import Envelope, EventData, new_envelope
-from services.scheduling.app import load_schedules
+from services.scheduling.deps import load_schedules
 from services.scheduling.templates import ScheduleConfig
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"

@@ -28,7 +28,8 @@ from contracts.events import (
 from contracts.events.assessment import RiskSeverity
 from services.scheduling import store
 from services.scheduling.app import SPEC
-from services.scheduling.handlers import SchedulingDeps, handlers
+from services.scheduling.deps import SchedulingDeps
+from services.scheduling.handlers import handlers
 from services.scheduling.store import CareSession
 from services.scheduling.templates import ScheduleConfig
 from tests.harness import EventHarness, Outcome

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from carepath.settings import Settings
 from contracts import LevelOfCare
 from contracts.events import SessionKind
-from services.scheduling.app import UnknownSite, load_schedules
+from services.scheduling.deps import UnknownSite, load_schedules
 from services.scheduling.templates import ScheduleConfig, weekly_hours
 from tests.unit.scheduling.conftest import CONFIG_DIR
 
