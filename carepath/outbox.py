@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,7 +122,6 @@ class OutboxRelay:
         idle_poll_s: float,
         max_backoff_s: float,
         retention: timedelta,
-        crash_before_publish: bool = False,
     ) -> None:
         self.store = store
         self.lease = lease
@@ -132,7 +131,9 @@ class OutboxRelay:
         self.idle_poll_s = idle_poll_s
         self.max_backoff_s = max_backoff_s
         self.retention = retention
-        self.crash_before_publish = crash_before_publish
+        # Called with each batch after it was read and before it is published (a plugin's
+        # seam: carepath/settings.py `plugins`).
+        self.before_publish: Callable[[Sequence[OutboxRow]], None] | None = None
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._stopping = False
@@ -171,9 +172,8 @@ class OutboxRelay:
         backlog.set(waiting)
         if not rows:
             return 0
-        if self.crash_before_publish:
-            log.error("fault injection: crashing between commit and publish")
-            os._exit(70)
+        if self.before_publish is not None:
+            self.before_publish(rows)
         await publish_rows(self.producer, rows)
         await asyncio.to_thread(self.store.mark_published, [row.seq for row in rows])
         backlog.set(max(waiting - len(rows), 0))

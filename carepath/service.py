@@ -5,6 +5,7 @@ the outbox relay, health, metrics and tracing — wired the same way for all sev
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -113,9 +114,11 @@ async def _start(runtime: Runtime[Any]) -> None:
         idle_poll_s=settings.relay_idle_poll_s,
         max_backoff_s=settings.retry_max_backoff_s,
         retention=timedelta(days=settings.outbox_retention_days),
-        crash_before_publish=settings.fault_crash_before_publish,
     )
     runtime.uow.on_commit(runtime.relay.wake_soon)
+    for plugin in settings.plugins:
+        importlib.import_module(plugin).install(runtime)
+        log.warning("plugin %s installed", plugin)
     runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
     for worker in spec.workers:
         runtime.tasks.append(asyncio.create_task(worker(runtime), name=worker.__name__))

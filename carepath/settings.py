@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     retry_max_backoff_s: float = Field(default=5.0, gt=0)
     retry_unknown_attempts: int = Field(default=3, ge=1)
     log_level: str = "INFO"
-    # Test hook for fault tests: the relay kills its process after the state change and its
-    # events have committed, before publishing them. Never set it in production.
-    fault_crash_before_publish: bool = False
+    # Modules whose `install(runtime)` runs once a service's runtime is up (after its relay,
+    # before its workers and consumers): a seam for instrumentation and for the fault tests'
+    # crash injection (tests/faults/crash_plugin.py), as a JSON list in CAREPATH_PLUGINS.
+    plugins: list[str] = Field(default_factory=list)
     # Test hook for the tracing tests: every finished span of the process is also appended to
     # this file as one JSON line (all processes may share it). Not for production: use OTLP.
     span_file: Path | None = None

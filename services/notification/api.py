@@ -51,10 +51,9 @@ def list_notifications(
     """The delivery log, newest last; the latest `limit` rows that match, at the caller's
     sites."""
     with runtime.uow.transaction() as tx:
-        rows = store.search(tx.session, client_ref=client_ref,
-                            audience=audience.value if audience else None,
-                            status=status.value if status else None, limit=limit,
-                            sites=principal.site_filter)
+        rows = store.SqlNotifications.of(tx).search(
+            client_ref=client_ref, audience=audience.value if audience else None,
+            status=status.value if status else None, limit=limit, sites=principal.site_filter)
         return [_out(row) for row in rows]
 
 
@@ -96,7 +95,7 @@ def list_disclosures(
     """The family messages sent under the client's consent, newest first, each with the consent
     it was sent under: the accounting of disclosures (42 CFR 2.25), at the caller's sites."""
     with runtime.uow.transaction() as tx:
-        rows = store.disclosures_of(tx.session, client_ref, limit=limit,
-                                    sites=principal.site_filter)
+        rows = store.SqlNotifications.of(tx).disclosures_of(client_ref, limit=limit,
+                                                            sites=principal.site_filter)
         return [DisclosureOut(**row.model_dump(exclude={"seq", "client_ref", "disclosed_at"}),
                               disclosed_at=store.as_utc(row.disclosed_at)) for row in rows]

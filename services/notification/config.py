@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from carepath.config import ChannelConfig, load_yaml
+from carepath.config import load_yaml
 from carepath.settings import Settings
-from services.notification.channels import Channel
 from services.notification.domain import RetryPolicy
-from services.notification.wake import DeliveryWake
 
 # Client and family contacts are PHI held only by intake, so no channel that needs an address.
 RefChannel = Literal["log", "webhook"]
@@ -72,19 +68,6 @@ class NotificationsConfig(BaseModel):
     audiences: Audiences = Audiences()
     webhook: WebhookConfig = WebhookConfig()
     delivery: DeliveryConfig = DeliveryConfig()
-
-
-@dataclass(frozen=True)
-class NotificationDeps:
-    config: NotificationsConfig
-    care_teams: Mapping[str, ChannelConfig]
-    channels: Mapping[str, Channel]
-    wake: DeliveryWake = field(default_factory=DeliveryWake)
-
-    def care_team(self, site_id: str) -> ChannelConfig:
-        """The site's care team; an unknown site falls back to the log channel."""
-        return self.care_teams.get(site_id) or ChannelConfig(channel="log",
-                                                             address=f"care-team-{site_id}")
 
 
 def load_notifications(settings: Settings) -> NotificationsConfig:

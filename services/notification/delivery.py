@@ -15,17 +15,18 @@ from datetime import UTC, datetime
 
 from opentelemetry.trace import Span, SpanKind
 
-from carepath.runtime import Runtime
 from carepath.telemetry import context_from_headers, tracer
-from carepath.uow import Transaction, UnitOfWork
+from carepath.uow import UnitOfWork
 from contracts.events import Audience
 from contracts.events.notification import DeliveryFailure
-from services.notification import consent, domain, outcomes, store
+from services.notification import consent, domain, outcomes
 from services.notification.channels import DeliveryError
-from services.notification.config import DeliveryConfig, NotificationDeps
+from services.notification.config import DeliveryConfig
 from services.notification.consent import Grant
+from services.notification.deps import NotificationDeps, NotificationRuntime
 from services.notification.domain import GiveUp, Message
-from services.notification.store import Notification
+from services.notification.repository import Effects, NotificationRepository
+from services.notification.store import Notification, SqlNotifications
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-async def deliver_pending(runtime: Runtime) -> None:
+async def deliver_pending(runtime: NotificationRuntime) -> None:
     """Runs for the life of the service."""
     delivery = Delivery(uow=runtime.uow, deps=runtime.deps)
     await delivery.run(max_backoff_s=runtime.settings.retry_max_backoff_s)
@@ -93,29 +94,30 @@ class Delivery:
     def _claim(self, *, now: datetime) -> tuple[int, list[Claimed]]:
         """Claim the next due notifications; of those, the ones consent still allows."""
         with self.uow.transaction() as tx:
-            claimed = store.claim_due(tx.session, now=now, lease=self.policy.lease,
-                                      limit=self.policy.claim_limit)
-            allowed = [(row, self._consent_at_send(tx, row, now=now)) for row in claimed]
+            repo = SqlNotifications.of(tx)
+            claimed = repo.claim_due(now=now, lease=self.policy.lease,
+                                     limit=self.policy.claim_limit)
+            allowed = [(row, self._consent_at_send(repo, tx, row, now=now)) for row in claimed]
             return len(claimed), [(row, grant) for row, grant in allowed
                                   if row.status == domain.Status.pending.value]
 
-    def _consent_at_send(self, tx: Transaction, row: Notification, *,
-                         now: datetime) -> Grant | None:
+    def _consent_at_send(self, repo: NotificationRepository, tx: Effects, row: Notification,
+                         *, now: datetime) -> Grant | None:
         """Consent is checked again as the notification is claimed, just before it is sent: a
         revocation or an expiry (its date, or the end of the episode) since the trigger turns
         it into a suppression; otherwise the row names the consent it is sent under."""
         if row.purpose is None:
             return None
-        found = consent.coverage(store.grants_of(tx.session, row.client_ref),
+        found = consent.coverage(repo.grants_of(row.client_ref),
                                  recipient_ref=row.recipient_ref, purpose=row.purpose,
                                  information=row.information, at=now,
-                                 episode_ends=store.episode_ends_of(tx.session, row.client_ref))
+                                 episode_ends=repo.episode_ends_of(row.client_ref))
         if found.reason is not None:
             with _delivery_span(row):
-                outcomes.suppress(tx, row, found.reason)
+                outcomes.suppress(repo, tx, row, found.reason)
             return None
         row.consent_id = found.grant.consent_id if found.grant else None
-        tx.session.add(row)
+        repo.save(row)
         return found.grant
 
     def _send(self, row: Notification, grant: Grant | None) -> Failure | None:
@@ -135,19 +137,20 @@ class Delivery:
     def _record(self, notification_id: str, failure: Failure | None) -> None:
         now = self.clock()
         with self.uow.transaction() as tx:
-            row = store.by_id(tx.session, notification_id)
+            repo = SqlNotifications.of(tx)
+            row = repo.by_id(notification_id)
             if row is None or row.status != domain.Status.pending.value:
                 return
             if failure is None:
-                outcomes.mark_sent(tx, row, attempts=row.attempts + 1, now=now)
+                outcomes.mark_sent(repo, tx, row, attempts=row.attempts + 1, now=now)
                 return
             decision = domain.after_failure(self.policy.retry,
                                             attempts_before=row.attempts, now=now)
             if isinstance(decision, GiveUp):
-                outcomes.mark_failed(tx, row, attempts=decision.attempts,
+                outcomes.mark_failed(repo, tx, row, attempts=decision.attempts,
                                      failure=failure.code, detail=failure.detail)
             else:
-                outcomes.schedule_retry(tx, row, attempts=decision.attempts, at=decision.at,
+                outcomes.schedule_retry(repo, row, attempts=decision.attempts, at=decision.at,
                                         failure=failure.code, detail=failure.detail)
 
 

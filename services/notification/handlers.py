@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session
-
 from carepath.consumer import EventHandlers, Incoming
 from carepath.uow import Transaction
 from contracts import EventData
@@ -30,15 +28,14 @@ from contracts.events import (
     WaitlistExited,
 )
 from services.notification import domain, triggers
-from services.notification.config import NotificationDeps
+from services.notification.deps import NotificationDeps
 from services.notification.domain import Target
 from services.notification.store import (
     ConsentGrant,
     EpisodeEnd,
-    FamilyMember,
     KnownClient,
+    SqlNotifications,
     as_utc,
-    family_of,
 )
 from services.notification.triggers import Trigger
 
@@ -55,22 +52,21 @@ WAITLISTS = (PlacementWaitlisted, WaitlistExited)
 
 @handlers.on(ClientReferred)
 def remember_client(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    client_ref = event.envelope.subject
-    _note_site(tx.session, client_ref, event.envelope.siteid).referred = True
-    known = set(family_of(tx.session, client_ref))
+    repo, client_ref = SqlNotifications.of(tx), event.envelope.subject
+    repo.note_site(client_ref, event.envelope.siteid, referred=True)
+    known = set(repo.family_of(client_ref))
     for recipient in event.data.family_recipients:
-        tx.session.merge(FamilyMember(client_ref=client_ref, recipient_ref=recipient.recipient_ref,
-                                      relationship=recipient.relationship))
+        repo.add_family(client_ref, recipient.recipient_ref, recipient.relationship)
     newly_named = [r.recipient_ref for r in event.data.family_recipients
                    if r.recipient_ref not in known]
-    for trigger in triggers.release_awaiting(tx, client_ref):
-        triggers.record(tx, trigger, _family(deps, newly_named), wake=deps.wake)
+    for trigger in triggers.release_awaiting(repo, client_ref):
+        triggers.record(repo, tx, trigger, _family(deps, newly_named), wake=deps.wake)
 
 
 @handlers.on(ConsentRecorded)
 def record_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
     data: ConsentRecorded = event.data
-    tx.session.merge(ConsentGrant(
+    SqlNotifications.of(tx).save_consent(ConsentGrant(
         consent_id=data.consent_id, client_ref=event.envelope.subject,
         recipient_ref=data.recipient_ref, purpose=data.purpose,
         granted_at=as_utc(event.envelope.time),
@@ -81,43 +77,46 @@ def record_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> 
 
 @handlers.on(ConsentRevoked)
 def revoke_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    grant = tx.session.get(ConsentGrant, event.data.consent_id)
+    repo = SqlNotifications.of(tx)
+    grant = repo.consent(event.data.consent_id)
     if grant is None or grant.client_ref != event.envelope.subject or grant.revoked_at:
         return
     grant.revoked_at = as_utc(event.envelope.time)
-    tx.session.add(grant)
+    repo.save_consent(grant)
 
 
 @handlers.on(*PLACEMENT_EVENTS)
 def notify_placement_change(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    client = _note_site(tx.session, event.envelope.subject, _new_site(event))
+    repo = SqlNotifications.of(tx)
+    client = repo.note_site(event.envelope.subject, _new_site(event))
     if isinstance(event.data, ClientDischarged):
-        _note_episode_end(tx.session, event)
+        repo.add_episode_end(_episode_end(event))
     trigger = Trigger.of(event)
     if not client.referred:
-        triggers.await_referral(tx, trigger)
-    family = _family(deps, family_of(tx.session, client.client_ref))
-    triggers.record(tx, trigger, [*_care_teams(deps, _sites_to_tell(event.data, client)),
-                                  *family], wake=deps.wake)
+        triggers.await_referral(repo, trigger)
+    family = _family(deps, repo.family_of(client.client_ref))
+    triggers.record(repo, tx, trigger, [*_care_teams(deps, _sites_to_tell(event.data, client)),
+                                        *family], wake=deps.wake)
 
 
 @handlers.on(*CARE_TEAM_EVENTS)
 def notify_care_team(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    site = _note_site(tx.session, event.envelope.subject, event.envelope.siteid).site_id
-    triggers.record(tx, Trigger.of(event), _care_teams(deps, [site] if site else []),
+    repo = SqlNotifications.of(tx)
+    site = repo.note_site(event.envelope.subject, event.envelope.siteid).site_id
+    triggers.record(repo, tx, Trigger.of(event), _care_teams(deps, [site] if site else []),
                     wake=deps.wake)
 
 
 @handlers.on(SessionsScheduled)
 def remind_client_of_sessions(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    client_ref = event.envelope.subject
-    _note_site(tx.session, client_ref, event.envelope.siteid)
+    repo, client_ref = SqlNotifications.of(tx), event.envelope.subject
+    repo.note_site(client_ref, event.envelope.siteid)
     if not event.data.sessions:
         return
     channel = deps.config.audiences.client
     reminder = Target(audience=Audience.client, recipient_ref=client_ref,
                       channel=channel.channel, address=channel.url)
-    triggers.record(tx, Trigger.of(event), [reminder], wake=deps.wake)
+    triggers.record(repo, tx, Trigger.of(event), [reminder], wake=deps.wake)
 
 
 def _new_site(event: Incoming) -> str | None:
@@ -139,25 +138,13 @@ def _other_site(data: EventData) -> str | None:
     return None
 
 
-def _note_site(session: Session, client_ref: str, site_id: str | None) -> KnownClient:
-    """Keep the client's latest known site."""
-    client = session.get(KnownClient, client_ref)
-    if client is None:
-        client = KnownClient(client_ref=client_ref, site_id=site_id)
-    elif site_id:
-        client.site_id = site_id
-    session.add(client)
-    return client
-
-
-def _note_episode_end(session: Session, event: Incoming) -> None:
-    """The end of the episode: consents given until discharge end with it (before this event's
-    own notifications are decided)."""
+def _episode_end(event: Incoming) -> EpisodeEnd:
+    """The end of the episode: consents given until discharge end with it (stored before this
+    event's own notifications are decided)."""
     envelope = event.envelope
-    session.merge(EpisodeEnd(event_id=str(envelope.id), client_ref=envelope.subject,
-                             episode_id=str(envelope.episodeid) if envelope.episodeid else None,
-                             ended_at=as_utc(envelope.time)))
-    session.flush()
+    return EpisodeEnd(event_id=str(envelope.id), client_ref=envelope.subject,
+                      episode_id=str(envelope.episodeid) if envelope.episodeid else None,
+                      ended_at=as_utc(envelope.time))
 
 
 def _family(deps: NotificationDeps, recipient_refs: Iterable[str]) -> list[Target]:

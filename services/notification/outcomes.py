@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from carepath.uow import Transaction
 from contracts import CausalLink
 from contracts.events import (
     Audience,
@@ -18,46 +17,49 @@ from contracts.events import (
 from contracts.events.notification import DeliveryFailure, NotificationEvent
 from services.notification.consent import Reason
 from services.notification.domain import Status
+from services.notification.repository import Effects, NotificationRepository
 from services.notification.store import Disclosure, Notification
 
 FAILED_REASON = "delivery_failed"
 
 
-def suppress(tx: Transaction, row: Notification, reason: Reason) -> None:
+def suppress(repo: NotificationRepository, tx: Effects, row: Notification,
+             reason: Reason) -> None:
     row.status, row.reason, row.next_attempt_at = Status.suppressed.value, reason.value, None
-    tx.session.add(row)
+    repo.save(row)
     _emit(tx, row, NotificationSuppressed.model_validate(
         {**_common(row), "reason": reason.value}))
 
 
-def mark_sent(tx: Transaction, row: Notification, *, attempts: int, now: datetime) -> None:
+def mark_sent(repo: NotificationRepository, tx: Effects, row: Notification, *, attempts: int,
+              now: datetime) -> None:
     row.status, row.sent_at, row.attempts = Status.sent.value, now, attempts
     row.next_attempt_at = None
-    tx.session.add(row)
+    repo.save(row)
     disclosure = _disclosure(row, at=now)
     if disclosure is not None:
-        tx.session.add(disclosure)
+        repo.add_disclosure(disclosure)
     _emit(tx, row, NotificationSent.model_validate(
         {**_common(row), "channel": row.channel}))
 
 
-def mark_failed(tx: Transaction, row: Notification, *, attempts: int, failure: DeliveryFailure,
-                detail: str) -> None:
+def mark_failed(repo: NotificationRepository, tx: Effects, row: Notification, *, attempts: int,
+                failure: DeliveryFailure, detail: str) -> None:
     """The bus hears the failure's code only; `detail` (no addresses or message text) stays in
     the delivery log."""
     row.status, row.reason, row.attempts = Status.failed.value, FAILED_REASON, attempts
     row.last_error, row.next_attempt_at = _error(failure, detail), None
-    tx.session.add(row)
+    repo.save(row)
     _emit(tx, row, NotificationFailed.model_validate(
         {**_common(row), "channel": row.channel, "error": failure.value,
          "error_code": failure, "attempts": attempts}))
 
 
-def schedule_retry(tx: Transaction, row: Notification, *, attempts: int, at: datetime,
-                   failure: DeliveryFailure, detail: str) -> None:
+def schedule_retry(repo: NotificationRepository, row: Notification, *, attempts: int,
+                   at: datetime, failure: DeliveryFailure, detail: str) -> None:
     row.attempts, row.next_attempt_at = attempts, at
     row.last_error = _error(failure, detail)
-    tx.session.add(row)
+    repo.save(row)
 
 
 def _error(failure: DeliveryFailure, detail: str) -> str:
@@ -86,7 +88,7 @@ def _common(row: Notification) -> dict[str, object]:
     }
 
 
-def _emit(tx: Transaction, row: Notification, payload: NotificationEvent) -> None:
+def _emit(tx: Effects, row: Notification, payload: NotificationEvent) -> None:
     tx.emit(payload, subject=row.client_ref, site_id=row.site_id,
             episode_id=uuid.UUID(row.episode_id) if row.episode_id else None,
             cause=CausalLink.parse(row.trigger_event_id, row.correlation_id))

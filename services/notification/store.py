@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, DateTime, MetaData, UniqueConstraint, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from carepath.db import runtime_tables
+from carepath.uow import Transaction
 from contracts.consent import ExpiryEvent
 from services.notification.consent import Grant
 from services.notification.domain import Status
@@ -160,76 +161,127 @@ metadata = NotificationTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
 
-def grants_of(session: Session, client_ref: str) -> list[Grant]:
-    rows = session.exec(select(ConsentGrant).where(ConsentGrant.client_ref == client_ref))
-    return [row.as_grant() for row in rows.all()]
+class SqlNotifications:
+    """Notification's rows in its database, in the session of one unit of work
+    (`repository.NotificationRepository`, and the delivery log's and disclosures' queries)."""
 
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-def episode_ends_of(session: Session, client_ref: str) -> list[datetime]:
-    query = select(EpisodeEnd.ended_at).where(EpisodeEnd.client_ref == client_ref)
-    return [as_utc(ended) for ended in session.exec(query).all()]
+    @classmethod
+    def of(cls, tx: Transaction) -> SqlNotifications:
+        return cls(tx.session)
 
+    def note_site(self, client_ref: str, site_id: str | None, *,
+                  referred: bool = False) -> KnownClient:
+        """Keep the client's latest known site (and that their referral arrived)."""
+        client = self.session.get(KnownClient, client_ref)
+        if client is None:
+            client = KnownClient(client_ref=client_ref, site_id=site_id)
+        elif site_id:
+            client.site_id = site_id
+        if referred:
+            client.referred = True
+        self.session.add(client)
+        return client
 
-def disclosures_of(session: Session, client_ref: str, *, limit: int,
-                   sites: frozenset[str] | None = None) -> list[Disclosure]:
-    """The client's disclosures, newest first; `sites`: only those made at these sites."""
-    query = select(Disclosure).where(Disclosure.client_ref == client_ref)
-    if sites is not None:
-        query = query.where(col(Disclosure.site_id).in_(sites))
-    query = query.order_by(col(Disclosure.disclosed_at).desc(), col(Disclosure.seq).desc())
-    return list(session.exec(query.limit(limit)).all())
+    def family_of(self, client_ref: str) -> list[str]:
+        query = (select(FamilyMember.recipient_ref)
+                 .where(FamilyMember.client_ref == client_ref)
+                 .order_by(col(FamilyMember.recipient_ref)))
+        return list(self.session.exec(query).all())
 
+    def add_family(self, client_ref: str, recipient_ref: str, relationship: str) -> None:
+        self.session.merge(FamilyMember(client_ref=client_ref, recipient_ref=recipient_ref,
+                                        relationship=relationship))
 
-def family_of(session: Session, client_ref: str) -> list[str]:
-    query = (select(FamilyMember.recipient_ref)
-             .where(FamilyMember.client_ref == client_ref)
-             .order_by(col(FamilyMember.recipient_ref)))
-    return list(session.exec(query).all())
+    def consent(self, consent_id: str) -> ConsentGrant | None:
+        return self.session.get(ConsentGrant, consent_id)
 
+    def save_consent(self, grant: ConsentGrant) -> None:
+        self.session.merge(grant)
 
-def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int
-              ) -> list[Notification]:
-    """Take up to `limit` pending, due rows, oldest due first, for `lease`: until it ends they
-    are not due, so another worker (or replica) will not also take them."""
-    # Two statements: as a subquery of the UPDATE, PostgreSQL may rescan this and claim more
-    # than `limit`. SKIP LOCKED spares PostgreSQL workers from waiting on each other's claims.
-    due = session.exec(
-        select(Notification.seq)
-        .where(Notification.status == Status.pending.value,
-               col(Notification.next_attempt_at) <= now)
-        .order_by(col(Notification.next_attempt_at), col(Notification.seq))
-        .limit(limit)
-        .with_for_update(skip_locked=True)).all()
-    if not due:
-        return []
-    claimed = session.scalars(
-        update(Notification)
-        # Still due as the row is updated: what makes a claim exclusive on any database.
-        .where(col(Notification.seq).in_(due),
-               col(Notification.status) == Status.pending.value,
-               col(Notification.next_attempt_at) <= now)
-        .values(next_attempt_at=now + lease)
-        .returning(Notification))
-    return sorted(claimed, key=lambda row: row.seq or 0)
+    def grants_of(self, client_ref: str) -> list[Grant]:
+        rows = self.session.exec(select(ConsentGrant).where(ConsentGrant.client_ref == client_ref))
+        return [row.as_grant() for row in rows.all()]
 
+    def add_episode_end(self, end: EpisodeEnd) -> None:
+        self.session.merge(end)
+        self.session.flush()
 
-def by_id(session: Session, notification_id: str) -> Notification | None:
-    query = select(Notification).where(Notification.notification_id == notification_id)
-    return session.exec(query).first()
+    def episode_ends_of(self, client_ref: str) -> list[datetime]:
+        query = select(EpisodeEnd.ended_at).where(EpisodeEnd.client_ref == client_ref)
+        return [as_utc(ended) for ended in self.session.exec(query).all()]
 
+    def keep_awaiting(self, awaiting: AwaitingReferral) -> None:
+        self.session.add(awaiting)
 
-def search(session: Session, *, client_ref: str | None, audience: str | None,
-           status: str | None, limit: int, sites: frozenset[str] | None = None
-           ) -> list[Notification]:
-    """The newest `limit` matching rows, oldest first; `sites`: only rows at these sites."""
-    query = select(Notification)
-    if sites is not None:
-        query = query.where(col(Notification.site_id).in_(sites))
-    if client_ref:
-        query = query.where(Notification.client_ref == client_ref)
-    if audience:
-        query = query.where(Notification.audience == audience)
-    if status:
-        query = query.where(Notification.status == status)
-    query = query.order_by(col(Notification.created_at).desc(), col(Notification.seq).desc())
-    return list(reversed(session.exec(query.limit(limit)).all()))
+    def release_awaiting(self, client_ref: str) -> list[AwaitingReferral]:
+        """The client's placement events that arrived before their referral, oldest first; no
+        longer kept."""
+        query = (select(AwaitingReferral).where(AwaitingReferral.client_ref == client_ref)
+                 .order_by(col(AwaitingReferral.at)))
+        waiting = [AwaitingReferral(**row.model_dump()) for row in self.session.exec(query)]
+        self.session.exec(delete(AwaitingReferral).where(
+            col(AwaitingReferral.client_ref) == client_ref))
+        return waiting
+
+    def save(self, row: Notification) -> None:
+        self.session.add(row)
+
+    def add_disclosure(self, disclosure: Disclosure) -> None:
+        self.session.add(disclosure)
+
+    def disclosures_of(self, client_ref: str, *, limit: int,
+                       sites: frozenset[str] | None = None) -> list[Disclosure]:
+        """The client's disclosures, newest first; `sites`: only those made at these sites."""
+        query = select(Disclosure).where(Disclosure.client_ref == client_ref)
+        if sites is not None:
+            query = query.where(col(Disclosure.site_id).in_(sites))
+        query = query.order_by(col(Disclosure.disclosed_at).desc(), col(Disclosure.seq).desc())
+        return list(self.session.exec(query.limit(limit)).all())
+
+    def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
+        """Take up to `limit` pending, due rows, oldest due first, for `lease`: until it ends
+        they are not due, so another worker (or replica) will not also take them."""
+        # Two statements: as a subquery of the UPDATE, PostgreSQL may rescan this and claim
+        # more than `limit`. SKIP LOCKED spares PostgreSQL workers from waiting on each other's
+        # claims.
+        due = self.session.exec(
+            select(Notification.seq)
+            .where(Notification.status == Status.pending.value,
+                   col(Notification.next_attempt_at) <= now)
+            .order_by(col(Notification.next_attempt_at), col(Notification.seq))
+            .limit(limit)
+            .with_for_update(skip_locked=True)).all()
+        if not due:
+            return []
+        claimed = self.session.scalars(
+            update(Notification)
+            # Still due as the row is updated: what makes a claim exclusive on any database.
+            .where(col(Notification.seq).in_(due),
+                   col(Notification.status) == Status.pending.value,
+                   col(Notification.next_attempt_at) <= now)
+            .values(next_attempt_at=now + lease)
+            .returning(Notification))
+        return sorted(claimed, key=lambda row: row.seq or 0)
+
+    def by_id(self, notification_id: str) -> Notification | None:
+        query = select(Notification).where(Notification.notification_id == notification_id)
+        return self.session.exec(query).first()
+
+    def search(self, *, client_ref: str | None, audience: str | None, status: str | None,
+               limit: int, sites: frozenset[str] | None = None) -> list[Notification]:
+        """The newest `limit` matching rows, oldest first; `sites`: only rows at these sites."""
+        query = select(Notification)
+        if sites is not None:
+            query = query.where(col(Notification.site_id).in_(sites))
+        if client_ref:
+            query = query.where(Notification.client_ref == client_ref)
+        if audience:
+            query = query.where(Notification.audience == audience)
+        if status:
+            query = query.where(Notification.status == status)
+        query = query.order_by(col(Notification.created_at).desc(),
+                               col(Notification.seq).desc())
+        return list(reversed(self.session.exec(query.limit(limit)).all()))

@@ -7,22 +7,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlmodel import col, delete, select
-
 from carepath.consumer import Incoming
 from carepath.telemetry import current_trace_headers
-from carepath.uow import Transaction
 from contracts import EventData
 from services.notification import consent, domain, outcomes
 from services.notification.consent import FAMILY_PURPOSE
 from services.notification.domain import Status, Target
-from services.notification.store import (
-    AwaitingReferral,
-    Notification,
-    as_utc,
-    episode_ends_of,
-    grants_of,
-)
+from services.notification.repository import Effects, NotificationRepository
+from services.notification.store import AwaitingReferral, Notification, as_utc
 from services.notification.wake import DeliveryWake
 
 
@@ -66,40 +58,36 @@ def code_of(data: EventData, *fields: str) -> str | None:
     return None
 
 
-def record(tx: Transaction, trigger: Trigger, targets: list[Target], *,
-           wake: DeliveryWake) -> None:
+def record(repo: NotificationRepository, tx: Effects, trigger: Trigger, targets: list[Target],
+           *, wake: DeliveryWake) -> None:
     """Pending rows for the targets, which `wake` brings to the delivery worker once `tx`
     commits."""
     if targets:
         tx.after_commit(wake.ring)
-    grants = grants_of(tx.session, trigger.client_ref)
-    ends = episode_ends_of(tx.session, trigger.client_ref)
+    grants = repo.grants_of(trigger.client_ref)
+    ends = repo.episode_ends_of(trigger.client_ref)
     for target in targets:
         row = _pending_row(trigger, target)
-        tx.session.add(row)
+        repo.save(row)
         if not target.needs_consent:
             continue
         reason = consent.coverage(grants, recipient_ref=target.recipient_ref,
                                   purpose=FAMILY_PURPOSE, information=row.information,
                                   at=trigger.at, episode_ends=ends).reason
         if reason is not None:
-            outcomes.suppress(tx, row, reason)
+            outcomes.suppress(repo, tx, row, reason)
 
 
-def await_referral(tx: Transaction, trigger: Trigger) -> None:
+def await_referral(repo: NotificationRepository, trigger: Trigger) -> None:
     """Topics are not ordered against each other: a placement event can arrive before the
     referral that names the family. Keep it, so family still hear of it once we know them."""
-    tx.session.add(AwaitingReferral(**asdict(trigger)))
+    repo.keep_awaiting(AwaitingReferral(**asdict(trigger)))
 
 
-def release_awaiting(tx: Transaction, client_ref: str) -> list[Trigger]:
-    query = (select(AwaitingReferral).where(AwaitingReferral.client_ref == client_ref)
-             .order_by(col(AwaitingReferral.at)))
-    waiting = [Trigger(**{**row.model_dump(), "at": as_utc(row.at)})
-               for row in tx.session.exec(query).all()]
-    tx.session.exec(delete(AwaitingReferral).where(
-        col(AwaitingReferral.client_ref) == client_ref))
-    return waiting
+def release_awaiting(repo: NotificationRepository, client_ref: str) -> list[Trigger]:
+    """The client's placement events kept until their referral, oldest first."""
+    return [Trigger(**{**row.model_dump(), "at": as_utc(row.at)})
+            for row in repo.release_awaiting(client_ref)]
 
 
 def _pending_row(trigger: Trigger, target: Target) -> Notification:

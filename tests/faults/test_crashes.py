@@ -18,6 +18,7 @@ from tests.faults.conftest import (
     run_clients,
     wait_level,
 )
+from tests.faults.crash_plugin import CRASH_EXIT_CODE
 from tests.support import EventTap, of_type, wait_until
 
 
@@ -66,7 +67,7 @@ def test_a_crash_between_commit_and_publish_still_publishes_after_restart(
 ) -> None:
     api = patient_api(platform)
     platform.kill("intake")
-    platform.restart("intake", env={"CAREPATH_FAULT_CRASH_BEFORE_PUBLISH": "true"})
+    platform.restart("intake", env={"CAREPATH_PLUGINS": '["tests.faults.crash_plugin"]'})
     try:  # the process may die before or after answering: the commit is what counts
         httpx.post(f"{platform.url('intake')}/referrals", timeout=10,
                    headers={"authorization": f"Bearer {platform.admin_token()}"}, json={
@@ -75,7 +76,7 @@ def test_a_crash_between_commit_and_publish_still_publishes_after_restart(
     except httpx.HTTPError:
         pass
     wait_until(lambda: platform.processes["intake"].poll() is not None)
-    assert platform.processes["intake"].returncode == 70
+    assert platform.processes["intake"].returncode == CRASH_EXIT_CODE
     intake_db = create_engine(platform.database_urls["intake"])
     with intake_db.connect() as conn:
         ref, event_id = conn.execute(text(

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from carepath.db import make_engine
 from carepath.uow import UnitOfWork
 from services.notification import store
 from services.notification.channels import Channel
-from services.notification.config import NotificationDeps, NotificationsConfig
+from services.notification.config import NotificationsConfig
 from services.notification.delivery import Delivery
+from services.notification.deps import NotificationDeps
 from services.notification.domain import Message
-from services.notification.store import Notification
+from services.notification.store import Notification, SqlNotifications
 from tests.conftest import TEST_ENV, DatabaseFactory
 
 COUNT = 60
@@ -57,14 +57,14 @@ def engines(databases: DatabaseFactory) -> Iterator[tuple[Engine, Engine]]:
 
 def test_two_workers_on_one_database_send_each_notification_once(
         engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch) -> None:
-    claim = store.claim_due
+    claim = SqlNotifications.claim_due
 
-    def slow_claim(session: Session, **kwargs: Any) -> list[Notification]:
-        claimed = claim(session, **kwargs)
+    def slow_claim(repo: SqlNotifications, **kwargs: Any) -> list[Notification]:
+        claimed = claim(repo, **kwargs)
         time.sleep(0.02)  # keep this claim uncommitted while the other worker claims
         return claimed
 
-    monkeypatch.setattr(store, "claim_due", slow_claim)
+    monkeypatch.setattr(SqlNotifications, "claim_due", slow_claim)
     channel = RecordingChannel()
     channels: dict[str, Channel] = {"log": channel}
     deps = NotificationDeps(config=NotificationsConfig(), care_teams={}, channels=channels)
@@ -100,9 +100,9 @@ def test_a_claim_passes_over_rows_another_worker_is_claiming(
     first = UnitOfWork(engines[0], outbox=store.outbox, inbox=store.inbox)
     second = UnitOfWork(engines[1], outbox=store.outbox, inbox=store.inbox)
     with first.transaction() as open_claim:
-        held = store.claim_due(open_claim.session, now=now, lease=LEASE, limit=10)
+        held = SqlNotifications.of(open_claim).claim_due(now=now, lease=LEASE, limit=10)
         with second.transaction() as tx:  # does not wait for the open claim to commit
-            taken = store.claim_due(tx.session, now=now, lease=LEASE, limit=COUNT)
+            taken = SqlNotifications.of(tx).claim_due(now=now, lease=LEASE, limit=COUNT)
     assert len(held) == 10 and len(taken) == COUNT - 10
     assert not {row.seq for row in held} & {row.seq for row in taken}
 

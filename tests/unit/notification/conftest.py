@@ -19,8 +19,9 @@ from contracts.events.notification import DeliveryFailure
 from services.notification import store
 from services.notification.app import SPEC
 from services.notification.channels import Channel, DeliveryError
-from services.notification.config import NotificationDeps, NotificationsConfig
+from services.notification.config import NotificationsConfig
 from services.notification.delivery import Delivery
+from services.notification.deps import NotificationDeps
 from services.notification.domain import Message
 from services.notification.store import Notification
 from tests.harness import EventHarness, Outcome
@@ -95,8 +96,8 @@ class World:
 
     def rows(self) -> dict[tuple[str, str], Notification]:
         with self.uow.transaction() as tx:
-            found = store.search(tx.session, client_ref=None, audience=None, status=None,
-                                 limit=1000)
+            found = store.SqlNotifications.of(tx).search(client_ref=None, audience=None,
+                                                         status=None, limit=1000)
             return {(row.audience, row.recipient_ref): row for row in found}
 
     def deliver_until_settled(self, max_passes: int = 20) -> None:

@@ -211,8 +211,8 @@ def test_a_notification_claimed_by_a_worker_that_died_is_sent_once_its_lease_end
     step_up(world)
     row = world.rows()[CARE_TEAM]
     with world.uow.transaction() as tx:  # another replica claims it, then dies before sending
-        claimed = store.claim_due(tx.session, now=world.clock.now, lease=timedelta(seconds=60),
-                                  limit=10)
+        claimed = store.SqlNotifications.of(tx).claim_due(
+            now=world.clock.now, lease=timedelta(seconds=60), limit=10)
     assert [c.notification_id for c in claimed] == [row.notification_id]
     assert world.delivery.deliver_due() == 0
     world.clock.advance(61)
@@ -383,10 +383,10 @@ def test_a_discharge_from_an_earlier_episode_does_not_end_a_later_consent(world:
 
 def family_rows(world: World) -> list[store.Notification]:
     with world.uow.transaction() as tx:
-        return store.search(tx.session, client_ref=None, audience="family", status=None,
-                            limit=100)
+        return store.SqlNotifications.of(tx).search(client_ref=None, audience="family",
+                                                    status=None, limit=100)
 
 
 def disclosures(world: World) -> list[store.Disclosure]:
     with world.uow.transaction() as tx:
-        return store.disclosures_of(tx.session, "c-client01", limit=100)
+        return store.SqlNotifications.of(tx).disclosures_of("c-client01", limit=100)
