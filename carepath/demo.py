@@ -14,6 +14,7 @@ import httpx
 from carepath.client import ApiError, CarepathClient
 from carepath.platform import Platform
 from carepath.settings import SERVICES
+from contracts.envelope import event_name_of
 
 READMITTED = 15  # the demo client who completes aftercare and is later referred again
 FIRST_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan", "Taylor", "Jamie"]
@@ -268,7 +269,7 @@ def print_summary(api: CarepathClient, refs: list[str], readmitted: list[str] | 
     print(f"\nOne full journey: {ref}")
     print_episodes(journey)
     for event in journey["events"]:
-        name = event["type"].split(".")[2]
+        name = event_name_of(event["type"])
         print(f"    {event['time']}  {name:<22} {event['id']}  caused by {event['causation_id']}")
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from contracts.envelope import event_name_of
+
 Event = Mapping[str, Any]
 Row = tuple[str, str, str, str, str, str]
 
@@ -98,7 +100,7 @@ def _header(journey: Mapping[str, Any], events: Sequence[Event]) -> str:
 
 
 def _name(event: Event) -> str:
-    return str(event.get("name") or event["type"].split(".")[2])
+    return str(event.get("name") or event_name_of(event["type"]))
 
 
 def _service(event: Event) -> str:

@@ -103,6 +103,12 @@ class Envelope(BaseModel):
     def client_ref(self) -> str:
         return self.subject
 
+    @property
+    def event_name(self) -> str:
+        """`carepath.placement.SteppedDown.v1` -> `SteppedDown` (EventData.event_name of its
+        type, read from the type string, so it works for types this release does not know)."""
+        return event_name_of(self.type)
+
     def payload(self) -> EventData:
         """The typed payload; raises UnknownEventType or InvalidEvent."""
         cls = EVENT_TYPES.get(self.type)
@@ -141,6 +147,12 @@ class CausalLink:
         """From ids as a service stored them (strings in most tables)."""
         return cls(event_id=uuid.UUID(str(event_id)),
                    correlation_id=uuid.UUID(str(correlation_id)))
+
+
+def event_name_of(type_name: str) -> str:
+    """`carepath.<service>.<Name>.v<N>` -> `<Name>` (the type itself if it is not of that form)."""
+    parts = type_name.split(".")
+    return parts[2] if len(parts) == 4 and parts[0] == "carepath" else type_name
 
 
 def new_envelope(

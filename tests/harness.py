@@ -223,7 +223,7 @@ class EventHarness:
     def emitted(self, name: str | None = None) -> list[Envelope]:
         """Every envelope in the outbox, in commit order; only those named `name` (e.g.
         "SessionsScheduled") if given."""
-        return [e for e in self._outbox_since(0) if name is None or e.type.split(".")[2] == name]
+        return [e for e in self._outbox_since(0) if name is None or e.event_name == name]
 
     def close(self) -> None:
         if self._loop is not None:

@@ -85,7 +85,7 @@ def events_by_client(tap: EventTap, refs: list[str]) -> dict[str, Counter[str]]:
     wanted = set(refs)
     counts: dict[str, Counter[str]] = {ref: Counter() for ref in refs}
     for envelope in distinct(tap.collected(lambda e: e.subject in wanted)):
-        counts[envelope.subject][envelope.type.split(".")[2]] += 1
+        counts[envelope.subject][envelope.event_name] += 1
     return counts
 
 
@@ -105,7 +105,7 @@ def doubled_effects(tap: EventTap) -> list[tuple[Any, ...]]:
     keys = Counter(
         (e.type, str(e.causationid), e.data.get("audience"), e.data.get("recipient_ref"))
         for e in distinct(tap.collected(lambda e: e.causationid is not None
-                                        and e.type.split(".")[2] not in REQUEST_ORIGINATED)))
+                                        and e.event_name not in REQUEST_ORIGINATED)))
     return [key for key, n in keys.items() if n > 1]
 
 

@@ -98,7 +98,7 @@ def test_transfer_iop_completion_and_discharge_over_http(
         after = placement.get(f"/clients/{client.ref}/placement").json()
         event_tap.wait_for(of_type("ClientDischarged", client.ref))
     events = placement_events(event_tap, client.ref)
-    names = [e.type.split(".")[2] for e in events]
+    names = [e.event_name for e in events]
     assert names == ["ClientAdmitted", "ClientTransferred", "SteppedDown", "ClientDischarged"]
     moved, step, discharged = events[1:]
     assert (moved.data["from_site"], moved.data["to_site"], moved.siteid) == (

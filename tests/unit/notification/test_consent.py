@@ -10,7 +10,7 @@ from contracts.consent import (
     ExpiryEvent,
     InformationCategory,
 )
-from contracts.envelope import EVENT_TYPES
+from contracts.envelope import EVENT_TYPES, event_name_of
 from contracts.events import Audience
 from services.notification.consent import (
     FAMILY_PURPOSE,
@@ -55,7 +55,7 @@ def test_every_event_notification_handles_discloses_one_kind_of_information() ->
 
 
 def test_the_mapping_names_only_real_events() -> None:
-    names = {event_type.split(".")[2] for event_type in EVENT_TYPES}
+    names = {event_name_of(event_type) for event_type in EVENT_TYPES}
     assert set(INFORMATION_OF_EVENT) <= names
 
 

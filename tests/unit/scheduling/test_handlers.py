@@ -63,7 +63,7 @@ def scheduling(tmp_path: Path, schedules: ScheduleConfig) -> Iterator[Scheduling
 
 
 def names(events: list[Envelope]) -> list[str]:
-    return [e.type.split(".")[2] for e in events]
+    return [e.event_name for e in events]
 
 
 def step_up(at: datetime, admitted: Envelope) -> Envelope:
