@@ -8,18 +8,17 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlmodel import Session
 
 from carepath.access import ADMIN, CLINICIAN, PrincipalDep
 from carepath.auth import Principal
 from carepath.errors import NotFound
 from carepath.runtime import RuntimeDep
-from carepath.uow import Transaction
 from contracts import LevelOfCare
-from contracts.events import AssessmentKind, ClientAssessed, OverrideReason
+from contracts.events import ClientAssessed, OverrideReason
 from services.assessment import domain, store
-from services.assessment.handlers import current_risk, flag_rising_risk
-from services.assessment.policy import AssessmentDeps, RuleSet
+from services.assessment.deps import DepsDep
+from services.assessment.domain import AssessmentRecord, ClientCare, ObservationRecord, Outbox
+from services.assessment.policy import RuleSet
 from services.assessment.schemas import (
     AssessmentIn,
     AssessmentOut,
@@ -30,6 +29,7 @@ from services.assessment.schemas import (
     PendingOut,
     RiskOut,
 )
+from services.assessment.store import SqlAssessments
 
 NOTE_READERS = frozenset({CLINICIAN, ADMIN})
 
@@ -41,21 +41,22 @@ Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$", description="why an ov
 
 
 @router.post("/assessments", status_code=201, response_model=AssessmentOut)
-def assess(body: AssessmentIn, runtime: RuntimeDep, principal: PrincipalDep) -> AssessmentOut:
-    deps: AssessmentDeps = runtime.deps
+def assess(body: AssessmentIn, runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep
+           ) -> AssessmentOut:
     rules = domain.rule_set_for(deps.rule_sets, body.asam_edition)
     recommendation = domain.recommend(rules, body.dimensions)
     with runtime.uow.transaction() as tx:
-        client = _visible_client(tx.session, body.client_ref, principal, lock=True)
+        repo = SqlAssessments.within(tx)
+        client = _visible_client(repo, body.client_ref, principal, lock=True)
         domain.check_kind(body.kind, in_care=client.in_care)
-        assessment = _record_assessment(tx, client, body, recommendation, rules,
-                                        assessor=principal.sub)
-    return _assessment_out(assessment)
+        record = _record_assessment(repo, tx, client, body, recommendation, rules,
+                                    assessor=principal.sub)
+    return _assessment_out(store.assessment_row(record))
 
 
-def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn,
-                       recommendation: domain.Recommendation, rules: RuleSet, *, assessor: str
-                       ) -> store.Assessment:
+def _record_assessment(repo: domain.AssessmentRepository, outbox: Outbox, client: ClientCare,
+                       body: AssessmentIn, recommendation: domain.Recommendation,
+                       rules: RuleSet, *, assessor: str) -> AssessmentRecord:
     now = datetime.now(UTC)
     final = domain.final_level(recommendation.level, body.override_level)
     code = body.override_reason_code
@@ -66,17 +67,17 @@ def _record_assessment(tx: Transaction, client: store.Client, body: AssessmentIn
         override_reason=code.value if code else None, override_reason_code=code,
         assessed_by=assessor, rule_set=rules.name, asam_edition=rules.asam_edition,
         priority_populations=body.priority_populations)
-    envelope = tx.emit(event, subject=client.client_ref, site_id=client.site_id,
-                       episode_id=client.episode(), cause=client.assessment_cause(body.kind),
-                       time=now)
-    assessment = store.Assessment(
-        **event.model_dump(mode="json", exclude={"rationale", "override_reason_code"}),
-        client_ref=client.client_ref, override_note=body.override_note,
-        rationale=list(recommendation.rationale), rule_id=recommendation.rule_id,
-        assessed_at=now, trigger_flag_id=client.pending_flag_id, event_id=str(envelope.id))
+    envelope = outbox.emit(event, subject=client.client_ref, site_id=client.site_id,
+                           episode_id=client.episode_id,
+                           cause=client.assessment_cause(body.kind), time=now)
+    record = AssessmentRecord(
+        assessed=event, client_ref=client.client_ref, rule_id=recommendation.rule_id,
+        assessed_at=now, event_id=envelope.id, override_note=body.override_note,
+        trigger_flag_id=client.pending.flag_id if client.pending else None)
     client.close_pending()
-    tx.session.add_all([assessment, client])
-    return assessment
+    repo.add_assessment(record)
+    repo.save_client(client)
+    return record
 
 
 def _assessment_out(row: store.Assessment, *, note: str | None = None) -> AssessmentOut:
@@ -95,16 +96,15 @@ def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime:
     when, which client, why)."""
     missing = f"no assessment {assessment_id!r}"
     with runtime.uow.transaction() as tx:
-        row = tx.session.get(store.Assessment, assessment_id)
+        repo = SqlAssessments.within(tx)
+        row = repo.assessment(assessment_id)
         if row is None:
             raise NotFound(missing)
-        principal.require_site(store.require_client(tx.session, row.client_ref).site_id,
-                               missing=missing)
+        principal.require_site(_require_client(repo, row.client_ref).site_id, missing=missing)
         if row.override_note is None or not principal.roles & NOTE_READERS:
             return _assessment_out(row)
-        tx.session.add(store.NoteRead(client_ref=row.client_ref, assessment_id=assessment_id,
-                                      actor=principal.sub, purpose=purpose,
-                                      accessed_at=datetime.now(UTC)))
+        repo.note_read(client_ref=row.client_ref, assessment_id=assessment_id,
+                       actor=principal.sub, purpose=purpose, accessed_at=datetime.now(UTC))
         return _assessment_out(row, note=row.override_note)
 
 
@@ -112,66 +112,78 @@ def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime:
 def client_assessments(client_ref: ClientRefPath, runtime: RuntimeDep,
                        principal: PrincipalDep) -> list[AssessmentOut]:
     with runtime.uow.transaction() as tx:
-        _visible_client(tx.session, client_ref, principal)
-        return [_assessment_out(row) for row in store.assessments_of(tx.session, client_ref)]
+        repo = SqlAssessments.within(tx)
+        _visible_client(repo, client_ref, principal)
+        return [_assessment_out(row) for row in repo.assessments_of(client_ref)]
 
 
 @router.get("/clients/{client_ref}", response_model=ClientOut)
 def read_client(client_ref: ClientRefPath, runtime: RuntimeDep, principal: PrincipalDep
                 ) -> ClientOut:
     with runtime.uow.transaction() as tx:
-        client = _visible_client(tx.session, client_ref, principal)
+        client = _visible_client(SqlAssessments.within(tx), client_ref, principal)
     pending = None
-    if client.pending_kind and client.pending_event_id:
-        pending = PendingOut(kind=AssessmentKind(client.pending_kind),
-                             trigger_event_id=client.pending_event_id,
-                             flag_id=client.pending_flag_id)
+    if client.pending is not None:
+        pending = PendingOut(kind=client.pending.kind,
+                             trigger_event_id=str(client.pending.trigger),
+                             flag_id=client.pending.flag_id)
     return ClientOut(client_ref=client_ref, site_id=client.site_id, in_care=client.in_care,
-                     current_level=client.level(), episode_id=client.episode_id,
+                     current_level=client.level,
+                     episode_id=str(client.episode_id) if client.episode_id else None,
                      pending_assessment=pending)
 
 
 @router.get("/clients/{client_ref}/risk", response_model=ClientRiskOut)
-def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep, principal: PrincipalDep
-                ) -> ClientRiskOut:
-    deps: AssessmentDeps = runtime.deps
+def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep, deps: DepsDep,
+                principal: PrincipalDep) -> ClientRiskOut:
     with runtime.uow.transaction() as tx:
-        client = _visible_client(tx.session, client_ref, principal)
-        risk = current_risk(tx, deps.risk, client_ref, datetime.now(UTC))
+        repo = SqlAssessments.within(tx)
+        client = _visible_client(repo, client_ref, principal)
+        risk = domain.current_risk(repo, deps.risk, client_ref, datetime.now(UTC))
         return ClientRiskOut(**RiskOut.of(risk).model_dump(), client_ref=client_ref,
-                             flagged_severity=client.severity_flagged())
+                             flagged_severity=client.flagged)
 
 
 @router.post("/clients/{client_ref}/observations", status_code=201,
              response_model=ObservationOut)
 def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep,
-            principal: PrincipalDep) -> ObservationOut:
-    deps: AssessmentDeps = runtime.deps
+            deps: DepsDep, principal: PrincipalDep) -> ObservationOut:
     now = datetime.now(UTC)
     value = domain.check_observation(body.kind, body.value)
     observed_at = _as_utc(body.observed_at) if body.observed_at else now
     domain.check_observed_at(observed_at, now)
     observed_at = min(observed_at, now)  # within the allowed clock skew: counts as now
     with runtime.uow.transaction() as tx:
-        client = _visible_client(tx.session, client_ref, principal, lock=True)
-        row = store.Observation(observation_id=domain.mint_id("obs"), client_ref=client_ref,
-                                kind=body.kind.value, value=value, observed_at=observed_at,
-                                recorded_at=now)
-        tx.session.add(row)
-        risk, flag_id = flag_rising_risk(tx, deps.risk, client, now=now,
-                                         cause=client.last_link(),
-                                         flag_id=domain.mint_id("flag"))
-    return ObservationOut(observation_id=row.observation_id, client_ref=client_ref,
+        repo = SqlAssessments.within(tx)
+        client = _visible_client(repo, client_ref, principal, lock=True)
+        observation = ObservationRecord(
+            observation_id=domain.mint_id("obs"), client_ref=client_ref, kind=body.kind,
+            value=value, observed_at=observed_at, recorded_at=now)
+        repo.add_observation(observation)
+        risk, flag_id = domain.flag_rising_risk(repo, tx, deps.risk, client, now=now,
+                                                cause=client.last_link,
+                                                flag_id=domain.mint_id("flag"))
+    return ObservationOut(observation_id=observation.observation_id, client_ref=client_ref,
                           kind=body.kind, value=value, observed_at=observed_at,
                           risk=RiskOut.of(risk), flag_id=flag_id)
 
 
-def _visible_client(session: Session, client_ref: str, principal: Principal, *,
-                    lock: bool = False) -> store.Client:
+def _visible_client(repo: domain.AssessmentRepository, client_ref: str, principal: Principal,
+                    *, lock: bool = False) -> ClientCare:
     """The client, if at one of the caller's sites; elsewhere it is as unknown as a missing one."""
-    client = store.require_client(session, client_ref, lock=lock)
+    client = _require_client(repo, client_ref, lock=lock)
     principal.require_site(client.site_id, missing=f"no client {client_ref!r}: assessment has "
                            "not seen their referral")
+    return client
+
+
+def _require_client(repo: domain.AssessmentRepository, client_ref: str, *, lock: bool = False
+                    ) -> ClientCare:
+    """The client; `lock` holds them for the transaction so that writes (flags, assessments)
+    for one client serialise."""
+    client = repo.client(client_ref, lock=lock)
+    if client is None:
+        raise NotFound(f"no client {client_ref!r}: assessment has not seen their referral")
     return client
 
 

@@ -5,7 +5,7 @@
   edition whose dimension meanings it assumes. RuleSets holds them all, one per edition.
 - risk.yaml -> RiskPolicy: relapse-risk indicator weights, the window and severity thresholds.
 
-Pure pydantic models: loading the files is app.py's job, evaluating them is domain.py's.
+Pure pydantic models: loading the files is deps.py's job, evaluating them the domain's.
 """
 
 from __future__ import annotations
@@ -225,10 +225,3 @@ class RiskPolicy(Frozen):
     def measure_bands(self) -> dict[ObservationKind, tuple[Band, ...]]:
         return {ObservationKind(kind): bands for kind, bands in self.measures.items()}
 
-
-@dataclass(frozen=True)
-class AssessmentDeps:
-    """The validated configuration assessment's handlers and endpoints work from."""
-
-    rule_sets: RuleSets
-    risk: RiskPolicy

@@ -1,6 +1,7 @@
 """Assessment's tables and queries: what it knows of each client (care state, causal link,
 pending assessment, flagged severity), assessments (with the override note, which never leaves
-this service, and the audit of its reads), observations, attendance and flags."""
+this service, and the audit of its reads), observations, attendance and flags. SqlAssessments
+is the repository: it maps the client's row to and from the domain's ClientCare."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ from sqlalchemy import JSON, Column, DateTime, MetaData, Text, TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.db import runtime_tables
-from carepath.errors import NotFound
-from contracts import CausalLink, Envelope, LevelOfCare
-from contracts.events import AssessmentKind
-from services.assessment import domain
+from carepath.uow import Transaction
+from contracts import CausalLink, LevelOfCare
+from contracts.events import AssessmentKind, RelapseRiskFlagged
+from services.assessment.domain import (
+    AssessmentRecord,
+    AttendanceMark,
+    ClientCare,
+    ObservationRecord,
+    Pending,
+    Reading,
+)
 from services.assessment.policy import ObservationKind, Severity
 
 
@@ -47,6 +55,9 @@ class AssessmentTable(SQLModel):
 
 
 class Client(AssessmentTable, table=True):
+    """What assessment knows of a client: the domain's ClientCare, as stored (SqlAssessments
+    maps one to the other)."""
+
     client_ref: str = Field(primary_key=True, max_length=48)
     site_id: str | None = Field(default=None, max_length=64)
     episode_id: str | None = Field(default=None, max_length=36)
@@ -58,32 +69,6 @@ class Client(AssessmentTable, table=True):
     pending_kind: str | None = Field(default=None, max_length=20)
     pending_event_id: str | None = Field(default=None, max_length=36)
     pending_flag_id: str | None = Field(default=None, max_length=64)
-
-    def last_link(self) -> CausalLink:
-        return CausalLink.parse(self.last_event_id, self.correlation_id)
-
-    def episode(self) -> uuid.UUID | None:
-        return uuid.UUID(self.episode_id) if self.episode_id else None
-
-    def level(self) -> LevelOfCare | None:
-        return LevelOfCare(self.current_level) if self.current_level else None
-
-    def severity_flagged(self) -> Severity | None:
-        return Severity(self.flagged_severity) if self.flagged_severity else None
-
-    def open_pending(self, kind: AssessmentKind, *, trigger: uuid.UUID, flag_id: str | None
-                     ) -> None:
-        self.pending_kind, self.pending_event_id = kind.value, str(trigger)
-        self.pending_flag_id = flag_id
-
-    def close_pending(self) -> None:
-        self.pending_kind = self.pending_event_id = self.pending_flag_id = None
-
-    def assessment_cause(self, kind: AssessmentKind) -> CausalLink:
-        """The pending assessment's trigger when it is of this kind, else the last event."""
-        if self.pending_kind == kind.value and self.pending_event_id:
-            return CausalLink.parse(self.pending_event_id, self.correlation_id)
-        return self.last_link()
 
 
 class Assessment(AssessmentTable, table=True):
@@ -152,48 +137,118 @@ metadata = AssessmentTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
 
-def require_client(session: Session, client_ref: str, *, lock: bool = False) -> Client:
-    """The client's row; `lock` holds it for the transaction so that writes (flags,
-    assessments) for one client serialise."""
-    client = session.get(Client, client_ref, with_for_update=lock)
-    if client is None:
-        raise NotFound(f"no client {client_ref!r}: assessment has not seen their referral")
-    return client
+class SqlAssessments:
+    """Assessment's repository (services.assessment.domain.AssessmentRepository) over its
+    tables, and the reads its HTTP API serves."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._rows: dict[str, Client] = {}  # the client rows read or added through this
+
+    @classmethod
+    def within(cls, tx: Transaction) -> SqlAssessments:
+        """The repository of a unit of work's transaction."""
+        return cls(tx.session)
+
+    def client(self, client_ref: str, *, lock: bool = False) -> ClientCare | None:
+        row = self.session.get(Client, client_ref, with_for_update=lock)
+        if row is None:
+            return None
+        self._rows[client_ref] = row
+        return _care(row)
+
+    def save_client(self, client: ClientCare) -> None:
+        row = self._rows.get(client.client_ref) or self.session.get(Client, client.client_ref)
+        if row is None:
+            row = Client(client_ref=client.client_ref,
+                         correlation_id=str(client.last_link.correlation_id),
+                         last_event_id=str(client.last_link.event_id))
+        row.site_id, row.in_care = client.site_id, client.in_care
+        row.episode_id = _str(client.episode_id)
+        row.current_level = client.level.value if client.level else None
+        row.last_event_id = str(client.last_link.event_id)
+        row.flagged_severity = client.flagged.value if client.flagged else None
+        pending = client.pending
+        row.pending_kind = pending.kind.value if pending else None
+        row.pending_event_id = str(pending.trigger) if pending else None
+        row.pending_flag_id = pending.flag_id if pending else None
+        self.session.add(row)
+        self._rows[client.client_ref] = row
+
+    def risk_inputs(self, client_ref: str, since: datetime
+                    ) -> tuple[list[AttendanceMark], list[Reading]]:
+        self.session.flush()
+        marks = self.session.exec(select(Attendance).where(
+            Attendance.client_ref == client_ref, col(Attendance.counted_at) >= since)).all()
+        readings = self.session.exec(select(Observation).where(
+            Observation.client_ref == client_ref, col(Observation.observed_at) >= since)).all()
+        return ([AttendanceMark(status=m.status, at=m.counted_at) for m in marks],
+                [Reading(kind=ObservationKind(r.kind), value=r.value, at=r.observed_at)
+                 for r in readings])
+
+    def record_attendance(self, *, client_ref: str, session_id: str, status: str,
+                          counted_at: datetime) -> None:
+        row = self.session.get(Attendance, (client_ref, session_id))
+        row = row or Attendance(client_ref=client_ref, session_id=session_id, status=status,
+                                counted_at=counted_at)
+        row.status, row.counted_at = status, counted_at
+        self.session.add(row)
+
+    def add_observation(self, observation: ObservationRecord) -> None:
+        self.session.add(Observation(
+            observation_id=observation.observation_id, client_ref=observation.client_ref,
+            kind=observation.kind.value, value=observation.value,
+            observed_at=observation.observed_at, recorded_at=observation.recorded_at))
+
+    def add_flag(self, flag: RelapseRiskFlagged, *, client_ref: str, flagged_at: datetime,
+                 event_id: uuid.UUID) -> None:
+        self.session.add(RiskFlag(
+            flag_id=flag.flag_id, client_ref=client_ref, severity=flag.severity.value,
+            score=flag.score, indicators=[i.model_dump(mode="json") for i in flag.indicators],
+            flagged_at=flagged_at, event_id=str(event_id)))
+
+    def add_assessment(self, record: AssessmentRecord) -> None:
+        self.session.add(assessment_row(record))
+
+    def note_read(self, *, client_ref: str, assessment_id: str, actor: str, purpose: str,
+                  accessed_at: datetime) -> None:
+        self.session.add(NoteRead(client_ref=client_ref, assessment_id=assessment_id,
+                                  actor=actor, purpose=purpose, accessed_at=accessed_at))
+
+    def assessment(self, assessment_id: str) -> Assessment | None:
+        return self.session.get(Assessment, assessment_id)
+
+    def assessments_of(self, client_ref: str) -> list[Assessment]:
+        query = select(Assessment).where(Assessment.client_ref == client_ref).order_by(
+            col(Assessment.assessed_at).desc(), col(Assessment.assessment_id).desc())
+        return list(self.session.exec(query).all())
 
 
-def client_seen_in(session: Session, envelope: Envelope) -> Client:
-    """The client an event is about, created if unknown, its causal link moved to the event."""
-    client = session.get(Client, envelope.subject, with_for_update=True)
-    if client is None:
-        client = Client(client_ref=envelope.subject, site_id=envelope.siteid,
-                        correlation_id=str(envelope.correlationid),
-                        last_event_id=str(envelope.id))
-    client.last_event_id = str(envelope.id)
-    session.add(client)
-    return client
+def assessment_row(record: AssessmentRecord) -> Assessment:
+    """The row an assessment is kept in: its event's fields, and what never leaves."""
+    assessed = record.assessed
+    return Assessment(
+        **assessed.model_dump(mode="json", exclude={"rationale", "override_reason_code"}),
+        client_ref=record.client_ref, override_note=record.override_note,
+        rationale=list(assessed.rationale), rule_id=record.rule_id,
+        assessed_at=record.assessed_at, trigger_flag_id=record.trigger_flag_id,
+        event_id=str(record.event_id))
 
 
-def risk_inputs(session: Session, client_ref: str, since: datetime
-                ) -> tuple[list[domain.AttendanceMark], list[domain.Reading]]:
-    marks = session.exec(select(Attendance).where(
-        Attendance.client_ref == client_ref, col(Attendance.counted_at) >= since)).all()
-    readings = session.exec(select(Observation).where(
-        Observation.client_ref == client_ref, col(Observation.observed_at) >= since)).all()
-    return ([domain.AttendanceMark(status=m.status, at=m.counted_at) for m in marks],
-            [domain.Reading(kind=ObservationKind(r.kind), value=r.value, at=r.observed_at)
-             for r in readings])
+def _care(row: Client) -> ClientCare:
+    pending = None
+    if row.pending_kind and row.pending_event_id:
+        pending = Pending(kind=AssessmentKind(row.pending_kind),
+                          trigger=uuid.UUID(row.pending_event_id), flag_id=row.pending_flag_id)
+    return ClientCare(
+        client_ref=row.client_ref, site_id=row.site_id,
+        last_link=CausalLink.parse(row.last_event_id, row.correlation_id),
+        in_care=row.in_care,
+        level=LevelOfCare(row.current_level) if row.current_level else None,
+        episode_id=uuid.UUID(row.episode_id) if row.episode_id else None,
+        flagged=Severity(row.flagged_severity) if row.flagged_severity else None,
+        pending=pending)
 
 
-def record_attendance(session: Session, *, client_ref: str, session_id: str, status: str,
-                      counted_at: datetime) -> None:
-    row = session.get(Attendance, (client_ref, session_id))
-    row = row or Attendance(client_ref=client_ref, session_id=session_id, status=status,
-                            counted_at=counted_at)
-    row.status, row.counted_at = status, counted_at
-    session.add(row)
-
-
-def assessments_of(session: Session, client_ref: str) -> list[Assessment]:
-    query = select(Assessment).where(Assessment.client_ref == client_ref).order_by(
-        col(Assessment.assessed_at).desc(), col(Assessment.assessment_id).desc())
-    return list(session.exec(query).all())
+def _str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None

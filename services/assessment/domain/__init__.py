@@ -1,10 +1,14 @@
 """Assessment's pure rules (no I/O, no FastStream, SQLModel or OTel): the level-of-care
-rule-set evaluator (levels.py) and relapse-risk scoring (risk.py). The rules themselves are
-data, validated by services.assessment.policy."""
+rule-set evaluator (levels.py), relapse-risk scoring (risk.py) and flagging (flagging.py), what
+assessment knows of a client's care (care.py) and what it needs of storage (ports.py: the
+repository Protocol the store implements). The rules themselves are data, validated by
+services.assessment.policy."""
 
 import secrets
 import uuid
 
+from services.assessment.domain.care import ClientCare, Pending
+from services.assessment.domain.flagging import current_risk, flag_rising_risk
 from services.assessment.domain.levels import (
     CareState,
     NoRuleSetForEdition,
@@ -15,6 +19,12 @@ from services.assessment.domain.levels import (
     final_level,
     recommend,
     rule_set_for,
+)
+from services.assessment.domain.ports import (
+    AssessmentRecord,
+    AssessmentRepository,
+    ObservationRecord,
+    Outbox,
 )
 from services.assessment.domain.risk import (
     AttendanceMark,
@@ -39,8 +49,10 @@ def mint_id(prefix: str, *, from_event: uuid.UUID | None = None) -> str:
 
 
 __all__ = [
-    "AttendanceMark", "CareState", "Indicator", "NoRuleSetForEdition", "ObservationValue",
-    "Reading", "Recommendation", "RiskScore", "attendance_time", "care_after", "check_kind",
-    "check_observation", "check_observed_at", "drivers_of", "final_level", "mint_id",
-    "recommend", "rule_set_for", "score_risk", "should_flag",
+    "AssessmentRecord", "AssessmentRepository", "AttendanceMark", "CareState", "ClientCare",
+    "Indicator", "NoRuleSetForEdition", "ObservationRecord", "ObservationValue", "Outbox",
+    "Pending", "Reading", "Recommendation", "RiskScore", "attendance_time", "care_after",
+    "check_kind", "check_observation", "check_observed_at", "current_risk", "drivers_of",
+    "final_level", "flag_rising_risk", "mint_id", "recommend", "rule_set_for", "score_risk",
+    "should_flag",
 ]

@@ -14,7 +14,7 @@ from contracts import ASAM_CODES, LevelOfCare
 from contracts.events import Dimensions
 from contracts.levels import ASAM_DIMENSIONS, DIMENSION_KEYS, AsamEdition
 from services.assessment import domain
-from services.assessment.app import make_deps
+from services.assessment.deps import make_deps
 from services.assessment.policy import RuleSet, RuleSets
 
 L = LevelOfCare

@@ -13,7 +13,7 @@ from carepath.settings import Settings
 from contracts import LevelOfCare
 from contracts.events import AssessmentKind, Dimensions
 from services.assessment import domain
-from services.assessment.app import make_deps
+from services.assessment.deps import make_deps
 from services.assessment.policy import RuleSet
 
 SHIPPED = make_deps(Settings()).rule_sets.by_edition[3]

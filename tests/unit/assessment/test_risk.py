@@ -12,7 +12,7 @@ from carepath.config import ConfigError
 from carepath.settings import Settings
 from contracts.events import RiskIndicatorCode
 from services.assessment import domain
-from services.assessment.app import make_deps
+from services.assessment.deps import make_deps
 from services.assessment.domain import AttendanceMark, Reading
 from services.assessment.policy import ObservationKind, RiskPolicy, Severity
 
