@@ -108,7 +108,7 @@ class CarepathClient:
 
     def wait_placement(self, client_ref: str, accept: Callable[[Json], bool],
                        timeout: float = 20.0) -> Json:
-        return self.wait(lambda: self._maybe(lambda: self.placement(client_ref)), accept, timeout)
+        return self.wait(lambda: self.maybe(lambda: self.placement(client_ref)), accept, timeout)
 
     def sessions(self, client_ref: str, **params: Any) -> Json:
         return self.call("GET", "scheduling", f"/clients/{client_ref}/sessions", params=params)
@@ -183,7 +183,7 @@ class CarepathClient:
             time.sleep(0.1)
         raise TimeoutError(f"condition not met within {timeout}s; last seen: {last!r}"[:500])
 
-    def _maybe(self, call: Callable[[], Json]) -> Json:
+    def maybe(self, call: Callable[[], Json]) -> Json:
         try:
             return call()
         except ApiError as error:

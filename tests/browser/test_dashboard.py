@@ -141,7 +141,7 @@ def test_a_risk_flag_leads_to_the_clients_journey(
     href = link.get_attribute("href")
     assert href == f"{api.urls['interop']}/fhir/EpisodeOfCare/{episode['episode_id']}"
     path = f"/fhir/EpisodeOfCare/{episode['episode_id']}"
-    resource = api.wait(lambda: api._maybe(lambda: api.call("GET", "interop", path)), bool,
+    resource = api.wait(lambda: api.maybe(lambda: api.call("GET", "interop", path)), bool,
                         timeout=30)
     assert (resource["resourceType"], resource["id"]) == ("EpisodeOfCare", episode["episode_id"])
     save_views(dashboard, "admin")

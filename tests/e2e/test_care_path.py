@@ -60,7 +60,7 @@ def test_one_client_from_referral_through_every_level_to_aftercare(api: Carepath
         return levels == ["residential", "php", "iop", "aftercare"] and causal_roots(
             journey["events"]) == {journey["events"][0]["id"]}
 
-    journey = api.wait(lambda: api._maybe(lambda: api.journey(ref)), complete, timeout=30)
+    journey = api.wait(lambda: api.maybe(lambda: api.journey(ref)), complete, timeout=30)
     segments = journey["episodes"][0]["segments"]
     assert all(s["los_days"] >= 0 for s in segments)
     assert all(s["ended_at"] for s in segments[:3]) and not segments[3].get("ended_at")

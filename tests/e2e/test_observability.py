@@ -121,7 +121,7 @@ def settled_journey(api: CarepathClient, ref: str) -> dict[str, Any]:
                 and all(n["status"] != "pending" and n["notification_id"] in outcomes
                         for n in notes))
 
-    journey: dict[str, Any] = api.wait(lambda: api._maybe(lambda: api.journey(ref)), settled,
+    journey: dict[str, Any] = api.wait(lambda: api.maybe(lambda: api.journey(ref)), settled,
                                        timeout=60)
     return journey
 

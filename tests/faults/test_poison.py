@@ -71,7 +71,7 @@ def test_fifty_poison_among_five_hundred_valid(platform: Platform) -> None:
                        for i, e in enumerate(stories[0])]
 
     def segments(ref: str) -> list[str]:
-        journey = api._maybe(lambda: api.journey(ref)) or {"episodes": []}
+        journey = api.maybe(lambda: api.journey(ref)) or {"episodes": []}
         return [s["level"] for e in journey["episodes"] for s in e["segments"]]
 
     for n in range(CLIENTS):
