@@ -105,7 +105,9 @@ def walk_the_path(api: CarepathClient) -> str:
         api.assess_to(ref, kind=kind, level=level)
         api.wait_placement(ref, lambda p, lv=level: p["status"] == "active" and p["level"] == lv,
                            timeout=30)
-    sessions = api.wait(lambda: api.sessions(ref, status="scheduled"), lambda s: len(s) >= 3)
+    # IOP's own sessions: PHP's are cancelled once scheduling has seen the step down.
+    sessions = api.wait(lambda: [s for s in api.sessions(ref, status="scheduled")
+                                 if s["level"] == "iop"], lambda s: len(s) >= 3)
     api.attend(sessions[0]["session_id"], "attended")
     for session in sessions[1:3]:
         api.attend(session["session_id"], "missed")

@@ -215,8 +215,16 @@ def test_carepath_trace_prints_the_causal_tree_rooted_at_the_referral(
     admission = next(line for line in below if "ClientAdmitted" in line)
     assert admission.split()[1:3] == ["ClientAdmitted", "placement"]
     assert "level=residential" in admission
-    steps = [line.split("to_level=")[1] for line in below if "SteppedDown" in line]
-    assert steps == ["php", "iop", "aftercare"]
+    # The tree is by cause, so its branches need not run in time order: order by the offset.
+    steps = sorted((_offset(line), line.split("to_level=")[1]) for line in below
+                   if "SteppedDown" in line)
+    assert [level for _, level in steps] == ["php", "iop", "aftercare"]
+
+
+def _offset(line: str) -> float:
+    """The `+12.345s` column of a `carepath trace` line, in seconds."""
+    return next(float(part[1:-1]) for part in line.split()
+                if part.startswith("+") and part.endswith("s"))
 
 
 def test_every_service_exposes_its_metrics_and_consumer_lag_drops_to_zero_when_idle(
