@@ -111,6 +111,10 @@ class Runner:
     def stdout(self) -> str:
         return self.output.read_text(errors="replace")
 
+    def log_tail(self, service: str) -> str:
+        log = self.output.parent / "var" / "logs" / f"{service}.log"
+        return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+
     def pid(self, service: str) -> int | None:
         pids = serving_pids(self.ports[service])
         return pids[0] if len(pids) == 1 else None
@@ -224,9 +228,14 @@ def test_carepath_run_restarts_each_service_killed_while_clients_move(runner: Ru
                 old = runner.pid(service)
                 assert old is not None
                 os.kill(old, signal.SIGKILL)
-                new = wait_until(lambda s=service, o=old: runner.ready(s)
-                                 and runner.pid(s) not in (None, o) and runner.pid(s),
-                                 timeout=120)
+                try:
+                    new = wait_until(lambda s=service, o=old: runner.ready(s)
+                                     and runner.pid(s) not in (None, o) and runner.pid(s),
+                                     timeout=180)
+                except AssertionError as late:  # say why: the runner's lines, the log's end
+                    raise AssertionError(f"{service} did not come back: {late}\n"
+                                         f"{runner.stdout()[-3000:]}\n{runner.log_tail(service)}"
+                                         ) from None
                 assert isinstance(new, int)
                 replaced[service] = (old, new)
                 runner.note_processes()

@@ -41,6 +41,8 @@ def test_a_covered_message_is_sent_with_the_notice_and_listed_as_a_disclosure(
         client.send(ClientAdmitted(level=LevelOfCare.php))  # admission_discharge: not covered
         suppressed = event_tap.wait_for(of_type("NotificationSuppressed", client.ref))
         wait_until(lambda: webhook.requests)
+        # The send is recorded (sent, and its disclosure) once the channel has answered.
+        wait_until(lambda: service.get(f"/clients/{client.ref}/disclosures").json())
         disclosures = service.get(f"/clients/{client.ref}/disclosures")
         elsewhere = service.get(f"/clients/{client.ref}/disclosures", headers=bearer_for(
             service, principal("clinician", "worcester")))
@@ -105,7 +107,9 @@ def test_a_consent_past_its_date_stops_a_message_still_waiting(
         wait_for_consent(service, "consent-0001")
         client.step_up()
         wait_until(lambda: webhook.requests)
-        time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()))
+        # Past the expiry by more than a retry's backoff, so no attempt claimed before it is
+        # still in flight when the receiver starts answering.
+        time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 3.0)
         webhook.status = 200  # too late: the consent has expired
         suppressed = event_tap.wait_for(of_type("NotificationSuppressed", client.ref))
         family, = notifications(service, client.ref, audience="family")
