@@ -16,7 +16,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlmodel import create_engine
+from sqlmodel import Field, create_engine
 
 from carepath.client_trace import client_trace_table
 
@@ -24,6 +24,12 @@ from carepath.client_trace import client_trace_table
 def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC datetime (SQLite gives them back naive)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    """A timezone-aware timestamp column (SQLModel's default drops the zone on PostgreSQL)."""
+    return Field(default=None if nullable else ...,
+                 sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
 
 
 def make_engine(url: str) -> Engine:

@@ -3,18 +3,58 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from carepath.auth import Principal, mint_token
 from carepath.settings import Settings
-from contracts import CONTENT_TYPE, EVENT_TYPES, TOPICS, Envelope
+from contracts import (
+    CONTENT_TYPE,
+    EVENT_TYPES,
+    TOPICS,
+    CausalLink,
+    Envelope,
+    EventData,
+    new_envelope,
+)
 
 Predicate = Callable[[Envelope], bool]
 ADMIN = Principal(sub="test-admin", roles=frozenset({"admin"}), sites=frozenset({"*"}))
+
+
+@dataclass
+class FakeOutbox:
+    """The outbox Protocol of a service's domain (placement's moves, assessment's flagging),
+    keeping what was emitted, for unit tests with in-memory repositories."""
+
+    emitted: list[Envelope] = field(default_factory=list)
+
+    def emit(self, data: EventData, *, subject: str, site_id: str | None,
+             episode_id: uuid.UUID | None, cause: CausalLink | None,
+             time: datetime | None = None) -> Envelope:
+        envelope = new_envelope(
+            data, subject=subject, site_id=site_id, episode_id=episode_id,
+            correlation_id=cause.correlation_id if cause else None,
+            causation_id=cause.event_id if cause else None, time=time)
+        self.emitted.append(envelope)
+        return envelope
+
+
+def bindable(port: int) -> bool:
+    """Whether this machine's 127.0.0.1:`port` is free to listen on."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def principal(role: str, *sites: str, sub: str | None = None) -> Principal:

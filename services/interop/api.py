@@ -69,7 +69,7 @@ def metadata(request: Request) -> FhirResponse:
         "format": ["json"], "publisher": "Carepath",
         "software": {"name": "Carepath interop"},
         "implementation": {"description": "Carepath FHIR R4 server",
-                           "url": _base(request)},
+                           "url": fhir.fhir_base(request)},
         "rest": [{
             "mode": "server",
             "security": {"service": [{"coding": [{
@@ -222,7 +222,7 @@ def search_sites(resource_type: str, query: Query, deps: InteropDeps, principal:
 
 def bundle(request: Request, resource_type: str, query: Query, total: int,
            resources: Sequence[Resource]) -> Resource:
-    base = _base(request)
+    base = fhir.fhir_base(request)
 
     def link(relation: str, offset: int) -> dict[str, str]:
         params = [*query.used, ("_count", str(query.count)), ("_offset", str(offset))]
@@ -236,10 +236,6 @@ def bundle(request: Request, resource_type: str, query: Query, total: int,
     return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
             "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
                        "search": {"mode": "match"}} for r in resources]}
-
-
-def _base(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}/fhir"
 
 
 def _search(resource_type: str) -> Callable[..., FhirResponse]:

@@ -77,7 +77,7 @@ def kick_off(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> 
     with runtime.uow.transaction() as tx:
         tx.session.add(job)
     return Response(status_code=202, headers={
-        "Content-Location": f"{_base(request)}/$export-status/{job.job_id}"})
+        "Content-Location": f"{fhir.fhir_base(request)}/$export-status/{job.job_id}"})
 
 
 def parse_types(values: list[str]) -> list[str]:
@@ -108,7 +108,7 @@ def export_status(job_id: JobId, request: Request, runtime: RuntimeDep,
             "Retry-After": str(RETRY_AFTER_S)})
     if job.status == "failed":
         raise FhirError(500, f"the export failed: {job.error or 'unknown error'}", "exception")
-    files = f"{_base(request)}/$export-files/{job.job_id}"
+    files = f"{fhir.fhir_base(request)}/$export-files/{job.job_id}"
     return FhirResponse({
         "transactionTime": fhir.instant(job.transaction_time), "request": job.request_url,
         "requiresAccessToken": True,
@@ -156,10 +156,6 @@ def _sees_all(principal: Principal, sites: list[str]) -> bool:
     if ALL_SITES in principal.sites:
         return True
     return ALL_SITES not in sites and set(sites) <= principal.sites
-
-
-def _base(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}/fhir"
 
 
 def _job_dir(deps: InteropDeps, job_id: str) -> FilePath:

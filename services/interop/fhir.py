@@ -506,3 +506,8 @@ class FhirRoute(APIRoute):
                 return outcome_response(status, str(exc))
 
         return fhir_handler
+
+
+def fhir_base(request: Request) -> str:
+    """This server's FHIR base URL, as the caller reached it (Bundle links, Content-Location)."""
+    return f"{str(request.base_url).rstrip('/')}/fhir"

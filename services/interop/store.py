@@ -7,16 +7,11 @@ changed it (`meta.source`)."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, Text
+from sqlalchemy import JSON, Column, Index, MetaData, Text
 from sqlmodel import Field, SQLModel
 
 from carepath.db import runtime_tables
-
-
-def moment(*, nullable: bool = False, index: bool = False) -> Any:
-    """A timezone-aware timestamp column (SQLModel's default drops the zone on PostgreSQL)."""
-    return Field(default=None if nullable else ...,
-                 sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+from carepath.db import utc_column as moment
 
 
 def json_column(default: Any = list) -> Any:

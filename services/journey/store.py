@@ -4,16 +4,11 @@ transaction (episodes, level segments, waitlist, capacity, flows)."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData
+from sqlalchemy import JSON, Column, Index, MetaData
 from sqlmodel import Field, SQLModel
 
 from carepath.db import runtime_tables
-
-
-def moment(*, nullable: bool = False, index: bool = False) -> Any:
-    """A timezone-aware timestamp column (SQLModel's default drops the zone on PostgreSQL)."""
-    return Field(default=None if nullable else ...,
-                 sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+from carepath.db import utc_column as moment
 
 
 class JourneyTable(SQLModel):

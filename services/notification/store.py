@@ -4,21 +4,17 @@ pseudonymous refs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, DateTime, MetaData, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from carepath.db import as_utc as as_utc
 from carepath.db import runtime_tables
 from carepath.uow import Transaction
 from contracts.consent import ExpiryEvent
 from services.notification.consent import Grant
 from services.notification.domain import Status
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; everything stored here is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _utc() -> datetime:

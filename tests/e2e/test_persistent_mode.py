@@ -8,7 +8,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from carepath.kafka import all_topics
 from carepath.settings import SERVICE_PORTS, Settings
 from tests.conftest import TEST_ENV
 from tests.e2e.test_care_path import admitted_at, referral
+from tests.support import bindable
 
 pytestmark = pytest.mark.skipif(
     TEST_ENV.broker != "kafka",
@@ -95,17 +95,8 @@ def _free_port_block(count: int) -> int:
     and the kernel's ephemeral range (32768-)."""
     while True:
         base = random.randrange(32000, 32768 - count)
-        if all(_bindable(base + i) for i in range(count)):
+        if all(bindable(base + i) for i in range(count)):
             return base
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import itertools
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,19 +29,10 @@ from tests.faults.conftest import (
     events_by_client,
     wait_level,
 )
-from tests.support import EventTap, of_type, wait_until
+from tests.support import EventTap, bindable, of_type, wait_until
 
 ROOT = Path(__file__).parents[2]
 CAREPATH = Path(sys.executable).parent / "carepath"
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def free_ports() -> tuple[int, int]:

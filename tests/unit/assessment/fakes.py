@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from contracts import CausalLink, Envelope, EventData, new_envelope
 from contracts.events import RelapseRiskFlagged
 from services.assessment.domain import (
     AssessmentRecord,
@@ -16,6 +15,7 @@ from services.assessment.domain import (
     ObservationRecord,
     Reading,
 )
+from tests.support import FakeOutbox as FakeOutbox
 
 
 @dataclass
@@ -62,18 +62,3 @@ class FakeAssessments:
     def note_read(self, *, client_ref: str, assessment_id: str, actor: str, purpose: str,
                   accessed_at: datetime) -> None:
         self.note_reads.append((client_ref, assessment_id, actor, purpose))
-
-
-@dataclass
-class FakeOutbox:
-    emitted: list[Envelope] = field(default_factory=list)
-
-    def emit(self, data: EventData, *, subject: str, site_id: str | None,
-             episode_id: uuid.UUID | None, cause: CausalLink | None,
-             time: datetime | None = None) -> Envelope:
-        envelope = new_envelope(
-            data, subject=subject, site_id=site_id, episode_id=episode_id,
-            correlation_id=cause.correlation_id if cause else None,
-            causation_id=cause.event_id if cause else None, time=time)
-        self.emitted.append(envelope)
-        return envelope

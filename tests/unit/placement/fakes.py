@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from contracts import CausalLink, Envelope, EventData, LevelOfCare, new_envelope
+from contracts import CausalLink, Envelope, LevelOfCare, new_envelope
 from contracts.events import (
     AssessmentKind,
     ClientAssessed,
@@ -30,6 +30,7 @@ from services.placement.domain import (
 from services.placement.handlers import place_assessed, place_flagged
 from services.placement.moves import Outcome, Placer
 from services.placement.policy import DEFAULT_POLICY, PlacementPolicy, StepUpPolicy
+from tests.support import FakeOutbox as FakeOutbox
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 AUTOMATIC = PlacementPolicy(organization="test", step_up_policy=StepUpPolicy.automatic)
@@ -84,19 +85,6 @@ class FakeRepository:
         self.proposals[proposal.proposal_id] = replace(proposal)
 
 
-@dataclass
-class FakeOutbox:
-    emitted: list[Envelope] = field(default_factory=list)
-
-    def emit(self, data: EventData, *, subject: str, site_id: str | None,
-             episode_id: uuid.UUID | None, cause: CausalLink | None,
-             time: datetime | None = None) -> Envelope:
-        envelope = new_envelope(
-            data, subject=subject, site_id=site_id, episode_id=episode_id,
-            correlation_id=cause.correlation_id if cause else None,
-            causation_id=cause.event_id if cause else None, time=time)
-        self.emitted.append(envelope)
-        return envelope
 
 
 @dataclass
@@ -188,3 +176,4 @@ def caused_by_root(w: World, client_ref: str,
 def discharge(w: World, client_ref: str, disposition: Disposition) -> Outcome:
     episode = w.episode(client_ref)
     return w.placer().discharge(episode, disposition, None, w.repo.chains[client_ref])
+
