@@ -39,12 +39,12 @@ class Stores:
         query = select(inbox.c.event_id, inbox.c.processed_at).where(
             inbox.c.consumer == "carepath.journey")
         with self.engines["journey"].connect() as conn:
-            return {event_id: _epoch(at) for event_id, at in conn.execute(query)}
+            return {str(event_id): _epoch(at) for event_id, at in conn.execute(query)}
 
     def journey_event_ids(self) -> set[str]:
         events = _spec("journey").metadata.tables["journey_event"]
         with self.engines["journey"].connect() as conn:
-            return set(conn.execute(select(events.c.id)).scalars())
+            return {str(event_id) for event_id in conn.execute(select(events.c.id)).scalars()}
 
     def segments(self) -> dict[str, list[str]]:
         """Per client, the levels of its segments in the order they started."""
@@ -66,5 +66,5 @@ class Stores:
                 outbox.c.seq)
             with self.engines[service].connect() as conn:
                 for topic, key, event_id in conn.execute(query):
-                    order[(topic, key)].append(event_id)
+                    order[(topic, key)].append(str(event_id))
         return dict(order)

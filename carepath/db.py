@@ -13,6 +13,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    TypeDecorator,
+    Uuid,
     event,
 )
 from sqlalchemy.engine import Engine
@@ -22,14 +24,28 @@ from carepath.client_trace import client_trace_table
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite gives them back naive)."""
+    """A timestamp as an aware UTC datetime (SQLite gives stored ones back naive)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """The one timestamp column type: aware UTC in and out, on PostgreSQL (timestamptz) and
+    on SQLite (which stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
-    """A timezone-aware timestamp column (SQLModel's default drops the zone on PostgreSQL)."""
+    """A model field stored as `UtcDateTime` (SQLModel's default drops the zone)."""
     return Field(default=None if nullable else ...,
-                 sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+                 sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
 
 
 def make_engine(url: str) -> Engine:
@@ -72,20 +88,20 @@ def runtime_tables(metadata: MetaData) -> tuple[Table, Table]:
         metadata,
         Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                autoincrement=True),
-        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_id", Uuid(), nullable=False, unique=True),
         Column("event_type", String(120), nullable=False),
         Column("topic", String(120), nullable=False),
         Column("key", String(64), nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("headers", JSON, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True, index=True),
     )
     inbox = Table(
         "inbox",
         metadata,
         Column("consumer", String(60), primary_key=True),
-        Column("event_id", String(36), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("event_id", Uuid(), primary_key=True),
+        Column("processed_at", UtcDateTime(), nullable=False),
     )
     return outbox, inbox

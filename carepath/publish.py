@@ -5,6 +5,7 @@ producer span's context, so every consumer's span is a child of the send."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -24,7 +25,7 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 @dataclass(frozen=True)
 class OutboxRow:
     seq: int
-    event_id: str
+    event_id: uuid.UUID
     event_type: str
     topic: str
     key: str
@@ -57,7 +58,7 @@ def _producer_span(row: OutboxRow) -> Span:
     return tracer().start_span(
         f"send {row.topic}", context=context_from_headers(row.headers), kind=SpanKind.PRODUCER,
         attributes=messaging_attributes(operation="send", topic=row.topic,
-                                        message_id=row.event_id, key=row.key,
+                                        message_id=str(row.event_id), key=row.key,
                                         event_type=row.event_type))
 
 

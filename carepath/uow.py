@@ -54,7 +54,7 @@ class Transaction:
         self.remember_trace(subject, headers)
         self.session.execute(
             insert(self.outbox).values(
-                event_id=str(envelope.id),
+                event_id=envelope.id,
                 event_type=envelope.type,
                 topic=data.topic(),
                 key=envelope.partitionkey,
@@ -126,16 +126,15 @@ class UnitOfWork:
             seen = set(tx.session.execute(
                 select(inbox.c.event_id).where(
                     inbox.c.consumer == consumer,
-                    inbox.c.event_id.in_({str(event_id) for event_id, _ in events}))
+                    inbox.c.event_id.in_({event_id for event_id, _ in events}))
             ).scalars())
             now = datetime.now(UTC)
             for event_id, apply in events:
-                key = str(event_id)
-                applied.append(key not in seen)
-                if key not in seen:
+                applied.append(event_id not in seen)
+                if event_id not in seen:
                     apply(tx)
-                    seen.add(key)
-                    rows.append({"consumer": consumer, "event_id": key, "processed_at": now})
+                    seen.add(event_id)
+                    rows.append({"consumer": consumer, "event_id": event_id, "processed_at": now})
             if rows:
                 tx.session.execute(insert(inbox), rows)
         return applied

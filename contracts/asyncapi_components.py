@@ -7,7 +7,7 @@ import copy
 import json
 from typing import Any
 
-from contracts.envelope import CLIENT_REF_PATTERN, CONTENT_TYPE, Envelope, EventData
+from contracts.envelope import CONTENT_TYPE, SUBJECT_PATTERN, Envelope, EventData
 
 KAFKA_BINDING = "0.5.0"
 ENVELOPE = "CloudEvent"
@@ -133,7 +133,7 @@ def event_message(type_name: str, cls: type[EventData], components: SchemaCompon
                 "data": {"$ref": data_ref}}}]},
         "correlationId": {"description": "The referral that started the causal chain.",
                           "location": "$message.payload#/correlationid"},
-        "bindings": {"kafka": {"key": {"type": "string", "pattern": CLIENT_REF_PATTERN,
+        "bindings": {"kafka": {"key": {"type": "string", "pattern": SUBJECT_PATTERN,
                                        "description": "client_ref (site-<id> for site events)"},
                                "bindingVersion": KAFKA_BINDING}},
     }

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-CLIENT_REF_PATTERN = r"^(c|site)-[a-z0-9-]{3,40}$"
+SUBJECT_PATTERN = r"^(c|site)-[a-z0-9-]{3,40}$"  # a client, or a site for site events
+CLIENT_REF_PATTERN = r"^c-[a-z0-9-]{3,40}$"
+ClientRef = Annotated[str, StringConstraints(pattern=CLIENT_REF_PATTERN)]
+"""A client's pseudonym as intake mints it; the one rule for every body, path and query."""
 CONTENT_TYPE = "application/cloudevents+json"
 PART2_LABEL = "42CFRPart2"
 SCHEMA_URN = "urn:carepath:schema"
@@ -87,7 +90,7 @@ class Envelope(BaseModel):
     type: str
     source: str
     time: datetime = Field(default_factory=_now)
-    subject: str = Field(pattern=CLIENT_REF_PATTERN)
+    subject: str = Field(pattern=SUBJECT_PATTERN)
     datacontenttype: str = "application/json"
     dataschema: str
     siteid: str | None = Field(default=None, max_length=64)

@@ -14,6 +14,7 @@ from carepath.auth import Principal
 from carepath.errors import NotFound
 from carepath.runtime import RuntimeDep
 from contracts import LevelOfCare
+from contracts.envelope import ClientRef
 from contracts.events import ClientAssessed, OverrideReason
 from services.assessment import domain, store
 from services.assessment.deps import DepsDep
@@ -35,7 +36,6 @@ NOTE_READERS = frozenset({CLINICIAN, ADMIN})
 
 router = APIRouter(tags=["assessment"])
 
-ClientRefPath = Annotated[str, Path(max_length=48)]
 Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$", description="why an override note is "
                                "read (clinicians only); recorded in the audit")]
 
@@ -109,7 +109,7 @@ def read_assessment(assessment_id: Annotated[str, Path(max_length=48)], runtime:
 
 
 @router.get("/clients/{client_ref}/assessments", response_model=list[AssessmentOut])
-def client_assessments(client_ref: ClientRefPath, runtime: RuntimeDep,
+def client_assessments(client_ref: ClientRef, runtime: RuntimeDep,
                        principal: PrincipalDep) -> list[AssessmentOut]:
     with runtime.uow.transaction() as tx:
         repo = SqlAssessments.within(tx)
@@ -118,23 +118,21 @@ def client_assessments(client_ref: ClientRefPath, runtime: RuntimeDep,
 
 
 @router.get("/clients/{client_ref}", response_model=ClientOut)
-def read_client(client_ref: ClientRefPath, runtime: RuntimeDep, principal: PrincipalDep
+def read_client(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep
                 ) -> ClientOut:
     with runtime.uow.transaction() as tx:
         client = _visible_client(SqlAssessments.within(tx), client_ref, principal)
     pending = None
     if client.pending is not None:
-        pending = PendingOut(kind=client.pending.kind,
-                             trigger_event_id=str(client.pending.trigger),
+        pending = PendingOut(kind=client.pending.kind, trigger_event_id=client.pending.trigger,
                              flag_id=client.pending.flag_id)
     return ClientOut(client_ref=client_ref, site_id=client.site_id, in_care=client.in_care,
-                     current_level=client.level,
-                     episode_id=str(client.episode_id) if client.episode_id else None,
+                     current_level=client.level, episode_id=client.episode_id,
                      pending_assessment=pending)
 
 
 @router.get("/clients/{client_ref}/risk", response_model=ClientRiskOut)
-def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep, deps: DepsDep,
+def client_risk(client_ref: ClientRef, runtime: RuntimeDep, deps: DepsDep,
                 principal: PrincipalDep) -> ClientRiskOut:
     with runtime.uow.transaction() as tx:
         repo = SqlAssessments.within(tx)
@@ -146,11 +144,11 @@ def client_risk(client_ref: ClientRefPath, runtime: RuntimeDep, deps: DepsDep,
 
 @router.post("/clients/{client_ref}/observations", status_code=201,
              response_model=ObservationOut)
-def observe(client_ref: ClientRefPath, body: ObservationIn, runtime: RuntimeDep,
+def observe(client_ref: ClientRef, body: ObservationIn, runtime: RuntimeDep,
             deps: DepsDep, principal: PrincipalDep) -> ObservationOut:
     now = datetime.now(UTC)
     value = domain.check_observation(body.kind, body.value)
-    observed_at = _as_utc(body.observed_at) if body.observed_at else now
+    observed_at = body.observed_at or now  # in UTC (carepath.validation.UtcDateTime)
     domain.check_observed_at(observed_at, now)
     observed_at = min(observed_at, now)  # within the allowed clock skew: counts as now
     with runtime.uow.transaction() as tx:
@@ -186,7 +184,3 @@ def _require_client(repo: domain.AssessmentRepository, client_ref: str, *, lock:
         raise NotFound(f"no client {client_ref!r}: assessment has not seen their referral")
     return client
 
-
-def _as_utc(moment: datetime) -> datetime:
-    """A time without a zone is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

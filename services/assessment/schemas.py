@@ -5,6 +5,7 @@ which stays in assessment and is shown to clinicians only, each read audited."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Self
@@ -25,12 +26,12 @@ from pydantic_core import PydanticCustomError
 
 from carepath.validation import UtcDateTime
 from contracts import LevelOfCare
+from contracts.envelope import ClientRef
 from contracts.events import AssessmentKind, Dimensions, OverrideReason, PriorityPopulation
 from contracts.levels import AsamEdition
 from services.assessment import domain
 from services.assessment.policy import ObservationKind, Severity
 
-ClientRef = Annotated[str, StringConstraints(pattern=r"^c-[a-z0-9-]{3,40}$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
@@ -108,7 +109,7 @@ class AssessmentOut(BaseModel):
     priority_populations: list[PriorityPopulation]
     assessed_by: str
     assessed_at: datetime
-    event_id: str
+    event_id: uuid.UUID
 
 
 class IndicatorOut(BaseModel):
@@ -139,7 +140,7 @@ class ClientRiskOut(RiskOut):
 
 class PendingOut(BaseModel):
     kind: AssessmentKind
-    trigger_event_id: str
+    trigger_event_id: uuid.UUID
     flag_id: str | None
 
 
@@ -150,7 +151,7 @@ class ClientOut(BaseModel):
     site_id: str | None
     in_care: bool
     current_level: LevelOfCare | None
-    episode_id: str | None
+    episode_id: uuid.UUID | None
     pending_assessment: PendingOut | None
 
 

@@ -6,13 +6,13 @@ is the repository: it maps the client's row to and from the domain's ClientCare.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, Text, TypeDecorator
+from sqlalchemy import JSON, Column, MetaData, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from carepath.db import runtime_tables
+from carepath.db import runtime_tables, utc_column
 from carepath.uow import Transaction
 from contracts import CausalLink, LevelOfCare
 from contracts.events import AssessmentKind, RelapseRiskFlagged
@@ -25,25 +25,6 @@ from services.assessment.domain import (
     Reading,
 )
 from services.assessment.policy import ObservationKind, Severity
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in and out, on PostgreSQL and on SQLite (which drops the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utc(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
 
 
 def json_column() -> Any:
@@ -60,14 +41,14 @@ class Client(AssessmentTable, table=True):
 
     client_ref: str = Field(primary_key=True, max_length=48)
     site_id: str | None = Field(default=None, max_length=64)
-    episode_id: str | None = Field(default=None, max_length=36)
+    episode_id: uuid.UUID | None = None
     in_care: bool = False
     current_level: str | None = Field(default=None, max_length=20)
-    correlation_id: str = Field(max_length=36)
-    last_event_id: str = Field(max_length=36)
+    correlation_id: uuid.UUID
+    last_event_id: uuid.UUID
     flagged_severity: str | None = Field(default=None, max_length=20)
     pending_kind: str | None = Field(default=None, max_length=20)
-    pending_event_id: str | None = Field(default=None, max_length=36)
+    pending_event_id: uuid.UUID | None = None
     pending_flag_id: str | None = Field(default=None, max_length=64)
 
 
@@ -87,9 +68,9 @@ class Assessment(AssessmentTable, table=True):
     asam_edition: int
     priority_populations: list[str] = json_column()
     assessed_by: str = Field(max_length=120)
-    assessed_at: datetime = utc(index=True)
+    assessed_at: datetime = utc_column(index=True)
     trigger_flag_id: str | None = Field(default=None, max_length=64)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class NoteRead(AssessmentTable, table=True):
@@ -102,7 +83,7 @@ class NoteRead(AssessmentTable, table=True):
     assessment_id: str = Field(max_length=48)
     actor: str = Field(max_length=120)
     purpose: str = Field(max_length=60)
-    accessed_at: datetime = utc()
+    accessed_at: datetime = utc_column()
 
 
 class Observation(AssessmentTable, table=True):
@@ -110,8 +91,8 @@ class Observation(AssessmentTable, table=True):
     client_ref: str = Field(index=True, max_length=48)
     kind: str = Field(max_length=20)
     value: Any = json_column()
-    observed_at: datetime = utc(index=True)
-    recorded_at: datetime = utc()
+    observed_at: datetime = utc_column(index=True)
+    recorded_at: datetime = utc_column()
 
 
 class Attendance(AssessmentTable, table=True):
@@ -120,7 +101,7 @@ class Attendance(AssessmentTable, table=True):
     client_ref: str = Field(primary_key=True, max_length=48)
     session_id: str = Field(primary_key=True, max_length=64)
     status: str = Field(max_length=20)
-    counted_at: datetime = utc(index=True)
+    counted_at: datetime = utc_column(index=True)
 
 
 class RiskFlag(AssessmentTable, table=True):
@@ -129,8 +110,8 @@ class RiskFlag(AssessmentTable, table=True):
     severity: str = Field(max_length=20)
     score: float
     indicators: list[dict[str, Any]] = json_column()
-    flagged_at: datetime = utc()
-    event_id: str = Field(max_length=36)
+    flagged_at: datetime = utc_column()
+    event_id: uuid.UUID
 
 
 metadata = AssessmentTable.metadata
@@ -161,16 +142,16 @@ class SqlAssessments:
         row = self._rows.get(client.client_ref) or self.session.get(Client, client.client_ref)
         if row is None:
             row = Client(client_ref=client.client_ref,
-                         correlation_id=str(client.last_link.correlation_id),
-                         last_event_id=str(client.last_link.event_id))
+                         correlation_id=client.last_link.correlation_id,
+                         last_event_id=client.last_link.event_id)
         row.site_id, row.in_care = client.site_id, client.in_care
-        row.episode_id = _str(client.episode_id)
+        row.episode_id = client.episode_id
         row.current_level = client.level.value if client.level else None
-        row.last_event_id = str(client.last_link.event_id)
+        row.last_event_id = client.last_link.event_id
         row.flagged_severity = client.flagged.value if client.flagged else None
         pending = client.pending
         row.pending_kind = pending.kind.value if pending else None
-        row.pending_event_id = str(pending.trigger) if pending else None
+        row.pending_event_id = pending.trigger if pending else None
         row.pending_flag_id = pending.flag_id if pending else None
         self.session.add(row)
         self._rows[client.client_ref] = row
@@ -205,7 +186,7 @@ class SqlAssessments:
         self.session.add(RiskFlag(
             flag_id=flag.flag_id, client_ref=client_ref, severity=flag.severity.value,
             score=flag.score, indicators=[i.model_dump(mode="json") for i in flag.indicators],
-            flagged_at=flagged_at, event_id=str(event_id)))
+            flagged_at=flagged_at, event_id=event_id))
 
     def add_assessment(self, record: AssessmentRecord) -> None:
         self.session.add(assessment_row(record))
@@ -232,23 +213,20 @@ def assessment_row(record: AssessmentRecord) -> Assessment:
         client_ref=record.client_ref, override_note=record.override_note,
         rationale=list(assessed.rationale), rule_id=record.rule_id,
         assessed_at=record.assessed_at, trigger_flag_id=record.trigger_flag_id,
-        event_id=str(record.event_id))
+        event_id=record.event_id)
 
 
 def _care(row: Client) -> ClientCare:
     pending = None
     if row.pending_kind and row.pending_event_id:
-        pending = Pending(kind=AssessmentKind(row.pending_kind),
-                          trigger=uuid.UUID(row.pending_event_id), flag_id=row.pending_flag_id)
+        pending = Pending(kind=AssessmentKind(row.pending_kind), trigger=row.pending_event_id,
+                          flag_id=row.pending_flag_id)
     return ClientCare(
         client_ref=row.client_ref, site_id=row.site_id,
-        last_link=CausalLink.parse(row.last_event_id, row.correlation_id),
+        last_link=CausalLink(event_id=row.last_event_id, correlation_id=row.correlation_id),
         in_care=row.in_care,
         level=LevelOfCare(row.current_level) if row.current_level else None,
-        episode_id=uuid.UUID(row.episode_id) if row.episode_id else None,
+        episode_id=row.episode_id,
         flagged=Severity(row.flagged_severity) if row.flagged_severity else None,
         pending=pending)
 
-
-def _str(value: uuid.UUID | None) -> str | None:
-    return str(value) if value is not None else None

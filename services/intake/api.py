@@ -7,24 +7,24 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
-from sqlmodel import col, select
 
 from carepath.access import PrincipalDep
 from carepath.runtime import RuntimeDep
 from contracts import LevelOfCare
-from contracts.events import ClientReferred, FamilyRecipient, ReferralSource
+from contracts.envelope import ClientRef
+from contracts.events import ReferralSource
 from contracts.events.intake import Relationship
 from services.intake import domain
 from services.intake.deps import DepsDep
-from services.intake.store import Client, FamilyContact, PhiAccess, client_for
+from services.intake.records import Records
+from services.intake.store import Client, FamilyContact, SqlIntake
 
 router = APIRouter(tags=["intake"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{7,20}$")]
-ClientRef = Annotated[str, Path(max_length=48)]
 Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$",
                                description="why the identity is read; recorded in the audit")]
 
@@ -70,13 +70,13 @@ class FamilyContactOut(BaseModel):
 class ReferralOut(BaseModel):
     client_ref: str
     site_id: str
-    referral_event_id: str
+    referral_event_id: uuid.UUID
     family_contacts: list[FamilyContactOut]
 
     @classmethod
-    def of(cls, client_ref: str, site_id: str, event_id: uuid.UUID,
-           contacts: Sequence[FamilyContact]) -> ReferralOut:
-        return cls(client_ref=client_ref, site_id=site_id, referral_event_id=str(event_id),
+    def of(cls, client: Client, contacts: Sequence[FamilyContact]) -> ReferralOut:
+        return cls(client_ref=client.client_ref, site_id=client.site_id,
+                   referral_event_id=client.referral_event_id,
                    family_contacts=[FamilyContactOut(recipient_ref=c.recipient_ref,
                                                      relationship=c.relationship)
                                     for c in contacts])
@@ -92,15 +92,8 @@ def refer(body: ReferralIn, runtime: RuntimeDep, deps: DepsDep, principal: Princ
     contacts = [FamilyContact(recipient_ref=domain.mint_ref("r"), client_ref=client_ref,
                               **c.model_dump(mode="json")) for c in body.family_contacts]
     with runtime.uow.transaction() as tx:
-        envelope = tx.emit(_referred(body, now, contacts), subject=client_ref,
-                           site_id=body.site_id, episode_id=None, cause=None, time=now)
-        tx.session.add(Client(client_ref=client_ref, referred_at=now,
-                              referral_event_id=str(envelope.id),
-                              **body.model_dump(exclude={"family_contacts"}, mode="json")
-                              | {"date_of_birth": body.date_of_birth}))
-        tx.session.flush()
-        tx.session.add_all(contacts)
-    return ReferralOut.of(client_ref, body.site_id, envelope.id, contacts)
+        client = Records(SqlIntake.of(tx), tx, now).refer(client_ref, body, contacts)
+    return ReferralOut.of(client, contacts)
 
 
 class ReReferralIn(BaseModel):
@@ -122,30 +115,9 @@ def rerefer(client_ref: ClientRef, body: ReReferralIn, runtime: RuntimeDep, deps
     domain.check_site(body.site_id, principal.visible(deps.site_ids))
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
-        client = client_for(tx.session, client_ref, principal)
-        contacts = tx.session.exec(select(FamilyContact).where(
-            FamilyContact.client_ref == client_ref)).all()
-        envelope = tx.emit(_referred(body, now, contacts), subject=client_ref,
-                           site_id=body.site_id, episode_id=None, cause=None, time=now)
-        for field, value in body.model_dump(mode="json").items():
-            setattr(client, field, value)
-        client.referred_at, client.referral_event_id = now, str(envelope.id)
-        tx.session.add(client)
-        return ReferralOut.of(client_ref, body.site_id, envelope.id, contacts)
-
-
-def _referred(body: ReferralIn | ReReferralIn, now: datetime,
-              contacts: Sequence[FamilyContact]) -> ClientReferred:
-    """The event of a referral: codes and counts only, never the concerns or names."""
-    return ClientReferred(
-        referral_source=body.referral_source, requested_level=body.requested_level,
-        referred_at=now, presenting_concern_count=len(body.presenting_concerns),
-        family_recipients=tuple(
-            FamilyRecipient(recipient_ref=c.recipient_ref,
-                            # contacts recorded before 2026-12 may hold free text
-                            relationship=(domain.relationship_code(c.relationship)
-                                          or Relationship.other).value)
-            for c in contacts))
+        client, contacts = Records(SqlIntake.of(tx), tx, now).refer_again(
+            client_ref, body, principal)
+        return ReferralOut.of(client, contacts)
 
 
 class ClientOut(BaseModel):
@@ -168,11 +140,8 @@ def read_client(client_ref: ClientRef, runtime: RuntimeDep, principal: Principal
                 purpose: Purpose = "treatment") -> ClientOut:
     """A client's identity: every read is audited (who, when, which client, why)."""
     with runtime.uow.transaction() as tx:
-        client = client_for(tx.session, client_ref, principal)
-        tx.session.add(PhiAccess(client_ref=client_ref, actor=principal.sub, purpose=purpose,
-                                 accessed_at=datetime.now(UTC)))
-        contacts = tx.session.exec(
-            select(FamilyContact).where(FamilyContact.client_ref == client_ref)).all()
+        client, contacts = Records(SqlIntake.of(tx), tx, datetime.now(UTC)).identity(
+            client_ref, principal, purpose)
         return ClientOut(**client.model_dump(), family_contacts=[
             FamilyContactOut(recipient_ref=c.recipient_ref, relationship=c.relationship)
             for c in contacts])
@@ -188,15 +157,11 @@ class AuditOut(BaseModel):
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit(runtime: RuntimeDep, principal: PrincipalDep,
-          client_ref: Annotated[str | None, Query(max_length=48)] = None,
+          client_ref: ClientRef | None = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditOut]:
     """The PHI access audit, newest first: append-only, no endpoint changes or deletes it."""
     with runtime.uow.transaction() as tx:
-        query = select(PhiAccess).order_by(col(PhiAccess.id).desc()).limit(limit)
-        if client_ref:
-            query = query.where(PhiAccess.client_ref == client_ref)
-        if principal.site_filter is not None:
-            query = query.join(Client, col(Client.client_ref) == PhiAccess.client_ref).where(
-                col(Client.site_id).in_(principal.site_filter))
-        return [AuditOut(**row.model_dump()) for row in tx.session.exec(query).all()]
+        rows = SqlIntake.of(tx).audit(client_ref=client_ref, sites=principal.site_filter,
+                                      limit=limit)
+        return [AuditOut(**row.model_dump()) for row in rows]
 

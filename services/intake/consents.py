@@ -23,20 +23,18 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-from sqlmodel import Session
 
 from carepath.access import PrincipalDep
-from carepath.errors import Conflict, NotFound
 from carepath.runtime import RuntimeDep
 from carepath.validation import UtcDateTime
 from contracts.consent import ExpiryEvent, InformationCategory
-from contracts.events import ConsentRecorded, ConsentRevoked
+from contracts.envelope import ClientRef
 from services.intake import domain
-from services.intake.store import Consent, FamilyContact, client_for
+from services.intake.records import Records
+from services.intake.store import Consent, SqlIntake
 
 router = APIRouter(tags=["intake"])
 
-ClientRef = Annotated[str, Path(max_length=48)]
 DATE_ONLY = 10  # len("2026-06-30")
 
 
@@ -124,22 +122,9 @@ def record_consent(client_ref: ClientRef, body: ConsentIn, runtime: RuntimeDep,
                    principal: PrincipalDep) -> ConsentOut:
     now = datetime.now(UTC)
     domain.check_consent_dates(signed_at=body.signed_at, expires_at=body.expires_at, now=now)
-    information = sorted({category.value for category in body.information})  # as a set
     with runtime.uow.transaction() as tx:
-        client = client_for(tx.session, client_ref, principal)
-        _contact(tx.session, client_ref, body.recipient_ref)
-        consent = Consent(
-            consent_id=domain.mint_ref("consent"), client_ref=client_ref,
-            recipient_ref=body.recipient_ref, purpose=body.purpose, information=information,
-            expires_at=body.expires_at,
-            expires_on=body.expires_on.value if body.expires_on else None,
-            signed_at=body.signed_at, document_ref=body.document_ref, granted_at=now,
-            last_event_id="")
-        envelope = tx.emit(_recorded(consent), subject=client_ref, site_id=client.site_id,
-                           episode_id=None, cause=client.referral_link(), time=now)
-        consent.last_event_id = str(envelope.id)
-        tx.session.add(consent)
-        return ConsentOut.of(consent)
+        return ConsentOut.of(Records(SqlIntake.of(tx), tx, now).record_consent(
+            client_ref, body, principal))
 
 
 @router.delete("/clients/{client_ref}/consents/{consent_id}", response_model=ConsentOut)
@@ -147,33 +132,5 @@ def revoke_consent(client_ref: ClientRef, consent_id: Annotated[str, Path(max_le
                    runtime: RuntimeDep, principal: PrincipalDep) -> ConsentOut:
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
-        client = client_for(tx.session, client_ref, principal)
-        consent = tx.session.get(Consent, consent_id)
-        if consent is None or consent.client_ref != client_ref:
-            raise NotFound(f"client {client_ref!r} has no consent {consent_id!r}")
-        if consent.revoked_at is not None:
-            raise Conflict(f"consent {consent_id!r} was already revoked")
-        envelope = tx.emit(ConsentRevoked(consent_id=consent_id,
-                                          recipient_ref=consent.recipient_ref),
-                           subject=client_ref, site_id=client.site_id, episode_id=None,
-                           cause=client.referral_link(), time=now)
-        consent.revoked_at = now
-        consent.last_event_id = str(envelope.id)
-        tx.session.add(consent)
-        return ConsentOut.of(consent)
-
-
-def _contact(session: Session, client_ref: str, recipient_ref: str) -> FamilyContact:
-    contact = session.get(FamilyContact, recipient_ref)
-    if contact is None or contact.client_ref != client_ref:
-        raise NotFound(f"client {client_ref!r} has no contact {recipient_ref!r}")
-    return contact
-
-
-def _recorded(consent: Consent) -> ConsentRecorded:
-    """The event: codes and times only; the signed form stays here."""
-    return ConsentRecorded.model_validate({
-        "consent_id": consent.consent_id, "recipient_ref": consent.recipient_ref,
-        "purpose": consent.purpose, "expires_at": consent.expires_at,
-        "information": consent.information, "expires_on": consent.expires_on,
-        "signed_at": consent.signed_at})
+        return ConsentOut.of(Records(SqlIntake.of(tx), tx, now).revoke_consent(
+            client_ref, consent_id, principal))

@@ -25,9 +25,9 @@ class AdtEvent:
     """One ADT message's facts: pseudonymous (PID-3 is the client_ref, nothing else)."""
 
     trigger: str  # A01 | A02 | A03 | A05 | A11
-    event_id: str  # the placement event; MSH-10 is `control_id` below
+    event_id: uuid.UUID  # the placement event; MSH-10 is `control_id` below
     client_ref: str
-    episode_id: str  # PV1-19 visit number
+    episode_id: uuid.UUID  # PV1-19 visit number
     site_id: str  # PV1-3.4 facility
     level: str  # PV1-2 patient class and PV1-3.1 point of care
     occurred_at: datetime  # EVN-2 / EVN-6
@@ -42,7 +42,7 @@ class AdtEvent:
         """MSH-10, the message control id: the placement event's id, as 20 hex digits (MSH-10
         is an ST of at most 20 in v2.5.1; 80 bits of a UUID keep it unique). Derived, never
         drawn, so a resend or a redelivery is the same message, which a receiver dedupes."""
-        return uuid.UUID(self.event_id).hex[:20]
+        return self.event_id.hex[:20]
 
 
 def message_for(change: PlacementChange, data: EventData, envelope: Envelope, *,
@@ -50,7 +50,7 @@ def message_for(change: PlacementChange, data: EventData, envelope: Envelope, *,
                 started: EncounterRow | None) -> AdtEvent | None:
     """The ADT message a placement change means, if any."""
     common: dict[str, Any] = {
-        "event_id": str(envelope.id), "client_ref": envelope.subject,
+        "event_id": envelope.id, "client_ref": envelope.subject,
         "episode_id": episode.episode_id, "occurred_at": envelope.time,
         "admitted_at": episode.opened_at}
     if change.voids_admission:

@@ -165,9 +165,9 @@ def parse_date_condition(value: str) -> tuple[str, datetime, datetime]:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise FhirError(400, f"_lastUpdated {value!r} is not a FHIR date or dateTime") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)  # without a zone: UTC
     step = timedelta(microseconds=1) if moment.microsecond else timedelta(seconds=1)
-    return prefix, as_utc(moment), as_utc(moment) + step
+    return prefix, moment, moment + step
 
 
 def _date_clause(column: Any, prefix: str, start: datetime, end: datetime) -> ColumnElement[bool]:
@@ -188,7 +188,8 @@ def search_rows(kind: Kind, query: Query, principal: Principal, runtime: Runtime
     if (sites := principal.site_filter) is not None:
         conditions.append(col(kind.column("site_id")).in_(sites))
     if query.ids:
-        conditions.append(col(kind.column(kind.key)).in_(query.ids))
+        keys = [key for key in map(kind.key_of, query.ids) if key is not None]
+        conditions.append(col(kind.column(kind.key)).in_(keys))
     if query.patient is not None:
         conditions.append(kind.column("client_ref") == query.patient)
     for prefix, start, end in query.updated:
@@ -264,8 +265,11 @@ def _read(resource_type: str) -> Callable[..., FhirResponse]:
                 raise NotFound(missing)
             return FhirResponse(found[0])
         kind = fhir.KINDS[resource_type]
+        key = kind.key_of(resource_id)
+        if key is None:
+            raise NotFound(missing)
         with runtime.uow.transaction() as tx:
-            row = tx.session.get(kind.row, resource_id)
+            row = tx.session.get(kind.row, key)
             if row is None:
                 raise NotFound(missing)
             principal.require_site(getattr(row, "site_id"), missing=missing)  # noqa: B009

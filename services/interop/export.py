@@ -49,7 +49,7 @@ POLL_S = 0.5
 LEASE = timedelta(minutes=10)
 RETRY_AFTER_S = 1
 FILE_NAME = re.compile(r"^([A-Za-z]{1,40})\.ndjson$")
-JobId = Annotated[str, Path(max_length=36)]
+JobId = uuid.UUID  # FastAPI refuses any other path (400 OperationOutcome, fhir.FhirRoute)
 FileName = Annotated[str, Path(max_length=60)]
 
 
@@ -71,7 +71,7 @@ def kick_off(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> 
     types = parse_types(params.getlist("_type"))
     since = parse_since(params.get("_since"))
     now = datetime.now(UTC)
-    job = ExportJob(job_id=str(uuid.uuid4()), status="accepted", types=types, since=since,
+    job = ExportJob(job_id=uuid.uuid4(), status="accepted", types=types, since=since,
                     requested_by=principal.sub, sites=sorted(principal.sites),
                     request_url=str(request.url), created_at=now, transaction_time=now)
     with runtime.uow.transaction() as tx:
@@ -143,7 +143,8 @@ def export_file(job_id: JobId, file_name: FileName, runtime: RuntimeDep, deps: D
     return FileResponse(path, media_type=NDJSON)
 
 
-def _visible_job(runtime: Runtime[Any], job_id: str, principal: Principal) -> ExportJob:
+def _visible_job(runtime: Runtime[Any], job_id: uuid.UUID, principal: Principal
+                 ) -> ExportJob:
     with runtime.uow.transaction() as tx:
         job = tx.session.get(ExportJob, job_id)
         if job is None or job.status == "cancelled" or not _sees_all(principal, job.sites):
@@ -158,8 +159,8 @@ def _sees_all(principal: Principal, sites: list[str]) -> bool:
     return ALL_SITES not in sites and set(sites) <= principal.sites
 
 
-def _job_dir(deps: InteropDeps, job_id: str) -> FilePath:
-    return deps.export_dir / str(uuid.UUID(job_id))  # a uuid: never a path of the caller's
+def _job_dir(deps: InteropDeps, job_id: uuid.UUID) -> FilePath:
+    return deps.export_dir / str(job_id)  # a uuid: never a path of the caller's
 
 
 # --- The worker --------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ class Exporter:
             self._finish(job_id, "failed", error=type(exc).__name__)
         return True
 
-    def _claim(self) -> str | None:
+    def _claim(self) -> uuid.UUID | None:
         """The next accepted job, or a running one whose exporter stopped renewing its lease
         (its process died): taken by one replica (the row is locked, others skip it)."""
         now = datetime.now(UTC)
@@ -218,17 +219,17 @@ class Exporter:
             tx.session.add(job)
             return job.job_id
 
-    def export(self, job_id: str) -> None:
+    def export(self, job_id: uuid.UUID) -> None:
         with self.uow.transaction() as tx:
             job = tx.session.get(ExportJob, job_id)
             assert job is not None
             types, sites, since = list(job.types), list(job.sites), job.since
-            until = as_utc(job.transaction_time)
+            until = job.transaction_time
         folder = _job_dir(self.deps, job_id)
         folder.mkdir(parents=True, exist_ok=True)
         output: list[dict[str, Any]] = []
         for done, resource_type in enumerate(types, start=1):
-            lines = self._resources(resource_type, sites, since and as_utc(since), until)
+            lines = self._resources(resource_type, sites, since, until)
             count = _write(folder / f"{resource_type}.ndjson", lines)
             if count:
                 output.append({"type": resource_type, "file": f"{resource_type}.ndjson",
@@ -264,7 +265,7 @@ class Exporter:
                 resources = kind.build(tx.session, rows, until)
             yield from resources
 
-    def _progress(self, job_id: str, done: int, output: list[dict[str, Any]]) -> None:
+    def _progress(self, job_id: uuid.UUID, done: int, output: list[dict[str, Any]]) -> None:
         with self.uow.transaction() as tx:
             job = tx.session.get(ExportJob, job_id)
             if job is None or job.status != "running":
@@ -273,7 +274,7 @@ class Exporter:
             job.claimed_at = datetime.now(UTC)  # the lease renewed with each type written
             tx.session.add(job)
 
-    def _finish(self, job_id: str, status: str, *, output: list[dict[str, Any]] | None = None,
+    def _finish(self, job_id: uuid.UUID, status: str, *, output: list[dict[str, Any]] | None = None,
                 error: str | None = None) -> None:
         with self.uow.transaction() as tx:
             job = tx.session.get(ExportJob, job_id)

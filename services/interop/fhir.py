@@ -39,6 +39,7 @@ level (PHP 2.5, IOP 2.1, aftercare 1): residential spans 3.1-3.7.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy import Uuid
 from sqlmodel import Session, SQLModel, col, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -132,7 +134,7 @@ APPOINTMENT_STATUS = {"scheduled": "booked", "attended": "fulfilled", "late": "f
                       "missed": "noshow", "cancelled": "cancelled", "excused": "cancelled"}
 
 
-def meta(last_updated: datetime, event_id: str) -> dict[str, Any]:
+def meta(last_updated: datetime, event_id: uuid.UUID) -> dict[str, Any]:
     return {"lastUpdated": instant(last_updated), "source": f"{SOURCE}#{event_id}",
             "security": [dict(label) for label in SECURITY]}
 
@@ -150,7 +152,7 @@ def concept(*codings: dict[str, str], text: str | None = None) -> dict[str, Any]
     return {"coding": list(codings), **({"text": text} if text else {})}
 
 
-def reference(kind: str, resource_id: str) -> dict[str, str]:
+def reference(kind: str, resource_id: str | uuid.UUID) -> dict[str, str]:
     return {"reference": f"{kind}/{resource_id}"}
 
 
@@ -199,7 +201,7 @@ def patient(row: PatientRow) -> Resource:
 def episode_of_care(row: EpisodeRow, level: str | None = None) -> Resource:
     """`level`: the level of care now (or last), the episode's type."""
     resource: Resource = {
-        "resourceType": "EpisodeOfCare", "id": row.episode_id,
+        "resourceType": "EpisodeOfCare", "id": str(row.episode_id),
         "meta": meta(row.last_updated, row.event_id),
         "status": EPISODE_STATUS[row.status],
         "patient": patient_ref(row.client_ref),
@@ -225,7 +227,7 @@ def encounter(row: EncounterRow) -> Resource:
     status = ("in-progress" if row.ended_at is None
               else "cancelled" if row.end_reason == "cancelled" else "finished")
     return {
-        "resourceType": "Encounter", "id": row.encounter_id,
+        "resourceType": "Encounter", "id": str(row.encounter_id),
         "meta": meta(row.last_updated, row.event_id),
         "status": status,
         "class": dict(ENCOUNTER_CLASS.get(row.level, ENCOUNTER_CLASS["iop"])),
@@ -242,7 +244,7 @@ def encounter(row: EncounterRow) -> Resource:
 # --- Appointment (https://hl7.org/fhir/R4/appointment.html) ----------------------------------
 
 def appointment(row: AppointmentRow) -> Resource:
-    start = as_utc(row.starts_at)
+    start = row.starts_at
     service_type = [concept(coding(SESSION_KIND_SYSTEM, row.kind, _label(row.kind)))]
     if row.modality:  # the therapy's approach (CBT, DBT, ...): a second facet of the service
         service_type.append(concept(coding(MODALITY_SYSTEM, row.modality, _label(row.modality))))
@@ -292,7 +294,7 @@ def flag(row: FlagRow, *, episode_open: bool) -> Resource:
 def consent(row: ConsentRow, *, now: datetime, ended_by_discharge: bool = False) -> Resource:
     """A 42 CFR 2.31 consent to disclose: active until revoked or expired (past `expires_at`,
     or — `expires_on` discharge — once the episode it was given in was discharged)."""
-    expired = ((row.expires_at is not None and as_utc(row.expires_at) <= as_utc(now))
+    expired = ((row.expires_at is not None and row.expires_at <= now)
                or (row.expires_on == "discharge" and ended_by_discharge))
     provision: dict[str, Any] = {
         "type": "permit",
@@ -374,13 +376,24 @@ class Kind:
     def column(self, name: str) -> Any:
         return getattr(self.row, name)
 
+    def key_of(self, resource_id: str) -> str | uuid.UUID | None:
+        """A resource id as the key column holds it; None: an id no resource of this type
+        has (one not in the form we give ids, e.g. not a UUID where the key is one)."""
+        if not isinstance(self.column(self.key).type, Uuid):
+            return resource_id
+        try:
+            key = uuid.UUID(resource_id)
+        except ValueError:
+            return None
+        return key if str(key) == resource_id else None
+
 
 def _patients(_session: Session, rows: Sequence[PatientRow], _now: datetime) -> list[Resource]:
     return [patient(row) for row in rows]
 
 
 def _episodes(session: Session, rows: Sequence[EpisodeRow], _now: datetime) -> list[Resource]:
-    levels: dict[str, str] = {}
+    levels: dict[uuid.UUID, str] = {}
     ids = [row.episode_id for row in rows]
     if ids:
         for segment in session.exec(select(EncounterRow)
@@ -417,7 +430,7 @@ def _consents(session: Session, rows: Sequence[ConsentRow], now: datetime) -> li
 
     def discharged_since(row: ConsentRow) -> bool:
         return any(e.status == "discharged" and e.closed_at is not None
-                   and as_utc(e.closed_at) >= as_utc(row.recorded_at)
+                   and e.closed_at >= row.recorded_at
                    for e in episodes.get(row.client_ref, []))
 
     return [consent(row, now=now, ended_by_discharge=discharged_since(row)) for row in rows]

@@ -76,14 +76,14 @@ def _patient(session: Session, envelope: Envelope) -> None:
     """The client's Patient: first seen at their earliest event, at the site of their latest.
     Topics are not ordered among each other, so neither depends on the order of arrival (a
     replay builds the same row)."""
-    at, event_id = _at(envelope), str(envelope.id)
+    at, event_id = _at(envelope), envelope.id
     row = session.get(PatientRow, envelope.subject)
     if row is None:
         row = PatientRow(client_ref=envelope.subject, site_id=envelope.siteid, first_seen=at,
                          last_updated=at, event_id=event_id)
     else:
-        row.first_seen = min(as_utc(row.first_seen), at)
-        if envelope.siteid and (as_utc(row.last_updated), row.event_id) < (at, event_id):
+        row.first_seen = min(row.first_seen, at)
+        if envelope.siteid and (row.last_updated, row.event_id) < (at, event_id):
             row.site_id, row.last_updated, row.event_id = envelope.siteid, at, event_id
     session.add(row)
 
@@ -103,10 +103,10 @@ def _placement(session: Session, data: EventData, envelope: Envelope, deps: Inte
         session.add(segment)
     started = None
     if change.starts is not None:
-        started = EncounterRow(encounter_id=str(envelope.id), episode_id=episode.episode_id,
+        started = EncounterRow(encounter_id=envelope.id, episode_id=episode.episode_id,
                                client_ref=envelope.subject, site_id=change.starts.site_id,
                                level=change.starts.level, started_at=_at(envelope),
-                               last_updated=_at(envelope), event_id=str(envelope.id))
+                               last_updated=_at(envelope), event_id=envelope.id)
         session.add(started)
     _update_episode(episode, change, envelope)
     session.add(episode)
@@ -119,7 +119,7 @@ def _placement(session: Session, data: EventData, envelope: Envelope, deps: Inte
 
 def _known_episode(session: Session, envelope: Envelope) -> EpisodeRow | None:
     if envelope.episodeid is not None:
-        return session.get(EpisodeRow, str(envelope.episodeid))
+        return session.get(EpisodeRow, envelope.episodeid)
     return session.exec(
         select(EpisodeRow)
         .where(EpisodeRow.client_ref == envelope.subject,
@@ -133,15 +133,15 @@ def _new_episode(session: Session, envelope: Envelope, change: PlacementChange) 
     place = change.starts or change.waitlists
     site = place.site_id if place else envelope.siteid or UNKNOWN_SITE
     status = EpisodeStatus.active if change.starts else EpisodeStatus.waitlisted
-    episode = EpisodeRow(episode_id=str(episode_id), client_ref=envelope.subject, site_id=site,
+    episode = EpisodeRow(episode_id=episode_id, client_ref=envelope.subject, site_id=site,
                          status=status.value, status_since=_at(envelope),
                          opened_at=_at(envelope), last_updated=_at(envelope),
-                         event_id=str(envelope.id))
+                         event_id=envelope.id)
     session.add(episode)
     return episode
 
 
-def _open_segment(session: Session, episode_id: str) -> EncounterRow | None:
+def _open_segment(session: Session, episode_id: uuid.UUID) -> EncounterRow | None:
     return session.exec(
         select(EncounterRow)
         .where(EncounterRow.episode_id == episode_id, col(EncounterRow.ended_at).is_(None))
@@ -172,8 +172,8 @@ def _scheduled(session: Session, data: SessionsScheduled, envelope: Envelope) ->
             session_id=planned.session_id, client_ref=envelope.subject,
             level=data.level.value, kind=planned.kind.value, starts_at=planned.starts_at,
             duration_min=planned.duration_min, status="scheduled",
-            last_updated=_at(envelope), event_id=str(envelope.id))
-        row.episode_id = _str(envelope.episodeid)
+            last_updated=_at(envelope), event_id=envelope.id)
+        row.episode_id = envelope.episodeid
         row.site_id = envelope.siteid
         row.modality = planned.modality.value if planned.modality else None
         _touch(row, envelope)
@@ -193,8 +193,8 @@ def _attended(session: Session, data: AttendanceRecorded, envelope: Envelope) ->
     row = session.get(AppointmentRow, data.session_id) or AppointmentRow(
         session_id=data.session_id, client_ref=envelope.subject, level=data.level.value,
         kind=data.kind.value, starts_at=data.scheduled_at, duration_min=60,
-        status="scheduled", episode_id=_str(envelope.episodeid), site_id=envelope.siteid,
-        last_updated=_at(envelope), event_id=str(envelope.id))
+        status="scheduled", episode_id=envelope.episodeid, site_id=envelope.siteid,
+        last_updated=_at(envelope), event_id=envelope.id)
     row.status = data.status.value
     _touch(row, envelope)
     session.add(row)
@@ -202,11 +202,11 @@ def _attended(session: Session, data: AttendanceRecorded, envelope: Envelope) ->
 
 def _flagged(session: Session, data: RelapseRiskFlagged, envelope: Envelope) -> None:
     session.merge(FlagRow(
-        flag_id=data.flag_id, client_ref=envelope.subject, episode_id=_str(envelope.episodeid),
+        flag_id=data.flag_id, client_ref=envelope.subject, episode_id=envelope.episodeid,
         site_id=envelope.siteid, severity=data.severity.value, score=data.score,
         indicators=sorted({i.code.value if i.code else i.name for i in data.indicators}),
         level=data.current_level.value if data.current_level else None,
-        flagged_at=_at(envelope), last_updated=_at(envelope), event_id=str(envelope.id)))
+        flagged_at=_at(envelope), last_updated=_at(envelope), event_id=envelope.id))
 
 
 def _consented(session: Session, data: ConsentRecorded, envelope: Envelope) -> None:
@@ -216,7 +216,7 @@ def _consented(session: Session, data: ConsentRecorded, envelope: Envelope) -> N
         information=[i.value for i in data.information], expires_at=data.expires_at,
         expires_on=data.expires_on.value if data.expires_on else None,
         signed_at=data.signed_at, recorded_at=_at(envelope), last_updated=_at(envelope),
-        event_id=str(envelope.id)))
+        event_id=envelope.id))
 
 
 def _revoked(session: Session, data: ConsentRevoked, envelope: Envelope) -> None:
@@ -229,11 +229,7 @@ def _revoked(session: Session, data: ConsentRevoked, envelope: Envelope) -> None
 
 def _touch(row: EpisodeRow | EncounterRow | AppointmentRow | ConsentRow, envelope: Envelope
            ) -> None:
-    row.last_updated, row.event_id = _at(envelope), str(envelope.id)
-
-
-def _str(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
+    row.last_updated, row.event_id = _at(envelope), envelope.id
 
 
 def _at(envelope: Envelope) -> datetime:

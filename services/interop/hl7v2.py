@@ -95,7 +95,7 @@ def render(event: AdtEvent, config: AdtConfig) -> str:
         pv1.pv1_3 = _location(event.level, event.site_id)
     if event.trigger == "A02" and (event.prior_level or event.prior_site):
         pv1.pv1_6 = _location(event.prior_level or "", event.prior_site or "")
-    pv1.pv1_19 = f"{_text(event.episode_id)}^^^{ASSIGNING_AUTHORITY}^VN"
+    pv1.pv1_19 = f"{_text(str(event.episode_id))}^^^{ASSIGNING_AUTHORITY}^VN"
     if event.trigger == "A03" and event.disposition:
         pv1.pv1_36 = DISCHARGE_DISPOSITION.get(event.disposition, "C7")
     if event.admitted_at is not None:

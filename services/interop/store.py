@@ -4,6 +4,7 @@ ADT feed's outbox and dead letters, and bulk-export jobs. Every projection row c
 `last_updated` (FHIR `meta.lastUpdated`, `_lastUpdated` and `_since`) and the event that last
 changed it (`meta.source`)."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ class PatientRow(InteropTable, table=True):
     site_id: str | None = Field(default=None, max_length=64)
     first_seen: datetime = moment()
     last_updated: datetime = moment(index=True)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class EpisodeRow(InteropTable, table=True):
@@ -40,7 +41,7 @@ class EpisodeRow(InteropTable, table=True):
 
     __tablename__ = "fhir_episode"
 
-    episode_id: str = Field(primary_key=True, max_length=36)
+    episode_id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(index=True, max_length=64)
     site_id: str = Field(max_length=64)
     status: str = Field(max_length=20)
@@ -50,7 +51,7 @@ class EpisodeRow(InteropTable, table=True):
     opened_at: datetime = moment()
     closed_at: datetime | None = moment(nullable=True)
     last_updated: datetime = moment(index=True)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class EncounterRow(InteropTable, table=True):
@@ -59,8 +60,8 @@ class EncounterRow(InteropTable, table=True):
 
     __tablename__ = "fhir_encounter"
 
-    encounter_id: str = Field(primary_key=True, max_length=36)
-    episode_id: str = Field(index=True, max_length=36)
+    encounter_id: uuid.UUID = Field(primary_key=True)
+    episode_id: uuid.UUID = Field(index=True)
     client_ref: str = Field(index=True, max_length=64)
     site_id: str = Field(max_length=64)
     level: str = Field(max_length=20)
@@ -68,7 +69,7 @@ class EncounterRow(InteropTable, table=True):
     ended_at: datetime | None = moment(nullable=True)
     end_reason: str | None = Field(default=None, max_length=30)
     last_updated: datetime = moment(index=True)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class AppointmentRow(InteropTable, table=True):
@@ -79,7 +80,7 @@ class AppointmentRow(InteropTable, table=True):
 
     session_id: str = Field(primary_key=True, max_length=64)
     client_ref: str = Field(index=True, max_length=64)
-    episode_id: str | None = Field(default=None, max_length=36)
+    episode_id: uuid.UUID | None = None
     site_id: str | None = Field(default=None, max_length=64)
     level: str = Field(max_length=20)
     kind: str = Field(max_length=40)
@@ -88,7 +89,7 @@ class AppointmentRow(InteropTable, table=True):
     duration_min: int
     status: str = Field(max_length=20)
     last_updated: datetime = moment(index=True)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class FlagRow(InteropTable, table=True):
@@ -98,7 +99,7 @@ class FlagRow(InteropTable, table=True):
 
     flag_id: str = Field(primary_key=True, max_length=64)
     client_ref: str = Field(index=True, max_length=64)
-    episode_id: str | None = Field(default=None, max_length=36)
+    episode_id: uuid.UUID | None = None
     site_id: str | None = Field(default=None, max_length=64)
     severity: str = Field(max_length=20)
     score: float
@@ -106,7 +107,7 @@ class FlagRow(InteropTable, table=True):
     level: str | None = Field(default=None, max_length=20)
     flagged_at: datetime = moment()
     last_updated: datetime = moment(index=True)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class ConsentRow(InteropTable, table=True):
@@ -126,7 +127,7 @@ class ConsentRow(InteropTable, table=True):
     recorded_at: datetime = moment()
     revoked_at: datetime | None = moment(nullable=True)
     last_updated: datetime = moment(index=True)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class AdtMessage(InteropTable, table=True):
@@ -170,7 +171,7 @@ class ExportJob(InteropTable, table=True):
 
     __tablename__ = "export_job"
 
-    job_id: str = Field(primary_key=True, max_length=36)
+    job_id: uuid.UUID = Field(primary_key=True)
     status: str = Field(max_length=12)  # accepted | running | completed | failed | cancelled
     types: list[str] = json_column()
     since: datetime | None = moment(nullable=True)

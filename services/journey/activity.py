@@ -5,6 +5,7 @@ in `proposals.py`."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,6 @@ from contracts.events import (
     StepUpDeclined,
     StepUpProposed,
 )
-from services.journey.timeline import as_utc
 
 TRANSITIONS: dict[str, str] = {
     ClientAdmitted.event_name(): "admitted",
@@ -42,19 +42,19 @@ RESPONSES = (PROPOSED, StepUpDeclined.event_name(), SteppedUp.event_name(),
 class Recorded:
     """One stored event, as far as these panels care."""
 
-    id: str
+    id: uuid.UUID
     name: str
     client_ref: str
     site_id: str | None
-    episode_id: str | None
+    episode_id: uuid.UUID | None
     time: datetime
-    causation_id: str | None
+    causation_id: uuid.UUID | None
     data: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class Transition:
-    event_id: str
+    event_id: uuid.UUID
     kind: str
     client_ref: str
     site_id: str | None
@@ -72,7 +72,7 @@ def transition(event: Recorded) -> Transition:
     discharged = event.name == ClientDischarged.event_name()
     return Transition(
         event_id=event.id, kind=TRANSITIONS[event.name], client_ref=event.client_ref,
-        site_id=event.site_id, at=as_utc(event.time),
+        site_id=event.site_id, at=event.time,
         from_level=data.get("from_level") or (level if discharged else data.get(
             "current_level")),
         to_level=data.get("to_level") or (None if discharged else level),
@@ -84,7 +84,7 @@ def transition(event: Recorded) -> Transition:
 class Response:
     """What placement did about a flag: an event the flag caused."""
 
-    event_id: str
+    event_id: uuid.UUID
     name: str
     at: datetime
     from_level: str | None
@@ -93,7 +93,7 @@ class Response:
 
 @dataclass(frozen=True)
 class ActiveFlag:
-    event_id: str
+    event_id: uuid.UUID
     flag_id: str
     client_ref: str
     site_id: str
@@ -109,7 +109,7 @@ class ActiveFlag:
 class InCare:
     """A client's episode in progress and where it is."""
 
-    episode_id: str
+    episode_id: uuid.UUID
     site_id: str
 
 
@@ -119,11 +119,11 @@ def active_flags(flags: Iterable[Recorded], responses: Iterable[Recorded],
     the episode ends them), each with what placement did about it: a step-up proposal, its
     decline or the step up confirming it, a reassessment request — or, before proposals (and
     under the `automatic` policy), the step up the flag caused directly."""
-    listed, answers = list(flags), sorted(responses, key=lambda e: as_utc(e.time))
+    listed, answers = list(flags), sorted(responses, key=lambda e: e.time)
     flag_ids = {f.data.get("flag_id"): f.id for f in listed}
     proposals = {e.data.get("proposal_id"): flag_ids[e.data.get("flag_id")] for e in answers
                  if e.name == PROPOSED and e.data.get("flag_id") in flag_ids}
-    flag_events, caused = set(flag_ids.values()), dict[str, list[Response]]()
+    flag_events, caused = set(flag_ids.values()), dict[uuid.UUID, list[Response]]()
     for event in answers:
         flag = (flag_ids.get(event.data.get("flag_id"))
                 or proposals.get(event.data.get("proposal_id"))
@@ -142,7 +142,7 @@ def in_episode(event: Recorded, care: InCare | None) -> bool:
 
 def _response(event: Recorded) -> Response:
     data = event.data
-    return Response(event_id=event.id, name=event.name, at=as_utc(event.time),
+    return Response(event_id=event.id, name=event.name, at=event.time,
                     from_level=data.get("from_level") or data.get("current_level")
                     or data.get("level"), to_level=data.get("to_level"))
 
@@ -151,6 +151,6 @@ def _active(flag: Recorded, site_id: str, responses: list[Response]) -> ActiveFl
     data = flag.data
     return ActiveFlag(
         event_id=flag.id, flag_id=str(data.get("flag_id", "")), client_ref=flag.client_ref,
-        site_id=site_id, at=as_utc(flag.time), severity=str(data.get("severity", "")),
+        site_id=site_id, at=flag.time, severity=str(data.get("severity", "")),
         score=float(data.get("score", 0.0)), current_level=data.get("current_level"),
         indicators=list(data.get("indicators", [])), responses=responses)

@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from carepath.access import PrincipalDep
 from carepath.errors import InvalidInput, NotFound
 from carepath.runtime import RuntimeDep
 from carepath.validation import UtcDateTime
+from contracts.envelope import ClientRef
 from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports
 from services.journey.deps import DepsDep
 from services.journey.domain import episode_los_days
 from services.journey.scope import SiteFilter, site_scope
 from services.journey.store import Episode, JourneyEvent, Segment
-from services.journey.timeline import as_utc, los_days
+from services.journey.timeline import los_days
 
 router = APIRouter(tags=["journey"])
 
 
 class EventOut(BaseModel):
-    id: str
+    id: uuid.UUID
     type: str
     name: str
     time: datetime
     recorded_at: datetime
     source: str
-    episode_id: str | None
+    episode_id: uuid.UUID | None
     site_id: str | None
-    causation_id: str | None
-    correlation_id: str
+    causation_id: uuid.UUID | None
+    correlation_id: uuid.UUID
     trace_id: str | None
     data: dict[str, Any]
 
@@ -52,7 +54,7 @@ class EpisodeOut(BaseModel):
     or withdrawn (left the waitlist, never admitted). `los_days`: admission to discharge (to
     now while active); none if the episode never started."""
 
-    episode_id: str
+    episode_id: uuid.UUID
     site_id: str
     status: str
     disposition: str | None
@@ -71,8 +73,8 @@ class JourneyOut(BaseModel):
 
 
 @router.get("/clients/{client_ref}/journey", response_model=JourneyOut)
-def journey(client_ref: Annotated[str, Path(max_length=64)], runtime: RuntimeDep,
-            principal: PrincipalDep) -> JourneyOut:
+def journey(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep
+            ) -> JourneyOut:
     """Visible to the caller when the client's current site (of their latest event) is."""
     now = datetime.now(UTC)
     missing = f"no events for client {client_ref!r}"
@@ -92,14 +94,13 @@ def _current_site(events: list[EventOut]) -> str | None:
 
 
 def _event(row: JourneyEvent) -> EventOut:
-    return EventOut.model_validate(row.model_dump() | {"time": as_utc(row.time),
-                                                       "recorded_at": as_utc(row.recorded_at)})
+    return EventOut.model_validate(row.model_dump())
 
 
 def _segment(row: Segment, now: datetime) -> SegmentOut:
-    started, ended = as_utc(row.started_at), row.ended_at and as_utc(row.ended_at)
-    return SegmentOut(level=row.level, site_id=row.site_id, started_at=started, ended_at=ended,
-                      los_days=los_days(started, ended, now), end_reason=row.end_reason)
+    return SegmentOut(level=row.level, site_id=row.site_id, started_at=row.started_at,
+                      ended_at=row.ended_at, los_days=los_days(row.started_at, row.ended_at, now),
+                      end_reason=row.end_reason)
 
 
 def _episode(row: Episode, segments: list[Segment], events: list[EventOut],
@@ -108,9 +109,8 @@ def _episode(row: Episode, segments: list[Segment], events: list[EventOut],
     current = next((s.level for s in reversed(own) if s.ended_at is None), None)
     return EpisodeOut(
         episode_id=row.episode_id, site_id=row.site_id, status=row.status,
-        disposition=row.disposition, opened_at=as_utc(row.opened_at),
-        closed_at=row.closed_at and as_utc(row.closed_at), current_level=current,
-        los_days=episode_los_days(own, now), segments=own,
+        disposition=row.disposition, opened_at=row.opened_at, closed_at=row.closed_at,
+        current_level=current, los_days=episode_los_days(own, now), segments=own,
         events=[e for e in events if e.episode_id == row.episode_id])
 
 
@@ -148,7 +148,6 @@ class FlowOut(BaseModel):
 def flows(runtime: RuntimeDep, principal: PrincipalDep, site_id: SiteFilter = None,
           since: UtcDateTime | None = None, until: UtcDateTime | None = None
           ) -> list[FlowOut]:
-    since, until = since and as_utc(since), until and as_utc(until)
     if since and until and since > until:
         raise InvalidInput("since must not be after until")
     with runtime.uow.transaction() as tx:
@@ -201,7 +200,7 @@ def outcomes(runtime: RuntimeDep, configured: DepsDep, principal: PrincipalDep,
     with runtime.uow.transaction() as tx:
         facts = queries.journey_facts(tx.session)
     rows = outcome_measures.outcomes(sites=configured.site_ids, facts=facts,
-                                     as_of=as_utc(as_of) if as_of else datetime.now(UTC))
+                                     as_of=as_of or datetime.now(UTC))
     return [OutcomeOut.model_validate(row, from_attributes=True)
             for row in rows if principal.sees(row.site_id)
             and (site_id is None or row.site_id == site_id)]

@@ -16,6 +16,7 @@ import csv
 import io
 import secrets
 import sys
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
@@ -75,14 +76,14 @@ def deidentify(stays: Iterable[StayFact], flags: Iterable[RiskFlag]) -> list[Fac
 
 def _person_rows(person: str, stays: list[StayFact], flags: list[datetime]) -> list[FactRow]:
     anchor = min(s.started_at for s in stays)
-    episode_start: dict[str, datetime] = {}
+    episode_start: dict[uuid.UUID, datetime] = {}
     for stay in stays:
         episode_start[stay.episode_id] = min(stay.started_at,
                                              episode_start.get(stay.episode_id, stay.started_at))
     in_order = sorted(episode_start, key=lambda episode: episode_start[episode])
     episode_number = {episode: n for n, episode in enumerate(in_order, start=1)}
     rows: list[FactRow] = []
-    stay_number: dict[str, int] = defaultdict(int)
+    stay_number: dict[uuid.UUID, int] = defaultdict(int)
     for stay in sorted(stays, key=lambda s: (episode_number[s.episode_id], s.started_at)):
         stay_number[stay.episode_id] += 1
         rows.append(FactRow(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ class StayFact:
     `disposition` (where the segment ended the episode) is always the canonical TEDS-D value."""
 
     client_ref: str
-    episode_id: str
+    episode_id: uuid.UUID
     site_id: str
     level: str
     started_at: datetime

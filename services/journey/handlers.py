@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from carepath.consumer import EventHandlers, Incoming
+from carepath.db import as_utc
 from carepath.uow import Transaction
 from contracts import Envelope, EventData
 from contracts.events import CapacityChanged
@@ -22,7 +23,6 @@ from services.journey.store import (
     SiteCapacity,
     WaitlistEntry,
 )
-from services.journey.timeline import as_utc
 
 handlers = EventHandlers()
 EPISODE_NAMESPACE = uuid.UUID("6f1c4a52-8d0e-4d59-9a43-2f7c1b9e0d11")
@@ -41,21 +41,21 @@ def record(event: Incoming, tx: Transaction, deps: object) -> None:
 def event_row(event: Incoming) -> JourneyEvent:
     envelope = event.envelope
     return JourneyEvent(
-        id=str(envelope.id), client_ref=envelope.subject,
-        episode_id=_str(envelope.episodeid), site_id=envelope.siteid, type=envelope.type,
-        name=type(event.data).event_name(), source=envelope.source, time=_at(envelope),
-        recorded_at=as_utc(envelope.recordedat), causation_id=_str(envelope.causationid),
-        correlation_id=str(envelope.correlationid), trace_id=event.trace_id, data=envelope.data)
+        id=envelope.id, client_ref=envelope.subject, episode_id=envelope.episodeid,
+        site_id=envelope.siteid, type=envelope.type, name=type(event.data).event_name(),
+        source=envelope.source, time=envelope.time, recorded_at=envelope.recordedat,
+        causation_id=envelope.causationid, correlation_id=envelope.correlationid,
+        trace_id=event.trace_id, data=envelope.data)
 
 
 def set_capacity(session: Session, data: CapacityChanged, envelope: Envelope) -> None:
     for level, capacity in data.capacity.items():
         row = session.get(SiteCapacity, (data.site_id, level.value))
-        if row is not None and as_utc(row.as_of) > _at(envelope):
+        if row is not None and row.as_of > _at(envelope):
             continue  # a newer figure already arrived; this one is stale
         row = row or SiteCapacity(site_id=data.site_id, level=level.value, capacity=capacity,
-                                  as_of=_at(envelope), event_id=str(envelope.id))
-        row.capacity, row.as_of, row.event_id = capacity, _at(envelope), str(envelope.id)
+                                  as_of=_at(envelope), event_id=envelope.id)
+        row.capacity, row.as_of, row.event_id = capacity, _at(envelope), envelope.id
         session.add(row)
 
 
@@ -72,14 +72,14 @@ def apply_placement(session: Session, data: EventData, envelope: Envelope) -> No
     episode = episode or _new_episode(session, envelope, change)
     if segment is not None and change.ends_stay:
         segment.ended_at, segment.end_reason = _at(envelope), change.ends_stay.value
-        segment.ended_by = str(envelope.id)
+        segment.ended_by = envelope.id
         session.add(segment)
     if change.voids_admission:
         _void_admission(session, change, segment)
     if change.starts is not None:
         session.add(Segment(episode_id=episode.episode_id, client_ref=envelope.subject,
                             site_id=change.starts.site_id, level=change.starts.level,
-                            started_at=_at(envelope), started_by=str(envelope.id)))
+                            started_at=_at(envelope), started_by=envelope.id))
     if change.move is not None:
         _count_move(session, change, envelope)
     _update_episode(session, episode, change, envelope)
@@ -88,7 +88,7 @@ def apply_placement(session: Session, data: EventData, envelope: Envelope) -> No
 
 def _known_episode(session: Session, envelope: Envelope) -> Episode | None:
     if envelope.episodeid is not None:
-        return session.get(Episode, str(envelope.episodeid))
+        return session.get(Episode, envelope.episodeid)
     # No episode on the event: the client's episode still in progress, if there is one.
     return session.exec(
         select(Episode)
@@ -106,13 +106,13 @@ def _new_episode(session: Session, envelope: Envelope, change: PlacementChange) 
     site = place.site_id if place else envelope.siteid or domain.UNKNOWN_SITE
     # A segment starting in an episode never seen before: journey joined it mid-way.
     status = EpisodeStatus.active if change.starts else EpisodeStatus.waitlisted
-    episode = Episode(episode_id=str(episode_id), client_ref=envelope.subject, site_id=site,
+    episode = Episode(episode_id=episode_id, client_ref=envelope.subject, site_id=site,
                       status=status.value, opened_at=_at(envelope))
     session.add(episode)
     return episode
 
 
-def _open_segment(session: Session, episode_id: str) -> Segment | None:
+def _open_segment(session: Session, episode_id: uuid.UUID) -> Segment | None:
     return session.exec(
         select(Segment)
         .where(Segment.episode_id == episode_id, col(Segment.ended_at).is_(None))
@@ -123,7 +123,7 @@ def _open_segment(session: Session, episode_id: str) -> Segment | None:
 def _count_move(session: Session, change: PlacementChange, envelope: Envelope) -> None:
     move = change.move
     assert move is not None
-    session.add(FlowMove(event_id=str(envelope.id), client_ref=envelope.subject,
+    session.add(FlowMove(event_id=envelope.id, client_ref=envelope.subject,
                          kind=move.kind.value, site_id=move.site_id, to_site=move.to_site,
                          from_level=move.from_level, to_level=move.to_level,
                          disposition=move.disposition, at=_at(envelope)))
@@ -132,7 +132,10 @@ def _count_move(session: Session, change: PlacementChange, envelope: Envelope) -
 def _void_admission(session: Session, change: PlacementChange, segment: Segment | None
                     ) -> None:
     """A cancelled admission never happened: its move no longer counts in the flows."""
-    admission = change.admission_event_id or (segment.started_by if segment else None)
+    if change.admission_event_id:  # the event names it (as text)
+        admission = _event_id(change.admission_event_id)
+    else:  # the admission that started the segment it ends
+        admission = segment.started_by if segment else None
     move = session.get(FlowMove, admission) if admission else None
     if move is not None:
         session.delete(move)
@@ -152,7 +155,7 @@ def _update_episode(session: Session, episode: Episode, change: PlacementChange,
 
 
 def _update_waitlist(session: Session, change: PlacementChange, envelope: Envelope,
-                     episode_id: str | None) -> None:
+                     episode_id: uuid.UUID | None) -> None:
     if change.leaves_waitlist:
         waiting = session.get(WaitlistEntry, envelope.subject)
         if waiting is not None:
@@ -167,9 +170,15 @@ def _update_waitlist(session: Session, change: PlacementChange, envelope: Envelo
         session.add(entry)
 
 
-def _str(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
+def _event_id(text: str) -> uuid.UUID | None:
+    """An event id named in a payload; None if it is none (so names no event kept here)."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def _at(envelope: Envelope) -> datetime:
+    """The event's moment in UTC (a producer may send it without a zone), as the views hold
+    it and compare it with stored moments."""
     return as_utc(envelope.time)

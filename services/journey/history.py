@@ -3,6 +3,7 @@ they share (pure)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ class History:
                  ) -> None:
         self.stays = sorted(stays, key=lambda s: (s.client_ref, s.started_at))
         self._by_client: dict[str, list[StayFact]] = defaultdict(list)
-        self._by_episode: dict[str, list[StayFact]] = defaultdict(list)
+        self._by_episode: dict[uuid.UUID, list[StayFact]] = defaultdict(list)
         for stay in self.stays:
             self._by_client[stay.client_ref].append(stay)
             self._by_episode[stay.episode_id].append(stay)
@@ -28,7 +29,7 @@ class History:
         """Each episode's stays, in order."""
         return iter(self._by_episode.values())
 
-    def episode(self, episode_id: str) -> list[StayFact]:
+    def episode(self, episode_id: uuid.UUID) -> list[StayFact]:
         return self._by_episode[episode_id]
 
     def stay_at(self, client_ref: str, moment: datetime) -> StayFact | None:
@@ -36,7 +37,7 @@ class History:
                   if s.started_at <= moment and (s.ended_at is None or moment < s.ended_at)]
         return during[-1] if during else None
 
-    def admissions(self, client_ref: str, *, besides: str) -> list[datetime]:
+    def admissions(self, client_ref: str, *, besides: uuid.UUID) -> list[datetime]:
         """When the client's other episodes began: their first stay not voided by a cancelled
         admission (an episode whose only admission was cancelled never began)."""
         episodes = {s.episode_id for s in self._by_client[client_ref]} - {besides}

@@ -23,7 +23,6 @@ from contracts.events import (
 )
 from services.journey.activity import InCare, Recorded, in_episode
 from services.journey.domain import UNKNOWN_SITE
-from services.journey.timeline import as_utc
 
 PROPOSED = StepUpProposed.event_name()
 CONFIRMING, DECLINING = SteppedUp.event_name(), StepUpDeclined.event_name()
@@ -59,7 +58,7 @@ def proposals(proposed: Iterable[Recorded], later: Iterable[Recorded],
     """Every proposal with its status, oldest first (the order a work queue is worked in);
     `later` holds the clients' events that may decide one (`DECIDING`)."""
     by_client: dict[str, list[Recorded]] = defaultdict(list)
-    for event in sorted(later, key=lambda e: as_utc(e.time)):
+    for event in sorted(later, key=lambda e: e.time):
         by_client[event.client_ref].append(event)
     listed = [_proposal(event, by_client[event.client_ref], in_care.get(event.client_ref))
               for event in proposed]
@@ -75,7 +74,7 @@ def _decision(proposal: Recorded, events: Sequence[Recorded]
         if cites and event.name in (CONFIRMING, DECLINING):
             confirmed = event.name == CONFIRMING
             return ProposalStatus.confirmed if confirmed else ProposalStatus.declined, event
-        if (event.name in WITHDRAWING and as_utc(event.time) > as_utc(proposal.time)
+        if (event.name in WITHDRAWING and event.time > proposal.time
                 and event.episode_id in (None, proposal.episode_id)):
             return ProposalStatus.withdrawn, event
     return None
@@ -93,5 +92,5 @@ def _proposal(event: Recorded, later: Sequence[Recorded], care: InCare | None) -
         site_id=care.site_id if care and current else event.site_id or UNKNOWN_SITE,
         flag_id=str(data.get("flag_id")), severity=str(data.get("severity")),
         from_level=str(data.get("from_level")), to_level=str(data.get("to_level")),
-        created_at=as_utc(event.time), status=status,
-        decided_at=None if decision is None else as_utc(decision[1].time))
+        created_at=event.time, status=status,
+        decided_at=None if decision is None else decision[1].time)

@@ -22,7 +22,7 @@ from services.journey.store import (
     SiteCapacity,
     WaitlistEntry,
 )
-from services.journey.timeline import as_utc, in_journey_order
+from services.journey.timeline import in_journey_order
 
 
 def client_events(session: Session, client_ref: str) -> list[JourneyEvent]:
@@ -85,8 +85,8 @@ def stay_facts(session: Session) -> list[StayFact]:
     query = (select(Segment, Episode.disposition)
              .join(Episode, col(Episode.episode_id) == col(Segment.episode_id), isouter=True))
     return [StayFact(client_ref=s.client_ref, episode_id=s.episode_id, site_id=s.site_id,
-                     level=s.level, started_at=as_utc(s.started_at),
-                     ended_at=s.ended_at and as_utc(s.ended_at), end_reason=s.end_reason,
+                     level=s.level, started_at=s.started_at, ended_at=s.ended_at,
+                     end_reason=s.end_reason,
                      disposition=disposition if s.end_reason == SegmentEnd.discharged else None)
             for s, disposition in session.exec(query).all()]
 
@@ -94,7 +94,7 @@ def stay_facts(session: Session) -> list[StayFact]:
 def risk_flags(session: Session) -> list[RiskFlag]:
     query = (select(JourneyEvent.client_ref, JourneyEvent.time)
              .where(JourneyEvent.name == RelapseRiskFlagged.event_name()))
-    return [RiskFlag(client_ref=ref, at=as_utc(at)) for ref, at in session.exec(query).all()]
+    return [RiskFlag(client_ref=ref, at=at) for ref, at in session.exec(query).all()]
 
 
 def admission_facts(session: Session) -> list[AdmissionFact]:
@@ -107,8 +107,7 @@ def admission_facts(session: Session) -> list[AdmissionFact]:
                    isouter=True)
              .where(JourneyEvent.name == ClientAdmitted.event_name()))
     return [AdmissionFact(client_ref=admission.client_ref, site_id=segment.site_id,
-                          level=segment.level, admitted_at=as_utc(admission.time),
-                          referred_at=referred and as_utc(referred),
+                          level=segment.level, admitted_at=admission.time, referred_at=referred,
                           cancelled=segment.end_reason == SegmentEnd.cancelled)
             for admission, segment, referred in session.exec(query).all()]
 
@@ -117,7 +116,7 @@ def attendance(session: Session) -> list[Attendance]:
     query = (select(JourneyEvent.client_ref, JourneyEvent.time, JourneyEvent.data)
              .where(JourneyEvent.name == AttendanceRecorded.event_name()))
     return [Attendance(client_ref=ref, level=str(data.get("level")),
-                       status=str(data.get("status")), at=as_utc(at))
+                       status=str(data.get("status")), at=at)
             for ref, at, data in session.exec(query).all()]
 
 

@@ -1,6 +1,7 @@
 """Journey's tables: every event as consumed, and the views derived from them in the same
 transaction (episodes, level segments, waitlist, capacity, flows)."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,23 +20,23 @@ class JourneyEvent(JourneyTable, table=True):
     __tablename__ = "journey_event"
     __table_args__ = (Index("ix_journey_event_client_time", "client_ref", "time"),)
 
-    id: str = Field(primary_key=True, max_length=36)
+    id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(max_length=64)
-    episode_id: str | None = Field(default=None, index=True, max_length=36)
+    episode_id: uuid.UUID | None = Field(default=None, index=True)
     site_id: str | None = Field(default=None, max_length=64)
     type: str = Field(max_length=120)
     name: str = Field(max_length=60)
     source: str = Field(max_length=60)
     time: datetime = moment()
     recorded_at: datetime = moment()
-    causation_id: str | None = Field(default=None, max_length=36)
-    correlation_id: str = Field(max_length=36)
+    causation_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID
     trace_id: str | None = Field(default=None, max_length=32)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Episode(JourneyTable, table=True):
-    episode_id: str = Field(primary_key=True, max_length=36)
+    episode_id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(index=True, max_length=64)
     site_id: str = Field(max_length=64)
     status: str = Field(max_length=20)
@@ -48,22 +49,22 @@ class Segment(JourneyTable, table=True):
     """A stretch of an episode at one level of care and one site."""
 
     id: int | None = Field(default=None, primary_key=True)
-    episode_id: str = Field(index=True, max_length=36)
+    episode_id: uuid.UUID = Field(index=True)
     client_ref: str = Field(max_length=64)
     site_id: str = Field(max_length=64)
     level: str = Field(max_length=20)
     started_at: datetime = moment()
     ended_at: datetime | None = moment(nullable=True, index=True)
     end_reason: str | None = Field(default=None, max_length=30)
-    started_by: str = Field(index=True, max_length=36)  # the event that started it
-    ended_by: str | None = Field(default=None, max_length=36)
+    started_by: uuid.UUID = Field(index=True)  # the event that started it
+    ended_by: uuid.UUID | None = None
 
 
 class WaitlistEntry(JourneyTable, table=True):
     """A client waiting for a level at a site; gone once they are admitted or moved."""
 
     client_ref: str = Field(primary_key=True, max_length=64)
-    episode_id: str | None = Field(default=None, max_length=36)
+    episode_id: uuid.UUID | None = None
     site_id: str = Field(index=True, max_length=64)
     level: str = Field(max_length=20)
     since: datetime = moment()
@@ -74,7 +75,7 @@ class SiteCapacity(JourneyTable, table=True):
     level: str = Field(primary_key=True, max_length=20)
     capacity: int
     as_of: datetime = moment()
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID
 
 
 class FlowMove(JourneyTable, table=True):
@@ -84,7 +85,7 @@ class FlowMove(JourneyTable, table=True):
 
     __tablename__ = "flow_move"
 
-    event_id: str = Field(primary_key=True, max_length=36)
+    event_id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(max_length=64)
     kind: str = Field(max_length=20)
     site_id: str = Field(index=True, max_length=64)

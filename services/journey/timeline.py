@@ -1,10 +1,11 @@
-"""Time in the journey: UTC moments, lengths of stay in days, and the order of a client's
-events (by time, a cause before what it caused)."""
+"""Time in the journey: lengths of stay in days, and the order of a client's events (by time,
+a cause before what it caused)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 SECONDS_PER_DAY = 86_400
@@ -20,18 +21,13 @@ def los_days(started_at: datetime, ended_at: datetime | None, now: datetime) -> 
     return days_between(started_at, ended_at or now)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """Some databases hand back naive timestamps; everything we store is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 class Traceable(Protocol):
     @property
-    def id(self) -> str: ...
+    def id(self) -> uuid.UUID: ...
     @property
     def time(self) -> datetime: ...
     @property
-    def causation_id(self) -> str | None: ...
+    def causation_id(self) -> uuid.UUID | None: ...
 
 
 T = TypeVar("T", bound=Traceable)
@@ -41,15 +37,15 @@ def in_journey_order(events: Iterable[T]) -> list[T]:
     """By time; where times tie, a cause comes before what it caused."""
     listed = list(events)
     depth = _causal_depths(listed)
-    return sorted(listed, key=lambda e: (as_utc(e.time), depth[e.id]))
+    return sorted(listed, key=lambda e: (e.time, depth[e.id]))
 
 
-def _causal_depths(events: Sequence[Traceable]) -> dict[str, int]:
+def _causal_depths(events: Sequence[Traceable]) -> dict[uuid.UUID, int]:
     cause_of = {e.id: e.causation_id for e in events}
-    depths: dict[str, int] = {}
+    depths: dict[uuid.UUID, int] = {}
     for event in events:
-        chain: list[str] = []
-        current: str | None = event.id
+        chain: list[uuid.UUID] = []
+        current: uuid.UUID | None = event.id
         while current in cause_of and current not in depths and current not in chain:
             chain.append(current)
             current = cause_of[current]

@@ -1,15 +1,17 @@
 """Notification's HTTP API: the delivery log, and each client's accounting of the disclosures
 made with their consent."""
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from carepath.access import PrincipalDep
 from carepath.runtime import RuntimeDep
 from contracts.consent import InformationCategory
+from contracts.envelope import ClientRef
 from contracts.events import Audience
 from services.notification import store
 from services.notification.domain import Status
@@ -29,10 +31,10 @@ class NotificationOut(BaseModel):
     error: str | None
     information: InformationCategory | None  # what the message tells (contracts/consent.py)
     consent_id: str | None  # a family message: the consent it was sent under
-    trigger_event_id: str
+    trigger_event_id: uuid.UUID
     trigger_type: str
     site_id: str | None
-    episode_id: str | None
+    episode_id: uuid.UUID | None
     created_at: datetime
     sent_at: datetime | None
     attempts: int
@@ -43,7 +45,7 @@ class NotificationOut(BaseModel):
 def list_notifications(
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    client_ref: Annotated[str | None, Query(max_length=48)] = None,
+    client_ref: ClientRef | None = None,
     audience: Audience | None = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -66,9 +68,8 @@ def _out(row: store.Notification) -> NotificationOut:
         information=InformationCategory(row.information) if row.information else None,
         consent_id=row.consent_id, trigger_event_id=row.trigger_event_id,
         trigger_type=row.trigger_type, site_id=row.site_id, episode_id=row.episode_id,
-        created_at=store.as_utc(row.created_at),
-        sent_at=store.as_utc(row.sent_at) if row.sent_at else None, attempts=row.attempts,
-        next_attempt_at=store.as_utc(row.next_attempt_at) if row.next_attempt_at else None)
+        created_at=row.created_at, sent_at=row.sent_at, attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at)
 
 
 class DisclosureOut(BaseModel):
@@ -89,7 +90,7 @@ class DisclosureOut(BaseModel):
 def list_disclosures(
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    client_ref: Annotated[str, Path(max_length=48)],
+    client_ref: ClientRef,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> list[DisclosureOut]:
     """The family messages sent under the client's consent, newest first, each with the consent
@@ -97,5 +98,4 @@ def list_disclosures(
     with runtime.uow.transaction() as tx:
         rows = store.SqlNotifications.of(tx).disclosures_of(client_ref, limit=limit,
                                                             sites=principal.site_filter)
-        return [DisclosureOut(**row.model_dump(exclude={"seq", "client_ref", "disclosed_at"}),
-                              disclosed_at=store.as_utc(row.disclosed_at)) for row in rows]
+        return [DisclosureOut(**row.model_dump(exclude={"seq", "client_ref"})) for row in rows]

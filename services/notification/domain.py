@@ -41,7 +41,8 @@ def care_team_ref(site_id: str) -> str:
     return f"care-team-{site_id}"
 
 
-def notification_id(trigger_event_id: str, audience: Audience, recipient_ref: str) -> str:
+def notification_id(trigger_event_id: uuid.UUID, audience: Audience, recipient_ref: str
+                    ) -> str:
     """Deterministic, so the same trigger always yields the same notification ids."""
     return str(uuid.uuid5(NAMESPACE, f"{trigger_event_id}/{audience.value}/{recipient_ref}"))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from carepath.consumer import EventHandlers, Incoming
+from carepath.db import as_utc
 from carepath.uow import Transaction
 from contracts import EventData
 from contracts.events import (
@@ -35,7 +36,6 @@ from services.notification.store import (
     EpisodeEnd,
     KnownClient,
     SqlNotifications,
-    as_utc,
 )
 from services.notification.triggers import Trigger
 
@@ -142,9 +142,8 @@ def _episode_end(event: Incoming) -> EpisodeEnd:
     """The end of the episode: consents given until discharge end with it (stored before this
     event's own notifications are decided)."""
     envelope = event.envelope
-    return EpisodeEnd(event_id=str(envelope.id), client_ref=envelope.subject,
-                      episode_id=str(envelope.episodeid) if envelope.episodeid else None,
-                      ended_at=as_utc(envelope.time))
+    return EpisodeEnd(event_id=envelope.id, client_ref=envelope.subject,
+                      episode_id=envelope.episodeid, ended_at=as_utc(envelope.time))
 
 
 def _family(deps: NotificationDeps, recipient_refs: Iterable[str]) -> list[Target]:

@@ -4,7 +4,6 @@ sent under a consent is also a disclosure, kept for the client's accounting (42 
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from contracts import CausalLink
@@ -82,7 +81,7 @@ def _common(row: Notification) -> dict[str, object]:
         "notification_id": row.notification_id,
         "audience": Audience(row.audience),
         "template": row.template,
-        "trigger_event_id": row.trigger_event_id,
+        "trigger_event_id": str(row.trigger_event_id),  # a string in the contract
         "trigger_type": row.trigger_type,
         "recipient_ref": row.recipient_ref,
     }
@@ -90,5 +89,5 @@ def _common(row: Notification) -> dict[str, object]:
 
 def _emit(tx: Effects, row: Notification, payload: NotificationEvent) -> None:
     tx.emit(payload, subject=row.client_ref, site_id=row.site_id,
-            episode_id=uuid.UUID(row.episode_id) if row.episode_id else None,
-            cause=CausalLink.parse(row.trigger_event_id, row.correlation_id))
+            episode_id=row.episode_id,
+            cause=CausalLink(event_id=row.trigger_event_id, correlation_id=row.correlation_id))

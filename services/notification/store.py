@@ -4,26 +4,17 @@ pseudonymous refs."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, DateTime, MetaData, UniqueConstraint, update
+from sqlalchemy import JSON, MetaData, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-from carepath.db import as_utc as as_utc
-from carepath.db import runtime_tables
+from carepath.db import runtime_tables, utc_column
 from carepath.uow import Transaction
 from contracts.consent import ExpiryEvent
 from services.notification.consent import Grant
 from services.notification.domain import Status
-
-
-def _utc() -> datetime:
-    return Field(sa_type=DateTime(timezone=True))  # type: ignore[no-any-return]
-
-
-def _utc_or_none(*, index: bool = False) -> datetime | None:
-    return Field(default=None, sa_type=DateTime(timezone=True),  # type: ignore[no-any-return]
-                 nullable=True, index=index)
 
 
 class NotificationTable(SQLModel):
@@ -43,18 +34,18 @@ class AwaitingReferral(NotificationTable, table=True):
 
     __tablename__ = "awaiting_referral"
 
-    event_id: str = Field(primary_key=True, max_length=64)
+    event_id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(index=True, max_length=48)
     event_type: str = Field(max_length=120)
-    correlation_id: str = Field(max_length=36)
+    correlation_id: uuid.UUID
     site_id: str | None = Field(default=None, max_length=64)
-    episode_id: str | None = Field(default=None, max_length=36)
+    episode_id: uuid.UUID | None = None
     event_kind: str = Field(max_length=60)
     level: str | None = Field(default=None, max_length=20)
     from_level: str | None = Field(default=None, max_length=20)
     reason_code: str | None = Field(default=None, max_length=40)
     proposal_id: str | None = Field(default=None, max_length=64)
-    at: datetime = _utc()
+    at: datetime = utc_column()
 
 
 class FamilyMember(NotificationTable, table=True):
@@ -72,20 +63,20 @@ class ConsentGrant(NotificationTable, table=True):
     client_ref: str = Field(index=True, max_length=48)
     recipient_ref: str = Field(max_length=48)
     purpose: str = Field(max_length=60)
-    granted_at: datetime = _utc()
-    expires_at: datetime | None = _utc_or_none()
-    revoked_at: datetime | None = _utc_or_none()
+    granted_at: datetime = utc_column()
+    expires_at: datetime | None = utc_column(nullable=True)
+    revoked_at: datetime | None = utc_column(nullable=True)
     # InformationCategory codes; null (consents recorded before 2026-12): none.
     information: list[str] | None = Field(default=None, sa_type=JSON)
     expires_on: str | None = Field(default=None, max_length=20)
 
     def as_grant(self) -> Grant:
         return Grant(consent_id=self.consent_id, recipient_ref=self.recipient_ref,
-                     purpose=self.purpose, granted_at=as_utc(self.granted_at),
+                     purpose=self.purpose, granted_at=self.granted_at,
                      information=frozenset(self.information or ()),
-                     expires_at=as_utc(self.expires_at) if self.expires_at else None,
+                     expires_at=self.expires_at,
                      expires_on=ExpiryEvent(self.expires_on) if self.expires_on else None,
-                     revoked_at=as_utc(self.revoked_at) if self.revoked_at else None)
+                     revoked_at=self.revoked_at)
 
 
 class EpisodeEnd(NotificationTable, table=True):
@@ -93,10 +84,10 @@ class EpisodeEnd(NotificationTable, table=True):
 
     __tablename__ = "episode_end"
 
-    event_id: str = Field(primary_key=True, max_length=64)
+    event_id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(index=True, max_length=48)
-    episode_id: str | None = Field(default=None, max_length=36)
-    ended_at: datetime = _utc()
+    episode_id: uuid.UUID | None = None
+    ended_at: datetime = utc_column()
 
 
 class Disclosure(NotificationTable, table=True):
@@ -114,7 +105,7 @@ class Disclosure(NotificationTable, table=True):
     information: str = Field(max_length=40)
     event_kind: str = Field(max_length=60)
     channel: str = Field(max_length=20)
-    disclosed_at: datetime = _utc()
+    disclosed_at: datetime = utc_column()
 
 
 class Notification(NotificationTable, table=True):
@@ -136,19 +127,19 @@ class Notification(NotificationTable, table=True):
     reason_code: str | None = Field(default=None, max_length=40)
     proposal_id: str | None = Field(default=None, max_length=64)
     site_id: str | None = Field(default=None, max_length=64)
-    episode_id: str | None = Field(default=None, max_length=36)
+    episode_id: uuid.UUID | None = None
     purpose: str | None = Field(default=None, max_length=60)
     information: str | None = Field(default=None, max_length=40)
     consent_id: str | None = Field(default=None, max_length=48)  # the consent it was sent under
     status: str = Field(index=True, max_length=20)
     reason: str | None = Field(default=None, max_length=60)
-    trigger_event_id: str = Field(max_length=64)
+    trigger_event_id: uuid.UUID
     trigger_type: str = Field(max_length=120)
-    correlation_id: str = Field(max_length=36)
-    created_at: datetime = _utc()
-    sent_at: datetime | None = _utc_or_none()
+    correlation_id: uuid.UUID
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)
     attempts: int = 0
-    next_attempt_at: datetime | None = _utc_or_none(index=True)
+    next_attempt_at: datetime | None = utc_column(nullable=True, index=True)
     last_error: str | None = Field(default=None, max_length=300)
     trace_headers: dict[str, str] | None = Field(default=None, sa_type=JSON)
 
@@ -207,7 +198,7 @@ class SqlNotifications:
 
     def episode_ends_of(self, client_ref: str) -> list[datetime]:
         query = select(EpisodeEnd.ended_at).where(EpisodeEnd.client_ref == client_ref)
-        return [as_utc(ended) for ended in self.session.exec(query).all()]
+        return list(self.session.exec(query).all())
 
     def keep_awaiting(self, awaiting: AwaitingReferral) -> None:
         self.session.add(awaiting)

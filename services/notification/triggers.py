@@ -4,28 +4,30 @@ immediate suppression."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from carepath.consumer import Incoming
+from carepath.db import as_utc
 from carepath.telemetry import current_trace_headers
 from contracts import EventData
 from services.notification import consent, domain, outcomes
 from services.notification.consent import FAMILY_PURPOSE
 from services.notification.domain import Status, Target
 from services.notification.repository import Effects, NotificationRepository
-from services.notification.store import AwaitingReferral, Notification, as_utc
+from services.notification.store import AwaitingReferral, Notification
 from services.notification.wake import DeliveryWake
 
 
 @dataclass(frozen=True)
 class Trigger:
-    event_id: str
+    event_id: uuid.UUID
     event_type: str
-    correlation_id: str
+    correlation_id: uuid.UUID
     client_ref: str
     site_id: str | None
-    episode_id: str | None
+    episode_id: uuid.UUID | None
     event_kind: str
     level: str | None
     at: datetime
@@ -36,10 +38,9 @@ class Trigger:
     @classmethod
     def of(cls, event: Incoming) -> Trigger:
         envelope, data = event.envelope, event.data
-        return cls(event_id=str(envelope.id), event_type=envelope.type,
-                   correlation_id=str(envelope.correlationid), client_ref=envelope.subject,
-                   site_id=envelope.siteid,
-                   episode_id=str(envelope.episodeid) if envelope.episodeid else None,
+        return cls(event_id=envelope.id, event_type=envelope.type,
+                   correlation_id=envelope.correlationid, client_ref=envelope.subject,
+                   site_id=envelope.siteid, episode_id=envelope.episodeid,
                    event_kind=domain.event_kind(type(data).__name__),
                    level=code_of(data, "to_level", "level", "current_level"),
                    from_level=code_of(data, "from_level"),
@@ -86,8 +87,7 @@ def await_referral(repo: NotificationRepository, trigger: Trigger) -> None:
 
 def release_awaiting(repo: NotificationRepository, client_ref: str) -> list[Trigger]:
     """The client's placement events kept until their referral, oldest first."""
-    return [Trigger(**{**row.model_dump(), "at": as_utc(row.at)})
-            for row in repo.release_awaiting(client_ref)]
+    return [Trigger(**row.model_dump()) for row in repo.release_awaiting(client_ref)]
 
 
 def _pending_row(trigger: Trigger, target: Target) -> Notification:

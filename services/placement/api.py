@@ -7,6 +7,7 @@ to itself: never in an event or a log (and error bodies never repeat a value: ca
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal, NoReturn
@@ -29,6 +30,7 @@ from carepath.errors import Conflict, NotFound
 from carepath.runtime import RuntimeDep
 from carepath.uow import Transaction
 from contracts import LevelOfCare
+from contracts.envelope import ClientRef
 from contracts.events import (
     TEDS_DISPOSITIONS,
     CapacityChanged,
@@ -52,7 +54,7 @@ from services.placement.domain import (
     move_for_request,
 )
 from services.placement.moves import Outcome, Placer
-from services.placement.store import CensusLine, NoteRow, SqlRepository, utc
+from services.placement.store import CensusLine, NoteRow, SqlRepository
 
 router = APIRouter(tags=["placement"])
 
@@ -69,7 +71,6 @@ RetiredReason = SkipJsonSchema[Annotated[None, BeforeValidator(_refused(
     "'reason' is no longer accepted: send 'reason_code' (a code from the list in the API "
     "schema) and any free text as 'note'"))]]
 
-ClientRef = Annotated[str, Path(max_length=48)]
 SiteId = Annotated[str, Path(max_length=64)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Purpose = Annotated[str, Query(pattern=r"^[a-z_]{3,60}$",
@@ -142,7 +143,7 @@ class WaitlistedFor(BaseModel):
 
 class PlacementOut(BaseModel):
     client_ref: str
-    episode_id: str
+    episode_id: uuid.UUID
     site_id: str
     level: LevelOfCare | None
     status: EpisodeStatus
@@ -258,8 +259,9 @@ class NoteOut(BaseModel):
 
     @classmethod
     def of(cls, row: NoteRow) -> NoteOut:
-        return cls(event_id=row.event_id, about=row.about, reason_code=row.reason_code,
-                   written_by=row.written_by, written_at=utc(row.written_at), note=row.text)
+        return cls(event_id=str(row.event_id or ""), about=row.about,
+                   reason_code=row.reason_code, written_by=row.written_by,
+                   written_at=row.written_at, note=row.text)
 
 
 @router.get("/clients/{client_ref}/notes", response_model=list[NoteOut])
@@ -370,7 +372,7 @@ def _placement(repo: SqlRepository, client_ref: str, principal: Principal) -> Pl
         queue = [e.client_ref for e in repo.waiting(target)]
         waiting = WaitlistedFor(level=target.level, site_id=target.site_id,
                                 position=queue.index(client_ref) + 1)
-    return PlacementOut(client_ref=client_ref, episode_id=str(episode.episode_id),
+    return PlacementOut(client_ref=client_ref, episode_id=episode.episode_id,
                         site_id=episode.site_id, level=episode.level, status=episode.status,
                         since=episode.since, waitlisted_for=waiting)
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Text, and_, func, or_, true
+from sqlalchemy import MetaData, Text, and_, func, or_, true
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-from carepath.db import runtime_tables
+from carepath.db import runtime_tables, utc_column
 from contracts import CausalLink, LevelOfCare
 from contracts.events import (
     PriorityPopulation,
@@ -42,18 +42,18 @@ class PlacementTable(SQLModel):
 class EpisodeRow(PlacementTable, table=True):
     __tablename__ = "episode"
 
-    episode_id: str = Field(primary_key=True, max_length=36)
+    episode_id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(index=True, max_length=48)
     site_id: str = Field(index=True, max_length=64)
     level: str | None = Field(default=None, max_length=20)
     status: str = Field(index=True, max_length=20)
-    since: datetime = Field(sa_type=DateTime(timezone=True))
-    opened_at: datetime = Field(sa_type=DateTime(timezone=True))
-    admitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    since: datetime = utc_column()
+    opened_at: datetime = utc_column()
+    admitted_at: datetime | None = utc_column(nullable=True)
     asam_edition: int = 3
-    arrived_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    last_contact_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    admission_event_id: str | None = Field(default=None, max_length=36)
+    arrived_at: datetime | None = utc_column(nullable=True)
+    last_contact_at: datetime | None = utc_column(nullable=True)
+    admission_event_id: uuid.UUID | None = None
     populations: str = Field(default="", max_length=100)  # space-separated codes
 
 
@@ -70,7 +70,7 @@ class WaitlistRow(PlacementTable, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     client_ref: str = Field(unique=True, max_length=48)
-    episode_id: str = Field(max_length=36)
+    episode_id: uuid.UUID
     site_id: str = Field(index=True, max_length=64)
     level: str = Field(max_length=20)
     kind: str = Field(max_length=20)
@@ -78,9 +78,9 @@ class WaitlistRow(PlacementTable, table=True):
     reason: str | None = Field(default=None, max_length=40)  # a TransitionReason code
     assessment_id: str | None = Field(default=None, max_length=64)
     asam_edition: int = 3
-    cause_event_id: str = Field(max_length=36)
-    correlation_id: str = Field(max_length=36)
-    since: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    cause_event_id: uuid.UUID
+    correlation_id: uuid.UUID
+    since: datetime | None = utc_column(nullable=True)
     priority_rank: int = 0
     priority: str = Field(default="standard", max_length=40)
     proposal_id: str | None = Field(default=None, max_length=64)
@@ -94,18 +94,18 @@ class ProposalRow(PlacementTable, table=True):
 
     proposal_id: str = Field(primary_key=True, max_length=64)
     client_ref: str = Field(index=True, max_length=48)
-    episode_id: str = Field(max_length=36)
+    episode_id: uuid.UUID
     site_id: str = Field(index=True, max_length=64)
     from_level: str = Field(max_length=20)
     to_level: str = Field(max_length=20)
     flag_id: str = Field(max_length=64)
     severity: str = Field(max_length=20)
     status: str = Field(index=True, max_length=20)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = utc_column()
+    decided_at: datetime | None = utc_column(nullable=True)
     decided_by: str | None = Field(default=None, max_length=120)
-    cause_event_id: str = Field(max_length=36)
-    correlation_id: str = Field(max_length=36)
+    cause_event_id: uuid.UUID
+    correlation_id: uuid.UUID
 
 
 class ClientChainRow(PlacementTable, table=True):
@@ -114,8 +114,8 @@ class ClientChainRow(PlacementTable, table=True):
     __tablename__ = "client_chain"
 
     client_ref: str = Field(primary_key=True, max_length=48)
-    last_event_id: str = Field(max_length=36)
-    correlation_id: str = Field(max_length=36)
+    last_event_id: uuid.UUID
+    correlation_id: uuid.UUID
 
 
 class NoteRow(PlacementTable, table=True):
@@ -127,11 +127,11 @@ class NoteRow(PlacementTable, table=True):
     note_id: int | None = Field(default=None, primary_key=True)
     client_ref: str = Field(index=True, max_length=48)
     site_id: str = Field(max_length=64)
-    event_id: str = Field(max_length=36)
+    event_id: uuid.UUID | None = None  # none when placement knew no event about the client
     about: str = Field(max_length=20)  # transition | discharge
     reason_code: str | None = Field(default=None, max_length=40)
     written_by: str = Field(max_length=120)
-    written_at: datetime = Field(sa_type=DateTime(timezone=True))
+    written_at: datetime = utc_column()
     text: str = Field(sa_type=Text)
 
 
@@ -144,7 +144,7 @@ class NoteReadRow(PlacementTable, table=True):
     client_ref: str = Field(index=True, max_length=48)
     actor: str = Field(max_length=120)
     purpose: str = Field(max_length=60)
-    accessed_at: datetime = Field(sa_type=DateTime(timezone=True))
+    accessed_at: datetime = utc_column()
 
 
 @dataclass(frozen=True)
@@ -184,16 +184,16 @@ class SqlRepository:
         return _episode(row) if row else None
 
     def save_episode(self, episode: Episode) -> None:
-        row = self.session.get(EpisodeRow, str(episode.episode_id))
+        row = self.session.get(EpisodeRow, episode.episode_id)
         if row is None:
-            row = EpisodeRow(episode_id=str(episode.episode_id), client_ref=episode.client_ref,
+            row = EpisodeRow(episode_id=episode.episode_id, client_ref=episode.client_ref,
                              site_id=episode.site_id, status=episode.status.value,
                              since=episode.since, opened_at=episode.since)
         row.site_id, row.status, row.since = episode.site_id, episode.status.value, episode.since
         row.level = episode.level.value if episode.level else None
         row.admitted_at, row.asam_edition = episode.admitted_at, episode.asam_edition
         row.arrived_at, row.last_contact_at = episode.arrived_at, episode.last_contact_at
-        row.admission_event_id = _str(episode.admission_event_id)
+        row.admission_event_id = episode.admission_event_id
         row.populations = " ".join(p.value for p in episode.populations)
         self.session.add(row)
         self.session.flush()
@@ -232,13 +232,13 @@ class SqlRepository:
     def enqueue(self, entry: WaitEntry) -> None:
         move = entry.move
         self.session.add(WaitlistRow(
-            client_ref=entry.client_ref, episode_id=str(entry.episode_id),
+            client_ref=entry.client_ref, episode_id=entry.episode_id,
             site_id=move.target.site_id, level=move.target.level.value, kind=move.kind.value,
             trigger=move.trigger.value if move.trigger else None,
             reason=move.reason.value if move.reason else None,
             decided_by=move.decided_by, assessment_id=entry.assessment_id,
             asam_edition=entry.asam_edition,
-            cause_event_id=str(entry.cause_event_id), correlation_id=str(entry.correlation_id),
+            cause_event_id=entry.cause_event_id, correlation_id=entry.correlation_id,
             since=entry.since, priority_rank=entry.priority.rank, priority=entry.priority.name,
             proposal_id=move.proposal_id))
         self.session.flush()
@@ -247,9 +247,10 @@ class SqlRepository:
         self.session.exec(delete(WaitlistRow).where(col(WaitlistRow.client_ref) == client_ref))
 
     def remember(self, client_ref: str, link: CausalLink) -> None:
-        row = self.session.get(ClientChainRow, client_ref)
-        row = row or ClientChainRow(client_ref=client_ref, last_event_id="", correlation_id="")
-        row.last_event_id, row.correlation_id = str(link.event_id), str(link.correlation_id)
+        row = self.session.get(ClientChainRow, client_ref) or ClientChainRow(
+            client_ref=client_ref, last_event_id=link.event_id,
+            correlation_id=link.correlation_id)
+        row.last_event_id, row.correlation_id = link.event_id, link.correlation_id
         self.session.add(row)
         self.session.flush()
 
@@ -275,12 +276,11 @@ class SqlRepository:
     def save_proposal(self, proposal: Proposal) -> None:
         row = self.session.get(ProposalRow, proposal.proposal_id) or ProposalRow(
             proposal_id=proposal.proposal_id, client_ref=proposal.client_ref,
-            episode_id=str(proposal.episode_id), site_id=proposal.site_id,
+            episode_id=proposal.episode_id, site_id=proposal.site_id,
             from_level=proposal.from_level.value, to_level=proposal.to_level.value,
             flag_id=proposal.flag_id, severity=proposal.severity.value,
             status=proposal.status.value, created_at=proposal.created_at,
-            cause_event_id=str(proposal.cause_event_id),
-            correlation_id=str(proposal.correlation_id))
+            cause_event_id=proposal.cause_event_id, correlation_id=proposal.correlation_id)
         row.status, row.decided_at = proposal.status.value, proposal.decided_at
         row.decided_by = proposal.decided_by
         self.session.add(row)
@@ -322,7 +322,7 @@ class SqlRepository:
         """The note belongs to the client's latest event: the one the request just caused."""
         link = self.chain(client_ref)
         self.session.add(NoteRow(
-            client_ref=client_ref, site_id=site_id, event_id=str(link.event_id) if link else "",
+            client_ref=client_ref, site_id=site_id, event_id=link.event_id if link else None,
             about=about, reason_code=reason_code, written_by=written_by, written_at=at,
             text=text))
 
@@ -340,18 +340,16 @@ class SqlRepository:
         row = self.session.get(ClientChainRow, client_ref)
         if row is None:
             return None
-        return CausalLink.parse(row.last_event_id, row.correlation_id)
+        return CausalLink(event_id=row.last_event_id, correlation_id=row.correlation_id)
 
 
 def _episode(row: EpisodeRow) -> Episode:
     return Episode(
-        episode_id=uuid.UUID(row.episode_id), client_ref=row.client_ref, site_id=row.site_id,
+        episode_id=row.episode_id, client_ref=row.client_ref, site_id=row.site_id,
         level=LevelOfCare(row.level) if row.level else None, status=EpisodeStatus(row.status),
-        since=utc(row.since), admitted_at=maybe_utc(row.admitted_at),
-        asam_edition=row.asam_edition, arrived_at=maybe_utc(row.arrived_at),
-        last_contact_at=maybe_utc(row.last_contact_at),
-        admission_event_id=uuid.UUID(row.admission_event_id) if row.admission_event_id
-        else None,
+        since=row.since, admitted_at=row.admitted_at, asam_edition=row.asam_edition,
+        arrived_at=row.arrived_at, last_contact_at=row.last_contact_at,
+        admission_event_id=row.admission_event_id,
         populations=tuple(PriorityPopulation(p) for p in row.populations.split()))
 
 
@@ -360,10 +358,9 @@ def _entry(row: WaitlistRow) -> WaitEntry:
                 TransitionTrigger(row.trigger) if row.trigger else None,
                 TransitionReason(row.reason) if row.reason else None,
                 proposal_id=row.proposal_id, decided_by=row.decided_by)
-    return WaitEntry(client_ref=row.client_ref, episode_id=uuid.UUID(row.episode_id), move=move,
-                     cause_event_id=uuid.UUID(row.cause_event_id),
-                     correlation_id=uuid.UUID(row.correlation_id),
-                     since=maybe_utc(row.since) or datetime.fromtimestamp(0, UTC),
+    return WaitEntry(client_ref=row.client_ref, episode_id=row.episode_id, move=move,
+                     cause_event_id=row.cause_event_id, correlation_id=row.correlation_id,
+                     since=row.since or datetime.fromtimestamp(0, UTC),
                      priority=Priority(row.priority_rank, row.priority),
                      assessment_id=row.assessment_id, asam_edition=row.asam_edition)
 
@@ -371,22 +368,9 @@ def _entry(row: WaitlistRow) -> WaitEntry:
 def _proposal(row: ProposalRow) -> Proposal:
     return Proposal(
         proposal_id=row.proposal_id, client_ref=row.client_ref,
-        episode_id=uuid.UUID(row.episode_id), site_id=row.site_id,
+        episode_id=row.episode_id, site_id=row.site_id,
         from_level=LevelOfCare(row.from_level), to_level=LevelOfCare(row.to_level),
-        flag_id=row.flag_id, severity=RiskSeverity(row.severity), created_at=utc(row.created_at),
-        cause_event_id=uuid.UUID(row.cause_event_id),
-        correlation_id=uuid.UUID(row.correlation_id), status=ProposalStatus(row.status),
-        decided_at=maybe_utc(row.decided_at), decided_by=row.decided_by)
+        flag_id=row.flag_id, severity=RiskSeverity(row.severity), created_at=row.created_at,
+        cause_event_id=row.cause_event_id, correlation_id=row.correlation_id,
+        status=ProposalStatus(row.status), decided_at=row.decided_at, decided_by=row.decided_by)
 
-
-def _str(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time placement stores is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def maybe_utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else utc(moment)

@@ -7,14 +7,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import MetaData, inspect, select, text
 
 from carepath import registry
 from carepath.cli import main
@@ -136,3 +138,34 @@ def test_migrate_all_refuses_services_sharing_one_database(
     assert main(["migrate", "all"]) == 2
     assert "each needs its own" in capsys.readouterr().err
     assert not (tmp_path / "shared.db").exists()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_ids_stored_as_text_keep_their_value_as_uuid_columns_and_back(
+    databases: DatabaseFactory, service: str
+) -> None:
+    """The upgrade to UUID id columns converts the rows already there (here the outbox and
+    inbox every service has), and the downgrade gives the same text back."""
+    url, event_id = databases.new(service), uuid.uuid4()
+    migrate_url(url, service, "0001")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO outbox (event_id, event_type, topic, key, payload, headers,"
+                " created_at) VALUES (:id, 't', 't', 'k', :p, '{}', :at)"),
+                {"id": str(event_id), "p": b"{}", "at": datetime(2026, 1, 2, tzinfo=UTC)})
+            conn.execute(text("INSERT INTO inbox (consumer, event_id, processed_at)"
+                              " VALUES ('c', :id, :at)"),
+                         {"id": str(event_id), "at": datetime(2026, 1, 2, tzinfo=UTC)})
+        migrate_url(url, service)
+        outbox, inbox = (metadata_of(service).tables[name] for name in ("outbox", "inbox"))
+        with engine.connect() as conn:
+            assert conn.execute(select(outbox.c.event_id)).scalar_one() == event_id
+            assert conn.execute(
+                select(inbox.c.consumer).where(inbox.c.event_id == event_id)).scalar_one() == "c"
+        migrate_url(url, service, "0001")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT event_id FROM inbox")).scalar_one() == str(event_id)
+    finally:
+        engine.dispose()

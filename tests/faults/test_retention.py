@@ -98,7 +98,7 @@ def journey_event_ids(url: str) -> set[str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return set(conn.execute(select(JourneyEvent.__table__.c.id)).scalars())
+            return {str(i) for i in conn.execute(select(JourneyEvent.__table__.c.id)).scalars()}
     finally:
         engine.dispose()
 

@@ -58,7 +58,7 @@ class Story:
         """Wait until the service has applied every event of this story it handles (topics
         are not ordered among each other), so none can change its state later."""
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
-        wanted = {str(e.id) for e in self.told
+        wanted = {e.id for e in self.told
                   if runtime.spec.handlers.get(type(e.payload())) is not None}
         inbox = runtime.spec.inbox
 

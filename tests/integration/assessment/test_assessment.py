@@ -170,6 +170,7 @@ def test_bad_requests_are_refused_with_a_reason_and_emit_nothing(service_client,
         assert api.post(f"/clients/{client.ref}/observations",
                         json={"kind": "craving", "value": 3}).status_code == 404
         assert api.get("/assessments/asmt-nope").status_code == 404
+        assert api.get("/clients/NOT-a-ref").status_code == 422  # malformed: not even unknown
         publish(client.referral)
         known(api, client.ref)
         refusals = [

@@ -213,8 +213,8 @@ async def test_a_resent_message_is_acked_again_but_delivered_once(receiver: Rece
 
 
 def _event(client_ref: str) -> AdtEvent:
-    return AdtEvent(trigger="A01", event_id=str(uuid.uuid4()), client_ref=client_ref,
-                    episode_id=str(uuid.uuid4()), site_id=SITE, level="residential",
+    return AdtEvent(trigger="A01", event_id=uuid.uuid4(), client_ref=client_ref,
+                    episode_id=uuid.uuid4(), site_id=SITE, level="residential",
                     occurred_at=datetime.now(UTC))
 
 

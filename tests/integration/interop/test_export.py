@@ -4,6 +4,7 @@ NDJSON that validates as R4 line by line, `_type` and `_since`, refusals and can
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,12 @@ def test_export_refusals(service_client: ServiceClient) -> None:
             assert response.json()["resourceType"] == "OperationOutcome"
         assert client.get("/fhir/$export-status/00000000-0000-0000-0000-000000000000"
                           ).status_code == 404
+        for path in ("/fhir/$export-status/not-a-job", "/fhir/$export-files/42/Patient.ndjson"):
+            malformed = client.get(path)  # a job id is a UUID: FastAPI's 422, in FHIR's terms
+            assert malformed.status_code == 400, path
+            assert malformed.headers["content-type"].startswith("application/fhir+json")
+            assert malformed.json()["resourceType"] == "OperationOutcome"
+        assert client.delete("/fhir/$export-status/not-a-job").status_code == 400
 
 
 def test_a_job_whose_exporter_died_is_taken_over_and_completed(
@@ -96,7 +103,7 @@ def test_a_job_whose_exporter_died_is_taken_over_and_completed(
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         status_path = _kick_off(client, _type="Organization")
         first = _manifest(client, status_path)
-        job_id = status_path.rsplit("/", 1)[1]
+        job_id = uuid.UUID(status_path.rsplit("/", 1)[1])
         with runtime.uow.transaction() as tx:  # as a crash mid-export would leave it
             job = tx.session.get(ExportJob, job_id)
             job.status, job.finished_at, job.done_types = "running", None, 0

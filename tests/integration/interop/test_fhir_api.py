@@ -84,6 +84,11 @@ def test_read_search_paging_and_scope(service_client: ServiceClient, publish: Ca
 def test_refusals_are_operation_outcomes(service_client: ServiceClient) -> None:
     with service_client("interop") as client:
         _outcome(client.get("/fhir/Patient/c-nobody00000"), 404)
+        for kind in ("EpisodeOfCare", "Encounter"):  # ids are UUIDs: another id is not known
+            _outcome(client.get(f"/fhir/{kind}/not-a-uuid"), 404)
+            _outcome(client.get(f"/fhir/{kind}/{'0' * 32}"), 404)
+            none = client.get(f"/fhir/{kind}", params={"_id": "not-a-uuid"}).json()
+            assert (none["total"], none["entry"]) == (0, [])
         _outcome(client.get("/fhir/Encounter", params={"_count": "many"}), 400)
         _outcome(client.get("/fhir/Encounter", params={"_lastUpdated": "sa2026-01-01"}), 400)
         _outcome(client.get("/fhir/Encounter", params={"_lastUpdated": "yesterday"}), 400)

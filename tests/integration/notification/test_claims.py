@@ -116,6 +116,6 @@ def _due(i: int) -> Notification:
     return Notification(
         notification_id=_id(i), client_ref=f"c-{i:03d}", audience="care_team",
         recipient_ref="care-team-boston", channel="log", template="care_team.stepped_up",
-        event_kind="stepped_up", status="pending", trigger_event_id=str(uuid.uuid4()),
-        trigger_type="carepath.placement.SteppedUp.v1", correlation_id=str(uuid.uuid4()),
+        event_kind="stepped_up", status="pending", trigger_event_id=uuid.uuid4(),
+        trigger_type="carepath.placement.SteppedUp.v1", correlation_id=uuid.uuid4(),
         created_at=now, next_attempt_at=now)

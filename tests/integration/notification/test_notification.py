@@ -166,6 +166,9 @@ def test_without_consent_the_family_update_is_suppressed(
         rows = notifications(service, client.ref, audience="family")
         bad_status = service.get("/notifications", params={"status": "lost"})
         too_many = service.get("/notifications", params={"limit": 5000})
+        bad_ref = service.get("/notifications", params={"client_ref": "C-Not A Ref"})
+        bad_path = service.get("/clients/not-a-ref/disclosures")
+        unknown = service.get("/clients/c-nobody-0000/disclosures")
 
     assert suppressed.data["reason"] == "no_consent"
     assert suppressed.data["recipient_ref"] == client.recipient
@@ -173,6 +176,9 @@ def test_without_consent_the_family_update_is_suppressed(
     assert [(r["status"], r["reason"], r["attempts"]) for r in rows] == [
         ("suppressed", "no_consent", 0)]
     assert bad_status.status_code == 422 and too_many.status_code == 422
+    # A client ref is one intake could have minted (contracts.envelope.ClientRef), or refused.
+    assert bad_ref.status_code == 422 and bad_path.status_code == 422
+    assert unknown.status_code == 200 and unknown.json() == []  # well formed: no disclosures
     assert len(event_tap.collected(of_type("NotificationSent", client.ref))) == 1  # care team
     # The handler's suppression and the worker's later delivery continue one trace.
     decided, = event_tap.headers_of(of_type("NotificationSuppressed", client.ref))

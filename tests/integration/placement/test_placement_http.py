@@ -37,6 +37,8 @@ def refusals(service: TestClient, ref: str) -> list[tuple[int, str]]:
         ("PUT", "/sites/atlantis/capacity", BOSTON),
         ("PUT", "/sites/boston/capacity", {**BOSTON, "php": -1}),
         ("PUT", "/sites/boston/capacity", {"residential": 3}),
+        ("GET", "/clients/NOT-a-ref/placement", None),  # malformed refs: 422, not 404
+        ("POST", "/clients/c-x/discharge", {"disposition": "completed"}),
     ]
     answers = []
     for method, path, body in calls:
@@ -60,7 +62,7 @@ def test_impossible_moves_and_invalid_requests_are_refused_and_change_nothing(
                                json={"to_level": "php", "reason_code": "capacity"})
         barrier = event_tap.wait_for(of_type("SteppedUp", client.ref))
     assert [status for status, _ in answers] == [
-        409, 409, 409, 409, 422, 404, 422, 422, 422, 404, 404, 404, 404, 404, 422, 422]
+        409, 409, 409, 409, 422, 404, 422, 422, 422, 404, 404, 404, 404, 404, 422, 422, 422, 422]
     assert answers[0][1] == ("cannot step down from iop to residential: "
                              "residential is a more intensive level")
     assert "unknown site 'atlantis'" in answers[5][1]

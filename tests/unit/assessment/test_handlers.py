@@ -91,9 +91,9 @@ def story(tmp_path: Path) -> Iterator[Story]:
 
 def test_a_referral_opens_a_pending_initial_assessment(story: Story) -> None:
     client = story.client()
-    assert (client.pending_kind, client.pending_event_id) == ("initial", str(story.referral.id))
+    assert (client.pending_kind, client.pending_event_id) == ("initial", story.referral.id)
     assert (client.site_id, client.in_care, client.correlation_id) == (
-        "boston", False, str(story.referral.id))
+        "boston", False, story.referral.id)
 
 
 def test_missed_sessions_then_more_flag_moderate_then_high_caused_by_the_input(
@@ -158,8 +158,8 @@ def test_reassessment_requests_open_a_pending_reassessment_only_for_clients_in_c
     story.feed(asked)
     client = story.client()
     assert (client.pending_kind, client.pending_event_id, client.pending_flag_id) == (
-        "reassessment", str(asked.id), "flag-1")
-    assert (client.episode_id, client.last_event_id) == (str(story.episode), str(asked.id))
+        "reassessment", asked.id, "flag-1")
+    assert (client.episode_id, client.last_event_id) == (story.episode, asked.id)
 
 
 def test_a_cancelled_admission_leaves_the_client_not_in_care_awaiting_an_initial_assessment(
@@ -186,7 +186,7 @@ def test_leaving_a_waitlist_leaves_the_care_state_as_it_was(story: Story) -> Non
     story.feed(story.event(left.model_copy(update={"in_care": True})))
     client = story.client()
     assert (client.in_care, client.current_level, client.episode_id) == (
-        True, "iop", str(story.episode))
+        True, "iop", story.episode)
 
 
 def test_step_up_proposals_and_declines_have_no_handler_and_so_are_skipped() -> None:

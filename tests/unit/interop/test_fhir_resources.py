@@ -4,6 +4,7 @@ and a round trip through the model keeps every field we sent."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,9 +31,9 @@ from services.interop.store import (
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-EVENT = "0b6f5e3e-8a53-4f64-9d0b-6f0e7a5d2c11"
+EVENT = uuid.UUID("0b6f5e3e-8a53-4f64-9d0b-6f0e7a5d2c11")
 REF = "c-0123456789abcdef"
-EPISODE = "7d6c1a52-8d0e-4d59-9a43-2f7c1b9e0d11"
+EPISODE = uuid.UUID("7d6c1a52-8d0e-4d59-9a43-2f7c1b9e0d11")
 SITE = SiteConfig.model_validate({"name": "Boston", "capacity": {"iop": 30},
                                   "care_team": {"address": "care-team-boston"}})
 MODELS: dict[str, type[Resource]] = {

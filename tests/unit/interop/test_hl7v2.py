@@ -3,6 +3,7 @@ strict); PID identifies the client by the client_ref alone; ACKs read and writte
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -16,9 +17,9 @@ from services.interop.deps import AdtConfig
 
 AT = datetime(2026, 3, 2, 14, 30, 5, tzinfo=UTC)
 ADMITTED = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
-EVENT_ID = "0b0e3f7c-2d1a-4c55-8a0e-7f5d3c2b1a90"
+EVENT_ID = uuid.UUID("0b0e3f7c-2d1a-4c55-8a0e-7f5d3c2b1a90")
 CONTROL_ID = "0b0e3f7c2d1a4c558a0e"  # MSH-10: the event id in 20 hex digits (ST 20)
-EPISODE_ID = "6f1c4a52-8d0e-4d59-9a43-2f7c1b9e0d11"
+EPISODE_ID = uuid.UUID("6f1c4a52-8d0e-4d59-9a43-2f7c1b9e0d11")
 CONFIG = AdtConfig(sending_application="CAREPATH", sending_facility="CP",
                    receiving_application="EHR", receiving_facility="HOSP")
 

@@ -5,6 +5,7 @@ Every expected figure is worked out by hand in the comments."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -21,9 +22,11 @@ def at(days: float) -> datetime:
 def stay(client: str, episode: str, level: str, start: float, end: float | None,
          reason: str | None = None, disposition: str | None = None, site: str = "boston"
          ) -> StayFact:
-    return StayFact(client_ref=client, episode_id=episode, site_id=site, level=level,
-                    started_at=at(start), ended_at=None if end is None else at(end),
-                    end_reason=reason, disposition=disposition)
+    """`episode` names the episode (its id is derived from the name)."""
+    return StayFact(client_ref=client, episode_id=uuid.uuid5(uuid.NAMESPACE_URL, episode),
+                    site_id=site, level=level, started_at=at(start),
+                    ended_at=None if end is None else at(end), end_reason=reason,
+                    disposition=disposition)
 
 
 def admission(client: str, level: str, admitted: float, referred: float | None,

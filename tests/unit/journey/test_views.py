@@ -3,8 +3,11 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import Session, select
+
 from contracts import LevelOfCare as L
 from contracts.events import AttendanceRecorded, AttendanceStatus, Disposition, SessionKind
+from services.journey.store import Episode
 from tests.unit.journey.conftest import Journey
 from tests.unit.journey.stories import ClientStory, capacity_changed, day
 
@@ -268,14 +271,18 @@ def test_a_client_referred_again_after_aftercare_starts_a_new_episode(
     assert journey.flows()[("referral", "iop")] == 1
 
 
-def test_an_unknown_client_is_a_404(journey: Journey) -> None:
+def test_an_unknown_client_is_a_404_and_a_malformed_reference_a_422(journey: Journey) -> None:
     response = journey.http.get("/clients/c-nobody000/journey")
     assert response.status_code == 404 and "c-nobody000" in response.json()["detail"]
+    for malformed in ("nobody000", "c-NOBODY", "c-x", f"c-{'a' * 41}", "site-boston"):
+        assert journey.http.get(f"/clients/{malformed}/journey").status_code == 422, malformed
 
 
 def test_site_capacity_events_do_not_invent_episodes(journey: Journey) -> None:
     journey.feed(capacity_changed("boston", day(0), residential=3))
-    assert journey.journey("site-boston")["episodes"] == []
+    with Session(journey.runtime.engine) as session:
+        assert session.exec(select(Episode)).all() == []
+    assert journey.census("boston")["residential"]["capacity"] == 3
 
 
 def test_the_dashboard_and_all_it_loads_come_from_the_service(journey: Journey) -> None:

@@ -1,5 +1,6 @@
 """Notification rules: what a message may say, retry bookkeeping (consent: test_consent.py)."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from contracts.events import Audience
@@ -62,10 +63,11 @@ def test_only_the_care_team_hears_why() -> None:
 def test_event_kinds_and_ids_are_stable_for_the_same_trigger() -> None:
     assert event_kind("SteppedUp") == "stepped_up"
     assert event_kind("RelapseRiskFlagged") == "relapse_risk_flagged"
-    first = notification_id("e-1", Audience.family, SPOUSE)
-    assert first == notification_id("e-1", Audience.family, SPOUSE)
-    assert first != notification_id("e-1", Audience.care_team, SPOUSE)
-    assert first != notification_id("e-2", Audience.family, SPOUSE)
+    one, two = uuid.UUID(int=1), uuid.UUID(int=2)
+    first = notification_id(one, Audience.family, SPOUSE)
+    assert first == notification_id(one, Audience.family, SPOUSE)
+    assert first != notification_id(one, Audience.care_team, SPOUSE)
+    assert first != notification_id(two, Audience.family, SPOUSE)
 
 
 def test_failures_back_off_exponentially_up_to_a_cap() -> None:

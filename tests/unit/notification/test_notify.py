@@ -31,7 +31,6 @@ from contracts.events.assessment import RiskSeverity
 from contracts.events.scheduling import SessionKind
 from contracts.levels import LevelOfCare
 from services.notification import store
-from services.notification.store import as_utc
 from tests.unit.notification.conftest import NOW, World
 
 SPOUSE = "r-spouse01"
@@ -82,7 +81,7 @@ def test_a_step_up_reaches_the_care_team_and_the_consenting_family(world: World)
     assert {e.data["audience"] for e in sent} == {"care_team", "family"}
     referral = world.referral
     assert referral is not None
-    assert all(str(e.causationid) == trigger and e.correlationid == referral.id
+    assert all(e.causationid == trigger and e.correlationid == referral.id
                and e.episodeid is not None and e.siteid == "boston" for e in sent)
     assert all(row.status == "sent" and row.attempts == 1 for row in world.rows().values())
 
@@ -139,7 +138,7 @@ def test_a_refusing_channel_is_retried_with_backoff_then_marked_failed(world: Wo
         assert world.delivery.deliver_due() == 1
         row = world.rows()[CARE_TEAM]
         assert row.next_attempt_at is not None and row.status == "pending"
-        waits.append((as_utc(row.next_attempt_at) - world.clock.now).total_seconds())
+        waits.append((row.next_attempt_at - world.clock.now).total_seconds())
         assert world.delivery.deliver_due() == 0  # not due again before its backoff
         world.clock.advance(waits[-1])
     assert waits == [1, 2, 4, 8]
@@ -230,7 +229,7 @@ def test_family_named_in_a_referral_that_arrives_after_a_step_up_still_hear_of_i
     assert list(world.rows()) == [CARE_TEAM]
     refer(world, SPOUSE)
     family = world.rows()[FAMILY]
-    assert family.trigger_event_id == str(step.id) and family.level == "php"
+    assert family.trigger_event_id == step.id and family.level == "php"
     assert (family.status, family.reason) == ("suppressed", "no_consent")
     suppressed, = world.emitted("NotificationSuppressed")
     assert suppressed.causationid == step.id
@@ -350,7 +349,7 @@ def test_a_sent_family_message_is_a_disclosure_under_its_consent_with_the_notice
     assert (disclosure.recipient_ref, disclosure.consent_id, disclosure.purpose,
             disclosure.information, disclosure.event_kind) == (
         SPOUSE, "consent-0007", "treatment_updates", "level_of_care", "stepped_up")
-    assert as_utc(disclosure.disclosed_at) == world.clock.now
+    assert disclosure.disclosed_at == world.clock.now
     care_team, = world.channels["email"].sent
     assert REDISCLOSURE_NOTICE not in care_team[0].text  # internal: no disclosure
 

@@ -26,7 +26,6 @@ from contracts.events import (
     WaitlistExitReason,
 )
 from contracts.events.assessment import RiskSeverity
-from services.scheduling import store
 from services.scheduling.app import SPEC
 from services.scheduling.deps import SchedulingDeps
 from services.scheduling.handlers import handlers
@@ -84,7 +83,10 @@ def test_an_admission_schedules_two_weeks_of_the_level(scheduling: Scheduling) -
     rows = scheduling.sessions()
     assert [r.session_id for r in rows] == [s["session_id"] for s in scheduled.data["sessions"]]
     assert {(r.status, r.level, r.scheduled_event_id) for r in rows} == {
-        ("scheduled", "iop", str(scheduled.id))}
+        ("scheduled", "iop", scheduled.id)}
+    assert {(r.episode_id, r.correlation_id) for r in rows} == {(admitted.episodeid,
+                                                                 admitted.correlationid)}
+    assert all(r.starts_at.tzinfo is not None for r in rows)  # read back as UTC, not naive
 
 
 def test_a_step_up_cancels_what_is_to_come_then_schedules_the_new_level(
@@ -95,7 +97,7 @@ def test_a_step_up_cancels_what_is_to_come_then_schedules_the_new_level(
     cancelled, rescheduled = scheduling.consume(stepped)
     assert names([cancelled, rescheduled]) == ["SessionsCancelled", "SessionsScheduled"]
     iop_rows = [r for r in scheduling.sessions() if r.level == "iop"]
-    to_come = [r.session_id for r in iop_rows if store.utc(r.starts_at) > stepped.time]
+    to_come = [r.session_id for r in iop_rows if r.starts_at > stepped.time]
     assert list(cancelled.data["session_ids"]) == to_come and cancelled.data["reason"] == (
         "stepped_up")
     assert {r.status for r in iop_rows if r.session_id in to_come} == {"cancelled"}
@@ -116,7 +118,7 @@ def test_a_transfer_schedules_the_receiving_sites_week(scheduling: Scheduling) -
     kinds_and_modalities = {(s["kind"], s.get("modality")) for s in rescheduled.data["sessions"]}
     assert ("group_therapy", "dbt") in kinds_and_modalities
     assert {r.site_id for r in scheduling.sessions() if r.status == "scheduled"
-            and store.utc(r.starts_at) > moved.time} == {"worcester"}
+            and r.starts_at > moved.time} == {"worcester"}
 
 
 def test_a_discharge_only_cancels_and_says_nothing_when_nothing_is_left(
@@ -145,7 +147,7 @@ def test_a_cancelled_admission_cancels_the_sessions_to_come(scheduling: Scheduli
     assert cancelled.data["reason"] == "admission_cancelled"
     assert (cancelled.causationid, cancelled.episodeid) == (no_show.id, admitted.episodeid)
     to_come = {r.session_id for r in scheduling.sessions()
-               if store.utc(r.starts_at) > no_show.time}
+               if r.starts_at > no_show.time}
     assert set(cancelled.data["session_ids"]) == to_come
     assert {r.status for r in scheduling.sessions() if r.session_id in to_come} == {
         "cancelled"}
@@ -168,7 +170,7 @@ def test_a_step_to_another_site_schedules_that_sites_week_there(
     assert ("group_therapy", "dbt") in {(s["kind"], s.get("modality"))
                                         for s in rescheduled.data["sessions"]}
     to_come = [r for r in scheduling.sessions() if r.status == "scheduled"
-               and store.utc(r.starts_at) > across.time]
+               and r.starts_at > across.time]
     assert {(r.site_id, r.level) for r in to_come} == {("worcester", "iop")}
 
 
