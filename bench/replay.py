@@ -1,5 +1,5 @@
 """Replay: rebuild the journey read model from ~100,000 events on the topics
-(`carepath.ops.rebuild`), against raw aiokafka consumption of the same topics by the same
+(`carepath.ops.recovery.rebuild`), against raw aiokafka consumption of the same topics by the same
 reader. The events are synthetic clients cloned from a journey the load phase recorded, each
 wrapped afresh with `contracts.new_envelope` (new ids, refs, episodes and causal links)."""
 
@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, func, select
 from bench.analysis import distinct
 from bench.stats import ratio
 from bench.tap import Seen
-from carepath import ops
-from carepath.kafka import new_producer
+from carepath.messaging.kafka import new_producer
+from carepath.ops import recovery
 from carepath.settings import Settings
 from contracts import CONTENT_TYPE, EVENT_TYPES, TOPICS, Envelope, new_envelope
 
@@ -72,24 +72,25 @@ async def publish(bootstrap: str, envelopes: list[Envelope]) -> float:
 async def raw_consume(bootstrap: str) -> tuple[int, float]:
     """Records on every Carepath topic and the seconds until the last one was read."""
     started, count, last = time.perf_counter(), 0, 0.0
-    async for _ in ops.read_all(bootstrap, list(TOPICS)):
+    async for _ in recovery.read_all(bootstrap, list(TOPICS)):
         count += 1
         last = time.perf_counter()
     return count, last - started
 
 
 async def rebuild(settings: Settings, database_url: str, limit_s: float) -> dict[str, Any]:
-    """ops.rebuild into a fresh database, stopped after limit_s if it has not finished."""
+    """recovery.rebuild into a fresh database, stopped after limit_s if it has not finished."""
     started = time.perf_counter()
     try:
-        result = await asyncio.wait_for(ops.rebuild(settings, "journey", database_url), limit_s)
+        result = await asyncio.wait_for(
+            recovery.rebuild(settings, "journey", database_url), limit_s)
     except TimeoutError:
         return {"finished": False, "seconds": time.perf_counter() - started}
     return {"finished": True, "seconds": time.perf_counter() - started, **result}
 
 
-# ops.read_all stops after this long without a record; the rebuild's wall time includes it.
-IDLE_TAIL_S = inspect.signature(ops.read_all).parameters["idle_ms"].default / 1000
+# recovery.read_all stops after this long without a record; the rebuild's wall time includes it.
+IDLE_TAIL_S = inspect.signature(recovery.read_all).parameters["idle_ms"].default / 1000
 
 
 def rebuilt_count(database_url: str) -> int:

@@ -21,8 +21,8 @@ from bench.load import OpenLoop
 from bench.monitor import Monitor
 from bench.stores import Stores
 from bench.tap import Seen, Tap
-from carepath.client import CarepathClient
-from carepath.platform import Platform
+from carepath.dev.client import CarepathClient
+from carepath.dev.platform import Platform
 from carepath.settings import SERVICES, Settings
 
 UNLIMITED = {"residential": 100_000, "php": 100_000, "iop": 100_000, "aftercare": 100_000}

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from carepath.ops import topic_partitions
+from carepath.ops.recovery import topic_partitions
 from contracts import TOPICS
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from carepath import registry
-from carepath.access import ROLES
+from carepath.http.access import ROLES
 from carepath.settings import SERVICE_PORTS, SERVICES, Settings
 
 
@@ -18,7 +18,7 @@ def create_app(service: str):  # type: ignore[no-untyped-def]
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from carepath.auth import InsecureConfiguration
+    from carepath.http.auth import InsecureConfiguration
 
     try:
         app = create_app(args.service)
@@ -32,7 +32,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def broker(args: argparse.Namespace) -> int:
-    from carepath.embedded import EmbeddedBroker
+    from carepath.dev.embedded import EmbeddedBroker
 
     with EmbeddedBroker(port=args.port) as embedded:
         print(f"embedded broker listening on {embedded.bootstrap}", flush=True)
@@ -56,7 +56,7 @@ def _until_stopped() -> None:
 def kafka(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from carepath.apache_kafka import KAFKA_VERSION, ApacheKafka, KafkaUnavailable
+    from carepath.dev.apache_kafka import KAFKA_VERSION, ApacheKafka, KafkaUnavailable
 
     data_dir = Path(args.data_dir) if args.data_dir else Settings().var_dir.resolve() / "kafka"
     cluster = ApacheKafka(data_dir, nodes=args.nodes, port=args.port)
@@ -79,7 +79,7 @@ def kafka(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from carepath.local import run_platform
+    from carepath.dev.local import run_platform
 
     return run_platform(demo=not args.no_demo, clients=args.clients, broker=args.broker,
                         broker_port=args.broker_port, base_port=args.base_port)
@@ -89,11 +89,11 @@ def dlq(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
-    from carepath import ops
+    from carepath.ops import recovery
     from carepath.settings import Settings
 
     settings = Settings()
-    letters = asyncio.run(ops.dead_letters(settings, args.service))
+    letters = asyncio.run(recovery.dead_letters(settings, args.service))
     if args.action == "list":
         for letter in letters:
             print(letter.summary())
@@ -112,7 +112,7 @@ def dlq(args: argparse.Namespace) -> int:
             print(f"  payload: {letter.value[:4000].decode(errors='replace')}")
         return 0
     payload = Path(args.payload_file).read_bytes() if args.payload_file else None
-    count = asyncio.run(ops.redrive(settings, args.service, chosen, payload))
+    count = asyncio.run(recovery.redrive(settings, args.service, chosen, payload))
     print(f"re-drove {count} dead letter(s) to their original topics")
     return 0
 
@@ -121,11 +121,11 @@ def republish(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import datetime
 
-    from carepath import ops
+    from carepath.ops import recovery
     from carepath.settings import Settings
 
     since = datetime.fromisoformat(args.since) if args.since else None
-    sent = asyncio.run(ops.republish(Settings(), args.service, since))
+    sent = asyncio.run(recovery.republish(Settings(), args.service, since))
     print(f"re-published {sent} event(s) from the {args.service} outbox")
     return 0
 
@@ -135,13 +135,13 @@ def rebuild(args: argparse.Namespace) -> int:
     rebuilt read model is then partial, and the output says which partitions lack what."""
     import asyncio
 
-    from carepath import ops
+    from carepath.ops import recovery
     from carepath.settings import Settings
 
-    result = asyncio.run(ops.rebuild(Settings(), args.service, args.into))
+    result = asyncio.run(recovery.rebuild(Settings(), args.service, args.into))
     print(f"rebuilt {result['service']} from {result['records']} record(s) "
           f"({result['skipped']} dead-lettered skipped) into {result['database']}")
-    unseen: list[ops.Unseen] = result["unseen"]
+    unseen: list[recovery.Unseen] = result["unseen"]
     if not unseen:
         print("complete: every partition was read from offset 0")
         return 0
@@ -167,7 +167,7 @@ def _migrate_one(settings: Settings, service: str, revision: str) -> bool:
     from alembic.util import CommandError
     from sqlalchemy import make_url
 
-    from carepath.migrations import migrate_url
+    from carepath.persistence.migrations import migrate_url
 
     url = settings.database_url_for(service)
     shown = make_url(url).render_as_string(hide_password=True)
@@ -183,15 +183,15 @@ def _migrate_one(settings: Settings, service: str, revision: str) -> bool:
 
 
 def trace(args: argparse.Namespace) -> int:
-    from carepath.auth import admin_token
-    from carepath.trace import print_trace
+    from carepath.http.auth import admin_token
+    from carepath.ops.causal_tree import print_trace
 
     bearer = args.token or admin_token(Settings())
     return print_trace(url=args.url, client_ref=args.client_ref, token=bearer)
 
 
 def token(args: argparse.Namespace) -> int:
-    from carepath.auth import mint_token
+    from carepath.http.auth import mint_token
 
     print(mint_token(Settings(), sub=args.sub, roles=args.role, sites=args.site,
                      ttl_s=args.ttl))

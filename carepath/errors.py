@@ -1,7 +1,7 @@
 """The domain's error hierarchy: a rule said no. Pure (no infrastructure), so domain code may
-raise these; mapped once to HTTP status codes (carepath/http.py) and to the dead-letter queue
-(carepath/consumer.py). Whether an infrastructure failure is worth a retry is
-carepath/retry.py's business."""
+raise these; mapped once to HTTP status codes (carepath/http/common.py) and to the dead-letter queue
+(carepath/messaging/consumer.py). Whether an infrastructure failure is worth a retry is
+carepath/messaging/retry.py's business."""
 
 
 class CarepathError(Exception):

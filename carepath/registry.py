@@ -22,7 +22,7 @@ from contracts.asyncapi import Subscription, write
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from carepath.runtime import ServiceSpec
+    from carepath.app.spec import ServiceSpec
 
 
 def app_module(service: str) -> ModuleType:

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1)
     # How long a consumer's fetch waits at the log end, and its poll for a batch (FastStream
     # sleeps as long again after an empty poll). Unset: what the broker suits, found at start
-    # (carepath/abilities.py) — long fetches where the broker wakes them, 10 ms where not.
+    # (carepath/messaging/abilities.py) — long fetches where the broker wakes them, 10 ms where not.
     fetch_max_wait_ms: int | None = Field(default=None, ge=1)
     consume_batch_timeout_ms: int | None = Field(default=None, ge=1)
     # Events a consumer applies in one transaction (and one offset commit) when it has a
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # this file as one JSON line (all processes may share it). Not for production: use OTLP.
     span_file: Path | None = None
 
-    # Security (see carepath/auth.py). Secrets come from the environment or a file and are
+    # Security (see carepath/http/auth.py). Secrets come from the environment or a file and are
     # never logged (SecretStr hides them in reprs).
     environment: Literal["development", "production"] = "development"
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)

@@ -1,6 +1,6 @@
 """The suite's brokers. The embedded broker is started afresh for each test (topics start empty);
 Apache Kafka (CAREPATH_TEST_BROKER=kafka, started once per session by the project's own
-carepath/apache_kafka.py) or an external disposable Kafka (CAREPATH_TEST_KAFKA_BOOTSTRAP) is
+carepath/dev/apache_kafka.py) or an external disposable Kafka (CAREPATH_TEST_KAFKA_BOOTSTRAP) is
 shared, so each test that takes it first resets it to what a fresh embedded broker is: every
 topic and consumer group the previous test left deleted (Kafka's internal topics stay), then
 Carepath's topics created empty."""
@@ -15,8 +15,8 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
-from carepath.apache_kafka import ApacheKafka
-from carepath.kafka import all_topics, ensure_topics
+from carepath.dev.apache_kafka import ApacheKafka
+from carepath.messaging.kafka import all_topics, ensure_topics
 from carepath.settings import Settings
 
 GROUP_ID_NOT_FOUND = 69

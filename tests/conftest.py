@@ -3,7 +3,7 @@
 CAREPATH_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) makes every test
 database a fresh PostgreSQL database on that server; unset, SQLite files in a temp dir.
 CAREPATH_TEST_BROKER=kafka runs the suite on Apache Kafka, which the project fetches and starts
-once per session (carepath/apache_kafka.py); CAREPATH_TEST_KAFKA_BOOTSTRAP points it at an
+once per session (carepath/dev/apache_kafka.py); CAREPATH_TEST_KAFKA_BOOTSTRAP points it at an
 external disposable Kafka instead. Both are shared, and reset before each test that takes them
 (tests/brokers.py); unset, each test gets its own embedded broker. Either way topics start empty.
 """
@@ -22,11 +22,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import create_engine, make_url, text
 
 from carepath import registry
-from carepath.apache_kafka import KAFKA_VERSION
-from carepath.auth import Principal
-from carepath.client import CarepathClient
-from carepath.embedded import EmbeddedBroker
-from carepath.platform import Platform
+from carepath.dev.apache_kafka import KAFKA_VERSION
+from carepath.dev.client import CarepathClient
+from carepath.dev.embedded import EmbeddedBroker
+from carepath.dev.platform import Platform
+from carepath.http.auth import Principal
 from carepath.settings import SERVICES, Settings
 from contracts import Envelope
 from tests.brokers import reset, start_session_kafka

@@ -1,6 +1,6 @@
 """CAREPATH_TEST_CONTAINERS=1 (`make test-containers`): the suite against PostgreSQL in a
 throwaway Docker container (testcontainers, once per session) unless CAREPATH_TEST_DATABASE_URL
-is set, and on Apache Kafka — the project's own (carepath/apache_kafka.py, the same release as
+is set, and on Apache Kafka — the project's own (carepath/dev/apache_kafka.py, the same release as
 docker-compose.yml) unless CAREPATH_TEST_KAFKA_BOOTSTRAP is set."""
 
 from __future__ import annotations

@@ -31,13 +31,13 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from carepath.client_trace import client_traces
-from carepath.consumer import EventProcessor
-from carepath.db import make_engine
-from carepath.runtime import ServiceSpec
+from carepath.app.spec import ServiceSpec
+from carepath.messaging.consumer import EventProcessor
+from carepath.observability.client_trace import client_traces
+from carepath.observability.telemetry import Metrics
+from carepath.persistence.db import make_engine
+from carepath.persistence.uow import UnitOfWork
 from carepath.settings import Settings
-from carepath.telemetry import Metrics
-from carepath.uow import UnitOfWork
 from contracts import (
     CONTENT_TYPE,
     EVENT_TYPES,

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from carepath.auth import Principal, mint_token
+from carepath.http.auth import Principal, mint_token
 from carepath.settings import Settings
 from contracts import (
     CONTENT_TYPE,

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from carepath.access import ADMIN, CLINICIAN, PrincipalDep
-from carepath.auth import Principal
+from carepath.app.spec import RuntimeDep
 from carepath.errors import NotFound
-from carepath.runtime import RuntimeDep
+from carepath.http.access import ADMIN, CLINICIAN, PrincipalDep
+from carepath.http.auth import Principal
 from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from contracts.events import ClientAssessed, OverrideReason
@@ -148,7 +148,7 @@ def observe(client_ref: ClientRef, body: ObservationIn, runtime: RuntimeDep,
             deps: DepsDep, principal: PrincipalDep) -> ObservationOut:
     now = datetime.now(UTC)
     value = domain.check_observation(body.kind, body.value)
-    observed_at = body.observed_at or now  # in UTC (carepath.validation.UtcDateTime)
+    observed_at = body.observed_at or now  # in UTC (carepath.http.validation.UtcDateTime)
     domain.check_observed_at(observed_at, now)
     observed_at = min(observed_at, now)  # within the allowed clock skew: counts as now
     with runtime.uow.transaction() as tx:

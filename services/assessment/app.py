@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from services.assessment import api, handlers, store
 from services.assessment.deps import AssessmentDeps, make_deps

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from carepath.app.spec import Runtime, deps_of
 from carepath.config import ConfigError, load_config
-from carepath.runtime import Runtime, deps_of
 from carepath.settings import Settings
 from services.assessment.policy import RiskPolicy, RuleSet, RuleSets
 

@@ -4,8 +4,8 @@ through the repository (services.assessment.domain.AssessmentRepository)."""
 
 from __future__ import annotations
 
-from carepath.consumer import EventHandlers, Incoming
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink, Envelope
 from contracts.events import (
     AdmissionCancelled,

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from carepath.validation import UtcDateTime
+from carepath.http.validation import UtcDateTime
 from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from contracts.events import AssessmentKind, Dimensions, OverrideReason, PriorityPopulation

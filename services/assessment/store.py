@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, MetaData, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from carepath.db import runtime_tables, utc_column
-from carepath.uow import Transaction
+from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
 from contracts.events import AssessmentKind, RelapseRiskFlagged
 from services.assessment.domain import (

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
-from carepath.access import PrincipalDep
-from carepath.runtime import RuntimeDep
+from carepath.app.spec import RuntimeDep
+from carepath.http.access import PrincipalDep
 from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from contracts.events import ReferralSource

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter, FastAPI
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from services.intake import api, consents, store
 from services.intake.deps import IntakeDeps, make_deps

@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from carepath.access import PrincipalDep
-from carepath.runtime import RuntimeDep
-from carepath.validation import UtcDateTime
+from carepath.app.spec import RuntimeDep
+from carepath.http.access import PrincipalDep
+from carepath.http.validation import UtcDateTime
 from contracts.consent import ExpiryEvent, InformationCategory
 from contracts.envelope import ClientRef
 from services.intake import domain

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from carepath.auth import Principal
 from carepath.errors import Conflict, NotFound
+from carepath.http.auth import Principal
 from contracts import LevelOfCare
 from contracts.consent import ExpiryEvent, InformationCategory
 from contracts.events import (

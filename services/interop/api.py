@@ -22,11 +22,11 @@ from fastapi import APIRouter, Path, Request
 from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import col, select
 
-from carepath.access import PrincipalDep
-from carepath.auth import Principal
-from carepath.db import as_utc
+from carepath.app.spec import Runtime, RuntimeDep
 from carepath.errors import NotFound
-from carepath.runtime import Runtime, RuntimeDep
+from carepath.http.access import PrincipalDep
+from carepath.http.auth import Principal
+from carepath.persistence.db import as_utc
 from services.interop import export, fhir
 from services.interop.deps import DepsDep, InteropDeps
 from services.interop.fhir import FhirError, FhirResponse, FhirRoute, Kind, Resource

@@ -4,8 +4,8 @@ every topic (like journey) and emits nothing."""
 
 from fastapi import FastAPI
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from services.interop import api, store
 from services.interop.deps import InteropDeps, make_deps

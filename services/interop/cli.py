@@ -27,7 +27,7 @@ def hl7(args: argparse.Namespace) -> int:
     """The HL7 v2 ADT feed: a receiver to point it at, and its dead letters."""
     if args.action == "listen":
         return _hl7_listen(args)
-    from carepath.db import make_engine
+    from carepath.persistence.db import make_engine
     from services.interop import feed
 
     engine = make_engine(Settings().database_url_for("interop"))

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+from carepath.app.spec import Runtime, deps_of
 from carepath.config import SiteConfig, load_sites
-from carepath.runtime import Runtime, deps_of
 from carepath.settings import Settings
 
 

@@ -26,11 +26,11 @@ from fastapi.responses import FileResponse
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
-from carepath.access import PrincipalDep
-from carepath.auth import ALL_SITES, Principal
-from carepath.db import as_utc
-from carepath.runtime import Runtime, RuntimeDep
-from carepath.uow import UnitOfWork
+from carepath.app.spec import Runtime, RuntimeDep
+from carepath.http.access import PrincipalDep
+from carepath.http.auth import ALL_SITES, Principal
+from carepath.persistence.db import as_utc
+from carepath.persistence.uow import UnitOfWork
 from services.interop import fhir
 from services.interop.deps import DepsDep, InteropDeps, InteropRuntime
 from services.interop.fhir import FhirError, FhirResponse, FhirRoute

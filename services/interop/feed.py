@@ -10,7 +10,7 @@ receiver acknowledged the one before.
   after an exponential backoff (up to AdtConfig.max_backoff_s) — so messages stay in order per
   client, and a receiver that was away gets everything when it returns.
 
-One replica sends at a time (carepath/outbox.py RelayLease, on a key of its own). The feed
+One replica sends at a time (carepath/messaging/relay.py RelayLease, on a key of its own). The feed
 polls every POLL_S: the consumer's transactions emit no events, so UnitOfWork's commit
 listeners never ring for them."""
 
@@ -26,10 +26,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from carepath.outbox import RelayLease
-from carepath.retry import Backoff, is_transient
-from carepath.telemetry import Metrics
-from carepath.uow import UnitOfWork
+from carepath.messaging.relay import RelayLease
+from carepath.messaging.retry import Backoff, is_transient
+from carepath.observability.telemetry import Metrics
+from carepath.persistence.uow import UnitOfWork
 from services.interop import hl7v2
 from services.interop.deps import AdtConfig, InteropRuntime
 from services.interop.mllp import Connection

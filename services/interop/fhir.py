@@ -54,8 +54,8 @@ from sqlmodel import Session, SQLModel, col, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from carepath.config import SiteConfig
-from carepath.db import as_utc
 from carepath.errors import CarepathError
+from carepath.persistence.db import as_utc
 from contracts.levels import ASAM_CODES, DEFAULT_ASAM_EDITION, LevelOfCare
 from contracts.stays import OPEN_STATUSES
 from services.interop.store import (

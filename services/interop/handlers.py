@@ -12,9 +12,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from carepath.consumer import EventHandlers, Incoming
-from carepath.db import as_utc
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.persistence.db import as_utc
+from carepath.persistence.uow import Transaction
 from contracts import Envelope, EventData
 from contracts.events import (
     AttendanceRecorded,

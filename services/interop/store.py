@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, MetaData, Text
 from sqlmodel import Field, SQLModel
 
-from carepath.db import runtime_tables
-from carepath.db import utc_column as moment
+from carepath.persistence.db import runtime_tables
+from carepath.persistence.db import utc_column as moment
 
 
 def json_column(default: Any = list) -> Any:

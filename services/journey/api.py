@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from carepath.access import PrincipalDep
+from carepath.app.spec import RuntimeDep
 from carepath.errors import InvalidInput, NotFound
-from carepath.runtime import RuntimeDep
-from carepath.validation import UtcDateTime
+from carepath.http.access import PrincipalDep
+from carepath.http.validation import UtcDateTime
 from contracts.envelope import ClientRef
 from services.journey import outcomes as outcome_measures
 from services.journey import queries, reports

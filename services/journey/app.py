@@ -3,8 +3,8 @@ census, flows and outcomes — and the ops dashboard. It consumes every topic an
 
 from fastapi import APIRouter, FastAPI
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from services.journey import api, dashboard, feeds, store
 from services.journey.deps import ConfiguredSites, make_deps

@@ -14,8 +14,8 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
+from carepath.app.spec import RuntimeDep
 from carepath.errors import NotFound
-from carepath.runtime import RuntimeDep
 
 router = APIRouter(tags=["dashboard"])
 HERE = Path(__file__).parent

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from carepath.app.spec import deps_of
 from carepath.config import load_sites
-from carepath.runtime import deps_of
 from carepath.settings import Settings
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from carepath.db import make_engine
+from carepath.persistence.db import make_engine
 from services.journey import queries
 from services.journey.facts import RiskFlag, StayFact
 from services.journey.timeline import days_between

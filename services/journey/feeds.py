@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 
-from carepath.access import PrincipalDep
-from carepath.runtime import RuntimeDep
+from carepath.app.spec import RuntimeDep
+from carepath.http.access import PrincipalDep
 from services.journey import activity, pipeline, proposals
 from services.journey.domain import OPEN_STATUSES
 from services.journey.scope import SiteFilter, site_scope

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from carepath.auth import Principal
+from carepath.http.auth import Principal
 
 SiteFilter = Annotated[str | None, Query(max_length=64)]
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, MetaData
 from sqlmodel import Field, SQLModel
 
-from carepath.db import runtime_tables
-from carepath.db import utc_column as moment
+from carepath.persistence.db import runtime_tables
+from carepath.persistence.db import utc_column as moment
 
 
 class JourneyTable(SQLModel):

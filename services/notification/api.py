@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from carepath.access import PrincipalDep
-from carepath.runtime import RuntimeDep
+from carepath.app.spec import RuntimeDep
+from carepath.http.access import PrincipalDep
 from contracts.consent import InformationCategory
 from contracts.envelope import ClientRef
 from contracts.events import Audience

@@ -3,8 +3,8 @@ events, and keeps the delivery log."""
 
 from fastapi import FastAPI
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from services.notification import api, store
 from services.notification.delivery import deliver_pending

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 from opentelemetry.trace import Span, SpanKind
 
-from carepath.telemetry import context_from_headers, tracer
-from carepath.uow import UnitOfWork
+from carepath.observability.telemetry import context_from_headers, tracer
+from carepath.persistence.uow import UnitOfWork
 from contracts.events import Audience
 from contracts.events.notification import DeliveryFailure
-from services.notification import consent, domain, outcomes
+from services.notification import consent, domain, endings
 from services.notification.channels import DeliveryError
 from services.notification.config import DeliveryConfig
 from services.notification.consent import Grant
@@ -114,7 +114,7 @@ class Delivery:
                                  episode_ends=repo.episode_ends_of(row.client_ref))
         if found.reason is not None:
             with _delivery_span(row):
-                outcomes.suppress(repo, tx, row, found.reason)
+                endings.suppress(repo, tx, row, found.reason)
             return None
         row.consent_id = found.grant.consent_id if found.grant else None
         repo.save(row)
@@ -142,15 +142,15 @@ class Delivery:
             if row is None or row.status != domain.Status.pending.value:
                 return
             if failure is None:
-                outcomes.mark_sent(repo, tx, row, attempts=row.attempts + 1, now=now)
+                endings.mark_sent(repo, tx, row, attempts=row.attempts + 1, now=now)
                 return
             decision = domain.after_failure(self.policy.retry,
                                             attempts_before=row.attempts, now=now)
             if isinstance(decision, GiveUp):
-                outcomes.mark_failed(repo, tx, row, attempts=decision.attempts,
+                endings.mark_failed(repo, tx, row, attempts=decision.attempts,
                                      failure=failure.code, detail=failure.detail)
             else:
-                outcomes.schedule_retry(repo, row, attempts=decision.attempts, at=decision.at,
+                endings.schedule_retry(repo, row, attempts=decision.attempts, at=decision.at,
                                         failure=failure.code, detail=failure.detail)
 
 

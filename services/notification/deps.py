@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
+from carepath.app.spec import Runtime, deps_of
 from carepath.config import ChannelConfig, load_sites
-from carepath.runtime import Runtime, deps_of
 from carepath.settings import Settings
 from services.notification.channels import Channel, EmailChannel, LogChannel, WebhookChannel
 from services.notification.config import NotificationsConfig, load_notifications

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from carepath.consumer import EventHandlers, Incoming
-from carepath.db import as_utc
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.persistence.db import as_utc
+from carepath.persistence.uow import Transaction
 from contracts import EventData
 from contracts.events import (
     AdmissionCancelled,

@@ -45,8 +45,8 @@ class NotificationRepository(Protocol):
 
 
 class Effects(Protocol):
-    """What a unit of work does besides storing (carepath/uow.py `Transaction`): emit events
-    into its outbox, and run a callback once it commits."""
+    """What a unit of work does besides storing (carepath/persistence/uow.py `Transaction`): emit
+    events into its outbox, and run a callback once it commits."""
 
     def emit(self, data: EventData, *, subject: str, site_id: str | None,
              episode_id: uuid.UUID | None, cause: CausalLink | None,

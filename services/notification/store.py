@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import JSON, MetaData, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-from carepath.db import runtime_tables, utc_column
-from carepath.uow import Transaction
+from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.uow import Transaction
 from contracts.consent import ExpiryEvent
 from services.notification.consent import Grant
 from services.notification.domain import Status

@@ -8,11 +8,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from carepath.consumer import Incoming
-from carepath.db import as_utc
-from carepath.telemetry import current_trace_headers
+from carepath.messaging.consumer import Incoming
+from carepath.observability.telemetry import current_trace_headers
+from carepath.persistence.db import as_utc
 from contracts import EventData
-from services.notification import consent, domain, outcomes
+from services.notification import consent, domain, endings
 from services.notification.consent import FAMILY_PURPOSE
 from services.notification.domain import Status, Target
 from services.notification.repository import Effects, NotificationRepository
@@ -76,7 +76,7 @@ def record(repo: NotificationRepository, tx: Effects, trigger: Trigger, targets:
                                   purpose=FAMILY_PURPOSE, information=row.information,
                                   at=trigger.at, episode_ends=ends).reason
         if reason is not None:
-            outcomes.suppress(repo, tx, row, reason)
+            endings.suppress(repo, tx, row, reason)
 
 
 def await_referral(repo: NotificationRepository, trigger: Trigger) -> None:

@@ -3,7 +3,8 @@ proposal), step-up proposals, discharge, leaving a waitlist, a client's placemen
 clinicians' notes on transitions and discharges (every read audited).
 
 Reasons arrive as codes from closed lists; free text only as a `note`, which placement keeps
-to itself: never in an event or a log (and error bodies never repeat a value: carepath.http)."""
+to itself: never in an event or a log (and error bodies never repeat a value:
+carepath.http.common)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from carepath.access import PrincipalDep
-from carepath.auth import Principal
+from carepath.app.spec import RuntimeDep
 from carepath.errors import Conflict, NotFound
-from carepath.runtime import RuntimeDep
-from carepath.uow import Transaction
+from carepath.http.access import PrincipalDep
+from carepath.http.auth import Principal
+from carepath.persistence.uow import Transaction
 from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from contracts.events import (

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
 from services.placement import api, store

@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from carepath.telemetry import context_from_headers, tracer
-from carepath.uow import UnitOfWork
+from carepath.observability.telemetry import context_from_headers, tracer
+from carepath.persistence.uow import UnitOfWork
 from contracts.events import DischargeReason, Disposition
 from services.placement import domain
 from services.placement.deps import PlacementRuntime

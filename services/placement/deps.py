@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from carepath.app.spec import Runtime, deps_of
 from carepath.config import SitesConfig, load_config, load_sites
-from carepath.runtime import Runtime, deps_of
 from carepath.settings import Settings
 from services.placement.policy import PlacementPolicy
 

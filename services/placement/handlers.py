@@ -5,9 +5,9 @@ the same effects."""
 
 from __future__ import annotations
 
-from carepath.consumer import EventHandlers, Incoming
 from carepath.errors import InvalidTransition
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink
 from contracts.events import (
     AttendanceRecorded,

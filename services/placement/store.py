@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import MetaData, Text, and_, func, or_, true
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
-from carepath.db import runtime_tables, utc_column
+from carepath.persistence.db import runtime_tables, utc_column
 from contracts import CausalLink, LevelOfCare
 from contracts.events import (
     PriorityPopulation,

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
-from carepath.access import PrincipalDep
-from carepath.runtime import RuntimeDep
+from carepath.app.spec import RuntimeDep
+from carepath.http.access import PrincipalDep
 from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from contracts.events import AttendanceStatus, Modality, SessionKind

@@ -5,8 +5,8 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from carepath.runtime import ServiceSpec
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from services.scheduling import api, store
 from services.scheduling.deps import SchedulingDeps, make_deps

@@ -3,8 +3,8 @@ come and schedules the new level's weeks; a discharge or a cancelled admission (
 only cancels. Proposals, declines and waitlist exits move nobody, so they are not consumed.
 The work itself is the `Scheduler`'s (scheduler.py), on the unit of work's sessions."""
 
-from carepath.consumer import EventHandlers, Incoming
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.persistence.uow import Transaction
 from contracts.events import (
     AdmissionCancelled,
     ClientAdmitted,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from carepath.auth import Principal
 from carepath.errors import NotFound
+from carepath.http.auth import Principal
 from contracts import CausalLink, Envelope, EventData, LevelOfCare
 from contracts.events import (
     AttendanceRecorded,

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import Index, MetaData, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from carepath.db import runtime_tables, utc_column
-from carepath.uow import Transaction
+from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink
 from services.scheduling.domain import Booking, Plan, SessionStatus
 

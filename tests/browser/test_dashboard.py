@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, expect
 
-from carepath.auth import mint_token
-from carepath.client import CarepathClient
-from carepath.local import _print_endpoints
-from carepath.platform import Platform
+from carepath.dev.client import CarepathClient
+from carepath.dev.local import _print_endpoints
+from carepath.dev.platform import Platform
+from carepath.http.auth import mint_token
 from carepath.settings import SERVICES
 from tests.browser.conftest import ARTIFACTS, Scenario
 
@@ -87,7 +87,8 @@ def assert_risk(page: Page, flags: list[dict[str, Any]]) -> None:
         row = page.locator(f'#risk tr[data-flag="{flag["flag_id"]}"]')
         expect(row).to_have_attribute("data-client", flag["client_ref"])
         expect(row.locator(".severity")).to_have_text(flag["severity"])
-        if "indicators" not in flag:  # minimum necessary: not for this role (carepath/fields.py)
+        # minimum necessary: not for this role (carepath/http/fields.py)
+        if "indicators" not in flag:
             expect(row.locator(".indicators")).to_have_text("clinical detail withheld")
         for indicator in flag.get("indicators", ()):
             expect(row.locator(".indicators")).to_contain_text(indicator["detail"])

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy import make_url
 
-from carepath.apache_kafka import KAFKA_VERSION
+from carepath.dev.apache_kafka import KAFKA_VERSION
 from carepath.settings import SERVICE_PORTS, SERVICES
 from tests.deploy.facts import (
     COMPOSE_FILE,

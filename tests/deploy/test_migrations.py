@@ -20,9 +20,9 @@ from sqlalchemy import MetaData, inspect, select, text
 
 from carepath import registry
 from carepath.cli import main
-from carepath.db import make_engine
-from carepath.embedded import free_port
-from carepath.migrations import SchemaNotMigrated, ensure_schema, head_of, migrate_url
+from carepath.dev.embedded import free_port
+from carepath.persistence.db import make_engine
+from carepath.persistence.migrations import SchemaNotMigrated, ensure_schema, head_of, migrate_url
 from carepath.settings import SERVICES, Settings
 from tests.conftest import DatabaseFactory
 from tests.deploy.facts import database_variable

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from carepath.auth import hs256_secret
-from carepath.client import ApiError, CarepathClient
-from carepath.platform import Platform
+from carepath.dev.client import ApiError, CarepathClient
+from carepath.dev.platform import Platform
+from carepath.http.auth import hs256_secret
 from tests.support import EventTap, of_type
 
 _names = itertools.count()

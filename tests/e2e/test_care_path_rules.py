@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from carepath.client import RATINGS, CarepathClient
-from carepath.platform import Platform
+from carepath.dev.client import RATINGS, CarepathClient
+from carepath.dev.platform import Platform
 from tests.conftest import running_platform
 from tests.e2e.test_care_path import admitted_at, referral
 from tests.support import EventTap, of_type

@@ -21,10 +21,10 @@ from fhir.resources.R4B import get_fhir_model_class
 from pyarrow.json import read_json
 from sqlalchemy import Integer, create_engine, select
 
-from carepath import ops
-from carepath.client import CarepathClient
-from carepath.embedded import free_port
-from carepath.platform import Platform
+from carepath.dev.client import CarepathClient
+from carepath.dev.embedded import free_port
+from carepath.dev.platform import Platform
+from carepath.ops import recovery
 from carepath.settings import SERVICES, Settings
 from services.interop import hl7v2
 from services.interop.app import SPEC as INTEROP
@@ -237,7 +237,7 @@ def test_the_projection_rebuilt_from_the_topics_equals_the_live_one_and_sends_no
                         interop_database_url=platform.database_urls["interop"],
                         hl7_mllp_url=world.receiver.address)
     rebuilt_url = DatabaseFactory(tmp_path).new("interop_rebuilt")
-    asyncio.run(ops.rebuild(settings, "interop", rebuilt_url))
+    asyncio.run(recovery.rebuild(settings, "interop", rebuilt_url))
     assert projection(rebuilt_url) == projection(platform.database_urls["interop"])
     assert rows_of(rebuilt_url, "adt_message") == 0  # a rebuild feeds nobody again
     assert len(world.receiver.receiver.answered) == sent_before

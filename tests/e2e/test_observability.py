@@ -15,8 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from carepath import cli, registry
-from carepath.client import RATINGS, ApiError, CarepathClient
-from carepath.platform import Platform
+from carepath.dev.client import RATINGS, ApiError, CarepathClient
+from carepath.dev.platform import Platform
 from carepath.settings import SERVICES
 from contracts import PRODUCING_SERVICES, topic_for
 from tests.conftest import running_platform
@@ -88,7 +88,8 @@ def run_journey(platform: Platform, api: CarepathClient) -> tuple[str, str]:
                                                "dimensions": RATINGS[lv]}),
                 retry_on=(404, 409), timeout=20)
             # Its events are in the journey trace (checked with every event's below), even
-            # when it raced assessment's first sight of the client (carepath/client_trace.py).
+            # when it raced assessment's first sight of the client
+            # (carepath/observability/client_trace.py).
             assessed = assessed_response.json()
             assert assessed["final_level"] == level, assessed
             admitted_at(api, ref, level)

@@ -19,9 +19,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from carepath.auth import admin_token
-from carepath.client import CarepathClient
-from carepath.kafka import all_topics
+from carepath.dev.client import CarepathClient
+from carepath.http.auth import admin_token
+from carepath.messaging.kafka import all_topics
 from carepath.settings import SERVICE_PORTS, Settings
 from tests.conftest import TEST_ENV
 from tests.e2e.test_care_path import admitted_at, referral

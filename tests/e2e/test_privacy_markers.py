@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from carepath.auth import mint_token
-from carepath.client import RATINGS, CarepathClient
-from carepath.platform import Platform
+from carepath.dev.client import RATINGS, CarepathClient
+from carepath.dev.platform import Platform
+from carepath.http.auth import mint_token
 from carepath.settings import SERVICES
 from contracts.reasons import REASON_CODE_LISTS
 from tests.conftest import running_platform

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from carepath.client import CarepathClient
-from carepath.platform import Platform
+from carepath.dev.client import CarepathClient
+from carepath.dev.platform import Platform
 from carepath.settings import SERVICES
 from contracts import Envelope
 from tests.conftest import TEST_ENV, running_platform

@@ -10,8 +10,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from carepath.outbox import OutboxRow
-from carepath.runtime import Runtime
+from carepath.app.spec import Runtime
+from carepath.messaging.relay import OutboxRow
 
 CRASH_EXIT_CODE = 70
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import uuid
 import httpx
 from sqlalchemy import create_engine, text
 
-from carepath.platform import Platform
+from carepath.dev.platform import Platform
 from carepath.settings import SERVICES
 from tests.faults.conftest import (
     EXPECTED_EVENTS,

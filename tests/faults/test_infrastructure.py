@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from carepath.platform import Platform
+from carepath.dev.platform import Platform
 from tests.conftest import TEST_ENV
 from tests.faults.conftest import (
     EXPECTED_EVENTS,

@@ -15,9 +15,9 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from carepath import ops
-from carepath.apache_kafka import ApacheKafka
-from carepath.platform import Platform
+from carepath.dev.apache_kafka import ApacheKafka
+from carepath.dev.platform import Platform
+from carepath.ops import recovery
 from contracts import TOPICS, Envelope
 from tests.faults.conftest import (
     EXPECTED_EVENTS,
@@ -67,7 +67,7 @@ def test_the_broker_killed_9_under_load_and_restarted_on_its_log(own_kafka: Apac
 
 async def distinct_ids(bootstrap: str) -> set[str]:
     return {str(Envelope.from_bytes(record.value or b"").id)
-            async for record in ops.read_all(bootstrap, list(TOPICS))}
+            async for record in recovery.read_all(bootstrap, list(TOPICS))}
 
 
 @kafka_only("Apache Kafka's group coordinator, rebalancing as members join and leave; the "

@@ -16,8 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from carepath.apache_kafka import ApacheKafka, KafkaNode, leader_of
-from carepath.kafka import all_topics, new_producer
+from carepath.dev.apache_kafka import ApacheKafka, KafkaNode, leader_of
+from carepath.messaging.kafka import all_topics, new_producer
 from contracts import TOPICS
 from tests.faults.conftest import (
     assert_as_without_faults,
@@ -104,7 +104,7 @@ def assert_durable_as_production(bootstrap: str, partitions: int) -> None:
 
 
 async def relay_acks(bootstrap: str) -> int:
-    producer = new_producer(bootstrap)  # as carepath/service.py builds the relay's
+    producer = new_producer(bootstrap)  # as carepath/app/factory.py builds the relay's
     try:
         return int(producer._sender._acks)  # aiokafka keeps the setting on its sender
     finally:

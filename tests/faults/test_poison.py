@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carepath import ops
-from carepath.platform import Platform
+from carepath.dev.platform import Platform
+from carepath.ops import recovery
 from carepath.settings import Settings
 from contracts import LevelOfCare, new_envelope
 from contracts.envelope import Envelope
@@ -78,8 +78,8 @@ def test_fifty_poison_among_five_hundred_valid(platform: Platform) -> None:
         wait_until(lambda r=f"c-poison{n:04d}": segments(r) == expected_levels, timeout=120)
 
     settings = Settings(kafka_bootstrap=platform.bootstrap)
-    def all_dead_letters() -> list[ops.DeadLetter]:
-        return asyncio.run(ops.dead_letters(settings, "journey"))
+    def all_dead_letters() -> list[recovery.DeadLetter]:
+        return asyncio.run(recovery.dead_letters(settings, "journey"))
 
     # the last poison may trail the last valid event of another partition: wait for 50, then
     # check there are no more than 50
@@ -103,5 +103,5 @@ def test_fifty_poison_among_five_hundred_valid(platform: Platform) -> None:
                          subject=fixed_ref, site_id="boston", episode_id=story[0].episodeid,
                          correlation_id=story[0].correlationid, causation_id=story[-1].id,
                          time=start + timedelta(hours=1))
-    asyncio.run(ops.redrive(settings, "journey", [broken], payload=fixed.to_bytes()))
+    asyncio.run(recovery.redrive(settings, "journey", [broken], payload=fixed.to_bytes()))
     wait_until(lambda: segments(fixed_ref) == [*expected_levels, "iop"], timeout=60)

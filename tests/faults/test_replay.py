@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Integer, create_engine, select
 
-from carepath import ops
-from carepath.platform import Platform
+from carepath.dev.platform import Platform
+from carepath.ops import recovery
 from carepath.settings import Settings
 from services.journey.app import SPEC as JOURNEY
 from tests.conftest import DatabaseFactory
@@ -55,7 +55,8 @@ def test_republished_events_change_nothing_and_the_journey_rebuilds_identically(
     before = snapshot(platform, refs)
     absorbed_before = duplicates_absorbed(platform)
 
-    sent = sum(asyncio.run(ops.republish(settings_for(platform, s), s, None)) for s in PRODUCERS)
+    sent = sum(asyncio.run(recovery.republish(settings_for(platform, s), s, None))
+               for s in PRODUCERS)
     assert sent >= 1000
     # every consumer of every topic sees each re-published event once more and absorbs it
     wait_until(lambda: duplicates_absorbed(platform) - absorbed_before >= sent, timeout=120)
@@ -72,7 +73,8 @@ def test_republished_events_change_nothing_and_the_journey_rebuilds_identically(
     assert all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values())
 
     rebuilt_url = DatabaseFactory(tmp_path).new("journey_rebuilt")
-    result = asyncio.run(ops.rebuild(settings_for(platform, "journey"), "journey", rebuilt_url))
+    result = asyncio.run(
+        recovery.rebuild(settings_for(platform, "journey"), "journey", rebuilt_url))
     assert result["records"] >= sent
     assert journey_tables(rebuilt_url) == journey_tables(platform.database_urls["journey"])
 

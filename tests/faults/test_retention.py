@@ -11,8 +11,9 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from sqlalchemy import create_engine, select
 
-from carepath import cli, ops
-from carepath.kafka import ensure_topics
+from carepath import cli
+from carepath.messaging.kafka import ensure_topics
+from carepath.ops import recovery
 from contracts import Envelope
 from services.journey.store import JourneyEvent
 from tests.conftest import DatabaseFactory
@@ -78,7 +79,7 @@ def test_a_rebuild_after_retention_deleted_records_says_which_it_could_not_see(
 async def busiest_partition(bootstrap: str, topic: str) -> tuple[TopicPartition, list[str]]:
     """The topic's partition with the most records, and their event ids in offset order."""
     by_partition: dict[TopicPartition, list[str]] = {}
-    async for record in ops.read_all(bootstrap, [topic]):
+    async for record in recovery.read_all(bootstrap, [topic]):
         by_partition.setdefault(TopicPartition(record.topic, record.partition), []).append(
             str(Envelope.from_bytes(record.value or b"").id))
     return max(by_partition.items(), key=lambda item: len(item[1]))

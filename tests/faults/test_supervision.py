@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carepath.client import RATINGS, ApiError, CarepathClient
-from carepath.demo import PatientClient
-from carepath.platform import service_ready
+from carepath.dev.client import RATINGS, ApiError, CarepathClient
+from carepath.dev.demo import PatientClient
+from carepath.dev.platform import service_ready
 from carepath.settings import SERVICE_PORTS, SERVICES
 from tests.faults.conftest import (
     BIG,

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carepath import registry
-from carepath.client import RATINGS
+from carepath.dev.client import RATINGS
 from carepath.settings import SERVICES
 from tests.conftest import DatabaseFactory, broker_for_tests, service_settings
 from tests.support import bearer, wait_until

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from carepath.client import RATINGS
+from carepath.dev.client import RATINGS
 from tests.security.conftest import SITE, World, admin, consent_body, referral
 from tests.support import bearer, principal, wait_until
 

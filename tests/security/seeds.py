@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from carepath.client import RATINGS
+from carepath.dev.client import RATINGS
 from contracts import Envelope, EventData, LevelOfCare, new_envelope
 from contracts.events import (
     AssessmentKind,

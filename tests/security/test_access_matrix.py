@@ -1,6 +1,6 @@
 """Acceptance 1: every endpoint × every role × a token for the client's site or another site,
 plus missing, expired, wrongly signed, wrong-audience and wrong-issuer tokens — each cell gets
-exactly the status the access policy (carepath/access.py) says. The endpoints come from the
+exactly the status the access policy (carepath/http/access.py) says. The endpoints come from the
 policy and each app's OpenAPI, so an endpoint added without a policy row or a request here
 fails the first test."""
 
@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from carepath.access import ACCESS, PUBLIC, ROLES, Rule, allowed_roles
-from carepath.fields import FIELDS
+from carepath.http.access import ACCESS, PUBLIC, ROLES, Rule, allowed_roles
+from carepath.http.fields import FIELDS
 from carepath.settings import Settings
 from tests.security.conftest import OTHER_SITE, SITE, World, build_world
 from tests.security.endpoints import EMPTY, SPECS, Call, Spec
@@ -130,7 +130,7 @@ def values_at(node: Any, keys: list[str]) -> list[Any]:
                          ids=[f"{s} {e} {p}" for s, e, p in FIELD_CELLS])
 def test_each_role_sees_a_field_only_if_its_job_needs_it(world: World, service: str,
                                                          endpoint: str, path: str) -> None:
-    """Minimum necessary (carepath/fields.py): every role the endpoint admits gets the field
+    """Minimum necessary (carepath/http/fields.py): every role the endpoint admits gets the field
     exactly when the field policy names the role; admin's answer shows the field is there."""
     client, spec = world.apps[service], SPECS[service, endpoint]
     settings: Settings = client.app.state.runtime.settings  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 odd input (times past the end of UTC, NaN, lone surrogates) gets a 4xx, never a 5xx; the caller
 is known before the body is parsed; answers that need a token are not cached; the dashboard
 page runs only its own files, cannot be framed and leaks no token; the README's role table
-says what carepath/access.py enforces."""
+says what carepath/http/access.py enforces."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carepath.access import ACCESS, ADMIN, PUBLIC, ROLES, allowed_roles
-from carepath.validation import NotStrictJson, check_strict_json, public_errors
+from carepath.http.access import ACCESS, ADMIN, PUBLIC, ROLES, allowed_roles
+from carepath.http.validation import NotStrictJson, check_strict_json, public_errors
 from tests.security.conftest import SITE, admin, call, referral, running_apps
 from tests.support import bearer_for, principal
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from carepath import cli
-from carepath.auth import InsecureConfiguration, TokenVerifier
+from carepath.http.auth import InsecureConfiguration, TokenVerifier
 from carepath.settings import DEV_JWT_SECRET, Settings
 from services.journey.app import create_app
 

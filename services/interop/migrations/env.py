@@ -1,6 +1,6 @@
 """Alembic environment of the interop service: its projection, ADT feed and export jobs."""
 
-from carepath.migrations import run_environment
+from carepath.persistence.migrations import run_environment
 from services.interop.store import metadata
 
 run_environment(metadata)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import DateTime, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from carepath.db import make_engine
-from carepath.migrations import migrate_url
+from carepath.persistence.db import make_engine
+from carepath.persistence.migrations import migrate_url
 from services.intake.store import metadata
 from tests.conftest import DatabaseFactory
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from carepath.db import make_engine
-from carepath.telemetry import Metrics
+from carepath.observability.telemetry import Metrics
+from carepath.persistence.db import make_engine
 from contracts import EventData, new_envelope
 from contracts.events.placement import (
     ClientAdmitted,

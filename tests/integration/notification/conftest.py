@@ -18,7 +18,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
-from carepath.embedded import free_port
+from carepath.dev.embedded import free_port
 from carepath.settings import Settings
 
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from carepath.db import make_engine
-from carepath.uow import UnitOfWork
+from carepath.persistence.db import make_engine
+from carepath.persistence.uow import UnitOfWork
 from services.notification import store
 from services.notification.channels import Channel
 from services.notification.config import NotificationsConfig

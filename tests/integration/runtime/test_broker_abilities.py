@@ -15,8 +15,8 @@ from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 from fastapi.testclient import TestClient
 
-from carepath.abilities import BrokerAbilities, probe_abilities
-from carepath.service import build_app
+from carepath.app.factory import build_app
+from carepath.messaging.abilities import BrokerAbilities, probe_abilities
 from contracts.events import ReassessmentRequested
 from tests.conftest import TEST_ENV, DatabaseFactory, service_settings
 from tests.integration.runtime.test_delivery import SPEC, probe, request, seen_rows

@@ -12,10 +12,10 @@ import pytest
 from opentelemetry import trace
 from sqlalchemy import MetaData
 
-from carepath.client_trace import began_untraced, client_traces, trace_id
-from carepath.db import make_engine, runtime_tables
-from carepath.telemetry import setup_tracing, tracer
-from carepath.uow import UnitOfWork
+from carepath.observability.client_trace import began_untraced, client_traces, trace_id
+from carepath.observability.telemetry import setup_tracing, tracer
+from carepath.persistence.db import make_engine, runtime_tables
+from carepath.persistence.uow import UnitOfWork
 from contracts.events import ClientReferred, ReferralSource
 from tests.conftest import DatabaseFactory
 

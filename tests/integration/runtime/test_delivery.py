@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, event, select
 from sqlmodel import Field, SQLModel
 
-from carepath.consumer import EventHandlers, Incoming
-from carepath.db import runtime_tables
+from carepath.app.factory import build_app
+from carepath.app.spec import RuntimeDep, ServiceSpec
 from carepath.errors import InvalidTransition
-from carepath.kafka import ensure_topics
-from carepath.runtime import RuntimeDep, ServiceSpec
-from carepath.service import build_app
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.messaging.kafka import ensure_topics
+from carepath.persistence.db import runtime_tables
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink, Envelope, new_envelope
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare

@@ -17,13 +17,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import MetaData
 
-from carepath.abilities import probe_abilities
-from carepath.db import make_engine, runtime_tables
-from carepath.kafka import ensure_topics, new_producer
-from carepath.lag import ConsumerLag
-from carepath.outbox import OutboxRelay, OutboxStore, RelayLease
-from carepath.telemetry import Metrics, tracer
-from carepath.uow import UnitOfWork
+from carepath.messaging.abilities import probe_abilities
+from carepath.messaging.kafka import ensure_topics, new_producer
+from carepath.messaging.lag import ConsumerLag
+from carepath.messaging.relay import OutboxRelay, OutboxStore, RelayLease
+from carepath.observability.telemetry import Metrics, tracer
+from carepath.persistence.db import make_engine, runtime_tables
+from carepath.persistence.uow import UnitOfWork
 from contracts import CausalLink, topic_for
 from contracts.events import ReassessmentRequested
 from contracts.levels import LevelOfCare

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, inspect, select, text
 
-from carepath.db import make_engine
-from carepath.migrations import migrate_url
+from carepath.persistence.db import make_engine
+from carepath.persistence.migrations import migrate_url
 from services.scheduling.store import metadata
 from tests.conftest import DatabaseFactory
 

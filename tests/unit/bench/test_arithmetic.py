@@ -71,13 +71,14 @@ def test_profile_stacks_are_charged_to_the_nearest_library_and_project_functions
     from bench.flame import summarize_stacks
 
     lines = [
-        "run (asyncio/runners.py:118);process (carepath/consumer.py:96);"
+        "run (asyncio/runners.py:118);process (carepath/messaging/consumer.py:96);"
         "execute (sqlalchemy/orm/session.py:2488) 3",
-        "run (asyncio/runners.py:118);process (carepath/consumer.py:96);"
+        "run (asyncio/runners.py:118);process (carepath/messaging/consumer.py:96);"
         "loads (json/__init__.py:346) 1",
         "",
     ]
     summary = summarize_stacks(lines)
     assert summary["samples"] == 4
     assert summary["by_library_pct"] == {"sqlalchemy": 75.0, "json": 25.0}
-    assert summary["project_functions_inclusive_pct"] == {"process (carepath/consumer.py)": 100.0}
+    assert summary["project_functions_inclusive_pct"] == {
+        "process (carepath/messaging/consumer.py)": 100.0}

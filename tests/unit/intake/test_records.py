@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carepath.auth import Principal
 from carepath.errors import Conflict, NotFound
+from carepath.http.auth import Principal
 from contracts import Envelope
 from services.intake.api import ReferralIn, ReReferralIn
 from services.intake.consents import ConsentIn

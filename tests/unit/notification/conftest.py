@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from carepath.config import ChannelConfig
-from carepath.uow import UnitOfWork
+from carepath.persistence.uow import UnitOfWork
 from contracts import Envelope, EventData, new_envelope
 from contracts.events.notification import DeliveryFailure
 from services.notification import store

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from carepath import apache_kafka
-from carepath.apache_kafka import ApacheKafka, KafkaUnavailable, fetch
+from carepath.dev import apache_kafka
+from carepath.dev.apache_kafka import ApacheKafka, KafkaUnavailable, fetch
 
 
 def test_without_maven_the_fetch_says_what_to_install(tmp_path: Path,

@@ -38,6 +38,8 @@ def test_the_tree_keeps_every_import_contract() -> None:
      "The runtime imports no service"),
     ("contracts/planted.py", "from carepath import settings",
      "The contracts import nothing of Carepath's"),
+    ("carepath/messaging/planted.py", "from carepath.dev import demo",
+     "What serves never imports the development tools"),
 ])
 def test_a_planted_violation_breaks_its_contract(tmp_path: Path, planted_in: str, line: str,
                                                  broken: str) -> None:

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 from aiokafka import TopicPartition
 
-from carepath import service
-from carepath.abilities import BrokerAbilities, FetchWaits
-from carepath.lag import ConsumerLag
-from carepath.telemetry import Metrics
+from carepath.app import factory
+from carepath.messaging.abilities import BrokerAbilities, FetchWaits
+from carepath.messaging.lag import ConsumerLag
+from carepath.observability.telemetry import Metrics
 
 KAFKA = BrokerAbilities(idempotent_producer=True, exact_end_offsets=True, wakes_fetches=True)
 EMBEDDED = BrokerAbilities()
@@ -93,6 +93,6 @@ class UnansweredProducer:
 async def test_a_shutdown_gives_an_unanswering_broker_a_bounded_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(service, "FLUSH_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(factory, "FLUSH_TIMEOUT_S", 0.05)
     runtime = SimpleNamespace(relay=None, producer=UnansweredProducer())
-    await asyncio.wait_for(service._flush(runtime), 5)  # type: ignore[arg-type]
+    await asyncio.wait_for(factory._flush(runtime), 5)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from carepath.client import CarepathClient
+from carepath.dev.client import CarepathClient
 
 URLS = {"intake": "http://intake", "placement": "http://placement"}
 CLIENT = "c-0123456789abcdef"

@@ -1,7 +1,7 @@
 """Minimum necessary: the field policy's paths, and who is spared what."""
 
-from carepath.auth import Principal
-from carepath.fields import CLINICAL, FIELDS, redact, withheld
+from carepath.http.auth import Principal
+from carepath.http.fields import CLINICAL, FIELDS, redact, withheld
 
 
 def who(*roles: str) -> Principal:

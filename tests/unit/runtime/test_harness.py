@@ -11,11 +11,11 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import MetaData
 
-from carepath.consumer import EventHandlers, Incoming
-from carepath.db import runtime_tables
+from carepath.app.spec import ServiceSpec
 from carepath.errors import InvalidInput
-from carepath.runtime import ServiceSpec
-from carepath.uow import Transaction
+from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.persistence.db import runtime_tables
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink, Envelope, LevelOfCare, new_envelope
 from contracts.events import ClientReferred, ReassessmentRequested, ReferralSource
 from tests.harness import DeadLettered, EventHarness, Outcome, traceparent_of

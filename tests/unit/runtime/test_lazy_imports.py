@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from carepath.migrations import migrate_url
+from carepath.persistence.migrations import migrate_url
 from carepath.settings import SERVICES
 
 PROBE = """
 import json, sys
-from carepath.db import make_engine
-from carepath.migrations import ensure_schema
+from carepath.persistence.db import make_engine
+from carepath.persistence.migrations import ensure_schema
 from carepath.settings import SERVICES, Settings
 from services.intake.app import create_app
 

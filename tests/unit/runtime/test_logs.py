@@ -12,8 +12,13 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
-from carepath.db import make_engine
-from carepath.telemetry import QUIET_LOGGERS, JsonFormatter, event_log_context, setup_logging
+from carepath.observability.telemetry import (
+    QUIET_LOGGERS,
+    JsonFormatter,
+    event_log_context,
+    setup_logging,
+)
+from carepath.persistence.db import make_engine
 
 
 def line(message: str) -> dict[str, str]:

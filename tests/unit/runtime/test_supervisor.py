@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from carepath.supervisor import RestartPolicy, Supervisor, describe_exit
+from carepath.dev.supervisor import RestartPolicy, Supervisor, describe_exit
 
 
 def deaths(policy: RestartPolicy, times: list[float], up_s: float = 0.0) -> list[Any]:

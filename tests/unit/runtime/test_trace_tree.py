@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carepath.trace import causal_forest, render
+from carepath.ops.causal_tree import causal_forest, render
 
 
 def event(event_id: str, name: str, service: str, at: str, cause: str | None = None,

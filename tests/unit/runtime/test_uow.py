@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData
 
-from carepath.db import make_engine, runtime_tables
-from carepath.uow import UnitOfWork
+from carepath.persistence.db import make_engine, runtime_tables
+from carepath.persistence.uow import UnitOfWork
 
 
 def test_after_commit_runs_once_when_the_transaction_commits_and_not_on_rollback(

@@ -1,5 +1,5 @@
 """client_trace: the last trace context seen per client, so that a command without trace
-headers continues the client's journey trace (carepath/client_trace.py).
+headers continues the client's journey trace (carepath/observability/client_trace.py).
 
 Revision ID: 0004
 Revises: 0003

@@ -9,7 +9,7 @@ Create Date: 2026-12-09 11:31:07.402915
 
 from collections.abc import Sequence
 
-from carepath.schema_ops import ids_to_uuid, uuids_to_text
+from carepath.persistence.schema_ops import ids_to_uuid, uuids_to_text
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

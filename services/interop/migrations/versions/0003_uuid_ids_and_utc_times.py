@@ -10,7 +10,7 @@ Create Date: 2026-12-09 11:20:04.518127
 
 from collections.abc import Sequence
 
-from carepath.schema_ops import ids_to_uuid, uuids_to_text
+from carepath.persistence.schema_ops import ids_to_uuid, uuids_to_text
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"

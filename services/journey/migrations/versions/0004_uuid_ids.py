@@ -7,7 +7,7 @@ Revises: 0003
 
 from collections.abc import Sequence
 
-from carepath.schema_ops import ids_to_uuid, uuids_to_text
+from carepath.persistence.schema_ops import ids_to_uuid, uuids_to_text
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"

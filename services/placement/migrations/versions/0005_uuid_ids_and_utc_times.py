@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from carepath.schema_ops import ids_to_uuid, uuids_to_text
+from carepath.persistence.schema_ops import ids_to_uuid, uuids_to_text
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

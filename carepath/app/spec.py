@@ -1,0 +1,88 @@
+"""What a service is (its spec) and what it runs with (its runtime), shared by the app factory,
+the HTTP routes and the service packages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from faststream.kafka import KafkaBroker
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
+
+from carepath.http.access import Rule
+from carepath.messaging.consumer import EventHandlers
+from carepath.messaging.relay import OutboxRelay
+from carepath.observability.client_trace import SubjectOf
+from carepath.observability.telemetry import Metrics
+from carepath.persistence.uow import UnitOfWork
+from carepath.settings import Settings
+
+DepsT = TypeVar("DepsT")
+D = TypeVar("D")
+
+
+def _no_deps(settings: Settings) -> Any:
+    return None
+
+
+@dataclass
+class ServiceSpec(Generic[DepsT]):
+    """What a service is. `DepsT` is what its handlers, endpoints and workers work from (its
+    validated configuration: one typed Deps per service, in `services/<name>/deps.py`)."""
+
+    name: str
+    metadata: MetaData
+    outbox: Any
+    inbox: Any
+    router: APIRouter
+    handlers: EventHandlers = field(default_factory=EventHandlers)
+    make_deps: Callable[[Settings], DepsT] = _no_deps
+    on_start: Callable[[Runtime[DepsT]], None] | None = None
+    workers: tuple[Callable[[Runtime[DepsT]], Coroutine[Any, Any, None]], ...] = ()
+    extra_routes: Callable[[FastAPI], None] | None = None
+    # Who may call each endpoint; None: this service's rows of carepath/http/access.py.
+    access: Mapping[str, Rule] | None = None
+    # The client a request is about when its path names something else (a session, a
+    # proposal), so that a command without trace headers continues the client's trace.
+    trace_subject: SubjectOf | None = None
+
+
+@dataclass
+class Runtime(Generic[DepsT]):
+    spec: ServiceSpec[DepsT]
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWork
+    metrics: Metrics
+    deps: DepsT
+    producer: AIOKafkaProducer | None = None
+    broker: KafkaBroker | None = None
+    relay: OutboxRelay | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def get_runtime(request: Request) -> Runtime[Any]:
+    runtime: Runtime[Any] = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime[Any], Depends(get_runtime)]
+
+
+def deps_of(kind: type[D]) -> Any:
+    """A FastAPI dependency giving an endpoint its service's Deps, typed: a service declares
+    `DepsDep = Annotated[PlacementDeps, deps_of(PlacementDeps)]` once (services/<name>/deps.py)
+    and its endpoints take `deps: DepsDep` — no casts."""
+
+    def get(request: Request) -> D:
+        deps = request.app.state.runtime.deps
+        if not isinstance(deps, kind):
+            raise TypeError(f"this service's deps are {type(deps).__name__}, not {kind.__name__}")
+        return deps
+
+    return Depends(get)

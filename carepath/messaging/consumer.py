@@ -1,0 +1,258 @@
+"""Event consumption: decode, dedupe through the inbox, retry transient failures with bounded
+backoff, dead-letter permanent ones, and commit the offset only after the DB transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from carepath.errors import CarepathError
+from carepath.messaging.retry import Backoff, is_transient
+from carepath.observability.telemetry import (
+    Metrics,
+    context_from_headers,
+    current_trace_headers,
+    event_log_context,
+    messaging_attributes,
+    trace_id_of,
+    tracer,
+)
+from carepath.persistence.uow import Transaction, UnitOfWork
+from contracts import (
+    EVENT_TYPES,
+    Envelope,
+    EventData,
+    InvalidEvent,
+    UnknownEventType,
+    dlq_topic_for,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    envelope: Envelope
+    data: Any
+    trace_id: str | None
+
+
+Handler = Callable[[Incoming, Transaction, Any], None]
+H = TypeVar("H", bound=Handler)
+
+
+class EventHandlers:
+    """A service's event handlers by payload type; `every_event` receives all types."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type[EventData], Handler] = {}
+        self.every_event: Handler | None = None
+
+    def on(self, *types: type[EventData]) -> Callable[[H], H]:
+        def register(handler: H) -> H:
+            for cls in types:
+                self._by_type[cls] = handler
+            return handler
+
+        return register
+
+    def on_every_event(self, handler: H) -> H:
+        self.every_event = handler
+        return handler
+
+    def get(self, cls: type[EventData]) -> Handler | None:
+        return self._by_type.get(cls) or self.every_event
+
+    def topics(self) -> list[str]:
+        from contracts import TOPICS
+
+        if self.every_event is not None:
+            return list(TOPICS)
+        return sorted({cls.topic() for cls in self._by_type})
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A decoded record with the handler that applies it."""
+
+    record: ConsumerRecord[bytes, bytes]
+    incoming: Incoming
+    handler: Handler
+    headers: dict[str, str]
+
+
+class EventProcessor:
+    def __init__(
+        self,
+        *,
+        service: str,
+        handlers: EventHandlers,
+        uow: UnitOfWork,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        deps: Any,
+        max_backoff_s: float,
+        unknown_attempts: int,
+    ) -> None:
+        self.service = service
+        self.consumer_name = f"carepath.{service}"
+        self.handlers = handlers
+        self.uow = uow
+        self.producer = producer
+        self.metrics = metrics
+        self.deps = deps
+        self.max_backoff_s = max_backoff_s
+        self.unknown_attempts = unknown_attempts
+
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a fetched batch, in order, in one transaction. If that fails, apply its events
+        one at a time with retries and the DLQ: a bad event costs the batch its shortcut, never
+        another event's effect."""
+        ready = [item for record in records if (item := await self._decode(record)) is not None]
+        if len(ready) > 1:
+            started = time.perf_counter()
+            try:
+                applied = await asyncio.to_thread(
+                    self.uow.consume_batch, self.consumer_name,
+                    [(item.incoming.envelope.id, partial(self._apply, item)) for item in ready])
+            except Exception as exc:
+                log.info("a batch of %d failed (%s); applying its events one at a time",
+                         len(ready), type(exc).__name__)
+            else:
+                share = (time.perf_counter() - started) / len(ready)
+                for item, new in zip(ready, applied, strict=True):
+                    self._count(item, new, share)
+                return
+        for item in ready:
+            await self._apply_with_retries(item)
+
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Ready | None:
+        """The event and its handler; None if this service ignores it or it was dead-lettered."""
+        try:
+            envelope = Envelope.from_bytes(record.value or b"")
+            data = envelope.payload()
+        except (InvalidEvent, UnknownEventType) as exc:
+            await self.dead_letter(record, exc)
+            return None
+        handler = self.handlers.get(type(data))
+        if handler is None:
+            return None
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        return Ready(record, Incoming(envelope=envelope, data=data,
+                                      trace_id=trace_id_of(headers)), handler, headers)
+
+    def _apply(self, item: Ready, tx: Transaction) -> None:
+        """The handler inside the event's consumer span (a child of its producer's send)."""
+        envelope = item.incoming.envelope
+        with tracer().start_as_current_span(
+            f"process {item.record.topic}",
+            context=context_from_headers(item.headers),
+            kind=SpanKind.CONSUMER,
+            attributes=_span_attributes(item.record, envelope, self.consumer_name),
+        ), event_log_context(correlation_id=str(envelope.correlationid),
+                             event_id=str(envelope.id), event_type=envelope.type):
+            tx.remember_trace(envelope.subject, current_trace_headers())
+            item.handler(item.incoming, tx, self.deps)
+            log.debug("event handled")
+
+    def _count(self, item: Ready, applied: bool, seconds: float) -> None:
+        type_name = item.incoming.envelope.type
+        self.metrics.handler_seconds.labels(self.service, type_name).observe(seconds)
+        outcome = "applied" if applied else "duplicate"
+        self.metrics.consumed.labels(self.service, type_name, outcome).inc()
+
+    async def _apply_with_retries(self, item: Ready) -> None:
+        attempts, backoff = 0, Backoff(self.max_backoff_s)
+        event_id = item.incoming.envelope.id
+        while True:
+            started = time.perf_counter()
+            try:
+                applied = await asyncio.to_thread(
+                    self.uow.consume_once, self.consumer_name, event_id,
+                    partial(self._apply, item))
+            except CarepathError as exc:
+                await self.dead_letter(item.record, exc)
+                return
+            except Exception as exc:
+                attempts += 1
+                if not is_transient(exc) and attempts >= self.unknown_attempts:
+                    log.exception("handler failed %d times; dead-lettering", attempts,
+                                  extra={"event_id": str(event_id),
+                                         "event_type": item.incoming.envelope.type})
+                    await self.dead_letter(item.record, exc)
+                    return
+                self.metrics.retries.labels(self.service, "handler").inc()
+                log.warning("transient failure (%s); retry in %.2fs", type(exc).__name__,
+                            backoff.next_s, extra={"event_id": str(event_id)})
+                await backoff.wait()
+                continue
+            self._count(item, applied, time.perf_counter() - started)
+            return
+
+    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        reason = str(error)[:1000] or type(error).__name__
+        headers = [
+            ("carepath.dlq.original_topic", record.topic.encode()),
+            ("carepath.dlq.original_partition", str(record.partition).encode()),
+            ("carepath.dlq.original_offset", str(record.offset).encode()),
+            ("carepath.dlq.error_class", type(error).__name__.encode()),
+            ("carepath.dlq.reason", reason.encode()),
+            ("carepath.dlq.consumer", self.consumer_name.encode()),
+            ("carepath.dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("carepath.dlq.")],
+        ]
+        backoff = Backoff(self.max_backoff_s)
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    dlq_topic_for(self.service), value=record.value, key=record.key,
+                    headers=headers,
+                )
+                break
+            except Exception:
+                # Never skip a message: keep trying until the DLQ takes it (bounded backoff).
+                log.warning("dead-letter publish failed; retrying", exc_info=True)
+                self.metrics.retries.labels(self.service, "dead_letter").inc()
+                await backoff.wait()
+        self.metrics.dlq.labels(self.service, type(error).__name__).inc()
+        self.metrics.consumed.labels(self.service, _type_of(record), "dead_lettered").inc()
+        log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,
+                    type(error).__name__)
+
+
+def _type_of(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The CloudEvents type of a record, if it has a readable one (metrics label)."""
+    try:
+        found = json.loads(record.value or b"").get("type")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return found if isinstance(found, str) and found in EVENT_TYPES else "unknown"
+
+
+def _span_attributes(
+    record: ConsumerRecord[bytes, bytes], envelope: Envelope, group: str
+) -> dict[str, Any]:
+    return {
+        **messaging_attributes(operation="process", topic=record.topic,
+                               message_id=str(envelope.id), key=envelope.partitionkey,
+                               event_type=envelope.type),
+        "messaging.consumer.group.name": group,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+    }
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None

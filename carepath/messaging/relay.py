@@ -1,0 +1,210 @@
+"""The outbox relay: publishes committed events in commit order, keyed by client_ref, and marks
+them sent. Rows stay (for republish) until the retention period has passed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from carepath.messaging.publish import OutboxRow as OutboxRow
+from carepath.messaging.publish import publish_rows as publish_rows
+from carepath.messaging.retry import Backoff, is_transient
+from carepath.observability.telemetry import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class OutboxStore:
+    def __init__(self, engine: Engine, table: Table) -> None:
+        self.engine = engine
+        self.table = table
+
+    def unpublished(self, limit: int) -> list[OutboxRow]:
+        t = self.table
+        query = (
+            select(*_row_columns(t))
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [OutboxRow(*row) for row in conn.execute(query)]
+
+    def mark_published(self, seqs: list[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.seq.in_(seqs))
+                .values(published_at=datetime.now(UTC))
+            )
+
+    def backlog(self) -> int:
+        query = select(func.count()).where(self.table.c.published_at.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def purge_published_before(self, cutoff: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(self.table).where(self.table.c.published_at < cutoff)
+            )
+            return int(result.rowcount or 0)
+
+    def rows_since(self, since: datetime | None, limit: int, after_seq: int) -> list[OutboxRow]:
+        t = self.table
+        query = select(*_row_columns(t)).where(t.c.seq > after_seq)
+        if since is not None:
+            query = query.where(t.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return [OutboxRow(*row) for row in conn.execute(query.order_by(t.c.seq).limit(limit))]
+
+
+def _row_columns(t: Table) -> tuple[Any, ...]:
+    return (t.c.seq, t.c.event_id, t.c.event_type, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+
+
+class RelayLease:
+    """One relay per service publishes at a time (a PostgreSQL session advisory lock held on a
+    dedicated connection), so replicas don't publish the same rows twice. If the holder dies
+    or loses its connection, the lock frees and another replica takes over; a row published by
+    both during a hand-over is a duplicate the consumers' inboxes absorb."""
+
+    def __init__(self, engine: Engine, service: str) -> None:
+        self.engine = engine
+        self.key = zlib.crc32(f"carepath-outbox-{service}".encode())
+        self.connection: Connection | None = None
+
+    def held(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        try:
+            if self.connection is not None:
+                self.connection.execute(text("SELECT 1"))
+                return True
+            connection = self.engine.connect()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                     {"k": self.key}).scalar_one()
+            connection.commit()
+            if got:
+                self.connection = connection
+            else:
+                connection.close()
+            return bool(got)
+        except Exception:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.invalidate()
+            finally:
+                self.connection = None
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        store: OutboxStore,
+        lease: RelayLease,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        batch_size: int,
+        idle_poll_s: float,
+        max_backoff_s: float,
+        retention: timedelta,
+    ) -> None:
+        self.store = store
+        self.lease = lease
+        self.producer = producer
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.idle_poll_s = idle_poll_s
+        self.max_backoff_s = max_backoff_s
+        self.retention = retention
+        # Called with each batch after it was read and before it is published (a plugin's
+        # seam: carepath/settings.py `plugins`).
+        self.before_publish: Callable[[Sequence[OutboxRow]], None] | None = None
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+
+    def wake_soon(self) -> None:
+        """Called from any thread after a commit that staged events."""
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        backoff = Backoff(self.max_backoff_s)
+        next_purge = 0.0
+        while not self._stopping:
+            try:
+                sent = await self.publish_batch()
+                backoff.reset()
+                if self._loop.time() > next_purge:
+                    await self._purge()
+                    next_purge = self._loop.time() + 300
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("outbox relay failed; will retry")
+                self.metrics.retries.labels(self.metrics.service, "relay").inc()
+                await backoff.wait()
+                continue
+            if sent < self.batch_size:
+                await self._idle()
+
+    async def publish_batch(self) -> int:
+        rows = await asyncio.to_thread(self._leased_rows)
+        if rows is None:
+            return 0
+        backlog = self.metrics.outbox_backlog.labels(self.metrics.service)
+        # A short batch is the whole backlog; only a full one needs counting.
+        waiting = len(rows) if len(rows) < self.batch_size else await asyncio.to_thread(
+            self.store.backlog)
+        backlog.set(waiting)
+        if not rows:
+            return 0
+        if self.before_publish is not None:
+            self.before_publish(rows)
+        await publish_rows(self.producer, rows)
+        await asyncio.to_thread(self.store.mark_published, [row.seq for row in rows])
+        backlog.set(max(waiting - len(rows), 0))
+        for row in rows:
+            self.metrics.published.labels(self.metrics.service, row.event_type).inc()
+        log.debug("published %d event(s)", len(rows))
+        return len(rows)
+
+    def _leased_rows(self) -> list[OutboxRow] | None:
+        """The next unpublished rows, or None when another replica holds the lease."""
+        return self.store.unpublished(self.batch_size) if self.lease.held() else None
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Publish everything committed so far (graceful shutdown)."""
+        deadline = self._loop.time() + timeout_s
+        while self._loop.time() < deadline and await self.publish_batch():
+            pass
+        self.lease.release()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.lease.release()
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _idle(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _purge(self) -> None:
+        cutoff = datetime.now(UTC) - self.retention
+        await asyncio.to_thread(self.store.purge_published_before, cutoff)

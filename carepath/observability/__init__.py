@@ -1,0 +1,1 @@
+"""Tracing, metrics and PHI-free logs; one trace per client journey."""

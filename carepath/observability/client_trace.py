@@ -1,0 +1,172 @@
+"""One trace per client journey without the caller's help: every service remembers the last
+trace context it saw for each client (from the events it emits and consumes), and an HTTP
+command about a known client that arrives without trace headers continues that trace.
+With headers, the caller's context wins (W3C Trace Context).
+
+The table lives beside the outbox and inbox of every service (`carepath/persistence/db.py`); a
+row is written only when a client's trace changes, so a journey costs each service one write."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from functools import lru_cache
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.routing import compile_path
+
+from contracts.envelope import CLIENT_REF_PATTERN
+
+TABLE = "client_trace"
+TRACEPARENT = "traceparent"
+_CLIENT = re.compile(CLIENT_REF_PATTERN)
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+# A service-specific way to name the client of a request from its path parameters (a session,
+# a proposal), given a database session; None where the path names no client.
+SubjectOf = Callable[[Session, Mapping[str, str]], str | None]
+
+
+# The client a request without trace headers is about, when the service knew no trace for them
+# as the request began: a new trace was started, but if the first event about the client
+# commits while the request runs (it was racing it), what the request emits still belongs to
+# the client's journey trace (Transaction.emit asks `joins_journey`).
+_untraced_subject: ContextVar[str | None] = ContextVar("carepath_untraced_subject",
+                                                       default=None)
+
+
+def began_untraced(client_ref: str) -> None:
+    _untraced_subject.set(client_ref)
+
+
+def joins_journey(client_ref: str) -> bool:
+    """Whether events about `client_ref` emitted now should join the client's remembered
+    trace rather than the current span's (see `_untraced_subject`)."""
+    return _untraced_subject.get() == client_ref
+
+
+def client_trace_table(metadata: MetaData) -> Table:
+    return Table(
+        TABLE, metadata,
+        Column("client_ref", String(64), primary_key=True),
+        Column("traceparent", String(64), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def client_traces(metadata: MetaData) -> ClientTraces | None:
+    """The service's memory of its clients' traces; None for a spec without the table."""
+    table = metadata.tables.get(TABLE)
+    return ClientTraces(table) if table is not None else None
+
+
+def trace_id(traceparent: str | None) -> str | None:
+    match = _TRACEPARENT.match(traceparent or "")
+    return match.group(1) if match else None
+
+
+class ClientTraces:
+    """Reads and writes one service's client_trace table; a small cache spares the writes
+    that would change nothing (a client's events mostly share one trace)."""
+
+    def __init__(self, table: Table, cache_size: int = 10_000) -> None:
+        self.table = table
+        self._seen: OrderedDict[str, str] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = Lock()
+
+    def remember(self, conn: Connection | Session, client_ref: str,
+                 headers: Mapping[str, str]) -> Callable[[], None] | None:
+        """Inside the caller's transaction: `client_ref`'s trace is the one in `headers`.
+        Returns what to run once that transaction has committed (None: nothing written)."""
+        traceparent = headers.get(TRACEPARENT)
+        current = trace_id(traceparent)
+        if current is None or not _CLIENT.match(client_ref) or client_ref.startswith("site-"):
+            return None
+        with self._lock:
+            if self._seen.get(client_ref) == current:
+                return None
+        conn.execute(_upsert(conn, self.table, client_ref, str(traceparent)))
+        return lambda: self._cache(client_ref, current)
+
+    def _cache(self, client_ref: str, current: str) -> None:
+        with self._lock:
+            self._seen[client_ref] = current
+            self._seen.move_to_end(client_ref)
+            while len(self._seen) > self._cache_size:
+                self._seen.popitem(last=False)
+
+    def headers_for(self, source: Engine | Session, client_ref: str) -> dict[str, str]:
+        """The client's trace headers, read on their own connection or in `source`'s
+        transaction (a second connection would wait for an open SQLite write transaction)."""
+        query = select(self.table.c.traceparent).where(self.table.c.client_ref == client_ref)
+        if isinstance(source, Session):
+            found = source.execute(query).scalar_one_or_none()
+        else:
+            with source.connect() as conn:
+                found = conn.execute(query).scalar_one_or_none()
+        return {TRACEPARENT: found} if found else {}
+
+
+def _upsert(conn: Connection | Session, table: Table, client_ref: str, traceparent: str) -> Any:
+    values = {"client_ref": client_ref, "traceparent": traceparent,
+              "updated_at": datetime.now(UTC)}
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.client_ref],
+        set_={"traceparent": statement.excluded.traceparent,
+              "updated_at": statement.excluded.updated_at})
+
+
+async def subject_of(request: Request, subject_from_path: SubjectOf | None,
+                     session_factory: Callable[[], Session]) -> str | None:
+    """The client an HTTP request is about: a `client_ref` path parameter, a JSON body's
+    `client_ref`, or what the service's own lookup finds from the path (a session, a
+    proposal). Reads only; a body that is not JSON names nobody."""
+    params = _path_params(request)
+    if _CLIENT.match(params.get("client_ref", "")):
+        return params["client_ref"]
+    if request.method in ("POST", "PUT", "PATCH") and request.headers.get(
+            "content-type", "").startswith("application/json"):
+        named = _client_in_body(await request.body())
+        if named:
+            return named
+    if subject_from_path is None or not params:
+        return None
+    with session_factory() as session:
+        return subject_from_path(session, params)
+
+
+def _path_params(request: Request) -> dict[str, str]:
+    """The request's path parameters, from the endpoints of the service's access policy
+    (every endpoint has a row there), before routing has run."""
+    for endpoint in request.app.state.access_guard.table:
+        method, template = endpoint.split(" ", 1)
+        if method == request.method and (found := _pattern(template).match(request.url.path)):
+            return found.groupdict()
+    return {}
+
+
+@lru_cache(maxsize=512)
+def _pattern(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
+
+
+def _client_in_body(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    named = parsed.get("client_ref") if isinstance(parsed, dict) else None
+    return named if isinstance(named, str) and _CLIENT.match(named) else None

@@ -1,0 +1,1 @@
+"""Operator tools: dead letters, re-publishing, rebuilds, a client's causal tree."""

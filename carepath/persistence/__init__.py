@@ -1,0 +1,1 @@
+"""Databases: engines, the shared column types and tables, the unit of work, migrations."""

@@ -1,0 +1,107 @@
+"""Engines for SQLite (embedded default) and PostgreSQL, and the tables every service shares."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    Uuid,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, create_engine
+
+from carepath.observability.client_trace import client_trace_table
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A timestamp as an aware UTC datetime (SQLite gives stored ones back naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """The one timestamp column type: aware UTC in and out, on PostgreSQL (timestamptz) and
+    on SQLite (which stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    """A model field stored as `UtcDateTime` (SQLModel's default drops the zone)."""
+    return Field(default=None if nullable else ...,
+                 sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        from pathlib import Path
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        # Take the write lock up front so concurrent writers wait instead of failing to upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def runtime_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The outbox and inbox tables, defined inside one service's metadata (with the
+    client_trace table of carepath/observability/client_trace.py beside them)."""
+    client_trace_table(metadata)
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", Uuid(), nullable=False, unique=True),
+        Column("event_type", String(120), nullable=False),
+        Column("topic", String(120), nullable=False),
+        Column("key", String(64), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True, index=True),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(60), primary_key=True),
+        Column("event_id", Uuid(), primary_key=True),
+        Column("processed_at", UtcDateTime(), nullable=False),
+    )
+    return outbox, inbox

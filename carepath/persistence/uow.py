@@ -1,0 +1,140 @@
+"""Unit of work: a state change, the events it emits (outbox) and what it consumed (inbox),
+committed in one database transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from carepath.observability.client_trace import ClientTraces, joins_journey
+from carepath.observability.telemetry import current_trace_headers
+from contracts import CONTENT_TYPE, CausalLink, Envelope, EventData, new_envelope
+
+
+@dataclass
+class Transaction:
+    session: Session
+    outbox: Table
+    emitted: list[Envelope] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+    traces: ClientTraces | None = None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (once, however often it is asked for) if this transaction commits."""
+        if callback not in self.committed:
+            self.committed.append(callback)
+
+    def emit(
+        self,
+        data: EventData,
+        *,
+        subject: str,
+        site_id: str | None,
+        episode_id: uuid.UUID | None,
+        cause: CausalLink | None,
+        time: datetime | None = None,
+    ) -> Envelope:
+        envelope = new_envelope(
+            data,
+            subject=subject,
+            site_id=site_id,
+            episode_id=episode_id,
+            correlation_id=cause.correlation_id if cause else None,
+            causation_id=cause.event_id if cause else None,
+            time=time,
+        )
+        headers = {"content-type": CONTENT_TYPE, **self._trace_headers(subject)}
+        self.remember_trace(subject, headers)
+        self.session.execute(
+            insert(self.outbox).values(
+                event_id=envelope.id,
+                event_type=envelope.type,
+                topic=data.topic(),
+                key=envelope.partitionkey,
+                payload=envelope.to_bytes(),
+                headers=headers,
+                created_at=datetime.now(UTC),
+            )
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+    def _trace_headers(self, subject: str) -> dict[str, str]:
+        """The current span's context; but a request that began before this service knew the
+        client's trace, and now finds it, emits into the client's journey trace."""
+        if self.traces is not None and joins_journey(subject):
+            remembered = self.traces.headers_for(self.session, subject)
+            if remembered:
+                return remembered
+        return current_trace_headers()
+
+    def remember_trace(self, client_ref: str, headers: dict[str, str]) -> None:
+        """The client's journey is in this trace (carepath/observability/client_trace.py)."""
+        if self.traces is None:
+            return
+        cached = self.traces.remember(self.session, client_ref, headers)
+        if cached is not None:
+            self.after_commit(cached)
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, *, outbox: Table, inbox: Table,
+                 traces: ClientTraces | None = None) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.inbox = inbox
+        self.traces = traces
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            tx = Transaction(session=session, outbox=self.outbox, traces=self.traces)
+            with session.begin():
+                yield tx
+        for callback in tx.committed:
+            callback()
+        if tx.emitted:
+            for listener in self._listeners:
+                listener()
+
+    def consume_once(
+        self, consumer: str, event_id: uuid.UUID, apply: Callable[[Transaction], None]
+    ) -> bool:
+        """Apply an event's effect unless this consumer already did; False if it was a repeat."""
+        return self.consume_batch(consumer, [(event_id, apply)])[0]
+
+    def consume_batch(
+        self, consumer: str, events: Sequence[tuple[uuid.UUID, Callable[[Transaction], None]]]
+    ) -> list[bool]:
+        """Apply events in order in one transaction, each unless this consumer already did (one
+        inbox query, one inbox insert); per event, False if it was a repeat. All or nothing."""
+        inbox = self.inbox
+        applied: list[bool] = []
+        rows: list[dict[str, object]] = []
+        with self.transaction() as tx:
+            seen = set(tx.session.execute(
+                select(inbox.c.event_id).where(
+                    inbox.c.consumer == consumer,
+                    inbox.c.event_id.in_({event_id for event_id, _ in events}))
+            ).scalars())
+            now = datetime.now(UTC)
+            for event_id, apply in events:
+                applied.append(event_id not in seen)
+                if event_id not in seen:
+                    apply(tx)
+                    seen.add(event_id)
+                    rows.append({"consumer": consumer, "event_id": event_id, "processed_at": now})
+            if rows:
+                tx.session.execute(insert(inbox), rows)
+        return applied
