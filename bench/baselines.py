@@ -1,5 +1,7 @@
-"""B0 (raw aiokafka produce -> consume) and B1 (a raw aiokafka chain with the pipeline's six
-processes and hops, trivial transforms), on the broker the pipeline uses, in the same run."""
+"""B0 (raw aiokafka produce -> consume), B1 (a raw aiokafka chain with the pipeline's six
+processes and hops, trivial transforms) and B2 (B1 with Carepath's durable writes per event in
+plain SQL, each stage on its own database: bench/durable.py), on the broker and the database
+the pipeline uses, in the same run."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -35,8 +38,10 @@ B1_FANOUT = len(B1_TOPICS)  # messages the journey sink sees per source message
 
 class Baselines:
     def __init__(self, bootstrap: str, work_dir: Path, run_id: str, *,
-                 session_timeout_ms: int, partitions: int) -> None:
+                 session_timeout_ms: int, partitions: int,
+                 new_database: Callable[[str], str]) -> None:
         self.bootstrap = bootstrap
+        self.new_database = new_database
         self.work_dir = work_dir
         self.run_id = run_id
         self.session_timeout_ms = session_timeout_ms
@@ -57,11 +62,20 @@ class Baselines:
                 "latency_ms": received["latency_ms"].get("b0@0"), "cpu_s": cpu}
 
     def b1(self, *, count: int, rate: float | None) -> dict[str, Any]:
-        prefix, warmup = self._prefix("b1"), _warmup(rate)
+        return self._chain("b1", count=count, rate=rate, durable=False)
+
+    def b2(self, *, count: int, rate: float | None) -> dict[str, Any]:
+        return self._chain("b2", count=count, rate=rate, durable=True)
+
+    def _chain(self, kind: str, *, count: int, rate: float | None, durable: bool
+               ) -> dict[str, Any]:
+        prefix, warmup = self._prefix(kind), _warmup(rate)
         stages = [self._config(role, f"{prefix}.{name}",
                                inputs=[f"{prefix}.{t}" for t in inputs],
                                routes={f"{prefix}.{a}": f"{prefix}.{b}" for a, b in routes.items()},
-                               count=(count + warmup) * B1_FANOUT, warmup=warmup)
+                               count=(count + warmup) * B1_FANOUT, warmup=warmup,
+                               database_url=(self.new_database(f"{kind}_{self.runs}_{name}")
+                                             if durable else ""))
                   for name, (role, inputs, routes) in B1_STAGES.items()]
         results, cpu = self._run(stages, self._source(prefix, "intake", count, rate, warmup))
         received = results[f"{prefix}.journey"]
@@ -73,7 +87,8 @@ class Baselines:
                 "latency_ms": {"one_hop": latency.get("intake@0"),
                                "two_hops": latency.get("placement@1"),
                                "notification_two_hops": latency.get("notification^1")},
-                "cpu_s": cpu, "processes": 1 + len(stages)}
+                "cpu_s": cpu, "processes": 1 + len(stages),
+                **({"durable_rows": _durable_rows(stages, results)} if durable else {})}
 
     def _prefix(self, kind: str) -> str:
         self.runs += 1
@@ -129,6 +144,14 @@ class Baselines:
                 raise RuntimeError(f"baseline stages not ready (exited: {failed}); "
                                    f"see logs in {self.work_dir}")
             time.sleep(0.1)
+
+
+def _durable_rows(stages: list[StageConfig], results: dict[str, Any]
+                  ) -> dict[str, dict[str, int]]:
+    """Per stage, the rows its durable writes left (proof that B2 wrote what it claims)."""
+    return {stage.name.rsplit(".", 1)[-1]: {table: results[stage.name][table]
+                                            for table in ("inbox", "state", "outbox")}
+            for stage in stages if stage.name in results}
 
 
 def _warmup(rate: float | None) -> int:

@@ -1,7 +1,9 @@
 """A raw aiokafka stage for the baselines, run as its own process:
 `python -m bench.raw '<json StageConfig>'`. A source produces keyed messages (at a Poisson rate,
 or as fast as it can); a relay consumes, applies a trivial transform and produces on; a sink
-consumes and records latencies. Each message carries the wall-clock time of every emission."""
+consumes and records latencies. Each message carries the wall-clock time of every emission.
+With a `database_url` (B2), a relay or sink also makes Carepath's durable writes per fetched
+batch (bench/durable.py) before it sends on."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ import random
 import signal
 import sys
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from bench.durable import Consumed, DurableStore, Emitted
 from bench.stats import summarize
 from carepath.messaging.kafka import new_producer
 
@@ -38,6 +42,7 @@ class StageConfig:
     fetch_max_wait_ms: int = 10
     session_timeout_ms: int = 6000
     deadline_s: float = 120.0
+    database_url: str = ""  # B2: the stage's own database for its durable writes
 
     @property
     def ready_path(self) -> Path:
@@ -90,6 +95,7 @@ async def joined(consumer: AIOKafkaConsumer, config: StageConfig) -> None:
 
 async def relay(config: StageConfig, stop: asyncio.Event) -> dict[str, Any]:
     consumer, producer = consumer_for(config), new_producer(config.bootstrap)
+    store = durable_store(config)
     await producer.start()
     await consumer.start()
     handled = 0
@@ -97,17 +103,33 @@ async def relay(config: StageConfig, stop: asyncio.Event) -> dict[str, Any]:
         await joined(consumer, config)
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=100, max_records=500)
-            sends = [await producer.send(config.routes[tp.topic], transform(r), key=r.key)
-                     for tp, records in batches.items() for r in records
-                     if tp.topic in config.routes]
+            records = [(tp.topic, r) for tp, rs in batches.items() for r in rs]
+            emitted = [Emitted(event_id=uuid.uuid4().hex, topic=config.routes[topic],
+                               key=(r.key or b"").decode(), payload=transform(r))
+                       for topic, r in records if topic in config.routes]
+            if store is not None:
+                store.apply(consumed_of(records), emitted, time.time())
+            sends = [await producer.send(e.topic, e.payload, key=e.key.encode())
+                     for e in emitted]
             await asyncio.gather(*sends)
-            handled += sum(len(records) for records in batches.values())
+            if store is not None:
+                store.mark_sent([e.event_id for e in emitted], time.time())
+            handled += len(records)
             if batches:
                 await consumer.commit()
     finally:
         await consumer.stop()
         await producer.stop()
-    return {"handled": handled}
+    return {"handled": handled, **(store.counts() if store else {})}
+
+
+def durable_store(config: StageConfig) -> DurableStore | None:
+    return DurableStore(config.database_url, config.name) if config.database_url else None
+
+
+def consumed_of(records: list[tuple[str, ConsumerRecord[bytes, bytes]]]) -> list[Consumed]:
+    return [Consumed(event_id=f"{topic}/{r.partition}/{r.offset}", key=(r.key or b"").decode())
+            for topic, r in records]
 
 
 def transform(record: ConsumerRecord[bytes, bytes]) -> bytes:
@@ -117,7 +139,7 @@ def transform(record: ConsumerRecord[bytes, bytes]) -> bytes:
 
 
 async def sink(config: StageConfig, stop: asyncio.Event) -> dict[str, Any]:
-    consumer = consumer_for(config)
+    consumer, store = consumer_for(config), durable_store(config)
     await consumer.start()
     received: dict[str, list[float]] = {}
     count, first, last = 0, 0.0, 0.0
@@ -126,6 +148,9 @@ async def sink(config: StageConfig, stop: asyncio.Event) -> dict[str, Any]:
         await joined(consumer, config)
         while count < config.count and not stop.is_set() and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=100, max_records=2000)
+            if store is not None and batches:
+                store.apply(consumed_of([(tp.topic, r) for tp, rs in batches.items()
+                                         for r in rs]), [], time.time())
             now = time.time()
             for tp, records in batches.items():
                 stage = tp.topic.rsplit(".", 1)[-1]
@@ -140,6 +165,7 @@ async def sink(config: StageConfig, stop: asyncio.Event) -> dict[str, Any]:
     finally:
         await consumer.stop()
     return {"received": count, "first": first, "last": last,
+            **(store.counts() if store else {}),
             "latency_ms": {key: summarize(values) for key, values in sorted(received.items())}}
 
 

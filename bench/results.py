@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import environment
 from bench.stats import ratio
-from carepath.settings import Settings
+from carepath.settings import SERVICES, Settings
 
 SCHEMA = "carepath-bench/1"  # one broker's run
 FILE_SCHEMA = "carepath-bench/2"  # a results file: the runs on every broker measured
@@ -19,7 +19,8 @@ RSS_LIMIT_MB = 80.0
 # What each broker's run must hold (dotted paths), checked before it is written.
 REQUIRED = ("schema", "run_id", "environment.machine", "environment.broker",
             "environment.database", "environment.git.commit", "phases.ramp",
-            "phases.baselines.b0", "phases.baselines.b1", "phases.steps", "phases.replay",
+            "phases.baselines.b0", "phases.baselines.b1", "phases.baselines.b2", "phases.steps",
+            "phases.replay",
             "summary", "targets", "duration_s")
 
 
@@ -67,9 +68,17 @@ def _lat(step: dict[str, Any], name: str, q: str) -> float | None:
     return float(value) if value is not None else None
 
 
+def _cpu_ms_per_event(step: dict[str, Any]) -> float | None:
+    """The six services' CPU per pipeline event, summed (CPU-s per 1,000 events = ms per event)."""
+    figures = [p["cpu_s_per_1000_events"] for name, p in step.get("processes", {}).items()
+               if name in SERVICES and p.get("cpu_s_per_1000_events") is not None]
+    return round(sum(figures), 3) if figures else None
+
+
 def summary(phases: dict[str, Any]) -> dict[str, Any]:
     b1 = phases["baselines"]["b1"]
     b1_half = b1["at_pipeline_half_load"]["latency_ms"]
+    b2_max = phases["baselines"].get("b2", {}).get("max", {}).get("events_per_s")
     full, half = _step(phases, 1.0), _step(phases, 0.5)
     rss: dict[str, float] = {}
     for step in phases["steps"]:
@@ -83,6 +92,9 @@ def summary(phases: dict[str, Any]) -> dict[str, Any]:
         "b0_events_per_s": phases["baselines"]["b0"]["max"]["events_per_s"],
         "b1_events_per_s": b1["max"]["events_per_s"],
         "throughput_ratio_to_b1": ratio(full.get("events_per_s"), b1["max"]["events_per_s"], 4),
+        "b2_events_per_s": b2_max,
+        "throughput_ratio_to_b2": ratio(full.get("events_per_s"), b2_max, 4),
+        "cpu_ms_per_pipeline_event": _cpu_ms_per_event(full),
         "latency_ratio_to_b1_at_half_load": {
             name: {q: ratio(_lat(half, name, q), (b1_half.get(base) or {}).get(q), 2)
                    for q in ("p50", "p99")} for name, base in pairs.items()},

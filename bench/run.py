@@ -9,6 +9,7 @@ import asyncio
 import math
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ class Options:
     ramp_fractions: tuple[float, ...] = RAMP_FRACTIONS
     b0_messages: int = 20_000
     b1_messages: int = 10_000
+    b2_messages: int = 4_000
     baseline_latency_s: float = 12.0
     # Fewest messages a latency baseline sends, however low the pipeline's half-load rate.
     b0_latency_min_messages: int = 50
@@ -53,6 +55,7 @@ class Options:
         return replace(self, step_s=5.0, warmup_s=1.5, drain_s=20.0, probe_clients=6,
                        probe_s=5.0, ramp_level_s=4.0, ramp_settle_s=1.5,
                        ramp_fractions=(0.5, 1.0), b0_messages=2000, b1_messages=500,
+                       b2_messages=300,
                        baseline_latency_s=3.0, b0_latency_min_messages=10,
                        b1_latency_min_messages=5, replay_events=3000, rebuild_limit_s=15.0,
                        quick=True)
@@ -75,7 +78,7 @@ def run_all(options: Options, names: list[str]) -> dict[str, Any]:
 def run(options: Options, broker: str | None = None, run_id: str | None = None
         ) -> dict[str, Any]:
     started = time.monotonic()
-    timer = PhaseTimer()
+    timer = PhaseTimer(broker or "default broker")
     timer.begin("start")
     with open_session(options.service_env, broker, run_id) as session:
         timer.stop("start")
@@ -91,13 +94,19 @@ def run(options: Options, broker: str | None = None, run_id: str | None = None
 
 
 class PhaseTimer:
-    """Wall-clock seconds of each phase (where a run's minutes go)."""
+    """Wall-clock seconds of each phase (where a run's minutes go), each phase's start and end
+    said on stderr as the run goes (a full run takes minutes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, broker: str) -> None:
+        self.broker = broker
         self.seconds: dict[str, float] = {}
         self._open: dict[str, float] = {}
 
+    def say(self, message: str) -> None:
+        print(f"bench [{self.broker}] {message}", file=sys.stderr, flush=True)
+
     def begin(self, name: str) -> None:
+        self.say(f"{name} …")
         self._open[name] = time.monotonic()
 
     @contextmanager
@@ -111,6 +120,7 @@ class PhaseTimer:
     def stop(self, name: str) -> None:
         if name in self._open:
             self.seconds[name] = round(time.monotonic() - self._open.pop(name), 1)
+            self.say(f"{name} done in {self.seconds[name]:.0f} s")
 
 
 def measure(session: Session, options: Options, timer: PhaseTimer) -> dict[str, Any]:
@@ -124,16 +134,21 @@ def measure(session: Session, options: Options, timer: PhaseTimer) -> dict[str, 
     with timer.phase("probe"):
         phases["probe"] = probe(bench, options.probe_clients, options.probe_s)
     rates = ramp_rates(phases["probe"]["journeys_per_s"], options.ramp_fractions)
+    timer.say(f"probe: {phases['probe']['journeys_per_s']:.2f} journeys/s; ramp over "
+              + ", ".join(f"{rate:.2f}" for rate in rates))
     with timer.phase("ramp"):
         phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
                               options.seed)
     best = phases["ramp"]["max_journeys_per_s"] or rates[0] / 2
+    timer.say(f"ramp: sustains {best:.2f} journeys/s")
     with timer.phase("baselines"):
         phases["baselines"] = _baselines(session, options, best * 0.5 * per_journey)
         session.warm_up()  # the groups rejoin after the pause
     with timer.phase("steps"):
-        phases["steps"] = [step(bench, fraction, rate, options.seed + 100 + i)
-                           for i, (fraction, rate) in enumerate(step_plan(best))]
+        phases["steps"] = []
+        for i, (fraction, rate) in enumerate(step_plan(best)):
+            timer.say(f"step at {fraction:.0%} load ({rate:.2f} journeys/s)")
+            phases["steps"].append(step(bench, fraction, rate, options.seed + 100 + i))
     session.tap.stop()
     with timer.phase("replay"):
         phases["replay"] = _replay(session, options, template, session.tap.count())
@@ -145,7 +160,8 @@ def _baselines(session: Session, options: Options, events_per_s: float) -> dict[
     work = session.var_dir / "baselines"
     work.mkdir(exist_ok=True)
     baselines = Baselines(session.platform.bootstrap, work, session.run_id,
-                          session_timeout_ms=session.session_timeout_ms, partitions=3)
+                          session_timeout_ms=session.session_timeout_ms, partitions=3,
+                          new_database=session.databases.new)
     monitor = session.monitor
     seconds = options.baseline_latency_s
     source_rate = events_per_s / B1_FANOUT
@@ -158,6 +174,10 @@ def _baselines(session: Session, options: Options, events_per_s: float) -> dict[
                        rate=events_per_s)},
             "b1": {"max": baselines.b1(count=options.b1_messages, rate=None),
                    "at_pipeline_half_load": baselines.b1(
+                       count=max(options.b1_latency_min_messages, int(source_rate * seconds)),
+                       rate=source_rate)},
+            "b2": {"max": baselines.b2(count=options.b2_messages, rate=None),
+                   "at_pipeline_half_load": baselines.b2(
                        count=max(options.b1_latency_min_messages, int(source_rate * seconds)),
                        rate=source_rate)},
         }

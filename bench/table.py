@@ -66,6 +66,12 @@ def load_table(report: dict[str, Any]) -> list[str]:
     rows.append(f"| B1 raw 6-process chain | – | {_n(b1['max']['events_per_s'])} | – | "
                 f"{_ms(b1_lat['one_hop'])} (1 hop) | {_ms(b1_lat['two_hops'])} (2 hops) | "
                 f"{_ms(b1_lat['notification_two_hops'])} (2 hops) | – | – |")
+    if "b2" in base:  # results from before B2 existed lack it
+        b2_lat = base["b2"]["at_pipeline_half_load"]["latency_ms"]
+        rows.append(f"| B2 B1 + durable writes in plain SQL | – | "
+                    f"{_n(base['b2']['max']['events_per_s'])} | – | "
+                    f"{_ms(b2_lat['one_hop'])} (1 hop) | {_ms(b2_lat['two_hops'])} (2 hops) | "
+                    f"{_ms(b2_lat['notification_two_hops'])} (2 hops) | – | – |")
     return rows
 
 
@@ -186,6 +192,10 @@ def side_by_side(runs: list[dict[str, Any]]) -> list[str]:
         row("B0 raw produce→consume events/s", lambda r: _n(s(r)["b0_events_per_s"])),
         row("B1 raw 6-process chain events/s", lambda r: _n(s(r)["b1_events_per_s"])),
         row("throughput ÷ B1", lambda r: _ratio2(s(r)["throughput_ratio_to_b1"])),
+        row("B2 (B1 + durable writes) events/s", lambda r: _n(s(r).get("b2_events_per_s"))),
+        row("throughput ÷ B2", lambda r: _ratio2(s(r).get("throughput_ratio_to_b2"))),
+        row("CPU ms per pipeline event (six services)",
+            lambda r: _n(s(r).get("cpu_ms_per_pipeline_event"), 2)),
         row("transition in journey at 50%, p50 / p99 ms", transition),
         row("… ÷ B1's two hops, p50 / p99", ratios),
         row("rebuild ÷ raw consumption", lambda r: _ratio2(s(r)["rebuild_ratio_to_raw"])),

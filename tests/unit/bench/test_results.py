@@ -47,7 +47,10 @@ def sample_report(broker: dict[str, Any] = EMBEDDED, b1_events_per_s: float = 20
                 "b0": {"max": baseline, "at_pipeline_half_load": {"latency_ms": latency(5, 12)}},
                 "b1": {"max": baseline, "at_pipeline_half_load": {"latency_ms": {
                     "one_hop": latency(8, 20), "two_hops": latency(30, 100),
-                    "notification_two_hops": latency(30, 100)}}}},
+                    "notification_two_hops": latency(30, 100)}}},
+                "b2": {"max": {"events_per_s": 480.0}, "at_pipeline_half_load": {"latency_ms": {
+                    "one_hop": latency(15, 40), "two_hops": latency(45, 120),
+                    "notification_two_hops": latency(50, 130)}}}},
             "steps": [step(load) for load in (0.25, 0.5, 0.8, 1.0)],
             "replay": {"ratio_to_raw": 0.2, "rebuild_events_per_s": 6000.0,
                        "raw_events_per_s": 30_000.0, "rebuild_finished": True,
@@ -75,6 +78,15 @@ def test_a_finished_report_judges_every_target_from_its_own_figures(tmp_path: Pa
     assert written["environment"]["git"]["commit"] == "0123456789abcdef"
 
 
+def test_the_pipeline_is_also_judged_against_b2_and_by_its_cpu_per_event() -> None:
+    report = results.finish(sample_report())
+    assert report["summary"]["b2_events_per_s"] == 480.0
+    assert report["summary"]["throughput_ratio_to_b2"] == pytest.approx(0.2)  # 96 / 480
+    assert report["summary"]["cpu_ms_per_pipeline_event"] == 5.0  # services only, not broker
+    text = table.render(report)
+    assert "| B2 B1 + durable writes in plain SQL | – | 480 | – | 15 / 28 / 40 (1 hop) |" in text
+
+
 def test_a_report_without_its_baselines_is_refused(tmp_path: Path) -> None:
     report = results.finish(sample_report())
     del report["phases"]["baselines"]["b1"]
@@ -84,7 +96,7 @@ def test_a_report_without_its_baselines_is_refused(tmp_path: Path) -> None:
 
 def test_the_table_has_a_row_per_load_step_and_per_baseline() -> None:
     text = table.render(results.finish(sample_report()))
-    for row in ("| 25% |", "| 50% |", "| 80% |", "| 100% |", "| B0 raw", "| B1 raw"):
+    for row in ("| 25% |", "| 50% |", "| 80% |", "| 100% |", "| B0 raw", "| B1 raw", "| B2 B1"):
         assert row in text
     assert "| journey | 5.00 | 5.00 | 70 |" in text
     assert "| throughput | >= 0.5 x B1 | 0.0048 | **no** |" in text
