@@ -1,5 +1,6 @@
 """Which placement events become which HL7 v2 ADT messages, and queueing them in the feed's
-outbox (services/interop/store.py AdtMessage) with the projection's transaction.
+outbox (services/interop/store.py AdtMessage) through the projection's repository, in its
+transaction.
 
 Triggers (HL7 v2.5.1, chapter 3): A01 admit, A02 transfer (another site, or another level of
 care: a new patient location), A03 discharge, A11 cancel admit, A05 pre-admit (waitlisted)."""
@@ -11,12 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from contracts import Envelope, EventData
 from contracts.stays import EpisodeStatus, MoveKind, PlacementChange
 from services.interop import hl7v2
 from services.interop.deps import AdtConfig
+from services.interop.ports import InteropRepository
 from services.interop.store import AdtMessage, EncounterRow, EpisodeRow
 
 
@@ -74,7 +74,7 @@ def message_for(change: PlacementChange, data: EventData, envelope: Envelope, *,
     return None
 
 
-def queue(session: Session, event: AdtEvent, config: AdtConfig) -> None:
-    session.add(AdtMessage(control_id=event.control_id, client_ref=event.client_ref,
-                           trigger=event.trigger, message=hl7v2.render(event, config),
-                           created_at=event.occurred_at))
+def queue(repo: InteropRepository, event: AdtEvent, config: AdtConfig) -> None:
+    repo.save(AdtMessage(control_id=event.control_id, client_ref=event.client_ref,
+                         trigger=event.trigger, message=hl7v2.render(event, config),
+                         created_at=event.occurred_at))

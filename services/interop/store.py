@@ -2,17 +2,21 @@
 level segments as encounters, sessions as appointments, relapse-risk flags, consents), the HL7 v2
 ADT feed's outbox and dead letters, and bulk-export jobs. Every projection row carries
 `last_updated` (FHIR `meta.lastUpdated`, `_lastUpdated` and `_since`) and the event that last
-changed it (`meta.source`)."""
+changed it (`meta.source`). `SqlInterop` is the projection's repository on them."""
+
+from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, MetaData, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
+from carepath.persistence.uow import Transaction
+from contracts.stays import OPEN_STATUSES
 
 
 def json_column(default: Any = list) -> Any:
@@ -189,3 +193,48 @@ class ExportJob(InteropTable, table=True):
 
 metadata = InteropTable.metadata
 outbox, inbox = runtime_tables(metadata)
+
+
+class SqlInterop:
+    """Interop's projection rows and ADT outbox in its database, in the session of one unit of
+    work (`ports.InteropRepository`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @classmethod
+    def of(cls, tx: Transaction) -> SqlInterop:
+        return cls(tx.session)
+
+    def patient(self, client_ref: str) -> PatientRow | None:
+        return self.session.get(PatientRow, client_ref)
+
+    def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
+        return self.session.get(EpisodeRow, episode_id)
+
+    def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
+        return self.session.exec(
+            select(EpisodeRow)
+            .where(EpisodeRow.client_ref == client_ref,
+                   col(EpisodeRow.status).in_(OPEN_STATUSES))
+            .order_by(col(EpisodeRow.opened_at).desc())
+        ).first()
+
+    def open_encounter(self, episode_id: uuid.UUID) -> EncounterRow | None:
+        return self.session.exec(
+            select(EncounterRow)
+            .where(EncounterRow.episode_id == episode_id, col(EncounterRow.ended_at).is_(None))
+            .order_by(col(EncounterRow.started_at).desc())
+        ).first()
+
+    def appointment(self, session_id: str) -> AppointmentRow | None:
+        return self.session.get(AppointmentRow, session_id)
+
+    def consent(self, consent_id: str) -> ConsentRow | None:
+        return self.session.get(ConsentRow, consent_id)
+
+    def save(self, row: InteropTable) -> None:
+        self.session.add(row)
+
+    def replace(self, row: FlagRow | ConsentRow) -> None:
+        self.session.merge(row)

@@ -1,15 +1,20 @@
 """Journey's tables: every event as consumed, and the views derived from them in the same
-transaction (episodes, level segments, waitlist, capacity, flows)."""
+transaction (episodes, level segments, waitlist, capacity, flows), and `SqlJourney`, the
+projection's repository on them."""
+
+from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, MetaData
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
+from carepath.persistence.uow import Transaction
+from contracts.stays import OPEN_STATUSES
 
 
 class JourneyTable(SQLModel):
@@ -98,3 +103,48 @@ class FlowMove(JourneyTable, table=True):
 
 metadata = JourneyTable.metadata
 outbox, inbox = runtime_tables(metadata)
+
+
+class SqlJourney:
+    """Journey's views in its database, in the session of one unit of work
+    (`ports.JourneyRepository`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @classmethod
+    def of(cls, tx: Transaction) -> SqlJourney:
+        return cls(tx.session)
+
+    def episode(self, episode_id: uuid.UUID) -> Episode | None:
+        return self.session.get(Episode, episode_id)
+
+    def open_episode_of(self, client_ref: str) -> Episode | None:
+        return self.session.exec(
+            select(Episode)
+            .where(Episode.client_ref == client_ref, col(Episode.status).in_(OPEN_STATUSES))
+            .order_by(col(Episode.opened_at).desc())
+        ).first()
+
+    def open_segment(self, episode_id: uuid.UUID) -> Segment | None:
+        return self.session.exec(
+            select(Segment)
+            .where(Segment.episode_id == episode_id, col(Segment.ended_at).is_(None))
+            .order_by(col(Segment.started_at).desc())
+        ).first()
+
+    def capacity(self, site_id: str, level: str) -> SiteCapacity | None:
+        return self.session.get(SiteCapacity, (site_id, level))
+
+    def flow_move(self, event_id: uuid.UUID) -> FlowMove | None:
+        return self.session.get(FlowMove, event_id)
+
+    def waiting(self, client_ref: str) -> WaitlistEntry | None:
+        return self.session.get(WaitlistEntry, client_ref)
+
+    def save(self, row: JourneyTable) -> None:
+        self.session.add(row)
+
+    def delete(self, row: FlowMove | WaitlistEntry) -> None:
+        self.session.delete(row)
+        self.session.flush()  # so that a row of the same key can be added in this unit of work
