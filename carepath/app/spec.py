@@ -4,9 +4,9 @@ the HTTP routes and the service packages."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -15,7 +15,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
 from carepath.http.access import Rule
-from carepath.messaging.consumer import EventHandlers
+from carepath.messaging.consumer import EventHandlers, Incoming
 from carepath.messaging.relay import OutboxRelay
 from carepath.observability.client_trace import SubjectOf
 from carepath.observability.telemetry import Metrics
@@ -28,6 +28,21 @@ D = TypeVar("D")
 
 def _no_deps(settings: Settings) -> Any:
     return None
+
+
+class BulkReplay(Protocol):
+    """A read model rebuilt in bulk into empty tables (`carepath rebuild`): the same projection
+    as its handlers, folded in memory in the topics' order and written in large batches, so
+    that the rebuild equals, row for row, what the handlers build one fetched batch at a time.
+    The rebuild keeps the inbox; the replay keeps the views."""
+
+    def apply(self, events: Sequence[Incoming]) -> None:
+        """Fold these events (new to the read model, decoded, in order)."""
+        ...
+
+    def close(self) -> None:
+        """Write what is still in memory."""
+        ...
 
 
 @dataclass
@@ -50,6 +65,8 @@ class ServiceSpec(Generic[DepsT]):
     # The client a request is about when its path names something else (a session, a
     # proposal), so that a command without trace headers continues the client's trace.
     trace_subject: SubjectOf | None = None
+    # A read model's rebuild in bulk (into an empty database); None: its handlers replay.
+    bulk_replay: Callable[[Engine], BulkReplay] | None = None
 
 
 @dataclass

@@ -148,7 +148,7 @@ class EventProcessor:
         handler = self.handlers.get(type(data))
         if handler is None:
             return None
-        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        headers = headers_of(record)
         return Ready(record, Incoming(envelope=envelope, data=data,
                                       trace_id=trace_id_of(headers)), handler, headers)
 
@@ -229,6 +229,10 @@ class EventProcessor:
         self.metrics.consumed.labels(self.service, _type_of(record), "dead_lettered").inc()
         log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,
                     type(error).__name__)
+
+
+def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
 
 
 def _type_of(record: ConsumerRecord[bytes, bytes]) -> str:

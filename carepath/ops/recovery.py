@@ -4,24 +4,28 @@ its data, rebuild a read model by replaying the topics from the beginning."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Engine
 
 from carepath import registry
-from carepath.messaging.consumer import EventProcessor
+from carepath.app.spec import ServiceSpec
+from carepath.messaging.consumer import EventProcessor, Incoming, headers_of
 from carepath.messaging.kafka import producer_for
 from carepath.messaging.relay import OutboxStore, publish_rows
-from carepath.observability.telemetry import Metrics
+from carepath.observability.telemetry import Metrics, trace_id_of
 from carepath.persistence import migrations
 from carepath.persistence.db import make_engine
 from carepath.persistence.uow import UnitOfWork
 from carepath.settings import Settings
-from contracts import dlq_topic_for
+from contracts import Envelope, InvalidEvent, UnknownEventType, dlq_topic_for
 
 DLQ_PREFIX = "carepath.dlq."
 
@@ -196,18 +200,74 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
     url = database_url or settings.database_url_for(service)
     engine = make_engine(url)
     await asyncio.to_thread(migrations.recreate, engine, service)
-    replay = _Replay(service=service, handlers=spec.handlers,
+    coverage = Coverage()
+    batches = read_batches(settings.bootstrap, spec.handlers.topics(), coverage=coverage)
+    try:
+        if spec.bulk_replay is not None:
+            count, skipped = await _in_bulk(spec, engine, batches)
+        else:
+            count, skipped = await _through_handlers(spec, engine, settings, batches)
+    finally:
+        engine.dispose()
+    return {"service": service, "database": url.split("@")[-1], "records": count,
+            "skipped": skipped, "unseen": coverage.unseen()}
+
+
+async def _through_handlers(spec: ServiceSpec[Any], engine: Engine, settings: Settings,
+                            batches: AsyncIterator[list[ConsumerRecord[bytes, bytes]]]
+                            ) -> tuple[int, int]:
+    """The records through the service's handlers, a fetched batch a transaction, as live."""
+    replay = _Replay(service=spec.name, handlers=spec.handlers,
                      uow=UnitOfWork(engine, outbox=spec.outbox, inbox=spec.inbox),
                      producer=None,
-                     metrics=Metrics(service), deps=spec.make_deps(settings),
+                     metrics=Metrics(spec.name), deps=spec.make_deps(settings),
                      max_backoff_s=settings.retry_max_backoff_s,
                      unknown_attempts=settings.retry_unknown_attempts)
-    count, coverage = 0, Coverage()
-    async for batch in read_batches(settings.bootstrap, spec.handlers.topics(),
-                                    coverage=coverage):
+    count = 0
+    async for batch in batches:
         for start in range(0, len(batch), settings.consume_batch_max):
             await replay.process_batch(batch[start:start + settings.consume_batch_max])
         count += len(batch)
-    engine.dispose()
-    return {"service": service, "database": url.split("@")[-1], "records": count,
-            "skipped": replay.skipped, "unseen": coverage.unseen()}
+    return count, replay.skipped
+
+
+async def _in_bulk(spec: ServiceSpec[Any], engine: Engine,
+                   batches: AsyncIterator[list[ConsumerRecord[bytes, bytes]]]
+                   ) -> tuple[int, int]:
+    """The records through the read model's bulk replay (`ServiceSpec.bulk_replay`): decoded
+    once, a repeat or an unreadable record skipped as the live consumer skips it (the inbox,
+    the DLQ), the rest folded in order; the inbox written in bulk at the end."""
+    assert spec.bulk_replay is not None
+    replay = spec.bulk_replay(engine)
+    consumer = f"carepath.{spec.name}"
+    seen: dict[uuid.UUID, None] = {}  # the inbox, in order
+    count = skipped = 0
+    async for batch in batches:
+        events: list[Incoming] = []
+        for record in batch:
+            try:
+                envelope = Envelope.from_bytes(record.value or b"")
+                data = envelope.payload()
+            except (InvalidEvent, UnknownEventType):
+                skipped += 1  # dead-lettered live too
+                continue
+            if spec.handlers.get(type(data)) is None or envelope.id in seen:
+                continue
+            seen[envelope.id] = None
+            events.append(Incoming(envelope=envelope, data=data,
+                                   trace_id=trace_id_of(headers_of(record))))
+        await asyncio.to_thread(replay.apply, events)
+        count += len(batch)
+    await asyncio.to_thread(replay.close)
+    await asyncio.to_thread(_write_inbox, engine, spec.inbox, consumer, list(seen))
+    return count, skipped
+
+
+def _write_inbox(engine: Engine, inbox: Table, consumer: str, event_ids: list[uuid.UUID],
+                 chunk: int = 20_000) -> None:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for start in range(0, len(event_ids), chunk):
+            conn.execute(insert(inbox), [
+                {"consumer": consumer, "event_id": event_id, "processed_at": now}
+                for event_id in event_ids[start:start + chunk]])

@@ -9,6 +9,7 @@ from carepath.settings import Settings
 from services.journey import api, dashboard, feeds, store
 from services.journey.deps import ConfiguredSites, make_deps
 from services.journey.handlers import handlers
+from services.journey.replay import JourneyReplay
 
 
 def _routes() -> APIRouter:
@@ -20,7 +21,8 @@ def _routes() -> APIRouter:
 
 
 SPEC = ServiceSpec[ConfiguredSites](name="journey", metadata=store.metadata, outbox=store.outbox,
-                   inbox=store.inbox, router=_routes(), handlers=handlers, make_deps=make_deps)
+                   inbox=store.inbox, router=_routes(), handlers=handlers, make_deps=make_deps,
+                   bulk_replay=JourneyReplay)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -23,14 +23,14 @@ from contracts.stays import (
     StayEvent,
     fold_placement,
 )
-from services.journey.ports import JourneyRepository
-from services.journey.store import (
-    Episode,
-    FlowMove,
-    JourneyEvent,
-    Segment,
-    SiteCapacity,
-    WaitlistEntry,
+from services.journey.ports import (
+    CapacityRow,
+    EpisodeRow,
+    EventRow,
+    JourneyRepository,
+    MoveRow,
+    SegmentRow,
+    WaitingRow,
 )
 
 
@@ -53,7 +53,7 @@ class Projection:
             row = self.repo.capacity(data.site_id, level.value)
             if row is not None and row.as_of > at:
                 continue  # a newer figure already arrived; this one is stale
-            row = row or SiteCapacity(site_id=data.site_id, level=level.value,
+            row = row or CapacityRow(site_id=data.site_id, level=level.value,
                                       capacity=capacity, as_of=at, event_id=envelope.id)
             row.capacity, row.as_of, row.event_id = capacity, at, envelope.id
             self.repo.save(row)
@@ -74,13 +74,13 @@ class Projection:
         self._update_waitlist(change, event, folded.episode.episode_id)
 
     def _count(self, move: Move, event: StayEvent) -> None:
-        self.repo.save(FlowMove(event_id=event.event_id, client_ref=event.client_ref,
+        self.repo.save(MoveRow(event_id=event.event_id, client_ref=event.client_ref,
                                 kind=move.kind.value, site_id=move.site_id,
                                 to_site=move.to_site, from_level=move.from_level,
                                 to_level=move.to_level, disposition=move.disposition,
                                 at=event.at))
 
-    def _void_admission(self, change: PlacementChange, segment: Segment | None) -> None:
+    def _void_admission(self, change: PlacementChange, segment: SegmentRow | None) -> None:
         """A cancelled admission never happened: its move no longer counts in the flows."""
         if change.admission_event_id:  # the event names it (as text)
             admission = _event_id(change.admission_event_id)
@@ -98,7 +98,7 @@ class Projection:
                 self.repo.delete(waiting)
         if change.waitlists is not None:
             place = change.waitlists
-            entry = self.repo.waiting(event.client_ref) or WaitlistEntry(
+            entry = self.repo.waiting(event.client_ref) or WaitingRow(
                 client_ref=event.client_ref, site_id=place.site_id, level=place.level,
                 since=event.at)
             entry.site_id, entry.level = place.site_id, place.level
@@ -113,35 +113,35 @@ class JourneyStays:
 
     repo: JourneyRepository
 
-    def episode(self, episode_id: uuid.UUID) -> Episode | None:
+    def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
         return self.repo.episode(episode_id)
 
-    def open_episode_of(self, client_ref: str) -> Episode | None:
+    def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
         return self.repo.open_episode_of(client_ref)
 
-    def open_segment(self, episode: Episode) -> Segment | None:
+    def open_segment(self, episode: EpisodeRow) -> SegmentRow | None:
         return self.repo.open_segment(episode.episode_id)
 
-    def add_episode(self, opening: Opening, event: StayEvent) -> Episode:
-        episode = Episode(episode_id=opening.episode_id, client_ref=event.client_ref,
+    def add_episode(self, opening: Opening, event: StayEvent) -> EpisodeRow:
+        episode = EpisodeRow(episode_id=opening.episode_id, client_ref=event.client_ref,
                           site_id=opening.site_id, status=opening.status.value,
                           opened_at=event.at)
         self.repo.save(episode)
         return episode
 
-    def end_segment(self, segment: Segment, reason: SegmentEnd, event: StayEvent) -> None:
+    def end_segment(self, segment: SegmentRow, reason: SegmentEnd, event: StayEvent) -> None:
         segment.ended_at, segment.end_reason = event.at, reason.value
         segment.ended_by = event.event_id
         self.repo.save(segment)
 
-    def start_segment(self, episode: Episode, stay: Stay, event: StayEvent) -> Segment:
-        segment = Segment(episode_id=episode.episode_id, client_ref=event.client_ref,
+    def start_segment(self, episode: EpisodeRow, stay: Stay, event: StayEvent) -> SegmentRow:
+        segment = SegmentRow(episode_id=episode.episode_id, client_ref=event.client_ref,
                           site_id=stay.site_id, level=stay.level, started_at=event.at,
                           started_by=event.event_id)
         self.repo.save(segment)
         return segment
 
-    def update_episode(self, episode: Episode, state: EpisodeState, event: StayEvent) -> None:
+    def update_episode(self, episode: EpisodeRow, state: EpisodeState, event: StayEvent) -> None:
         episode.status, episode.disposition, episode.site_id = (
             state.status, state.disposition, state.site_id)
         # Journey dates a discharged episode's close by its (latest) discharge.
@@ -149,9 +149,9 @@ class JourneyStays:
         self.repo.save(episode)
 
 
-def event_row(event: Incoming) -> JourneyEvent:
+def event_row(event: Incoming) -> EventRow:
     envelope = event.envelope
-    return JourneyEvent(
+    return EventRow(
         id=envelope.id, client_ref=envelope.subject, episode_id=envelope.episodeid,
         site_id=envelope.siteid, type=envelope.type, name=type(event.data).event_name(),
         source=envelope.source, time=envelope.time, recorded_at=envelope.recordedat,

@@ -6,15 +6,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, Index, MetaData
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import JSON, Column, ColumnElement, Index, MetaData, Table, delete, insert, update
+from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
+from services.journey.ports import (
+    CapacityRow,
+    EpisodeRow,
+    EventRow,
+    MoveRow,
+    Row,
+    SegmentRow,
+    WaitingRow,
+    values_of,
+)
 
 
 class JourneyTable(SQLModel):
@@ -105,46 +115,89 @@ metadata = JourneyTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
 
+# Each projection row (ports.py) and the table that keeps it.
+TABLE_OF: dict[type[Any], Table] = {
+    EventRow: JourneyEvent.__table__,  # type: ignore[attr-defined]
+    EpisodeRow: Episode.__table__,  # type: ignore[attr-defined]
+    SegmentRow: Segment.__table__,  # type: ignore[attr-defined]
+    WaitingRow: WaitlistEntry.__table__,  # type: ignore[attr-defined]
+    CapacityRow: SiteCapacity.__table__,  # type: ignore[attr-defined]
+    MoveRow: FlowMove.__table__,  # type: ignore[attr-defined]
+}
+R = TypeVar("R", bound=Row)
+
+
 class SqlJourney:
-    """Journey's views in its database, in the session of one unit of work
-    (`ports.JourneyRepository`)."""
+    """Journey's views in its database, in the transaction of one unit of work
+    (`ports.JourneyRepository`), in SQL statements on the tables — no ORM objects: a row read
+    or saved here is updated when saved again, a new one inserted."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._stored: dict[int, Row] = {}  # the rows read or saved here, by identity
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlJourney:
         return cls(tx.session)
 
-    def episode(self, episode_id: uuid.UUID) -> Episode | None:
-        return self.session.get(Episode, episode_id)
+    def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
+        return self._one(EpisodeRow, _key(EpisodeRow, episode_id))
 
-    def open_episode_of(self, client_ref: str) -> Episode | None:
-        return self.session.exec(
-            select(Episode)
-            .where(Episode.client_ref == client_ref, col(Episode.status).in_(OPEN_STATUSES))
-            .order_by(col(Episode.opened_at).desc())
-        ).first()
+    def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
+        table = TABLE_OF[EpisodeRow]
+        return self._one(EpisodeRow, (table.c.client_ref == client_ref,
+                                      table.c.status.in_(OPEN_STATUSES)),
+                         latest=table.c.opened_at)
 
-    def open_segment(self, episode_id: uuid.UUID) -> Segment | None:
-        return self.session.exec(
-            select(Segment)
-            .where(Segment.episode_id == episode_id, col(Segment.ended_at).is_(None))
-            .order_by(col(Segment.started_at).desc())
-        ).first()
+    def open_segment(self, episode_id: uuid.UUID) -> SegmentRow | None:
+        table = TABLE_OF[SegmentRow]
+        return self._one(SegmentRow, (table.c.episode_id == episode_id,
+                                      table.c.ended_at.is_(None)),
+                         latest=table.c.started_at)
 
-    def capacity(self, site_id: str, level: str) -> SiteCapacity | None:
-        return self.session.get(SiteCapacity, (site_id, level))
+    def capacity(self, site_id: str, level: str) -> CapacityRow | None:
+        return self._one(CapacityRow, _key(CapacityRow, site_id, level))
 
-    def flow_move(self, event_id: uuid.UUID) -> FlowMove | None:
-        return self.session.get(FlowMove, event_id)
+    def flow_move(self, event_id: uuid.UUID) -> MoveRow | None:
+        return self._one(MoveRow, _key(MoveRow, event_id))
 
-    def waiting(self, client_ref: str) -> WaitlistEntry | None:
-        return self.session.get(WaitlistEntry, client_ref)
+    def waiting(self, client_ref: str) -> WaitingRow | None:
+        return self._one(WaitingRow, _key(WaitingRow, client_ref))
 
-    def save(self, row: JourneyTable) -> None:
-        self.session.add(row)
+    def save(self, row: Row) -> None:
+        table, values = TABLE_OF[type(row)], values_of(row)
+        if id(row) in self._stored:
+            keys = _key(type(row), *(values.pop(c.key) for c in table.primary_key))
+            self.session.execute(update(table).where(*keys).values(values))
+            return
+        if isinstance(row, SegmentRow):
+            del values["id"]  # the database numbers it
+            row.id = self.session.execute(
+                insert(table).values(values).returning(table.c.id)).scalar_one()
+        else:
+            self.session.execute(insert(table).values(values))
+        self._stored[id(row)] = row
 
-    def delete(self, row: FlowMove | WaitlistEntry) -> None:
-        self.session.delete(row)
-        self.session.flush()  # so that a row of the same key can be added in this unit of work
+    def delete(self, row: MoveRow | WaitingRow) -> None:
+        table = TABLE_OF[type(row)]
+        self.session.execute(delete(table).where(
+            *_key(type(row), *(getattr(row, c.key) for c in table.primary_key))))
+        self._stored.pop(id(row), None)
+
+    def _one(self, kind: type[R], where: tuple[ColumnElement[bool], ...],
+             latest: ColumnElement[Any] | None = None) -> R | None:
+        query = TABLE_OF[kind].select().where(*where)
+        if latest is not None:
+            query = query.order_by(latest.desc()).limit(1)
+        found = self.session.execute(query).first()
+        if found is None:
+            return None
+        row = kind(**found._mapping)
+        self._stored[id(row)] = row
+        return row
+
+
+def _key(kind: type[Row], *values: Any) -> tuple[ColumnElement[bool], ...]:
+    """The primary key of `kind`'s table equal to `values`."""
+    return tuple(column == value
+                 for column, value in zip(TABLE_OF[kind].primary_key, values, strict=True))

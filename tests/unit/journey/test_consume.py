@@ -4,13 +4,20 @@ gives the same rows."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields, is_dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from carepath.messaging.consumer import Incoming
+from carepath.persistence.db import make_engine
+from services.journey import replay
 from services.journey.app import SPEC
 from services.journey.store import (
+    TABLE_OF,
     Episode,
     FlowMove,
     JourneyEvent,
@@ -55,5 +62,29 @@ def test_the_sql_repository_holds_what_the_fake_does_and_a_rebuild_is_the_same()
 
 
 def _sorted(found: Any) -> list[dict[str, Any]]:
-    return sorted((row.model_dump() for row in found),
-                  key=lambda row: repr(sorted(row.items())))
+    dicts = (asdict(row) if is_dataclass(row) else row.model_dump() for row in found)
+    return sorted(dicts, key=lambda row: repr(sorted(row.items())))
+
+
+def test_each_projection_row_has_exactly_its_tables_columns() -> None:
+    for kind, table in TABLE_OF.items():
+        assert {f.name for f in fields(kind)} == set(table.columns.keys()), kind
+
+
+def test_a_bulk_replay_writes_what_the_handler_does_row_for_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay, "CHUNK", 7)  # event rows go out in several chunks
+    events = [*walks(12, clients=40), capacity_changed("boston", day(3), residential=9),
+              capacity_changed("boston", day(1), residential=2)]
+    engine = make_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    SPEC.metadata.create_all(engine)
+    bulk = replay.JourneyReplay(engine)
+    for start in range(0, len(events), 50):
+        bulk.apply([Incoming(envelope=e, data=e.payload(), trace_id=None)
+                    for e in events[start:start + 50]])
+    bulk.close()
+    with EventHarness(SPEC) as live:
+        for start in range(0, len(events), 9):
+            live.feed(*events[start:start + 9])
+        assert rows(engine) == rows(live.engine)  # segment ids included
+    assert len(rows(engine)["Segment"]) > 40
