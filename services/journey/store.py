@@ -8,7 +8,18 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, ColumnElement, Index, MetaData, Table, delete, insert, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    update,
+)
 from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables
@@ -127,77 +138,98 @@ TABLE_OF: dict[type[Any], Table] = {
 R = TypeVar("R", bound=Row)
 
 
+class _Statements:
+    """A table's statements, built once with bound parameters: SQLAlchemy then finds each
+    compiled in its cache at once, where a statement built per call with its values costs far
+    more than the database's work. Key columns are bound as `key_<column>`."""
+
+    def __init__(self, table: Table) -> None:
+        key = [c == bindparam(f"key_{c.key}") for c in table.primary_key]
+        self.key_names = [c.key for c in table.primary_key]
+        self.get = table.select().where(*key)
+        self.insert = insert(table)
+        self.update = update(table).where(*key)  # SET: the columns the parameters name
+        self.delete = delete(table).where(*key)
+
+    def keyed(self, values: dict[str, Any]) -> dict[str, Any]:
+        """`values` with the key columns moved to their `key_` parameters."""
+        keys = {f"key_{name}": values.pop(name) for name in self.key_names}
+        return {**values, **keys}
+
+
+STATEMENTS = {kind: _Statements(table) for kind, table in TABLE_OF.items()}
+_episode, _segment = TABLE_OF[EpisodeRow], TABLE_OF[SegmentRow]
+OPEN_EPISODE_OF = (_episode.select()
+                   .where(_episode.c.client_ref == bindparam("client_ref"),
+                          _episode.c.status.in_(OPEN_STATUSES))
+                   .order_by(_episode.c.opened_at.desc()).limit(1))
+OPEN_SEGMENT = (_segment.select()
+                .where(_segment.c.episode_id == bindparam("episode_id"),
+                       _segment.c.ended_at.is_(None))
+                .order_by(_segment.c.started_at.desc()).limit(1))
+INSERT_SEGMENT = insert(_segment).returning(_segment.c.id)
+
+
 class SqlJourney:
     """Journey's views in its database, in the transaction of one unit of work
     (`ports.JourneyRepository`), in SQL statements on the tables — no ORM objects: a row read
     or saved here is updated when saved again, a new one inserted."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
-        self._stored: dict[int, Row] = {}  # the rows read or saved here, by identity
+        # The unit of work's connection, in its transaction: Core statements need no session.
+        self.connection = session.connection()
+        # The rows read or saved here, by identity, with their values as the database has them.
+        self._stored: dict[int, tuple[Row, dict[str, Any]]] = {}
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlJourney:
         return cls(tx.session)
 
     def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
-        return self._one(EpisodeRow, _key(EpisodeRow, episode_id))
+        return self._by_key(EpisodeRow, episode_id=episode_id)
 
     def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
-        table = TABLE_OF[EpisodeRow]
-        return self._one(EpisodeRow, (table.c.client_ref == client_ref,
-                                      table.c.status.in_(OPEN_STATUSES)),
-                         latest=table.c.opened_at)
+        return self._one(EpisodeRow, OPEN_EPISODE_OF, {"client_ref": client_ref})
 
     def open_segment(self, episode_id: uuid.UUID) -> SegmentRow | None:
-        table = TABLE_OF[SegmentRow]
-        return self._one(SegmentRow, (table.c.episode_id == episode_id,
-                                      table.c.ended_at.is_(None)),
-                         latest=table.c.started_at)
+        return self._one(SegmentRow, OPEN_SEGMENT, {"episode_id": episode_id})
 
     def capacity(self, site_id: str, level: str) -> CapacityRow | None:
-        return self._one(CapacityRow, _key(CapacityRow, site_id, level))
+        return self._by_key(CapacityRow, site_id=site_id, level=level)
 
     def flow_move(self, event_id: uuid.UUID) -> MoveRow | None:
-        return self._one(MoveRow, _key(MoveRow, event_id))
+        return self._by_key(MoveRow, event_id=event_id)
 
     def waiting(self, client_ref: str) -> WaitingRow | None:
-        return self._one(WaitingRow, _key(WaitingRow, client_ref))
+        return self._by_key(WaitingRow, client_ref=client_ref)
 
     def save(self, row: Row) -> None:
-        table, values = TABLE_OF[type(row)], values_of(row)
-        if id(row) in self._stored:
-            keys = _key(type(row), *(values.pop(c.key) for c in table.primary_key))
-            self.session.execute(update(table).where(*keys).values(values))
-            return
-        if isinstance(row, SegmentRow):
+        statements, values = STATEMENTS[type(row)], values_of(row)
+        stored = self._stored.get(id(row))
+        if stored is not None:
+            if values != stored[1]:  # else the database has it already
+                self.connection.execute(statements.update, statements.keyed(dict(values)))
+        elif isinstance(row, SegmentRow):
             del values["id"]  # the database numbers it
-            row.id = self.session.execute(
-                insert(table).values(values).returning(table.c.id)).scalar_one()
+            row.id = values["id"] = self.connection.execute(INSERT_SEGMENT, values).scalar_one()
         else:
-            self.session.execute(insert(table).values(values))
-        self._stored[id(row)] = row
+            self.connection.execute(statements.insert, values)
+        self._stored[id(row)] = (row, values)
 
     def delete(self, row: MoveRow | WaitingRow) -> None:
-        table = TABLE_OF[type(row)]
-        self.session.execute(delete(table).where(
-            *_key(type(row), *(getattr(row, c.key) for c in table.primary_key))))
+        statements = STATEMENTS[type(row)]
+        self.connection.execute(statements.delete, {f"key_{name}": getattr(row, name)
+                                                 for name in statements.key_names})
         self._stored.pop(id(row), None)
 
-    def _one(self, kind: type[R], where: tuple[ColumnElement[bool], ...],
-             latest: ColumnElement[Any] | None = None) -> R | None:
-        query = TABLE_OF[kind].select().where(*where)
-        if latest is not None:
-            query = query.order_by(latest.desc()).limit(1)
-        found = self.session.execute(query).first()
+    def _by_key(self, kind: type[R], **key: Any) -> R | None:
+        return self._one(kind, STATEMENTS[kind].get, {f"key_{k}": v for k, v in key.items()})
+
+    def _one(self, kind: type[R], query: Select[Any], parameters: dict[str, Any]) -> R | None:
+        found = self.connection.execute(query, parameters).first()
         if found is None:
             return None
-        row = kind(**found._mapping)
-        self._stored[id(row)] = row
+        values = dict(found._mapping)
+        row = kind(**values)
+        self._stored[id(row)] = (row, values)
         return row
-
-
-def _key(kind: type[Row], *values: Any) -> tuple[ColumnElement[bool], ...]:
-    """The primary key of `kind`'s table equal to `values`."""
-    return tuple(column == value
-                 for column, value in zip(TABLE_OF[kind].primary_key, values, strict=True))
