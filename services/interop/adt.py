@@ -16,8 +16,7 @@ from contracts import Envelope, EventData
 from contracts.stays import EpisodeStatus, MoveKind, PlacementChange
 from services.interop import hl7v2
 from services.interop.deps import AdtConfig
-from services.interop.ports import InteropRepository
-from services.interop.store import AdtMessage, EncounterRow, EpisodeRow
+from services.interop.ports import Encounter, EpisodeOfCare, InteropRepository, QueuedAdt
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,8 @@ class AdtEvent:
 
 
 def message_for(change: PlacementChange, data: EventData, envelope: Envelope, *,
-                episode: EpisodeRow, ended: EncounterRow | None,
-                started: EncounterRow | None) -> AdtEvent | None:
+                episode: EpisodeOfCare, ended: Encounter | None,
+                started: Encounter | None) -> AdtEvent | None:
     """The ADT message a placement change means, if any."""
     common: dict[str, Any] = {
         "event_id": envelope.id, "client_ref": envelope.subject,
@@ -75,6 +74,6 @@ def message_for(change: PlacementChange, data: EventData, envelope: Envelope, *,
 
 
 def queue(repo: InteropRepository, event: AdtEvent, config: AdtConfig) -> None:
-    repo.save(AdtMessage(control_id=event.control_id, client_ref=event.client_ref,
+    repo.save(QueuedAdt(control_id=event.control_id, client_ref=event.client_ref,
                          trigger=event.trigger, message=hl7v2.render(event, config),
                          created_at=event.occurred_at))

@@ -32,17 +32,17 @@ from contracts.stays import (
 )
 from services.interop import adt
 from services.interop.deps import InteropDeps
-from services.interop.ports import InteropRepository
-from services.interop.store import (
-    AppointmentRow,
-    ConsentRow,
-    EncounterRow,
-    EpisodeRow,
-    FlagRow,
-    PatientRow,
+from services.interop.ports import (
+    Appointment,
+    Consent,
+    Encounter,
+    EpisodeOfCare,
+    Flag,
+    InteropRepository,
+    Patient,
 )
 
-Touched = EpisodeRow | EncounterRow | AppointmentRow | ConsentRow
+Touched = EpisodeOfCare | Encounter | Appointment | Consent
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Projection:
         at, event_id = as_utc(envelope.time), envelope.id
         row = self.repo.patient(envelope.subject)
         if row is None:
-            row = PatientRow(client_ref=envelope.subject, site_id=envelope.siteid,
+            row = Patient(client_ref=envelope.subject, site_id=envelope.siteid,
                              first_seen=at, last_updated=at, event_id=event_id)
         else:
             row.first_seen = min(row.first_seen, at)
@@ -102,7 +102,7 @@ class Projection:
 
     def scheduled(self, data: SessionsScheduled, envelope: Envelope) -> None:
         for planned in data.sessions:
-            row = self.repo.appointment(planned.session_id) or AppointmentRow(
+            row = self.repo.appointment(planned.session_id) or Appointment(
                 session_id=planned.session_id, client_ref=envelope.subject,
                 level=data.level.value, kind=planned.kind.value, starts_at=planned.starts_at,
                 duration_min=planned.duration_min, status="scheduled",
@@ -122,7 +122,7 @@ class Projection:
                 self.repo.save(row)
 
     def attended(self, data: AttendanceRecorded, envelope: Envelope) -> None:
-        row = self.repo.appointment(data.session_id) or AppointmentRow(
+        row = self.repo.appointment(data.session_id) or Appointment(
             session_id=data.session_id, client_ref=envelope.subject, level=data.level.value,
             kind=data.kind.value, starts_at=data.scheduled_at, duration_min=60,
             status="scheduled", episode_id=envelope.episodeid, site_id=envelope.siteid,
@@ -133,7 +133,7 @@ class Projection:
 
     def flagged(self, data: RelapseRiskFlagged, envelope: Envelope) -> None:
         at = as_utc(envelope.time)
-        self.repo.replace(FlagRow(
+        self.repo.replace(Flag(
             flag_id=data.flag_id, client_ref=envelope.subject, episode_id=envelope.episodeid,
             site_id=envelope.siteid, severity=data.severity.value, score=data.score,
             indicators=sorted({i.code.value if i.code else i.name for i in data.indicators}),
@@ -142,7 +142,7 @@ class Projection:
 
     def consented(self, data: ConsentRecorded, envelope: Envelope) -> None:
         at = as_utc(envelope.time)
-        self.repo.replace(ConsentRow(
+        self.repo.replace(Consent(
             consent_id=data.consent_id, client_ref=envelope.subject, site_id=envelope.siteid,
             recipient_ref=data.recipient_ref, purpose=data.purpose,
             information=[i.value for i in data.information], expires_at=data.expires_at,
@@ -165,39 +165,39 @@ class InteropStays:
 
     repo: InteropRepository
 
-    def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
+    def episode(self, episode_id: uuid.UUID) -> EpisodeOfCare | None:
         return self.repo.episode(episode_id)
 
-    def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
+    def open_episode_of(self, client_ref: str) -> EpisodeOfCare | None:
         return self.repo.open_episode_of(client_ref)
 
-    def open_segment(self, episode: EpisodeRow) -> EncounterRow | None:
+    def open_segment(self, episode: EpisodeOfCare) -> Encounter | None:
         return self.repo.open_encounter(episode.episode_id)
 
-    def add_episode(self, opening: Opening, event: StayEvent) -> EpisodeRow:
-        episode = EpisodeRow(episode_id=opening.episode_id, client_ref=event.client_ref,
+    def add_episode(self, opening: Opening, event: StayEvent) -> EpisodeOfCare:
+        episode = EpisodeOfCare(episode_id=opening.episode_id, client_ref=event.client_ref,
                              site_id=opening.site_id, status=opening.status.value,
                              status_since=event.at, opened_at=event.at,
                              last_updated=event.at, event_id=event.event_id)
         self.repo.save(episode)
         return episode
 
-    def end_segment(self, segment: EncounterRow, reason: SegmentEnd, event: StayEvent
+    def end_segment(self, segment: Encounter, reason: SegmentEnd, event: StayEvent
                     ) -> None:
         segment.ended_at, segment.end_reason = event.at, reason.value
         _touch(segment, event.event_id, event.at)
         self.repo.save(segment)
 
-    def start_segment(self, episode: EpisodeRow, stay: Stay, event: StayEvent
-                      ) -> EncounterRow:
-        encounter = EncounterRow(encounter_id=event.event_id, episode_id=episode.episode_id,
+    def start_segment(self, episode: EpisodeOfCare, stay: Stay, event: StayEvent
+                      ) -> Encounter:
+        encounter = Encounter(encounter_id=event.event_id, episode_id=episode.episode_id,
                                  client_ref=event.client_ref, site_id=stay.site_id,
                                  level=stay.level, started_at=event.at,
                                  last_updated=event.at, event_id=event.event_id)
         self.repo.save(encounter)
         return encounter
 
-    def update_episode(self, episode: EpisodeRow, state: EpisodeState, event: StayEvent
+    def update_episode(self, episode: EpisodeOfCare, state: EpisodeState, event: StayEvent
                        ) -> None:
         if state.status != episode.status:  # the old status goes to the history
             episode.history = [*episode.history, {

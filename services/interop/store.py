@@ -10,13 +10,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import JSON, Column, Index, MetaData, Table, Text, bindparam
+from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
+from carepath.persistence.rows import RowStore
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
+from services.interop.ports import (
+    Appointment,
+    Consent,
+    Encounter,
+    EpisodeOfCare,
+    Flag,
+    Patient,
+    QueuedAdt,
+    Row,
+)
 
 
 def json_column(default: Any = list) -> Any:
@@ -195,46 +206,59 @@ metadata = InteropTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
 
+# Each projection row (ports.py) and the table that keeps it.
+TABLE_OF: dict[type[Any], Table] = {
+    Patient: PatientRow.__table__,  # type: ignore[attr-defined]
+    EpisodeOfCare: EpisodeRow.__table__,  # type: ignore[attr-defined]
+    Encounter: EncounterRow.__table__,  # type: ignore[attr-defined]
+    Appointment: AppointmentRow.__table__,  # type: ignore[attr-defined]
+    Flag: FlagRow.__table__,  # type: ignore[attr-defined]
+    Consent: ConsentRow.__table__,  # type: ignore[attr-defined]
+    QueuedAdt: AdtMessage.__table__,  # type: ignore[attr-defined]
+}
+_episode, _encounter = TABLE_OF[EpisodeOfCare], TABLE_OF[Encounter]
+OPEN_EPISODE_OF = (_episode.select()
+                   .where(_episode.c.client_ref == bindparam("client_ref"),
+                          _episode.c.status.in_(OPEN_STATUSES))
+                   .order_by(_episode.c.opened_at.desc()).limit(1))
+OPEN_ENCOUNTER = (_encounter.select()
+                  .where(_encounter.c.episode_id == bindparam("episode_id"),
+                         _encounter.c.ended_at.is_(None))
+                  .order_by(_encounter.c.started_at.desc()).limit(1))
+
+
 class SqlInterop:
-    """Interop's projection rows and ADT outbox in its database, in the session of one unit of
-    work (`ports.InteropRepository`)."""
+    """Interop's projection rows and ADT outbox in its database, in the transaction of one unit
+    of work (`ports.InteropRepository`): plain rows in Core statements
+    (carepath/persistence/rows.py)."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
+        self.rows = RowStore(session.connection(), TABLE_OF)
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlInterop:
         return cls(tx.session)
 
-    def patient(self, client_ref: str) -> PatientRow | None:
-        return self.session.get(PatientRow, client_ref)
+    def patient(self, client_ref: str) -> Patient | None:
+        return self.rows.by_key(Patient, client_ref=client_ref)
 
-    def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
-        return self.session.get(EpisodeRow, episode_id)
+    def episode(self, episode_id: uuid.UUID) -> EpisodeOfCare | None:
+        return self.rows.by_key(EpisodeOfCare, episode_id=episode_id)
 
-    def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
-        return self.session.exec(
-            select(EpisodeRow)
-            .where(EpisodeRow.client_ref == client_ref,
-                   col(EpisodeRow.status).in_(OPEN_STATUSES))
-            .order_by(col(EpisodeRow.opened_at).desc())
-        ).first()
+    def open_episode_of(self, client_ref: str) -> EpisodeOfCare | None:
+        return self.rows.one(EpisodeOfCare, OPEN_EPISODE_OF, {"client_ref": client_ref})
 
-    def open_encounter(self, episode_id: uuid.UUID) -> EncounterRow | None:
-        return self.session.exec(
-            select(EncounterRow)
-            .where(EncounterRow.episode_id == episode_id, col(EncounterRow.ended_at).is_(None))
-            .order_by(col(EncounterRow.started_at).desc())
-        ).first()
+    def open_encounter(self, episode_id: uuid.UUID) -> Encounter | None:
+        return self.rows.one(Encounter, OPEN_ENCOUNTER, {"episode_id": episode_id})
 
-    def appointment(self, session_id: str) -> AppointmentRow | None:
-        return self.session.get(AppointmentRow, session_id)
+    def appointment(self, session_id: str) -> Appointment | None:
+        return self.rows.by_key(Appointment, session_id=session_id)
 
-    def consent(self, consent_id: str) -> ConsentRow | None:
-        return self.session.get(ConsentRow, consent_id)
+    def consent(self, consent_id: str) -> Consent | None:
+        return self.rows.by_key(Consent, consent_id=consent_id)
 
-    def save(self, row: InteropTable) -> None:
-        self.session.add(row)
+    def save(self, row: Row) -> None:
+        self.rows.save(row)
 
-    def replace(self, row: FlagRow | ConsentRow) -> None:
-        self.session.merge(row)
+    def replace(self, row: Flag | Consent) -> None:
+        self.rows.replace(row)

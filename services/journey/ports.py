@@ -93,11 +93,6 @@ class MoveRow:
 Row = EventRow | EpisodeRow | SegmentRow | WaitingRow | CapacityRow | MoveRow
 
 
-def values_of(row: Row) -> dict[str, Any]:
-    """The row's columns and values (shallow: `dataclasses.asdict` deep-copies, slowly)."""
-    return {name: getattr(row, name) for name in row.__slots__}
-
-
 class JourneyRepository(Protocol):
     def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None: ...
 

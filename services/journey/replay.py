@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from carepath.messaging.consumer import Incoming
+from carepath.persistence.rows import values_of
 from contracts.stays import OPEN_STATUSES
 from services.journey.ports import (
     CapacityRow,
@@ -26,7 +27,6 @@ from services.journey.ports import (
     Row,
     SegmentRow,
     WaitingRow,
-    values_of,
 )
 from services.journey.projection import Projection
 from services.journey.store import TABLE_OF

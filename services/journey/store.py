@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Index,
-    MetaData,
-    Select,
-    Table,
-    bindparam,
-    delete,
-    insert,
-    update,
-)
+from sqlalchemy import JSON, Column, Index, MetaData, Table, bindparam
 from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
+from carepath.persistence.rows import RowStore
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
 from services.journey.ports import (
@@ -34,7 +24,6 @@ from services.journey.ports import (
     Row,
     SegmentRow,
     WaitingRow,
-    values_of,
 )
 
 
@@ -135,29 +124,6 @@ TABLE_OF: dict[type[Any], Table] = {
     CapacityRow: SiteCapacity.__table__,  # type: ignore[attr-defined]
     MoveRow: FlowMove.__table__,  # type: ignore[attr-defined]
 }
-R = TypeVar("R", bound=Row)
-
-
-class _Statements:
-    """A table's statements, built once with bound parameters: SQLAlchemy then finds each
-    compiled in its cache at once, where a statement built per call with its values costs far
-    more than the database's work. Key columns are bound as `key_<column>`."""
-
-    def __init__(self, table: Table) -> None:
-        key = [c == bindparam(f"key_{c.key}") for c in table.primary_key]
-        self.key_names = [c.key for c in table.primary_key]
-        self.get = table.select().where(*key)
-        self.insert = insert(table)
-        self.update = update(table).where(*key)  # SET: the columns the parameters name
-        self.delete = delete(table).where(*key)
-
-    def keyed(self, values: dict[str, Any]) -> dict[str, Any]:
-        """`values` with the key columns moved to their `key_` parameters."""
-        keys = {f"key_{name}": values.pop(name) for name in self.key_names}
-        return {**values, **keys}
-
-
-STATEMENTS = {kind: _Statements(table) for kind, table in TABLE_OF.items()}
 _episode, _segment = TABLE_OF[EpisodeRow], TABLE_OF[SegmentRow]
 OPEN_EPISODE_OF = (_episode.select()
                    .where(_episode.c.client_ref == bindparam("client_ref"),
@@ -167,69 +133,39 @@ OPEN_SEGMENT = (_segment.select()
                 .where(_segment.c.episode_id == bindparam("episode_id"),
                        _segment.c.ended_at.is_(None))
                 .order_by(_segment.c.started_at.desc()).limit(1))
-INSERT_SEGMENT = insert(_segment).returning(_segment.c.id)
 
 
 class SqlJourney:
     """Journey's views in its database, in the transaction of one unit of work
-    (`ports.JourneyRepository`), in SQL statements on the tables — no ORM objects: a row read
-    or saved here is updated when saved again, a new one inserted."""
+    (`ports.JourneyRepository`): plain rows in Core statements (carepath/persistence/rows.py)."""
 
     def __init__(self, session: Session) -> None:
-        # The unit of work's connection, in its transaction: Core statements need no session.
-        self.connection = session.connection()
-        # The rows read or saved here, by identity, with their values as the database has them.
-        self._stored: dict[int, tuple[Row, dict[str, Any]]] = {}
+        self.rows = RowStore(session.connection(), TABLE_OF)
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlJourney:
         return cls(tx.session)
 
     def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
-        return self._by_key(EpisodeRow, episode_id=episode_id)
+        return self.rows.by_key(EpisodeRow, episode_id=episode_id)
 
     def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
-        return self._one(EpisodeRow, OPEN_EPISODE_OF, {"client_ref": client_ref})
+        return self.rows.one(EpisodeRow, OPEN_EPISODE_OF, {"client_ref": client_ref})
 
     def open_segment(self, episode_id: uuid.UUID) -> SegmentRow | None:
-        return self._one(SegmentRow, OPEN_SEGMENT, {"episode_id": episode_id})
+        return self.rows.one(SegmentRow, OPEN_SEGMENT, {"episode_id": episode_id})
 
     def capacity(self, site_id: str, level: str) -> CapacityRow | None:
-        return self._by_key(CapacityRow, site_id=site_id, level=level)
+        return self.rows.by_key(CapacityRow, site_id=site_id, level=level)
 
     def flow_move(self, event_id: uuid.UUID) -> MoveRow | None:
-        return self._by_key(MoveRow, event_id=event_id)
+        return self.rows.by_key(MoveRow, event_id=event_id)
 
     def waiting(self, client_ref: str) -> WaitingRow | None:
-        return self._by_key(WaitingRow, client_ref=client_ref)
+        return self.rows.by_key(WaitingRow, client_ref=client_ref)
 
     def save(self, row: Row) -> None:
-        statements, values = STATEMENTS[type(row)], values_of(row)
-        stored = self._stored.get(id(row))
-        if stored is not None:
-            if values != stored[1]:  # else the database has it already
-                self.connection.execute(statements.update, statements.keyed(dict(values)))
-        elif isinstance(row, SegmentRow):
-            del values["id"]  # the database numbers it
-            row.id = values["id"] = self.connection.execute(INSERT_SEGMENT, values).scalar_one()
-        else:
-            self.connection.execute(statements.insert, values)
-        self._stored[id(row)] = (row, values)
+        self.rows.save(row)
 
     def delete(self, row: MoveRow | WaitingRow) -> None:
-        statements = STATEMENTS[type(row)]
-        self.connection.execute(statements.delete, {f"key_{name}": getattr(row, name)
-                                                 for name in statements.key_names})
-        self._stored.pop(id(row), None)
-
-    def _by_key(self, kind: type[R], **key: Any) -> R | None:
-        return self._one(kind, STATEMENTS[kind].get, {f"key_{k}": v for k, v in key.items()})
-
-    def _one(self, kind: type[R], query: Select[Any], parameters: dict[str, Any]) -> R | None:
-        found = self.connection.execute(query, parameters).first()
-        if found is None:
-            return None
-        values = dict(found._mapping)
-        row = kind(**values)
-        self._stored[id(row)] = (row, values)
-        return row
+        self.rows.delete(row)

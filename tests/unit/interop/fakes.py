@@ -13,19 +13,19 @@ from carepath.settings import Settings
 from contracts import Envelope
 from contracts.stays import OPEN_STATUSES
 from services.interop.deps import InteropDeps, make_deps
-from services.interop.projection import Projection
-from services.interop.store import (
-    AdtMessage,
-    AppointmentRow,
-    ConsentRow,
-    EncounterRow,
-    EpisodeRow,
-    FlagRow,
-    InteropTable,
-    PatientRow,
+from services.interop.ports import (
+    Appointment,
+    Consent,
+    Encounter,
+    EpisodeOfCare,
+    Flag,
+    Patient,
+    QueuedAdt,
+    Row,
 )
+from services.interop.projection import Projection
 
-Row = TypeVar("Row", bound=InteropTable)
+R = TypeVar("R", bound=Row)
 
 
 def deps(feed: bool = True) -> InteropDeps:
@@ -35,70 +35,70 @@ def deps(feed: bool = True) -> InteropDeps:
 
 class FakeInterop:
     def __init__(self) -> None:
-        self.patients: dict[str, PatientRow] = {}
-        self.episodes: dict[uuid.UUID, EpisodeRow] = {}
-        self.encounters: dict[uuid.UUID, EncounterRow] = {}
-        self.appointments: dict[str, AppointmentRow] = {}
-        self.flags: dict[str, FlagRow] = {}
-        self.consents: dict[str, ConsentRow] = {}
-        self.adt: list[AdtMessage] = []
+        self.patients: dict[str, Patient] = {}
+        self.episodes: dict[uuid.UUID, EpisodeOfCare] = {}
+        self.encounters: dict[uuid.UUID, Encounter] = {}
+        self.appointments: dict[str, Appointment] = {}
+        self.flags: dict[str, Flag] = {}
+        self.consents: dict[str, Consent] = {}
+        self.adt: list[QueuedAdt] = []
 
     # -- ports.InteropRepository ---------------------------------------------------------
 
-    def patient(self, client_ref: str) -> PatientRow | None:
+    def patient(self, client_ref: str) -> Patient | None:
         return _copy(self.patients.get(client_ref))
 
-    def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
+    def episode(self, episode_id: uuid.UUID) -> EpisodeOfCare | None:
         return _copy(self.episodes.get(episode_id))
 
-    def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
+    def open_episode_of(self, client_ref: str) -> EpisodeOfCare | None:
         return _copy(max((e for e in self.episodes.values() if e.client_ref == client_ref
                           and e.status in OPEN_STATUSES),
                          key=lambda e: e.opened_at, default=None))
 
-    def open_encounter(self, episode_id: uuid.UUID) -> EncounterRow | None:
+    def open_encounter(self, episode_id: uuid.UUID) -> Encounter | None:
         return _copy(max((e for e in self.encounters.values()
                           if e.episode_id == episode_id and e.ended_at is None),
                          key=lambda e: e.started_at, default=None))
 
-    def appointment(self, session_id: str) -> AppointmentRow | None:
+    def appointment(self, session_id: str) -> Appointment | None:
         return _copy(self.appointments.get(session_id))
 
-    def consent(self, consent_id: str) -> ConsentRow | None:
+    def consent(self, consent_id: str) -> Consent | None:
         return _copy(self.consents.get(consent_id))
 
-    def save(self, row: InteropTable) -> None:
+    def save(self, row: Row) -> None:
         match row:
-            case PatientRow():
+            case Patient():
                 self.patients[row.client_ref] = _copied(row)
-            case EpisodeRow():
+            case EpisodeOfCare():
                 self.episodes[row.episode_id] = _copied(row)
-            case EncounterRow():
+            case Encounter():
                 self.encounters[row.encounter_id] = _copied(row)
-            case AppointmentRow():
+            case Appointment():
                 self.appointments[row.session_id] = _copied(row)
-            case ConsentRow():
+            case Consent():
                 self.consents[row.consent_id] = _copied(row)
-            case AdtMessage():
+            case QueuedAdt():
                 assert row.control_id not in {m.control_id for m in self.adt}, "queued twice"
                 row.seq = len(self.adt) + 1  # as the database numbers it
                 self.adt.append(_copied(row))
             case _:
                 raise AssertionError(f"the projection saves no {type(row).__name__}")
 
-    def replace(self, row: FlagRow | ConsentRow) -> None:
-        if isinstance(row, FlagRow):
+    def replace(self, row: Flag | Consent) -> None:
+        if isinstance(row, Flag):
             self.flags[row.flag_id] = _copied(row)
         else:
             self.consents[row.consent_id] = _copied(row)
 
     # -- what tests read -----------------------------------------------------------------
 
-    def episodes_of(self, client_ref: str) -> list[EpisodeRow]:
+    def episodes_of(self, client_ref: str) -> list[EpisodeOfCare]:
         return sorted((e for e in self.episodes.values() if e.client_ref == client_ref),
                       key=lambda e: e.opened_at)
 
-    def encounters_of(self, episode_id: uuid.UUID) -> list[EncounterRow]:
+    def encounters_of(self, episode_id: uuid.UUID) -> list[Encounter]:
         return sorted((e for e in self.encounters.values() if e.episode_id == episode_id),
                       key=lambda e: (e.started_at, e.last_updated))
 
@@ -118,11 +118,12 @@ def fold(*envelopes: Envelope, into: FakeInterop | None = None, feed: bool = Tru
     return repo
 
 
-def _copy(row: Row | None) -> Row | None:
+def _copy(row: R | None) -> R | None:
     return None if row is None else _copied(row)
 
 
-def _copied(row: Row) -> Row:
-    """A value, not the stored row: a change counts once it is saved."""
-    return type(row).model_validate(row.model_dump())
+def _copied(row: R) -> R:
+    """A value, not the stored row: a change counts once it is saved (lists copied too)."""
+    return replace(row, **{name: list(value) for name in row.__slots__
+                           if isinstance(value := getattr(row, name), list)})
 

@@ -4,13 +4,16 @@ and a rebuild from the same events gives the same rows, ADT messages included.""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from carepath.persistence.rows import values_of
 from services.interop.app import SPEC
 from services.interop.store import (
+    TABLE_OF,
     AdtMessage,
     AppointmentRow,
     ConsentRow,
@@ -37,13 +40,18 @@ def rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 
 
 def held(fake: FakeInterop) -> dict[str, list[dict[str, Any]]]:
-    kept: dict[str, list[InteropTable]] = {
+    kept: dict[str, list[Any]] = {
         "PatientRow": [*fake.patients.values()], "EpisodeRow": [*fake.episodes.values()],
         "EncounterRow": [*fake.encounters.values()],
         "AppointmentRow": [*fake.appointments.values()], "FlagRow": [*fake.flags.values()],
         "ConsentRow": [*fake.consents.values()], "AdtMessage": [*fake.adt]}
-    return {name: sorted((row.model_dump() for row in kept[name]), key=_canonical)
+    return {name: sorted((values_of(row) for row in kept[name]), key=_canonical)
             for name in kept}
+
+
+def test_each_projection_row_has_exactly_its_tables_columns() -> None:
+    for kind, table in TABLE_OF.items():
+        assert {f.name for f in fields(kind)} == set(table.columns.keys()), kind
 
 
 def test_the_sql_repository_holds_what_the_fake_does_and_a_rebuild_is_the_same() -> None:
