@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from bench.brokers import label
+from carepath.settings import SERVICES
 
-SERVICE_ORDER = ("intake", "assessment", "placement", "scheduling", "notification", "journey",
-                 "broker", "driver")
+SERVICE_ORDER = (*SERVICES, "broker", "driver")
 
 
 def _ms(summary: dict[str, Any] | None) -> str:
@@ -194,7 +194,7 @@ def side_by_side(runs: list[dict[str, Any]]) -> list[str]:
         row("throughput ÷ B1", lambda r: _ratio2(s(r)["throughput_ratio_to_b1"])),
         row("B2 (B1 + durable writes) events/s", lambda r: _n(s(r).get("b2_events_per_s"))),
         row("throughput ÷ B2", lambda r: _ratio2(s(r).get("throughput_ratio_to_b2"))),
-        row("CPU ms per pipeline event (six services)",
+        row("CPU ms per pipeline event (all services)",
             lambda r: _n(s(r).get("cpu_ms_per_pipeline_event"), 2)),
         row("transition in journey at 50%, p50 / p99 ms", transition),
         row("… ÷ B1's two hops, p50 / p99", ratios),

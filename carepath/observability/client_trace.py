@@ -83,6 +83,8 @@ class ClientTraces:
         self._seen: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
+        self._upserts = {name: _upsert(dialect, table)
+                         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
     def remember(self, conn: Connection | Session, client_ref: str,
                  headers: Mapping[str, str]) -> Callable[[], None] | None:
@@ -95,7 +97,10 @@ class ClientTraces:
         with self._lock:
             if self._seen.get(client_ref) == current:
                 return None
-        conn.execute(_upsert(conn, self.table, client_ref, str(traceparent)))
+        dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+        conn.execute(self._upserts["postgresql" if dialect == "postgresql" else "sqlite"],
+                     {"client_ref": client_ref, "traceparent": str(traceparent),
+                      "updated_at": datetime.now(UTC)})
         return lambda: self._cache(client_ref, current)
 
     def _cache(self, client_ref: str, current: str) -> None:
@@ -117,12 +122,10 @@ class ClientTraces:
         return {TRACEPARENT: found} if found else {}
 
 
-def _upsert(conn: Connection | Session, table: Table, client_ref: str, traceparent: str) -> Any:
-    values = {"client_ref": client_ref, "traceparent": traceparent,
-              "updated_at": datetime.now(UTC)}
-    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values)
+def _upsert(dialect: Any, table: Table) -> Any:
+    """Insert or update a client's row, its values bound at execution (built once: a statement
+    built per call with its values costs far more than the database's work)."""
+    statement = dialect.insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.client_ref],
         set_={"traceparent": statement.excluded.traceparent,
