@@ -10,7 +10,17 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Integer, Select, Table, bindparam, delete, insert, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    update,
+)
 
 
 class RowValue(Protocol):
@@ -49,6 +59,14 @@ class Statements:
 
 
 statements_of = cache(Statements)
+
+
+def latest_where(table: Table, key: str, condition: ColumnElement[bool], by: str
+                 ) -> Select[Any]:
+    """The latest row by `by` among those whose `key` is the parameter of that name and that
+    meet `condition` (a client's episode in progress, an episode's open segment)."""
+    return (table.select().where(table.c[key] == bindparam(key), condition)
+            .order_by(table.c[by].desc()).limit(1))
 
 
 class RowStore:

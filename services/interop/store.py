@@ -10,12 +10,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, Table, Text, bindparam
+from sqlalchemy import JSON, Column, Index, MetaData, Table, Text
 from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
-from carepath.persistence.rows import RowStore
+from carepath.persistence.rows import RowStore, latest_where
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
 from services.interop.ports import (
@@ -217,14 +217,10 @@ TABLE_OF: dict[type[Any], Table] = {
     QueuedAdt: AdtMessage.__table__,  # type: ignore[attr-defined]
 }
 _episode, _encounter = TABLE_OF[EpisodeOfCare], TABLE_OF[Encounter]
-OPEN_EPISODE_OF = (_episode.select()
-                   .where(_episode.c.client_ref == bindparam("client_ref"),
-                          _episode.c.status.in_(OPEN_STATUSES))
-                   .order_by(_episode.c.opened_at.desc()).limit(1))
-OPEN_ENCOUNTER = (_encounter.select()
-                  .where(_encounter.c.episode_id == bindparam("episode_id"),
-                         _encounter.c.ended_at.is_(None))
-                  .order_by(_encounter.c.started_at.desc()).limit(1))
+OPEN_EPISODE_OF = latest_where(_episode, "client_ref", _episode.c.status.in_(OPEN_STATUSES),
+                               by="opened_at")
+OPEN_ENCOUNTER = latest_where(_encounter, "episode_id", _encounter.c.ended_at.is_(None),
+                              by="started_at")
 
 
 class SqlInterop:

@@ -8,12 +8,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, Table, bindparam
+from sqlalchemy import JSON, Column, Index, MetaData, Table
 from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
-from carepath.persistence.rows import RowStore
+from carepath.persistence.rows import RowStore, latest_where
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
 from services.journey.ports import (
@@ -125,14 +125,10 @@ TABLE_OF: dict[type[Any], Table] = {
     MoveRow: FlowMove.__table__,  # type: ignore[attr-defined]
 }
 _episode, _segment = TABLE_OF[EpisodeRow], TABLE_OF[SegmentRow]
-OPEN_EPISODE_OF = (_episode.select()
-                   .where(_episode.c.client_ref == bindparam("client_ref"),
-                          _episode.c.status.in_(OPEN_STATUSES))
-                   .order_by(_episode.c.opened_at.desc()).limit(1))
-OPEN_SEGMENT = (_segment.select()
-                .where(_segment.c.episode_id == bindparam("episode_id"),
-                       _segment.c.ended_at.is_(None))
-                .order_by(_segment.c.started_at.desc()).limit(1))
+OPEN_EPISODE_OF = latest_where(_episode, "client_ref", _episode.c.status.in_(OPEN_STATUSES),
+                               by="opened_at")
+OPEN_SEGMENT = latest_where(_segment, "episode_id", _segment.c.ended_at.is_(None),
+                            by="started_at")
 
 
 class SqlJourney:
