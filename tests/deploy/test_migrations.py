@@ -87,7 +87,8 @@ def test_downgrade_to_base_and_upgrade_again_round_trip(
 
 def test_replicas_migrating_at_once_all_succeed(databases: DatabaseFactory) -> None:
     url = databases.new("placement")
-    with ProcessPoolExecutor(max_workers=4, mp_context=get_context("fork")) as replicas:
+    # spawn, not fork: a forked replica would inherit this process's threads and open connections
+    with ProcessPoolExecutor(max_workers=4, mp_context=get_context("spawn")) as replicas:
         results = list(replicas.map(migrate_url, [url] * 4, ["placement"] * 4))
     assert {after for _, after in results} == {head_of("placement")}
     assert schema_differences(url, "placement") == []
