@@ -85,13 +85,19 @@ class RowStore:
                         {f"key_{name}": value for name, value in key.items()})
 
     def one(self, kind: type[R], query: Select[Any], parameters: Mapping[str, Any]) -> R | None:
-        found = self.connection.execute(query, parameters).first()
-        if found is None:
-            return None
-        values = dict(found._mapping)
-        row = kind(**values)
-        self._stored[id(row)] = (row, values)
-        return row
+        """The row a key or `limit(1)` query finds, if any."""
+        found = self.all(kind, query, parameters)
+        return found[0] if found else None
+
+    def all(self, kind: type[R], query: Any, parameters: Mapping[str, Any]) -> list[R]:
+        """The rows `query` finds (a select, or a statement returning whole rows)."""
+        found = []
+        for result in self.connection.execute(query, parameters).mappings():
+            values = dict(result)
+            row = kind(**values)
+            self._stored[id(row)] = (row, values)
+            found.append(row)
+        return found
 
     def save(self, row: RowValue) -> None:
         statements, values = statements_of(self.tables[type(row)]), values_of(row)

@@ -15,6 +15,7 @@ from contracts.envelope import ClientRef
 from contracts.events import Audience
 from services.notification import store
 from services.notification.domain import Status
+from services.notification.repository import Notification
 
 router = APIRouter(tags=["notification"])
 
@@ -59,7 +60,7 @@ def list_notifications(
         return [_out(row) for row in rows]
 
 
-def _out(row: store.Notification) -> NotificationOut:
+def _out(row: Notification) -> NotificationOut:
     return NotificationOut(
         notification_id=row.notification_id, client_ref=row.client_ref,
         audience=Audience(row.audience), recipient_ref=row.recipient_ref, channel=row.channel,
@@ -98,4 +99,9 @@ def list_disclosures(
     with runtime.uow.transaction() as tx:
         rows = store.SqlNotifications.of(tx).disclosures_of(client_ref, limit=limit,
                                                             sites=principal.site_filter)
-        return [DisclosureOut(**row.model_dump(exclude={"seq", "client_ref"})) for row in rows]
+        return [DisclosureOut(
+            disclosed_at=row.disclosed_at, recipient_ref=row.recipient_ref,
+            consent_id=row.consent_id, purpose=row.purpose,
+            information=InformationCategory(row.information),
+            notification_id=row.notification_id, event_kind=row.event_kind,
+            channel=row.channel, site_id=row.site_id) for row in rows]

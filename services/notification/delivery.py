@@ -25,8 +25,8 @@ from services.notification.config import DeliveryConfig
 from services.notification.consent import Grant
 from services.notification.deps import NotificationDeps, NotificationRuntime
 from services.notification.domain import GiveUp, Message
-from services.notification.repository import Effects, NotificationRepository
-from services.notification.store import Notification, SqlNotifications
+from services.notification.repository import Effects, Notification, NotificationRepository
+from services.notification.store import SqlNotifications
 
 log = logging.getLogger(__name__)
 

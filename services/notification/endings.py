@@ -16,8 +16,12 @@ from contracts.events import (
 from contracts.events.notification import DeliveryFailure, NotificationEvent
 from services.notification.consent import Reason
 from services.notification.domain import Status
-from services.notification.repository import Effects, NotificationRepository
-from services.notification.store import Disclosure, Notification
+from services.notification.repository import (
+    Disclosure,
+    Effects,
+    Notification,
+    NotificationRepository,
+)
 
 FAILED_REASON = "delivery_failed"
 

@@ -31,12 +31,8 @@ from contracts.events import (
 from services.notification import domain, triggers
 from services.notification.deps import NotificationDeps
 from services.notification.domain import Target
-from services.notification.store import (
-    ConsentGrant,
-    EpisodeEnd,
-    KnownClient,
-    SqlNotifications,
-)
+from services.notification.repository import ConsentGrant, EpisodeEnd, KnownClient
+from services.notification.store import SqlNotifications
 from services.notification.triggers import Trigger
 
 handlers = EventHandlers()

@@ -6,22 +6,32 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import JSON, MetaData, UniqueConstraint, update
-from sqlmodel import Field, Session, SQLModel, col, delete, select
+from sqlalchemy import JSON, MetaData, Table, UniqueConstraint, bindparam, select, update
+from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.rows import RowStore
 from carepath.persistence.uow import Transaction
-from contracts.consent import ExpiryEvent
 from services.notification.consent import Grant
 from services.notification.domain import Status
+from services.notification.repository import (
+    AwaitingReferral,
+    ConsentGrant,
+    Disclosure,
+    EpisodeEnd,
+    FamilyMember,
+    KnownClient,
+    Notification,
+)
 
 
 class NotificationTable(SQLModel):
     metadata = MetaData()
 
 
-class KnownClient(NotificationTable, table=True):
+class KnownClientRow(NotificationTable, table=True):
     __tablename__ = "known_client"
 
     client_ref: str = Field(primary_key=True, max_length=48)
@@ -29,7 +39,7 @@ class KnownClient(NotificationTable, table=True):
     referred: bool = False
 
 
-class AwaitingReferral(NotificationTable, table=True):
+class AwaitingReferralRow(NotificationTable, table=True):
     """A placement event seen before the client's referral (see triggers.await_referral)."""
 
     __tablename__ = "awaiting_referral"
@@ -48,7 +58,7 @@ class AwaitingReferral(NotificationTable, table=True):
     at: datetime = utc_column()
 
 
-class FamilyMember(NotificationTable, table=True):
+class FamilyMemberRow(NotificationTable, table=True):
     __tablename__ = "family_member"
 
     client_ref: str = Field(primary_key=True, max_length=48)
@@ -56,7 +66,7 @@ class FamilyMember(NotificationTable, table=True):
     relationship: str = Field(max_length=40)
 
 
-class ConsentGrant(NotificationTable, table=True):
+class ConsentGrantRow(NotificationTable, table=True):
     __tablename__ = "consent_grant"
 
     consent_id: str = Field(primary_key=True, max_length=48)
@@ -70,16 +80,8 @@ class ConsentGrant(NotificationTable, table=True):
     information: list[str] | None = Field(default=None, sa_type=JSON)
     expires_on: str | None = Field(default=None, max_length=20)
 
-    def as_grant(self) -> Grant:
-        return Grant(consent_id=self.consent_id, recipient_ref=self.recipient_ref,
-                     purpose=self.purpose, granted_at=self.granted_at,
-                     information=frozenset(self.information or ()),
-                     expires_at=self.expires_at,
-                     expires_on=ExpiryEvent(self.expires_on) if self.expires_on else None,
-                     revoked_at=self.revoked_at)
 
-
-class EpisodeEnd(NotificationTable, table=True):
+class EpisodeEndRow(NotificationTable, table=True):
     """A discharge: the event a consent given `expires_on: discharge` ends with."""
 
     __tablename__ = "episode_end"
@@ -90,7 +92,7 @@ class EpisodeEnd(NotificationTable, table=True):
     ended_at: datetime = utc_column()
 
 
-class Disclosure(NotificationTable, table=True):
+class DisclosureRow(NotificationTable, table=True):
     """A family message sent under a consent: the accounting of disclosures (42 CFR 2.25)."""
 
     __tablename__ = "disclosure"
@@ -108,7 +110,7 @@ class Disclosure(NotificationTable, table=True):
     disclosed_at: datetime = utc_column()
 
 
-class Notification(NotificationTable, table=True):
+class NotificationRow(NotificationTable, table=True):
     __tablename__ = "notification"
     __table_args__ = (UniqueConstraint("trigger_event_id", "audience", "recipient_ref",
                                        name="uq_notification_trigger_recipient"),)
@@ -147,13 +149,37 @@ class Notification(NotificationTable, table=True):
 metadata = NotificationTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
+# Each row (repository.py) and the table that keeps it.
+TABLE_OF: dict[type[Any], Table] = {
+    KnownClient: KnownClientRow.__table__,  # type: ignore[attr-defined]
+    AwaitingReferral: AwaitingReferralRow.__table__,  # type: ignore[attr-defined]
+    FamilyMember: FamilyMemberRow.__table__,  # type: ignore[attr-defined]
+    ConsentGrant: ConsentGrantRow.__table__,  # type: ignore[attr-defined]
+    EpisodeEnd: EpisodeEndRow.__table__,  # type: ignore[attr-defined]
+    Disclosure: DisclosureRow.__table__,  # type: ignore[attr-defined]
+    Notification: NotificationRow.__table__,  # type: ignore[attr-defined]
+}
+_family, _consent = TABLE_OF[FamilyMember], TABLE_OF[ConsentGrant]
+_ends, _awaiting = TABLE_OF[EpisodeEnd], TABLE_OF[AwaitingReferral]
+_notification, _disclosure = TABLE_OF[Notification], TABLE_OF[Disclosure]
+# The hot path's reads, built once (rows.py says why).
+FAMILY_OF = (select(_family.c.recipient_ref).where(_family.c.client_ref == bindparam("client_ref"))
+             .order_by(_family.c.recipient_ref))
+GRANTS_OF = _consent.select().where(_consent.c.client_ref == bindparam("client_ref"))
+ENDS_OF = select(_ends.c.ended_at).where(_ends.c.client_ref == bindparam("client_ref"))
+AWAITING_OF = (_awaiting.select().where(_awaiting.c.client_ref == bindparam("client_ref"))
+               .order_by(_awaiting.c.at))
+FORGET_AWAITING = _awaiting.delete().where(_awaiting.c.client_ref == bindparam("client_ref"))
+BY_ID = _notification.select().where(_notification.c.notification_id == bindparam("id"))
+
 
 class SqlNotifications:
-    """Notification's rows in its database, in the session of one unit of work
-    (`repository.NotificationRepository`, and the delivery log's and disclosures' queries)."""
+    """Notification's rows in its database, in the transaction of one unit of work
+    (`repository.NotificationRepository`, and the delivery log's and disclosures' queries):
+    plain rows in Core statements (carepath/persistence/rows.py)."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
+        self.rows = RowStore(session.connection(), TABLE_OF)
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlNotifications:
@@ -162,71 +188,65 @@ class SqlNotifications:
     def note_site(self, client_ref: str, site_id: str | None, *,
                   referred: bool = False) -> KnownClient:
         """Keep the client's latest known site (and that their referral arrived)."""
-        client = self.session.get(KnownClient, client_ref)
+        client = self.rows.by_key(KnownClient, client_ref=client_ref)
         if client is None:
             client = KnownClient(client_ref=client_ref, site_id=site_id)
         elif site_id:
             client.site_id = site_id
         if referred:
             client.referred = True
-        self.session.add(client)
+        self.rows.save(client)
         return client
 
     def family_of(self, client_ref: str) -> list[str]:
-        query = (select(FamilyMember.recipient_ref)
-                 .where(FamilyMember.client_ref == client_ref)
-                 .order_by(col(FamilyMember.recipient_ref)))
-        return list(self.session.exec(query).all())
+        return list(self.rows.connection.execute(FAMILY_OF, {"client_ref": client_ref}
+                                                 ).scalars())
 
     def add_family(self, client_ref: str, recipient_ref: str, relationship: str) -> None:
-        self.session.merge(FamilyMember(client_ref=client_ref, recipient_ref=recipient_ref,
-                                        relationship=relationship))
+        self.rows.replace(FamilyMember(client_ref=client_ref, recipient_ref=recipient_ref,
+                                       relationship=relationship))
 
     def consent(self, consent_id: str) -> ConsentGrant | None:
-        return self.session.get(ConsentGrant, consent_id)
+        return self.rows.by_key(ConsentGrant, consent_id=consent_id)
 
     def save_consent(self, grant: ConsentGrant) -> None:
-        self.session.merge(grant)
+        self.rows.replace(grant)
 
     def grants_of(self, client_ref: str) -> list[Grant]:
-        rows = self.session.exec(select(ConsentGrant).where(ConsentGrant.client_ref == client_ref))
-        return [row.as_grant() for row in rows.all()]
+        return [row.as_grant() for row in self.rows.all(ConsentGrant, GRANTS_OF,
+                                                         {"client_ref": client_ref})]
 
     def add_episode_end(self, end: EpisodeEnd) -> None:
-        self.session.merge(end)
-        self.session.flush()
+        self.rows.replace(end)
 
     def episode_ends_of(self, client_ref: str) -> list[datetime]:
-        query = select(EpisodeEnd.ended_at).where(EpisodeEnd.client_ref == client_ref)
-        return list(self.session.exec(query).all())
+        return list(self.rows.connection.execute(ENDS_OF, {"client_ref": client_ref}).scalars())
 
     def keep_awaiting(self, awaiting: AwaitingReferral) -> None:
-        self.session.add(awaiting)
+        self.rows.save(awaiting)
 
     def release_awaiting(self, client_ref: str) -> list[AwaitingReferral]:
         """The client's placement events that arrived before their referral, oldest first; no
         longer kept."""
-        query = (select(AwaitingReferral).where(AwaitingReferral.client_ref == client_ref)
-                 .order_by(col(AwaitingReferral.at)))
-        waiting = [AwaitingReferral(**row.model_dump()) for row in self.session.exec(query)]
-        self.session.exec(delete(AwaitingReferral).where(
-            col(AwaitingReferral.client_ref) == client_ref))
+        waiting = self.rows.all(AwaitingReferral, AWAITING_OF, {"client_ref": client_ref})
+        self.rows.connection.execute(FORGET_AWAITING, {"client_ref": client_ref})
         return waiting
 
     def save(self, row: Notification) -> None:
-        self.session.add(row)
+        self.rows.save(row)
 
     def add_disclosure(self, disclosure: Disclosure) -> None:
-        self.session.add(disclosure)
+        self.rows.save(disclosure)
 
     def disclosures_of(self, client_ref: str, *, limit: int,
                        sites: frozenset[str] | None = None) -> list[Disclosure]:
         """The client's disclosures, newest first; `sites`: only those made at these sites."""
-        query = select(Disclosure).where(Disclosure.client_ref == client_ref)
+        d = _disclosure.c
+        query = _disclosure.select().where(d.client_ref == client_ref)
         if sites is not None:
-            query = query.where(col(Disclosure.site_id).in_(sites))
-        query = query.order_by(col(Disclosure.disclosed_at).desc(), col(Disclosure.seq).desc())
-        return list(self.session.exec(query.limit(limit)).all())
+            query = query.where(d.site_id.in_(sites))
+        query = query.order_by(d.disclosed_at.desc(), d.seq.desc()).limit(limit)
+        return self.rows.all(Disclosure, query, {})
 
     def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
         """Take up to `limit` pending, due rows, oldest due first, for `lease`: until it ends
@@ -234,41 +254,38 @@ class SqlNotifications:
         # Two statements: as a subquery of the UPDATE, PostgreSQL may rescan this and claim
         # more than `limit`. SKIP LOCKED spares PostgreSQL workers from waiting on each other's
         # claims.
-        due = self.session.exec(
-            select(Notification.seq)
-            .where(Notification.status == Status.pending.value,
-                   col(Notification.next_attempt_at) <= now)
-            .order_by(col(Notification.next_attempt_at), col(Notification.seq))
+        n = _notification.c
+        due = list(self.rows.connection.execute(
+            select(n.seq)
+            .where(n.status == Status.pending.value, n.next_attempt_at <= now)
+            .order_by(n.next_attempt_at, n.seq)
             .limit(limit)
-            .with_for_update(skip_locked=True)).all()
+            .with_for_update(skip_locked=True)).scalars())
         if not due:
             return []
-        claimed = self.session.scalars(
-            update(Notification)
+        claimed = self.rows.all(Notification, (
+            update(_notification)
             # Still due as the row is updated: what makes a claim exclusive on any database.
-            .where(col(Notification.seq).in_(due),
-                   col(Notification.status) == Status.pending.value,
-                   col(Notification.next_attempt_at) <= now)
+            .where(n.seq.in_(due), n.status == Status.pending.value, n.next_attempt_at <= now)
             .values(next_attempt_at=now + lease)
-            .returning(Notification))
+            .returning(*_notification.c)), {})
         return sorted(claimed, key=lambda row: row.seq or 0)
 
     def by_id(self, notification_id: str) -> Notification | None:
-        query = select(Notification).where(Notification.notification_id == notification_id)
-        return self.session.exec(query).first()
+        return self.rows.one(Notification, BY_ID, {"id": notification_id})
 
     def search(self, *, client_ref: str | None, audience: str | None, status: str | None,
                limit: int, sites: frozenset[str] | None = None) -> list[Notification]:
         """The newest `limit` matching rows, oldest first; `sites`: only rows at these sites."""
-        query = select(Notification)
+        n = _notification.c
+        query = _notification.select()
         if sites is not None:
-            query = query.where(col(Notification.site_id).in_(sites))
+            query = query.where(n.site_id.in_(sites))
         if client_ref:
-            query = query.where(Notification.client_ref == client_ref)
+            query = query.where(n.client_ref == client_ref)
         if audience:
-            query = query.where(Notification.audience == audience)
+            query = query.where(n.audience == audience)
         if status:
-            query = query.where(Notification.status == status)
-        query = query.order_by(col(Notification.created_at).desc(),
-                               col(Notification.seq).desc())
-        return list(reversed(self.session.exec(query.limit(limit)).all()))
+            query = query.where(n.status == status)
+        query = query.order_by(n.created_at.desc(), n.seq.desc()).limit(limit)
+        return list(reversed(self.rows.all(Notification, query, {})))

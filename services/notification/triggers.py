@@ -5,18 +5,23 @@ immediate suppression."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from carepath.messaging.consumer import Incoming
 from carepath.observability.telemetry import current_trace_headers
 from carepath.persistence.db import as_utc
+from carepath.persistence.rows import values_of
 from contracts import EventData
 from services.notification import consent, domain, endings
 from services.notification.consent import FAMILY_PURPOSE
 from services.notification.domain import Status, Target
-from services.notification.repository import Effects, NotificationRepository
-from services.notification.store import AwaitingReferral, Notification
+from services.notification.repository import (
+    AwaitingReferral,
+    Effects,
+    Notification,
+    NotificationRepository,
+)
 from services.notification.wake import DeliveryWake
 
 
@@ -82,12 +87,12 @@ def record(repo: NotificationRepository, tx: Effects, trigger: Trigger, targets:
 def await_referral(repo: NotificationRepository, trigger: Trigger) -> None:
     """Topics are not ordered against each other: a placement event can arrive before the
     referral that names the family. Keep it, so family still hear of it once we know them."""
-    repo.keep_awaiting(AwaitingReferral(**asdict(trigger)))
+    repo.keep_awaiting(AwaitingReferral(**vars(trigger)))
 
 
 def release_awaiting(repo: NotificationRepository, client_ref: str) -> list[Trigger]:
     """The client's placement events kept until their referral, oldest first."""
-    return [Trigger(**row.model_dump()) for row in repo.release_awaiting(client_ref)]
+    return [Trigger(**values_of(row)) for row in repo.release_awaiting(client_ref)]
 
 
 def _pending_row(trigger: Trigger, target: Target) -> Notification:

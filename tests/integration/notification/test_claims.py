@@ -22,7 +22,8 @@ from services.notification.config import NotificationsConfig
 from services.notification.delivery import Delivery
 from services.notification.deps import NotificationDeps
 from services.notification.domain import Message
-from services.notification.store import Notification, SqlNotifications
+from services.notification.repository import Notification
+from services.notification.store import SqlNotifications
 from tests.conftest import TEST_ENV, DatabaseFactory
 
 COUNT = 60
@@ -49,7 +50,9 @@ def engines(databases: DatabaseFactory) -> Iterator[tuple[Engine, Engine]]:
     first, second = make_engine(url), make_engine(url)
     store.metadata.create_all(first)
     with UnitOfWork(first, outbox=store.outbox, inbox=store.inbox).transaction() as tx:
-        tx.session.add_all(_due(i) for i in range(COUNT))
+        repo = SqlNotifications.of(tx)
+        for i in range(COUNT):
+            repo.save(_due(i))
     yield first, second
     first.dispose()
     second.dispose()

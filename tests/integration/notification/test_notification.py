@@ -28,7 +28,7 @@ from contracts.events import (
 )
 from contracts.events.assessment import RiskSeverity
 from contracts.levels import LevelOfCare
-from services.notification.store import ConsentGrant, KnownClient
+from services.notification.store import ConsentGrantRow, KnownClientRow
 from tests.integration.notification.conftest import SmtpInbox, WebhookReceiver, config_dir
 from tests.support import EventTap, of_type, wait_until
 
@@ -80,8 +80,8 @@ def wait_for_consent(service: TestClient, consent_id: str, *, revoked: bool = Fa
     """Intake and placement are different topics: let the consent land before the trigger."""
     def known() -> bool:
         with service.app.state.runtime.uow.transaction() as tx:  # type: ignore[attr-defined]
-            grant = tx.session.exec(select(ConsentGrant).where(
-                ConsentGrant.consent_id == consent_id)).first()
+            grant = tx.session.exec(select(ConsentGrantRow).where(
+                ConsentGrantRow.consent_id == consent_id)).first()
             return grant is not None and (grant.revoked_at is not None) == revoked
 
     wait_until(known)
@@ -90,7 +90,7 @@ def wait_for_consent(service: TestClient, consent_id: str, *, revoked: bool = Fa
 def wait_for_referral(service: TestClient, client_ref: str) -> None:
     def known() -> bool:
         with service.app.state.runtime.uow.transaction() as tx:  # type: ignore[attr-defined]
-            client = tx.session.get(KnownClient, client_ref)
+            client = tx.session.get(KnownClientRow, client_ref)
             return client is not None and client.referred
 
     wait_until(known)

@@ -23,7 +23,7 @@ from services.notification.config import NotificationsConfig
 from services.notification.delivery import Delivery
 from services.notification.deps import NotificationDeps
 from services.notification.domain import Message
-from services.notification.store import Notification
+from services.notification.repository import Notification
 from tests.harness import EventHarness, Outcome
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -31,6 +31,7 @@ from contracts.events.assessment import RiskSeverity
 from contracts.events.scheduling import SessionKind
 from contracts.levels import LevelOfCare
 from services.notification import store
+from services.notification.repository import Disclosure, Notification
 from tests.unit.notification.conftest import NOW, World
 
 SPOUSE = "r-spouse01"
@@ -380,12 +381,12 @@ def test_a_discharge_from_an_earlier_episode_does_not_end_a_later_consent(world:
     assert [d.event_kind for d in disclosures(world)] == ["stepped_up"]
 
 
-def family_rows(world: World) -> list[store.Notification]:
+def family_rows(world: World) -> list[Notification]:
     with world.uow.transaction() as tx:
         return store.SqlNotifications.of(tx).search(client_ref=None, audience="family",
                                                     status=None, limit=100)
 
 
-def disclosures(world: World) -> list[store.Disclosure]:
+def disclosures(world: World) -> list[Disclosure]:
     with world.uow.transaction() as tx:
         return store.SqlNotifications.of(tx).disclosures_of("c-client01", limit=100)
