@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Index, MetaData, insert, update
+from sqlalchemy import Index, MetaData, bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables, utc_column
@@ -42,6 +43,17 @@ class CareSession(SchedulingTable, table=True):
 metadata = SchedulingTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
+# The consume path's statements, built once with bound parameters (carepath/persistence/rows.py
+# says why).
+_sessions = CareSession.__table__  # type: ignore[attr-defined]
+SCHEDULED_OF = (core_select(_sessions.c.session_id, _sessions.c.starts_at)
+                .where(_sessions.c.client_ref == bindparam("client_ref"),
+                       _sessions.c.status == SessionStatus.scheduled.value)
+                .with_for_update())
+CANCEL = (update(_sessions).where(_sessions.c.session_id.in_(bindparam("ids", expanding=True)))
+          .values(status=SessionStatus.cancelled.value))
+ADD = insert(_sessions)
+
 
 class SqlSessions:
     """Scheduling's sessions in its database, in the session of one unit of work
@@ -65,23 +77,18 @@ class SqlSessions:
     def scheduled_of(self, client_ref: str) -> list[Booking]:
         """The client's sessions still `scheduled`, locked against a concurrent attendance
         record."""
-        query = (select(CareSession.session_id, CareSession.status, CareSession.starts_at)
-                 .where(CareSession.client_ref == client_ref,
-                        CareSession.status == SessionStatus.scheduled.value)
-                 .with_for_update())
-        return [Booking(session_id=session_id, status=SessionStatus(status), starts_at=starts_at)
-                for session_id, status, starts_at in self.session.exec(query).all()]
+        found = self.session.connection().execute(SCHEDULED_OF, {"client_ref": client_ref})
+        return [Booking(session_id=session_id, status=SessionStatus.scheduled,
+                        starts_at=starts_at) for session_id, starts_at in found]
 
     def cancel(self, session_ids: Sequence[str]) -> None:
-        self.session.exec(update(CareSession)
-                          .where(col(CareSession.session_id).in_(session_ids))
-                          .values(status=SessionStatus.cancelled.value))
+        self.session.connection().execute(CANCEL, {"ids": list(session_ids)})
 
     def add_plan(self, plan: Plan, *, client_ref: str, episode_id: uuid.UUID | None,
                  site_id: str | None, scheduled_by: CausalLink) -> None:
         # One multi-row insert of plain values: a plan holds dozens of sessions, and an ORM
         # object costs ~30 us to construct before it is ever written.
-        self.session.execute(insert(CareSession.__table__), [  # type: ignore[attr-defined]
+        self.session.connection().execute(ADD, [
             {"session_id": planned.session_id, "client_ref": client_ref,
              "episode_id": episode_id, "site_id": site_id, "level": plan.level.value,
              "kind": planned.kind.value,
