@@ -154,13 +154,16 @@ class Platform:
         if wait:
             self.wait_ready(services=(instance,))
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 30.0) -> None:
+        """SIGTERM to every service at once; those still running after `grace_s` in all (not
+        each: seven in turn could take minutes) are killed. Then the broker."""
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
         for process in self.processes.values():
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

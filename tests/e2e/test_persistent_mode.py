@@ -85,9 +85,15 @@ class CarepathRun:
             code = self.process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            raise
-        assert code == 0, self.output.read_text()
+            pytest.fail(f"carepath run did not stop within 120 s:\n{self.output.read_text()}"
+                        f"{self.log_tails()}")
+        assert code == 0, self.output.read_text() + self.log_tails()
         return self.output.read_text()
+
+    def log_tails(self) -> str:
+        """The end of each service's log: which one held the shutdown up, and why."""
+        return "".join(f"\n--- {log.name} ---\n{log.read_text()[-1500:]}"
+                       for log in sorted((self.var_dir / "logs").glob("*.log")))
 
 
 def _free_port_block(count: int) -> int:
