@@ -1,7 +1,7 @@
-"""`python -m bench.readme [bench/results/<run>.json]`: the README's Performance tables from a
-results file (the newest one by default): for each broker its load steps with its own B0/B1,
-its processes and its targets, then the brokers side by side. Paste the output between the
-`bench tables` markers of README.md's Performance section."""
+"""`python -m bench.readme [bench/results/<run>.json ...]`: the README's Performance tables from
+one or more results files (the newest one by default): for each run (a broker and a database)
+its load steps with its own B0/B1/B2, its processes and its targets, then all side by side.
+Paste the output between the `bench tables` markers of README.md's Performance section."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import results, table
-from bench.brokers import label
 
 
 def newest(directory: Path = results.RESULTS_DIR) -> Path:
@@ -78,31 +77,35 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def section(data: dict[str, Any], path: Path) -> str:
-    if data.get("schema") != results.FILE_SCHEMA:
-        raise SystemExit(f"{path} is not a results file of schema {results.FILE_SCHEMA}")
-    if data.get("quick"):
-        raise SystemExit(f"{path} is a --quick smoke run: its figures mean nothing")
-    first = data["runs"][0]["environment"]
-    machine = first["machine"]
-    commit = (data["git"]["commit"] or "?")[:10]
-    lines = [f"Latest run (`bench/results/{path.name}`, commit {commit}"
-             f"; {machine['logical_cpus']} shared cores; {first['database']['kind']}; "
-             f"{data['duration_s'] / 60:.0f} min for both brokers). Each broker's B0 and B1 were "
-             "measured against that broker in the same run; the ratios compare the pipeline "
-             "with them."]
-    for run in data["runs"]:
-        lines += ["", f"### {label(run['environment']['broker'])}", "",
+def section(files: list[tuple[dict[str, Any], Path]]) -> str:
+    """The tables of every run in `files` (each a results file and its path), then all of them
+    side by side."""
+    lines = ["Latest runs; each broker's B0, B1 and B2 were measured against it in the same run, "
+             "and the ratios compare the pipeline with them:", ""]
+    runs: list[dict[str, Any]] = []
+    for data, path in files:
+        if data.get("schema") != results.FILE_SCHEMA:
+            raise SystemExit(f"{path} is not a results file of schema {results.FILE_SCHEMA}")
+        if data.get("quick"):
+            raise SystemExit(f"{path} is a --quick smoke run: its figures mean nothing")
+        machine = data["runs"][0]["environment"]["machine"]
+        lines.append(f"- `bench/results/{path.name}`: commit {(data['git']['commit'] or '?')[:10]}"
+                     f", {machine['logical_cpus']} shared cores, "
+                     f"{data['duration_s'] / 60:.0f} min; "
+                     + "; ".join(table.setting(run) for run in data["runs"]))
+        runs += data["runs"]
+    for run in runs:
+        lines += ["", f"### {table.setting(run)}", "",
                   *table.load_table(run), "", *table.process_table(run), "",
                   *table.breakdown(run), *target_rows(run)]
-    if len(data["runs"]) > 1:
-        lines += ["", "### Side by side", "", *table.side_by_side(data["runs"])]
+    if len(runs) > 1:
+        lines += ["", "### Side by side", "", *table.side_by_side(runs)]
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else newest()
-    print(section(json.loads(path.read_text()), path))
+    paths = [Path(arg) for arg in argv] or [newest()]
+    print(section([(json.loads(path.read_text()), path) for path in paths]))
     return 0
 
 

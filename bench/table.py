@@ -154,6 +154,16 @@ def _ratio2(value: Any) -> str:
     return "–" if value is None else f"{value} ×"
 
 
+def setting(run: dict[str, Any]) -> str:
+    """The broker and the database a run measured, e.g. `Apache Kafka 4.4.0 (...) + PostgreSQL
+    15.18`."""
+    env = run["environment"]
+    database = env["database"]
+    stored = (f"PostgreSQL {database['server_version'].split()[0]}"
+              if database["kind"] == "postgresql" else "SQLite")
+    return f"{label(env['broker'])} + {stored}"
+
+
 def side_by_side(runs: list[dict[str, Any]]) -> list[str]:
     """The brokers as columns: rates, each broker's own baselines and the targets as ratios
     to them."""
@@ -184,7 +194,7 @@ def side_by_side(runs: list[dict[str, Any]]) -> list[str]:
         return f"{i['lost']} / {i['duplicated']} / {i['out_of_order']}"
 
     return [
-        "| | " + " | ".join(label(r["environment"]["broker"]) for r in runs) + " |",
+        "| | " + " | ".join(setting(r) for r in runs) + " |",
         "|---|" + "---|" * len(runs),
         row("maximum sustainable journeys/s",
             lambda r: _n(s(r)["max_sustainable_journeys_per_s"], 2)),

@@ -147,10 +147,10 @@ def test_a_failed_broker_is_shown_and_the_other_brokers_run_kept() -> None:
 
 def test_the_readme_tables_come_from_a_full_run_and_refuse_a_quick_one(tmp_path: Path) -> None:
     path = results.write(both_brokers(), tmp_path)
-    text = readme.section(json.loads(path.read_text()), path)
+    text = readme.section([(json.loads(path.read_text()), path)])
     assert "### Embedded broker: Tansu 0.6.0 (memory)" in text
     assert "### Apache Kafka 4.4.0 (one KRaft node, log on disk)" in text
     assert "| sustainable throughput | ≥ 1,000 events/s | 96 events/s | no |" in text
     assert "| journey rebuild by replay | ≥ 0.25 × raw consume | 6,000 vs 30,000 events/s" in text
     with pytest.raises(SystemExit, match="quick"):
-        readme.section(both_brokers(quick=True), path)
+        readme.section([(both_brokers(quick=True), path)])
