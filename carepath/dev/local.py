@@ -70,6 +70,10 @@ def _serve(platform: Platform, *, demo: bool, clients: int) -> int:
     """Start the platform, run the demo, and serve until Ctrl-C or SIGTERM, supervising the
     services all along (carepath/dev/supervisor.py): one that exits is restarted, the others keep
     running, and neither the demo nor the runner stops because of it."""
+    # Both stop it, whatever this process inherited: a shell starts a background job with SIGINT
+    # ignored, and Python then leaves it ignored (a Ctrl-C sent to `carepath run &` by a script
+    # or a test was lost, and the runner never stopped).
+    previous_sigint = signal.signal(signal.SIGINT, _interrupt)
     previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
     supervisor = Supervisor(platform)
     code = 0
@@ -97,7 +101,7 @@ def _serve(platform: Platform, *, demo: bool, clients: int) -> int:
         supervisor.stop()
         platform.stop()
         print("Stopped.", flush=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous_sigint or signal.SIG_DFL)
         signal.signal(signal.SIGTERM, previous_sigterm or signal.SIG_DFL)
     if platform.kafka is not None and code == 0:
         print(f"Everything is kept in {platform.var_dir}: `carepath run --broker kafka` "
@@ -106,7 +110,7 @@ def _serve(platform: Platform, *, demo: bool, clients: int) -> int:
 
 
 def _interrupt(*_: object) -> None:
-    """SIGTERM stops `carepath run` as Ctrl-C does, also in the middle of the demo."""
+    """SIGINT (Ctrl-C) and SIGTERM stop `carepath run`, also in the middle of the demo."""
     raise KeyboardInterrupt
 
 

@@ -16,7 +16,6 @@ import httpx
 
 from carepath.dev.apache_kafka import ApacheKafka
 from carepath.dev.embedded import EmbeddedBroker, free_port
-from carepath.dev.orphans import dies_with_parent
 from carepath.http.auth import admin_token, security_env
 from carepath.persistence.migrations import migrate_url
 from carepath.settings import SERVICES, Settings
@@ -113,7 +112,7 @@ class Platform:
                 [sys.executable, "-m", "carepath.cli", "serve", service,
                  "--port", str(self.ports[instance])],
                 env={**self.service_env(service), **(env or {})}, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_parent(),
+                stderr=subprocess.STDOUT, start_new_session=True,
             )
         return instance
 

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Index, MetaData, bindparam, insert, update
+from sqlalchemy import Index, MetaData, bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.rows import statements_of
 from carepath.persistence.uow import Transaction
 from contracts import CausalLink
 from services.scheduling.domain import Booking, Plan, SessionStatus
@@ -52,7 +53,6 @@ SCHEDULED_OF = (core_select(_sessions.c.session_id, _sessions.c.starts_at)
                 .with_for_update())
 CANCEL = (update(_sessions).where(_sessions.c.session_id.in_(bindparam("ids", expanding=True)))
           .values(status=SessionStatus.cancelled.value))
-ADD = insert(_sessions)
 
 
 class SqlSessions:
@@ -88,7 +88,7 @@ class SqlSessions:
                  site_id: str | None, scheduled_by: CausalLink) -> None:
         # One multi-row insert of plain values: a plan holds dozens of sessions, and an ORM
         # object costs ~30 us to construct before it is ever written.
-        self.session.connection().execute(ADD, [
+        self.session.connection().execute(statements_of(_sessions).insert, [
             {"session_id": planned.session_id, "client_ref": client_ref,
              "episode_id": episode_id, "site_id": site_id, "level": plan.level.value,
              "kind": planned.kind.value,

@@ -84,6 +84,8 @@ class CarepathRun:
         try:
             code = self.process.wait(timeout=120)
         except subprocess.TimeoutExpired:
+            for child in _children(self.process.pid):  # its services and broker: no orphans
+                os.kill(child, signal.SIGKILL)
             self.process.kill()
             pytest.fail(f"carepath run did not stop within 120 s:\n{self.output.read_text()}"
                         f"{self.log_tails()}")
@@ -94,6 +96,19 @@ class CarepathRun:
         """The end of each service's log: which one held the shutdown up, and why."""
         return "".join(f"\n--- {log.name} ---\n{log.read_text()[-1500:]}"
                        for log in sorted((self.var_dir / "logs").glob("*.log")))
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _free_port_block(count: int) -> int:
