@@ -95,6 +95,14 @@ class CancellationReason(str, Enum):
     no_show = "no_show"
 
 
+class HoldReleaseReason(str, Enum):
+    """Why a bed hold ended (BedHoldReleased)."""
+
+    used = "used"  # the client it was held for was admitted to it
+    released = "released"  # staff gave the bed back before anyone arrived
+    expired = "expired"  # nobody came by the hold's expiry
+
+
 class RiskIndicatorCode(str, Enum):
     """What raised a relapse-risk score; each indicator carries its `band`, never the raw
     result (e.g. `phq9>=15`, `missed>=2`)."""
@@ -110,5 +118,5 @@ class RiskIndicatorCode(str, Enum):
 
 REASON_CODE_LISTS: tuple[type[Enum], ...] = (
     TransitionReason, DischargeReason, OverrideReason, ReassessmentReason, WaitlistReason,
-    DeclineReason, WaitlistExitReason, CancellationReason, RiskIndicatorCode,
+    DeclineReason, WaitlistExitReason, CancellationReason, HoldReleaseReason, RiskIndicatorCode,
 )

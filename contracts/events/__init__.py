@@ -25,6 +25,10 @@ from contracts.events.notification import (
 from contracts.events.placement import (
     TEDS_DISPOSITIONS,
     AdmissionCancelled,
+    AuthorizationExpiring,
+    AuthorizationRecorded,
+    BedHeld,
+    BedHoldReleased,
     CapacityChanged,
     ClientAdmitted,
     ClientDischarged,
@@ -37,6 +41,7 @@ from contracts.events.placement import (
     StepUpDeclined,
     StepUpProposed,
     TransitionTrigger,
+    UnauthorizedStay,
     WaitlistExited,
 )
 from contracts.events.scheduling import (
@@ -52,6 +57,7 @@ from contracts.reasons import (
     CancellationReason,
     DeclineReason,
     DischargeReason,
+    HoldReleaseReason,
     OverrideReason,
     ReassessmentReason,
     RiskIndicatorCode,
@@ -64,6 +70,8 @@ __all__ = [
     "TEDS_DISPOSITIONS", "AdmissionCancelled", "CancellationReason", "DeclineReason",
     "PriorityPopulation", "StepUpDeclined", "StepUpProposed", "WaitlistExitReason",
     "WaitlistExited",
+    "AuthorizationExpiring", "AuthorizationRecorded", "BedHeld", "BedHoldReleased",
+    "HoldReleaseReason", "UnauthorizedStay",
     "AssessmentKind", "AttendanceRecorded", "AttendanceStatus", "Audience", "CapacityChanged",
     "ClientAdmitted", "ClientAssessed", "ClientDischarged", "ClientReferred", "ClientTransferred",
     "ConsentRecorded", "ConsentRevoked", "Dimensions", "Disposition", "FamilyRecipient",

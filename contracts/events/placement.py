@@ -1,6 +1,6 @@
 """Events emitted by placement."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from contracts.reasons import (
     CancellationReason,
     DeclineReason,
     DischargeReason,
+    HoldReleaseReason,
     ReassessmentReason,
     TransitionReason,
     WaitlistExitReason,
@@ -240,3 +241,81 @@ class CapacityChanged(PlacementEvent):
 
     site_id: str = Field(max_length=64)
     capacity: dict[LevelOfCare, int]
+
+
+# Utilization review (UR). A payer is named by a code from the organization's configuration
+# (`payers` in config/placement.yaml), never by a member id; the authorization number stays in
+# placement. Dates are calendar days in the organization's time zone (UTC by default).
+PayerRef = Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+@register
+class AuthorizationRecorded(PlacementEvent):
+    """A payer approved a level of care for a client: so many days (residential, PHP) or
+    sessions (IOP, aftercare) between two dates, with the next concurrent review due."""
+
+    authorization_id: str = Field(max_length=64)
+    payer_ref: PayerRef
+    level: LevelOfCare
+    site_id: SiteRef
+    starts_on: date
+    ends_on: date
+    approved_days: int | None = Field(default=None, ge=1, le=3660)
+    approved_sessions: int | None = Field(default=None, ge=1, le=3660)
+    next_review_on: date | None = None
+    recorded_by: Actor | None = None
+
+    @model_validator(mode="after")
+    def _a_period_and_an_amount(self) -> "AuthorizationRecorded":
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        if (self.approved_days is None) == (self.approved_sessions is None):
+            raise ValueError("an authorization approves either days or sessions")
+        return self
+
+
+@register
+class AuthorizationExpiring(PlacementEvent):
+    """The daily check: a client still in the authorized level whose authorization ends within
+    the configured warning window (once per authorization)."""
+
+    authorization_id: str = Field(max_length=64)
+    payer_ref: PayerRef
+    level: LevelOfCare
+    site_id: SiteRef
+    ends_on: date
+    days_left: int = Field(ge=0)
+
+
+@register
+class UnauthorizedStay(PlacementEvent):
+    """The daily check: a client in a level that no active authorization covers (once per stay
+    without one, that is per level segment and uncovered run of days)."""
+
+    level: LevelOfCare
+    site_id: SiteRef
+    uncovered_since: date
+    days: int = Field(ge=1)  # uncovered days up to and including `as_of`
+    as_of: date
+
+
+# Bed holds: a bed promised to someone arriving. Its subject is the client it is held for or,
+# when there is none yet, the site (`site-<id>`, like CapacityChanged).
+@register
+class BedHeld(PlacementEvent):
+    hold_id: str = Field(max_length=64)
+    site_id: SiteRef
+    level: LevelOfCare
+    expected_arrival: datetime
+    expires_at: datetime
+    for_client: bool = False  # held for the client who is the subject
+    held_by: Actor | None = None
+
+
+@register
+class BedHoldReleased(PlacementEvent):
+    hold_id: str = Field(max_length=64)
+    site_id: SiteRef
+    level: LevelOfCare
+    reason_code: HoldReleaseReason
+    released_by: Actor | None = None  # the clinician who released it; none when placement did
