@@ -63,6 +63,14 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
         "POST /proposals/{proposal_id}/decline": frozenset({CLINICIAN}),
         # Clinicians' free-text notes: every read audited in placement.
         "GET /clients/{client_ref}/notes": frozenset({CLINICIAN}),
+        # Utilization review: the care team (case managers) records payers' authorizations;
+        # the authorization number is read back by them only.
+        "POST /clients/{client_ref}/authorizations": CLINICAL,
+        "GET /ur/queue": frozenset({CLINICIAN, CARE_TEAM, OPS}),
+        # Bed holds: intake promises a bed to someone arriving, as clinicians do.
+        "POST /sites/{site_id}/holds": frozenset({INTAKE, CLINICIAN}),
+        "DELETE /sites/{site_id}/holds/{hold_id}": frozenset({INTAKE, CLINICIAN}),
+        "GET /sites/{site_id}/holds": WHEREABOUTS,
     },
     "scheduling": {
         "GET /clients/{client_ref}/sessions": frozenset({CLINICIAN, SCHEDULER, CARE_TEAM}),
@@ -84,6 +92,9 @@ ACCESS: Final[dict[str, dict[str, Rule]]] = {
         "GET /risk-flags": frozenset({CLINICIAN, CARE_TEAM, OPS}),
         "GET /proposals": frozenset({CLINICIAN, CARE_TEAM, OPS}),
         "GET /pipeline": frozenset({OPS}),
+        "GET /ur/queue": frozenset({CLINICIAN, CARE_TEAM, OPS}),
+        # The census forecast: counts per day, no client in it.
+        "GET /forecast": frozenset({OPS, ANALYST, CLINICIAN, CARE_TEAM, INTAKE}),
     },
     # FHIR R4: each resource type as the service that owns its facts allows it; the
     # CapabilityStatement is public (FHIR and SMART clients read it before they authenticate).
