@@ -278,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sub", default="dev-user", help="who the token speaks for (audited)")
     p.set_defaults(func=token)
 
+    from carepath.dev import backtest
+
+    backtest.register(commands)  # `forecast backtest`: the census forecast on a synthetic history
+
     # Verbs a service brings along (services/<name>/cli.py `register`): journey's `export`,
     # interop's `hl7`, ...
     registry.register_commands(commands)

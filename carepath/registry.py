@@ -41,6 +41,14 @@ def create_app(service: str, settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def service_module(service: str, module: str) -> ModuleType:
+    """One module of a service, by name: for the development tools that drive a service's pure
+    code (`carepath forecast backtest` runs journey's forecast on a synthetic history)."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+    return importlib.import_module(f"services.{service}.{module}")
+
+
 Commands: TypeAlias = "argparse._SubParsersAction[Any]"
 
 

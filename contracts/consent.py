@@ -36,6 +36,9 @@ class InformationCategory(str, Enum):
     """Changes proposed to the plan of care: a step-up proposal and its decision."""
     assessment_results = "assessment_results"
     """Clinical findings: assessments, ratings, relapse-risk flags."""
+    utilization_review = "utilization_review"
+    """A payer's authorization of care and its review: the level and period authorized, the
+    days it has left, days in care no authorization covers (since 2026-12)."""
 
 
 class ExpiryEvent(str, Enum):
@@ -67,6 +70,9 @@ INFORMATION_OF_EVENT: Final[Mapping[str, InformationCategory]] = MappingProxyTyp
     "ReassessmentRequested": InformationCategory.treatment_plan,
     "ClientAssessed": InformationCategory.assessment_results,
     "RelapseRiskFlagged": InformationCategory.assessment_results,
+    "AuthorizationRecorded": InformationCategory.utilization_review,
+    "AuthorizationExpiring": InformationCategory.utilization_review,
+    "UnauthorizedStay": InformationCategory.utilization_review,
 })
 
 # § 2.32(a)(1), "Statement 1", in the wording of the 2024 final rule: every disclosure made with

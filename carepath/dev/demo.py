@@ -13,6 +13,7 @@ import httpx
 
 from carepath.dev.client import ApiError, CarepathClient
 from carepath.dev.platform import Platform
+from carepath.dev.synthetic import CARE_PATH
 from carepath.settings import SERVICES
 from contracts.envelope import event_name_of
 
@@ -65,7 +66,7 @@ class DemoClient:
 
     def run(self) -> str:
         self.refer()
-        start = "iop" if self.index % 8 == 7 else "residential"
+        start = CARE_PATH.first_level_of(self.rng, among=("residential", "iop"))
         self.assess("initial", start)
         self.await_level(start, timeout=120)
         self.arrive()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from carepath.app.spec import RuntimeDep
 from carepath.errors import InvalidInput, NotFound
@@ -21,6 +21,7 @@ from services.journey.domain import episode_los_days
 from services.journey.scope import SiteFilter, site_scope
 from services.journey.store import Episode, JourneyEvent, Segment
 from services.journey.timeline import los_days
+from services.journey.utilization import authorizations_by_client
 
 router = APIRouter(tags=["journey"])
 
@@ -121,6 +122,9 @@ class CensusOut(BaseModel):
     capacity: int | None
     waitlist: int
     utilisation: float | None
+    held: int = Field(description="beds held for someone arriving (placement's bed holds)")
+    free: int | None = Field(description="capacity - occupied - held, never below 0; null "
+                             "without a known capacity")
 
 
 @router.get("/census", response_model=list[CensusOut])
@@ -129,12 +133,14 @@ def census(runtime: RuntimeDep, configured: DepsDep, principal: PrincipalDep,
     with runtime.uow.transaction() as tx:
         occupied, waiting = queries.occupied(tx.session), queries.waiting(tx.session)
         capacity = configured.capacity | queries.capacities(tx.session)
+        held = queries.held(tx.session)
     sites = principal.visible(configured.site_ids | {s for s, _ in [*occupied, *waiting,
                                                                    *capacity]})
     rows = reports.census(sites=sites if site_id is None else {site_id} & sites,
-                          occupied=occupied, waitlist=waiting, capacity=capacity)
+                          occupied=occupied, waitlist=waiting, capacity=capacity, held=held)
     return [CensusOut(site_id=r.site_id, level=r.level, occupied=r.occupied,
-                      capacity=r.capacity, waitlist=r.waitlist, utilisation=r.utilisation)
+                      capacity=r.capacity, waitlist=r.waitlist, utilisation=r.utilisation,
+                      held=r.held, free=r.free)
             for r in rows]
 
 
@@ -191,6 +197,7 @@ class OutcomeOut(BaseModel):
     readmission_90d: RateOut
     continuity_7d: RateOut | None  # residential and PHP only
     continuity_30d: RateOut | None
+    unauthorized_bed_days: float  # days in the level no payer authorization covered
 
 
 @router.get("/outcomes", response_model=list[OutcomeOut])
@@ -199,8 +206,10 @@ def outcomes(runtime: RuntimeDep, configured: DepsDep, principal: PrincipalDep,
     """Per site × level; windowed measures count what is known by `as_of` (default: now)."""
     with runtime.uow.transaction() as tx:
         facts = queries.journey_facts(tx.session)
+        authorizations = authorizations_by_client(tx.session)
     rows = outcome_measures.outcomes(sites=configured.site_ids, facts=facts,
-                                     as_of=as_of or datetime.now(UTC))
+                                     as_of=as_of or datetime.now(UTC),
+                                     authorizations=authorizations)
     return [OutcomeOut.model_validate(row, from_attributes=True)
             for row in rows if principal.sees(row.site_id)
             and (site_id is None or row.site_id == site_id)]

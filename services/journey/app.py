@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from carepath.app.factory import build_app
 from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
-from services.journey import api, dashboard, feeds, store
+from services.journey import api, dashboard, feeds, forecast_api, store, utilization
 from services.journey.deps import ConfiguredSites, make_deps
 from services.journey.handlers import handlers
 from services.journey.replay import JourneyReplay
@@ -16,6 +16,8 @@ def _routes() -> APIRouter:
     router = APIRouter()
     router.include_router(api.router)
     router.include_router(feeds.router)
+    router.include_router(forecast_api.router)
+    router.include_router(utilization.router)
     router.include_router(dashboard.router)
     return router
 

@@ -11,14 +11,19 @@ Sources:
 - HEDIS FUI: NCQA, *Follow-Up After High-Intensity Care for Substance Use Disorder*: of
   discharges from inpatient, residential or withdrawal-management care, the share followed by a
   follow-up visit or service for SUD within 7 and within 30 days.
+- Unauthorized bed-days: days in a level no payer authorization covers, counted as
+  contracts/utilization.py reads authorizations (the midnight census: the day of entry counts,
+  the day of leaving does not — CMS, Medicare Benefit Policy Manual, ch. 3, §20.1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 
 from contracts.events import Disposition
+from contracts.utilization import ONE_DAY, Authorization, LevelStay, uncovered_runs, usable
 from services.journey.domain import SegmentEnd, less_intensive
 from services.journey.facts import RiskFlag, StayFact
 from services.journey.history import History, ended_at, within
@@ -107,3 +112,42 @@ def episode_discharge(episode: Iterable[StayFact]) -> StayFact | None:
 
 def _discharged_at(episode: Iterable[StayFact]) -> datetime | None:
     return min(ended_at(episode, SegmentEnd.discharged), default=None)
+
+
+def level_stays(segments: Iterable[StayFact]) -> list[LevelStay]:
+    """A client's level stays from their segments: consecutive segments of an episode at one
+    level are one stay (a transfer continues it); a void admission's segment is none."""
+    stays: list[LevelStay] = []
+    ordered = sorted((s for s in segments if s.end_reason != SegmentEnd.cancelled),
+                     key=lambda s: (s.started_at, str(s.episode_id)))
+    for segment in ordered:
+        until = segment.ended_at.date() if segment.ended_at else None
+        last = stays[-1] if stays else None
+        if last and last.episode_id == str(segment.episode_id) and last.level == segment.level \
+                and last.until == segment.started_at.date():
+            stays[-1] = LevelStay(last.episode_id, last.level, segment.site_id, last.since,
+                                  until)
+        else:
+            stays.append(LevelStay(str(segment.episode_id), segment.level, segment.site_id,
+                                   segment.started_at.date(), until))
+    return stays
+
+
+def unauthorized_days(segments: Sequence[StayFact], authorizations: Sequence[Authorization],
+                      as_of: date) -> Counter[tuple[str, str]]:
+    """A client's days (up to `as_of`) no authorization covers, per site and level: each day
+    at the site of the segment that held it."""
+    counted: Counter[tuple[str, str]] = Counter()
+    stays = level_stays(segments)
+    for stay in stays:
+        for run in uncovered_runs(stay, usable(stay, stays, authorizations), as_of):
+            for offset in range(run.days):
+                day = run.since + offset * ONE_DAY
+                counted[_site_on(segments, stay, day), stay.level] += 1
+    return counted
+
+
+def _site_on(segments: Iterable[StayFact], stay: LevelStay, day: date) -> str:
+    return next((s.site_id for s in segments if s.level == stay.level
+                 and str(s.episode_id) == stay.episode_id and s.started_at.date() <= day
+                 and (s.ended_at is None or day < s.ended_at.date())), stay.site_id)

@@ -9,7 +9,9 @@ clinical definitions are in `measures.py`; contracts/README.md documents every f
   that site and level whose referral journey holds;
 - step-down success, step-up after a relapse-risk flag, readmission within 30 / 90 days and,
   for residential and PHP, continuity within 7 / 30 days (HEDIS FUI-style);
-- moves out of the level and discharge dispositions (canonical TEDS-D values).
+- moves out of the level and discharge dispositions (canonical TEDS-D values);
+- unauthorized bed-days: days in the level no payer authorization covered (utilization
+  review, contracts/utilization.py), at the site the client was at that day.
 
 A segment whose admission was cancelled (a no-show) counts nowhere: the episode did not happen.
 A windowed measure counts an event only once its outcome is known (`evaluated`), so recent
@@ -18,12 +20,13 @@ events never read as successes or failures before their window has run out.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean, median
 
+from contracts.utilization import Authorization
 from services.journey import measures
 from services.journey.domain import LEVELS, SegmentEnd, episode_los_days
 from services.journey.facts import AdmissionFact, JourneyFacts, StayFact
@@ -83,6 +86,7 @@ class OutcomeRow:
     readmission_90d: Rate = field(default_factory=Rate)
     continuity_7d: Rate | None = None  # residential and PHP only
     continuity_30d: Rate | None = None
+    unauthorized_bed_days: float = 0.0
 
     def __post_init__(self) -> None:
         if self.level in measures.HIGH_INTENSITY:
@@ -133,10 +137,15 @@ class Rows(dict[tuple[str, str], OutcomeRow]):
         return [self.of(site, level) for site in sorted(known) for level in LEVELS]
 
 
-def outcomes(*, sites: Iterable[str], facts: JourneyFacts, as_of: datetime
+def outcomes(*, sites: Iterable[str], facts: JourneyFacts, as_of: datetime,
+             authorizations: Mapping[str, Sequence[Authorization]] | None = None
              ) -> list[OutcomeRow]:
-    """One row per site × level (levels from the most to the least intensive)."""
+    """One row per site × level (levels from the most to the least intensive).
+    `authorizations`: each client's payer authorizations (None: unauthorized bed-days are not
+    counted)."""
     history, rows = History(facts.stays, facts.attendance), Rows()
+    if authorizations is not None:
+        _count_unauthorized(rows, facts.stays, authorizations, as_of)
     for stay in history.stays:
         if stay.end_reason != SegmentEnd.cancelled:
             _count_stay(rows.of(stay.site_id, stay.level), stay, history, as_of)
@@ -200,3 +209,16 @@ def _count_admission(row: OutcomeRow, admission: AdmissionFact) -> None:
     row.admissions += 1
     if admission.days_from_referral is not None:
         row.waits.values.append(admission.days_from_referral)
+
+
+def _count_unauthorized(rows: Rows, stays: Iterable[StayFact],
+                        authorizations: Mapping[str, Sequence[Authorization]],
+                        as_of: datetime) -> None:
+    by_client: defaultdict[str, list[StayFact]] = defaultdict(list)
+    for stay in stays:
+        by_client[stay.client_ref].append(stay)
+    for client_ref, segments in by_client.items():
+        days = measures.unauthorized_days(segments, authorizations.get(client_ref, ()),
+                                          as_of.date())
+        for (site_id, level), count in days.items():
+            rows.of(site_id, level).unauthorized_bed_days += count

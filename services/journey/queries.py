@@ -10,7 +10,14 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from contracts.events import AttendanceRecorded, ClientAdmitted, ClientReferred, RelapseRiskFlagged
+from contracts.events import (
+    AttendanceRecorded,
+    BedHeld,
+    BedHoldReleased,
+    ClientAdmitted,
+    ClientReferred,
+    RelapseRiskFlagged,
+)
 from services.journey.domain import SegmentEnd
 from services.journey.facts import AdmissionFact, Attendance, JourneyFacts, RiskFlag, StayFact
 from services.journey.reports import SiteLevel
@@ -52,6 +59,28 @@ def waiting(session: Session) -> dict[SiteLevel, int]:
     query = (select(WaitlistEntry.site_id, WaitlistEntry.level, func.count())
              .group_by(col(WaitlistEntry.site_id), col(WaitlistEntry.level)))
     return _counts(session.exec(query).all())
+
+
+def held(session: Session) -> dict[SiteLevel, int]:
+    """Beds held now, per site × level: placement's BedHeld events with no BedHoldReleased of
+    the same hold (in any order: a hold's events share a subject, hence a partition, but a
+    replay may bring them in any order)."""
+    query = (select(JourneyEvent.name, JourneyEvent.data)
+             .where(col(JourneyEvent.name).in_([BedHeld.event_name(),
+                                                BedHoldReleased.event_name()])))
+    placed: dict[str, SiteLevel] = {}
+    ended: set[str] = set()
+    for name, data in session.exec(query).all():
+        hold_id = str(data.get("hold_id"))
+        if name == BedHoldReleased.event_name():
+            ended.add(hold_id)
+        else:
+            placed[hold_id] = (str(data.get("site_id")), str(data.get("level")))
+    counts: dict[SiteLevel, int] = {}
+    for hold_id, place in placed.items():
+        if hold_id not in ended:
+            counts[place] = counts.get(place, 0) + 1
+    return counts
 
 
 def capacities(session: Session) -> dict[SiteLevel, int]:

@@ -18,12 +18,20 @@ class CensusRow:
     occupied: int
     capacity: int | None
     waitlist: int
+    held: int = 0  # beds held for someone arriving (BedHeld not yet BedHoldReleased)
 
     @property
     def utilisation(self) -> float | None:
         if not self.capacity:
             return None
         return round(self.occupied / self.capacity, 3)
+
+    @property
+    def free(self) -> int | None:
+        """Beds neither occupied nor held, never below 0; unknown without a capacity."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.occupied - self.held, 0)
 
 
 def census(
@@ -32,11 +40,14 @@ def census(
     occupied: Mapping[SiteLevel, int],
     waitlist: Mapping[SiteLevel, int],
     capacity: Mapping[SiteLevel, int],
+    held: Mapping[SiteLevel, int] | None = None,
 ) -> list[CensusRow]:
     """One row per site × level, levels from the most to the least intensive."""
+    held = held or {}
     return [
         CensusRow(site_id=site, level=level, occupied=occupied.get((site, level), 0),
-                  capacity=capacity.get((site, level)), waitlist=waitlist.get((site, level), 0))
+                  capacity=capacity.get((site, level)), waitlist=waitlist.get((site, level), 0),
+                  held=held.get((site, level), 0))
         for site in sorted(set(sites))
         for level in LEVELS
     ]

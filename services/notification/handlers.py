@@ -13,6 +13,7 @@ from contracts import EventData
 from contracts.events import (
     AdmissionCancelled,
     Audience,
+    AuthorizationExpiring,
     ClientAdmitted,
     ClientDischarged,
     ClientReferred,
@@ -26,6 +27,7 @@ from contracts.events import (
     SteppedUp,
     StepUpDeclined,
     StepUpProposed,
+    UnauthorizedStay,
     WaitlistExited,
 )
 from services.notification import domain, triggers
@@ -40,8 +42,11 @@ handlers = EventHandlers()
 # What happens to the client's place in care: the care team and (consent permitting) family.
 PLACEMENT_EVENTS = (ClientAdmitted, PlacementWaitlisted, SteppedDown, SteppedUp,
                     ClientTransferred, ClientDischarged, AdmissionCancelled, WaitlistExited)
-# The care team's own work: a risk to act on, a proposal awaiting a clinician, a decision.
-CARE_TEAM_EVENTS = (RelapseRiskFlagged, StepUpProposed, StepUpDeclined)
+# The care team's own work: a risk to act on, a proposal awaiting a clinician, a decision; an
+# authorization running out and a stay no authorization covers (utilization review). Never
+# family: a payer's authorization is not treatment news.
+CARE_TEAM_EVENTS = (RelapseRiskFlagged, StepUpProposed, StepUpDeclined, AuthorizationExpiring,
+                    UnauthorizedStay)
 MOVES = (ClientTransferred, SteppedUp, SteppedDown)
 WAITLISTS = (PlacementWaitlisted, WaitlistExited)
 

@@ -90,12 +90,14 @@ class CensusOut(BaseModel):
     capacity: int
     waitlist: int
     over_capacity: bool
+    held: int = Field(description="beds held for someone arriving (active bed holds)")
+    free: int = Field(description="capacity - occupied - held, never below 0")
 
     @classmethod
     def of(cls, line: CensusLine) -> CensusOut:
         return cls(site_id=line.site_id, level=line.level, occupied=line.occupied,
                    capacity=line.capacity, waitlist=line.waitlist,
-                   over_capacity=line.over_capacity)
+                   over_capacity=line.over_capacity, held=line.held, free=line.free)
 
 
 @router.get("/census", response_model=list[CensusOut])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -13,7 +13,7 @@ from carepath.app.factory import build_app
 from carepath.app.spec import ServiceSpec
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
-from services.placement import api, store
+from services.placement import api, holds_api, store, ur_api
 from services.placement.checks import run_checks
 from services.placement.deps import PlacementDeps, PlacementRuntime, make_deps
 from services.placement.handlers import handlers
@@ -43,8 +43,13 @@ def client_of_proposal(session: Session, params: Mapping[str, str]) -> str | Non
     return found.client_ref if found else None
 
 
+router = APIRouter()
+router.include_router(api.router)
+router.include_router(holds_api.router)
+router.include_router(ur_api.router)
+
 SPEC = ServiceSpec[PlacementDeps](name="placement", metadata=store.metadata, outbox=store.outbox,
-                   inbox=store.inbox, router=api.router, handlers=handlers,
+                   inbox=store.inbox, router=router, handlers=handlers,
                    make_deps=make_deps, on_start=seed_capacity, workers=(run_checks,),
                    trace_subject=client_of_proposal)
 

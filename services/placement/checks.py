@@ -16,9 +16,11 @@ from contracts.events import DischargeReason, Disposition
 from services.placement import domain
 from services.placement.deps import PlacementRuntime
 from services.placement.domain import Overdue
+from services.placement.holding import expire_holds
 from services.placement.moves import Placer
 from services.placement.policy import PlacementPolicy
 from services.placement.store import SqlRepository
+from services.placement.ur_store import check_utilization
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ async def run_checks(runtime: PlacementRuntime) -> None:
                 log.info("placement checks: %d no-show(s), %d dropped out",
                          sum(a.overdue is Overdue.no_show for a in acted),
                          sum(a.overdue is Overdue.dropped_out for a in acted))
+            await asyncio.to_thread(expire_holds, runtime.uow, deps.policy, datetime.now(UTC))
+            await asyncio.to_thread(check_utilization, runtime.uow,
+                                    deps.policy.utilization_review, datetime.now(UTC))
         except Exception as exc:  # e.g. the database is away: try again next round
             log.warning("placement checks failed (%s)", type(exc).__name__, exc_info=True)
         await asyncio.sleep(deps.policy.checks.every_s)

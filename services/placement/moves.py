@@ -1,6 +1,8 @@
 """Carrying out placement decisions: admit or waitlist, propose, step, transfer, discharge,
 cancel a no-show's admission, and fill every freed slot from the waitlist (priority class, then
-arrival order). Used by the event handlers, the HTTP API and the periodic checks alike."""
+arrival order). A bed held for someone arriving (holds.py) is taken until the client it names
+arrives in it (the hold is used) or it is given back. Used by the event handlers, the HTTP API
+and the periodic checks alike."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from carepath.errors import Conflict, InvalidTransition
 from contracts import CausalLink, Envelope, EventData
 from contracts.events import (
     AdmissionCancelled,
+    BedHoldReleased,
     CancellationReason,
     ClientAdmitted,
     ClientDischarged,
@@ -35,7 +38,7 @@ from contracts.events import (
     WaitlistExitReason,
     WaitlistReason,
 )
-from services.placement import domain
+from services.placement import domain, holds
 from services.placement.domain import (
     Episode,
     EpisodeStatus,
@@ -45,6 +48,7 @@ from services.placement.domain import (
     ProposalStatus,
     WaitEntry,
 )
+from services.placement.holds import Hold, HoldStatus
 from services.placement.policy import DEFAULT_POLICY, PlacementPolicy
 
 
@@ -60,6 +64,12 @@ class Repository(Protocol):
     def remember(self, client_ref: str, link: CausalLink) -> None: ...
     def open_proposal(self, client_ref: str) -> Proposal | None: ...
     def save_proposal(self, proposal: Proposal) -> None: ...
+    def chain(self, client_ref: str) -> CausalLink | None: ...
+    # Bed holds (holds.py): an active hold counts against its place's capacity.
+    def active_holds(self, place: Place) -> list[Hold]: ...
+    def hold(self, hold_id: str) -> Hold | None: ...
+    def expired_holds(self, now: datetime) -> list[Hold]: ...
+    def save_hold(self, hold: Hold) -> None: ...
 
 
 class Outbox(Protocol):
@@ -246,14 +256,23 @@ class Placer:
         self.repo.save_episode(episode)
 
     def fill(self, freed: Place) -> None:
-        """Admit waitlisted clients into freed slots, FIFO; each move may free another slot."""
+        """Admit waitlisted clients into freed slots, FIFO; each move may free another slot.
+        A bed held for someone waiting here is theirs; other held beds are nobody's to take."""
         pending = [freed]
         while pending:
             place = pending.pop()
-            while self._free(place) > 0 and (waiting := self.repo.waiting(place)):
-                origin = self._carry_out(waiting[0])
+            while (entry := self._next_in(place)) is not None:
+                origin = self._carry_out(entry)
                 if origin is not None:
                     pending.append(origin)
+
+    def _next_in(self, place: Place) -> WaitEntry | None:
+        waiting = self.repo.waiting(place)
+        held_for = {h.client_ref for h in self.repo.active_holds(place) if h.client_ref}
+        for entry in waiting:
+            if entry.client_ref in held_for and self._free(place, entry.client_ref) > 0:
+                return entry
+        return waiting[0] if waiting and self._free(place) > 0 else None
 
     def _carry_out(self, entry: WaitEntry) -> Place | None:
         self.repo.dequeue(entry.client_ref)
@@ -281,6 +300,7 @@ class Placer:
             from_waitlist=from_waitlist, assessment_id=admission.assessment_id), cause)
         episode.admission_event_id = envelope.id
         self.repo.save_episode(episode)
+        self._use_hold(episode, target, envelope)
 
     def _relocate(self, episode: Episode, move: Move, cause: CausalLink | None, *,
                   from_waitlist: bool) -> Place:
@@ -289,8 +309,27 @@ class Placer:
             self._withdraw_proposal(episode)
         episode.site_id, episode.level, episode.since = target.site_id, target.level, self.now
         self.repo.save_episode(episode)
-        self._emit(episode, _move_event(move, origin, from_waitlist), cause)
+        envelope = self._emit(episode, _move_event(move, origin, from_waitlist), cause)
+        self._use_hold(episode, target, envelope)
         return origin
+
+    def _use_hold(self, episode: Episode, place: Place, arrival: Envelope) -> None:
+        """The client a bed was held for took it: the hold is used (caused by the arrival)."""
+        for hold in self.repo.active_holds(place):
+            if hold.is_for(episode.client_ref):
+                self.end_hold(hold, HoldStatus.used, cause=CausalLink.of(arrival),
+                              episode_id=episode.episode_id)
+
+    def end_hold(self, hold: Hold, status: HoldStatus, *, by: str | None = None,
+                 cause: CausalLink | None = None, episode_id: uuid.UUID | None = None) -> None:
+        """BedHoldReleased, once; the caller offers a released or expired bed to the waitlist."""
+        holds.end(hold, status, at=self.now, by=by)
+        self.repo.save_hold(hold)
+        self.outbox.emit(BedHoldReleased(hold_id=hold.hold_id, site_id=hold.site_id,
+                                         level=hold.level, reason_code=status.reason,
+                                         released_by=by),
+                         subject=hold.subject, site_id=hold.site_id, episode_id=episode_id,
+                         cause=cause, time=self.now)
 
     def _waitlist(self, episode: Episode, move: Move, cause: CausalLink | None,
                   admission: Admission) -> None:
@@ -331,13 +370,19 @@ class Placer:
         return envelope
 
     def _room_for(self, place: Place, client_ref: str) -> bool:
+        """A bed held for the client is theirs, whoever waits; otherwise they need a bed
+        nobody holds and nobody ahead of them waits for."""
+        if any(h.is_for(client_ref) for h in self.repo.active_holds(place)):
+            return self._free(place, client_ref) > 0
         ahead = [e for e in self.repo.waiting(place) if e.client_ref != client_ref]
-        return domain.free_slots(capacity=self.repo.capacity(place) or 0,
-                                 occupied=self.repo.occupied(place), waiting=len(ahead)) > 0
+        return self._free(place) - len(ahead) > 0
 
-    def _free(self, place: Place) -> int:
-        return domain.free_slots(capacity=self.repo.capacity(place) or 0,
-                                 occupied=self.repo.occupied(place))
+    def _free(self, place: Place, client_ref: str | None = None) -> int:
+        """Beds neither occupied nor held (a hold for `client_ref` is theirs: not counted)."""
+        held = [h for h in self.repo.active_holds(place)
+                if client_ref is None or not h.is_for(client_ref)]
+        return holds.free_beds(capacity=self.repo.capacity(place) or 0,
+                               occupied=self.repo.occupied(place), held=len(held))
 
     def _already_waiting_for(self, client_ref: str, target: Place) -> bool:
         entry = self.repo.entry_of(client_ref)

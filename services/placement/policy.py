@@ -12,6 +12,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 from contracts.events import PriorityPopulation
+from contracts.utilization import ReviewWindows
 
 STANDARD = "standard"
 
@@ -61,6 +62,18 @@ class Checks(Frozen):
     every_s: PositiveFloat = 60.0
 
 
+class HoldRules(Frozen):
+    max_days: PositiveFloat = 14.0  # the longest a bed may be held (POST /sites/{id}/holds)
+
+
+class Payer(Frozen):
+    """A payer the organization bills: a code (what events and authorizations carry, never a
+    member id) and its name."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    name: str = Field(min_length=1, max_length=120)
+
+
 class PlacementPolicy(Frozen):
     organization: str = Field(min_length=1, max_length=64)
     step_up_policy: StepUpPolicy = StepUpPolicy.review
@@ -68,6 +81,19 @@ class PlacementPolicy(Frozen):
     episodes: EpisodeRules = EpisodeRules()
     waitlist: WaitlistRules = WaitlistRules()
     checks: Checks = Checks()
+    holds: HoldRules = HoldRules()
+    payers: tuple[Payer, ...] = ()
+    utilization_review: ReviewWindows = ReviewWindows()
+
+    @model_validator(mode="after")
+    def _unique_payers(self) -> Self:
+        codes = [p.code for p in self.payers]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"payer codes must be unique: {codes}")
+        return self
+
+    def payer(self, code: str) -> Payer | None:
+        return next((p for p in self.payers if p.code == code), None)
 
     @property
     def no_show_after(self) -> timedelta:

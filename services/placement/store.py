@@ -1,5 +1,5 @@
 """Placement's tables (episodes, capacity, waitlist, each client's latest event, clinicians'
-notes and the audit of their reads) and the repository the rules work through."""
+notes and the audit of their reads, bed holds) and the repository the rules work through."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from services.placement.domain import (
     ProposalStatus,
     WaitEntry,
 )
+from services.placement.holds import Hold, HoldStatus, free_beds
 from services.placement.policy import PlacementPolicy, Priority
 
 OPEN = (EpisodeStatus.active.value, EpisodeStatus.waitlisted.value)
@@ -154,10 +155,15 @@ class CensusLine:
     occupied: int
     capacity: int
     waitlist: int
+    held: int = 0
 
     @property
     def over_capacity(self) -> bool:
         return self.occupied > self.capacity
+
+    @property
+    def free(self) -> int:
+        return free_beds(capacity=self.capacity, occupied=self.occupied, held=self.held)
 
 
 metadata = PlacementTable.metadata
@@ -306,12 +312,14 @@ class SqlRepository:
             CapacityRow.site_id == site_id if site_id else true())).all()
         occupied = self._counts(EpisodeRow, EpisodeRow.status == EpisodeStatus.active.value)
         waiting = self._counts(WaitlistRow, true())
+        held = self._counts(HoldRow, HoldRow.status == HoldStatus.active.value)
         lines = [CensusLine(site_id=r.site_id, level=LevelOfCare(r.level),
                             occupied=occupied.get((r.site_id, r.level), 0), capacity=r.capacity,
-                            waitlist=waiting.get((r.site_id, r.level), 0)) for r in rows]
+                            waitlist=waiting.get((r.site_id, r.level), 0),
+                            held=held.get((r.site_id, r.level), 0)) for r in rows]
         return sorted(lines, key=lambda line: (line.site_id, -line.level.intensity))
 
-    def _counts(self, table: type[EpisodeRow | WaitlistRow],
+    def _counts(self, table: type[EpisodeRow | WaitlistRow | HoldRow],
                 where: Any) -> dict[tuple[str, str], int]:
         site, level = col(table.site_id), col(table.level)
         query = select(site, level, func.count()).where(where).group_by(site, level)
@@ -341,6 +349,40 @@ class SqlRepository:
         if row is None:
             return None
         return CausalLink(event_id=row.last_event_id, correlation_id=row.correlation_id)
+
+    def active_holds(self, place: Place) -> list[Hold]:
+        rows = self.session.exec(select(HoldRow).where(
+            HoldRow.site_id == place.site_id, HoldRow.level == place.level.value,
+            HoldRow.status == HoldStatus.active.value).order_by(col(HoldRow.created_at))).all()
+        return [_hold(row) for row in rows]
+
+    def hold(self, hold_id: str) -> Hold | None:
+        row = self.session.get(HoldRow, hold_id)
+        return _hold(row) if row else None
+
+    def holds(self, site_id: str, status: HoldStatus | None = None) -> list[Hold]:
+        query = select(HoldRow).where(HoldRow.site_id == site_id)
+        if status is not None:
+            query = query.where(HoldRow.status == status.value)
+        return [_hold(row) for row in self.session.exec(
+            query.order_by(col(HoldRow.created_at))).all()]
+
+    def expired_holds(self, now: datetime) -> list[Hold]:
+        """Active holds whose expiry has passed, oldest expiry first."""
+        rows = self.session.exec(select(HoldRow).where(
+            HoldRow.status == HoldStatus.active.value, col(HoldRow.expires_at) <= now)
+            .order_by(col(HoldRow.expires_at))).all()
+        return [_hold(row) for row in rows]
+
+    def save_hold(self, hold: Hold) -> None:
+        row = self.session.get(HoldRow, hold.hold_id) or HoldRow(
+            hold_id=hold.hold_id, site_id=hold.site_id, level=hold.level.value,
+            client_ref=hold.client_ref, expected_arrival=hold.expected_arrival,
+            expires_at=hold.expires_at, status=hold.status.value, created_at=hold.created_at,
+            held_by=hold.held_by)
+        row.status, row.ended_at, row.ended_by = hold.status.value, hold.ended_at, hold.ended_by
+        self.session.add(row)
+        self.session.flush()
 
 
 def _episode(row: EpisodeRow) -> Episode:
@@ -374,3 +416,28 @@ def _proposal(row: ProposalRow) -> Proposal:
         cause_event_id=row.cause_event_id, correlation_id=row.correlation_id,
         status=ProposalStatus(row.status), decided_at=row.decided_at, decided_by=row.decided_by)
 
+
+class HoldRow(PlacementTable, table=True):
+    """A bed held at a site x level for someone arriving (holds.py); it counts against the
+    capacity while `status` is active."""
+
+    __tablename__ = "bed_hold"
+
+    hold_id: str = Field(primary_key=True, max_length=64)
+    site_id: str = Field(index=True, max_length=64)
+    level: str = Field(max_length=20)
+    client_ref: str | None = Field(default=None, index=True, max_length=48)
+    expected_arrival: datetime = utc_column()
+    expires_at: datetime = utc_column(index=True)
+    status: str = Field(index=True, max_length=20)
+    created_at: datetime = utc_column()
+    held_by: str | None = Field(default=None, max_length=120)
+    ended_at: datetime | None = utc_column(nullable=True)
+    ended_by: str | None = Field(default=None, max_length=120)
+
+
+def _hold(row: HoldRow) -> Hold:
+    return Hold(hold_id=row.hold_id, site_id=row.site_id, level=LevelOfCare(row.level),
+                client_ref=row.client_ref, expected_arrival=row.expected_arrival,
+                expires_at=row.expires_at, created_at=row.created_at, held_by=row.held_by,
+                status=HoldStatus(row.status), ended_at=row.ended_at, ended_by=row.ended_by)

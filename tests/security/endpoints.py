@@ -3,12 +3,14 @@ see boston gets instead: the answer for something that does not exist."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carepath.dev.client import RATINGS
-from tests.security.conftest import SITE, World, admin, consent_body, referral
+from tests.security.conftest import SITE, World, admin, call, consent_body, referral
 from tests.support import bearer, principal, wait_until
 
 EMPTY = "200 and nothing listed"
@@ -46,6 +48,28 @@ def _assess(w: World, fresh: bool) -> Call:
 def _revoke(w: World, fresh: bool) -> Call:
     consent_id = w.new_consent() if fresh else w.consent_id
     return Call("DELETE", f"/clients/{w.ref}/consents/{consent_id}")
+
+
+def _hold_body() -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {"level": "aftercare", "expected_arrival": (now + timedelta(hours=1)).isoformat(),
+            "expires_at": (now + timedelta(days=1)).isoformat()}
+
+
+def _release(w: World, fresh: bool) -> Call:
+    hold_id = (call(w.apps["placement"], "POST", f"/sites/{SITE}/holds",
+                    json=_hold_body())["hold_id"] if fresh else "h-none")
+    return Call("DELETE", f"/sites/{SITE}/holds/{hold_id}")
+
+
+_authorizations = itertools.count(1)
+
+
+def _authorization() -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    return {"payer_ref": "bcbs-ma", "level": "residential", "starts_on": str(today),
+            "ends_on": str(today + timedelta(days=13)), "approved_days": 14,
+            "authorization_number": f"SEC-{next(_authorizations)}"}
 
 
 CAPACITY = {"residential": 40, "php": 40, "iop": 40, "aftercare": 80}
@@ -103,6 +127,18 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda w, f: Call("GET", f"/clients/{w.ref}/placement")),
     ("placement", "GET /clients/{client_ref}/notes"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}/notes", params={"purpose": "treatment"})),
+    ("placement", "POST /sites/{site_id}/holds"): Spec(
+        lambda w, f: Call("POST", f"/sites/{SITE}/holds", json=_hold_body()), ok=201),
+    ("placement", "DELETE /sites/{site_id}/holds/{hold_id}"): Spec(_release),
+    ("placement", "GET /sites/{site_id}/holds"): Spec(
+        lambda w, f: Call("GET", f"/sites/{SITE}/holds", params={"status": "active"})),
+    # A residential pre-authorization for the IOP client: their stay (and so the UR queues,
+    # where they stand as unauthorized) is unchanged by it.
+    ("placement", "POST /clients/{client_ref}/authorizations"): Spec(
+        lambda w, f: Call("POST", f"/clients/{w.ref}/authorizations", json=_authorization()),
+        ok=201),
+    ("placement", "GET /ur/queue"): Spec(
+        lambda w, f: Call("GET", "/ur/queue", params={"site_id": SITE})),
     ("scheduling", "GET /clients/{client_ref}/sessions"): Spec(
         lambda w, f: Call("GET", f"/clients/{w.ref}/sessions"), hidden=EMPTY),
     ("scheduling", "POST /sessions/{session_id}/attendance"): Spec(
@@ -127,6 +163,11 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda w, f: Call("GET", "/proposals", params={"site_id": SITE}), hidden=EMPTY),
     ("journey", "GET /risk-flags"): Spec(
         lambda w, f: Call("GET", "/risk-flags", params={"site_id": SITE}), hidden=EMPTY),
+    ("journey", "GET /ur/queue"): Spec(
+        lambda w, f: Call("GET", "/ur/queue", params={"site_id": SITE}), hidden=EMPTY),
+    # A site the caller cannot see is no site at all: 404, as for one that does not exist.
+    ("journey", "GET /forecast"): Spec(
+        lambda w, f: Call("GET", "/forecast", params={"site_id": SITE, "level": "residential"})),
     # The services' health, about no site: the same for a caller at any site.
     ("journey", "GET /pipeline"): Spec(lambda w, f: Call("GET", "/pipeline"), hidden=200),
 }

@@ -159,4 +159,5 @@ def test_census_is_per_site_and_level_in_order_of_intensity(
         rows = placement.get("/census", params={"site_id": "worcester"}).json()
     assert [row["level"] for row in rows] == ["residential", "php", "iop", "aftercare"]
     assert rows[3] == {"site_id": "worcester", "level": "aftercare", "occupied": 1,
-                       "capacity": 150, "waitlist": 0, "over_capacity": False}
+                       "capacity": 150, "waitlist": 0, "over_capacity": False,
+                       "held": 0, "free": 149}

@@ -28,6 +28,7 @@ from services.placement.domain import (
     WaitEntry,
 )
 from services.placement.handlers import place_assessed, place_flagged
+from services.placement.holds import Hold
 from services.placement.moves import Outcome, Placer
 from services.placement.policy import DEFAULT_POLICY, PlacementPolicy, StepUpPolicy
 from tests.support import FakeOutbox as FakeOutbox
@@ -46,6 +47,7 @@ class FakeRepository:
         self.queue: list[WaitEntry] = []
         self.chains: dict[str, CausalLink] = {}
         self.proposals: dict[str, Proposal] = {}
+        self.bed_holds: dict[str, Hold] = {}
 
     def open_episode(self, client_ref: str) -> Episode | None:
         return next((replace(e) for e in self.episodes.values() if e.client_ref == client_ref
@@ -83,6 +85,22 @@ class FakeRepository:
 
     def save_proposal(self, proposal: Proposal) -> None:
         self.proposals[proposal.proposal_id] = replace(proposal)
+
+    def chain(self, client_ref: str) -> CausalLink | None:
+        return self.chains.get(client_ref)
+
+    def active_holds(self, place: Place) -> list[Hold]:
+        return [replace(h) for h in self.bed_holds.values() if h.active and h.place == place]
+
+    def hold(self, hold_id: str) -> Hold | None:
+        found = self.bed_holds.get(hold_id)
+        return replace(found) if found else None
+
+    def expired_holds(self, now: datetime) -> list[Hold]:
+        return [replace(h) for h in self.bed_holds.values() if h.active and h.expires_at <= now]
+
+    def save_hold(self, hold: Hold) -> None:
+        self.bed_holds[hold.hold_id] = replace(hold)
 
 
 

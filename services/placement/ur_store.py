@@ -1,0 +1,159 @@
+"""Utilization review's tables in placement (payers' authorizations with their numbers, the level
+stays the check observes, the marks of what the daily check emitted), their repository, and
+the daily check's transaction. The authorization number is kept here only: never in an event
+or a log."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, col, delete, select
+
+from carepath.observability.telemetry import context_from_headers, tracer
+from carepath.persistence.db import utc_column
+from carepath.persistence.uow import UnitOfWork
+from contracts import CausalLink
+from contracts.events import AuthorizationExpiring, UnauthorizedStay
+from contracts.utilization import Authorization, LevelStay, ReviewWindows
+from services.placement.domain import Episode, EpisodeStatus
+from services.placement.store import EpisodeRow, PlacementTable, SqlRepository
+from services.placement.ur import Due, UrCheck
+
+log = logging.getLogger(__name__)
+
+
+class AuthorizationRow(PlacementTable, table=True):
+    """A payer's authorization of a level of care for a client, as recorded by the care team."""
+
+    __tablename__ = "ur_authorization"
+
+    authorization_id: str = Field(primary_key=True, max_length=64)
+    client_ref: str = Field(index=True, max_length=48)
+    payer_ref: str = Field(max_length=64)
+    level: str = Field(max_length=20)
+    site_id: str = Field(index=True, max_length=64)
+    starts_on: date
+    ends_on: date
+    approved_days: int | None = None
+    approved_sessions: int | None = None
+    next_review_on: date | None = None
+    authorization_number: str = Field(max_length=64)
+    recorded_by: str = Field(max_length=120)
+    recorded_at: datetime = utc_column()
+
+    def read(self) -> Authorization:
+        return Authorization(
+            authorization_id=self.authorization_id, payer_ref=self.payer_ref, level=self.level,
+            site_id=self.site_id, starts_on=self.starts_on, ends_on=self.ends_on,
+            approved_days=self.approved_days, approved_sessions=self.approved_sessions,
+            next_review_on=self.next_review_on)
+
+
+class LevelStayRow(PlacementTable, table=True):
+    """A client's stretch at one level in one episode, as the UR check observed it (through
+    transfers at the same level); `until` is the day it ended (not counted)."""
+
+    __tablename__ = "ur_level_stay"
+
+    client_ref: str = Field(primary_key=True, max_length=48)
+    episode_id: uuid.UUID = Field(primary_key=True)
+    level: str = Field(primary_key=True, max_length=20)
+    since: date = Field(primary_key=True)
+    site_id: str = Field(max_length=64)
+    until: date | None = Field(default=None, index=True)
+
+
+class UrMarkRow(PlacementTable, table=True):
+    """An event the UR check emitted, by its key: the check emits each once."""
+
+    __tablename__ = "ur_mark"
+
+    key: str = Field(primary_key=True, max_length=200)
+    client_ref: str = Field(index=True, max_length=48)
+    marked_at: datetime = utc_column()
+
+
+class SqlUrRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.placement = SqlRepository(session)
+
+    def add_authorization(self, row: AuthorizationRow) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def authorization_numbered(self, client_ref: str, payer_ref: str, number: str
+                               ) -> AuthorizationRow | None:
+        return self.session.exec(select(AuthorizationRow).where(
+            AuthorizationRow.client_ref == client_ref, AuthorizationRow.payer_ref == payer_ref,
+            AuthorizationRow.authorization_number == number)).first()
+
+    def authorizations_of(self, client_ref: str) -> list[Authorization]:
+        rows = self.session.exec(select(AuthorizationRow).where(
+            AuthorizationRow.client_ref == client_ref).order_by(
+            col(AuthorizationRow.starts_on), col(AuthorizationRow.authorization_id))).all()
+        return [row.read() for row in rows]
+
+    def in_care(self) -> list[str]:
+        active = select(EpisodeRow.client_ref).where(
+            EpisodeRow.status == EpisodeStatus.active.value, col(EpisodeRow.level).is_not(None))
+        still_open = select(LevelStayRow.client_ref).where(col(LevelStayRow.until).is_(None))
+        return sorted(set(self.session.exec(active).all())
+                      | set(self.session.exec(still_open).all()))
+
+    def latest_episode(self, client_ref: str) -> Episode | None:
+        return self.placement.latest_episode(client_ref)
+
+    def stays_of(self, client_ref: str) -> list[LevelStay]:
+        rows = self.session.exec(select(LevelStayRow).where(
+            LevelStayRow.client_ref == client_ref).order_by(col(LevelStayRow.since))).all()
+        return [LevelStay(episode_id=str(r.episode_id), level=r.level, site_id=r.site_id,
+                          since=r.since, until=r.until) for r in rows]
+
+    def save_stays(self, client_ref: str, stays: Sequence[LevelStay]) -> None:
+        self.session.exec(delete(LevelStayRow).where(
+            col(LevelStayRow.client_ref) == client_ref))
+        for stay in stays:
+            self.session.add(LevelStayRow(
+                client_ref=client_ref, episode_id=uuid.UUID(stay.episode_id), level=stay.level,
+                since=stay.since, site_id=stay.site_id, until=stay.until))
+        self.session.flush()
+
+    def marked(self, key: str) -> bool:
+        return self.session.get(UrMarkRow, key) is not None
+
+    def mark(self, key: str, *, client_ref: str, at: datetime) -> None:
+        self.session.add(UrMarkRow(key=key, client_ref=client_ref, marked_at=at))
+        self.session.flush()
+
+    def chain(self, client_ref: str) -> CausalLink | None:
+        return self.placement.chain(client_ref)
+
+
+def check_utilization(uow: UnitOfWork, windows: ReviewWindows, now: datetime) -> list[Due]:
+    """The UR check, one transaction: each client's stay observed, what is due emitted once.
+    It takes no lock on placement's moves (it writes only its own rows and the outbox): a move
+    committed meanwhile is seen next round. Two replicas checking at once both owe the same
+    events; the second to commit collides on the first's marks and its round is void."""
+    emitted: list[Due] = []
+    try:
+        with uow.transaction() as tx:
+            repo = SqlUrRepository(tx.session)
+            check = UrCheck(repo=repo, outbox=tx, now=now, windows=windows)
+            for client_ref in repo.in_care():
+                with tracer().start_as_current_span("placement check utilization", context=(
+                        context_from_headers(uow.traces.headers_for(tx.session, client_ref))
+                        if uow.traces else None)):  # the client's journey trace
+                    emitted += check.client(client_ref)
+    except IntegrityError:
+        log.info("utilization review: another replica checked first; nothing owed this round")
+        return []
+    if emitted:
+        log.info("utilization review: %d authorization(s) expiring, %d unauthorized stay(s)",
+                 sum(isinstance(d.event, AuthorizationExpiring) for d in emitted),
+                 sum(isinstance(d.event, UnauthorizedStay) for d in emitted))
+    return emitted
