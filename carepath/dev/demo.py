@@ -18,6 +18,12 @@ from carepath.settings import SERVICES
 from contracts.envelope import event_name_of
 
 READMITTED = 15  # the demo client who completes aftercare and is later referred again
+HELD_FOR = 1  # the demo client a worcester bed is held for before their admission
+# Utilization review: the demo organization's payers (config/placement.yaml); every sixth
+# client's payer authorizes a day only (AuthorizationExpiring), and every sixth from the fifth
+# has no authorization at all (UnauthorizedStay).
+DEMO_PAYERS = ("bcbs-ma", "masshealth", "tufts-hp")
+EXPIRING, UNAUTHORIZED = 1, 5
 FIRST_NAMES = ["Alex", "Sam", "Jordan", "Riley", "Casey", "Morgan", "Taylor", "Jamie"]
 # Longer than a service takes to come back when `carepath run` restarts it (its supervisor's
 # longest backoff, 30 s, and a start): a demo client waits for the service rather than stopping.
@@ -59,6 +65,7 @@ class DemoClient:
         self.rng = random.Random(index)
         self.ref = ""
         self.readmitted = False
+        self.authorized = False  # a payer's authorization was recorded (or left out) once
 
     def pause(self, low: float = 1.0, high: float = 2.5) -> None:
         """Paced so a person can follow the stream (and so residential beds fill up)."""
@@ -67,6 +74,8 @@ class DemoClient:
     def run(self) -> str:
         self.refer()
         start = CARE_PATH.first_level_of(self.rng, among=("residential", "iop"))
+        if self.index == HELD_FOR:
+            self.hold_bed(start)
         self.assess("initial", start)
         self.await_level(start, timeout=120)
         self.arrive()
@@ -126,7 +135,44 @@ class DemoClient:
         self.site = placement["site_id"]
         say(self.ref, self.site, f"now in {level}" + (" (from the waitlist)"
                                                       if told_waitlisted else ""))
+        self.authorize(level)
         return placement  # type: ignore[no-any-return]
+
+    def hold_bed(self, level: str) -> None:
+        """Intake promises a bed to this client before the assessment: their admission uses it
+        (BedHoldReleased `used`), even if the place fills up meanwhile."""
+        now = datetime.now(UTC)
+        try:
+            self.api.call("POST", "placement", f"/sites/{self.site}/holds", json={
+                "level": level, "client_ref": self.ref,
+                "expected_arrival": (now + timedelta(minutes=1)).isoformat(),
+                "expires_at": (now + timedelta(days=1)).isoformat()})
+        except ApiError as error:  # e.g. no free bed to hold: admitted or waitlisted as usual
+            say(self.ref, self.site, f"no {level} bed could be held ({error.status_code})")
+            return
+        say(self.ref, self.site, f"a {level} bed is HELD for this client until admission")
+
+    def authorize(self, level: str) -> None:
+        """The care team records the payer's authorization of the level the client is now in:
+        days for residential and PHP, sessions for IOP and aftercare (utilization review)."""
+        first = not self.authorized
+        self.authorized = True
+        if self.index % 6 == UNAUTHORIZED:
+            if first:
+                say(self.ref, self.site, f"no payer authorization for {level}: utilization "
+                    "review counts the unauthorized days")
+            return
+        today = datetime.now(UTC).date()
+        days = 1 if self.index % 6 == EXPIRING else self.rng.choice((7, 14, 21))
+        amount = ("approved_days", days) if level in ("residential", "php") else (
+            "approved_sessions", 12)
+        self.api.call("POST", "placement", f"/clients/{self.ref}/authorizations", json={
+            "payer_ref": self.rng.choice(DEMO_PAYERS), "level": level, amount[0]: amount[1],
+            "starts_on": str(today), "ends_on": str(today + timedelta(days=days)),
+            "authorization_number": f"DEMO-{self.index:02d}-{level[:3].upper()}"})
+        if first or days == 1:
+            say(self.ref, self.site, f"{level} authorized by the payer for {days} day(s)" + (
+                ": the UR check will report it expiring" if days == 1 else ""))
 
     def step_down_by_reassessment(self, level: str) -> None:
         self.assess("reassessment", level)
@@ -215,6 +261,7 @@ def run_demo(platform: Platform, clients: int = 24) -> None:
     print(f"\nDemo: {clients} synthetic clients across boston and worcester "
           "(residential -> PHP -> IOP -> aftercare; relapse signs propose a step up that a "
           "clinician confirms or declines; one client is readmitted).\n")
+    hold_unclaimed_bed(api)
     demo_clients = [DemoClient(api, index) for index in range(clients)]
     outcomes: dict[int, str | Exception] = {}
 
@@ -249,13 +296,29 @@ def run_demo(platform: Platform, clients: int = 24) -> None:
         print(f"\nNo summary: {error!r}", flush=True)
 
 
+def hold_unclaimed_bed(api: CarepathClient) -> None:
+    """A PHP bed at boston promised to a hospital discharge who never comes: the summary shows it
+    held; two minutes on the hold expires (placement's periodic check, `checks.every_s`) and the
+    bed goes back to the waitlist."""
+    now = datetime.now(UTC)
+    hold = api.call("POST", "placement", "/sites/boston/holds", json={
+        "level": "php", "expected_arrival": (now + timedelta(seconds=10)).isoformat(),
+        "expires_at": (now + timedelta(minutes=2)).isoformat()})
+    say("(no client)", "boston", f"a php bed is HELD for an arrival from hospital (hold "
+        f"{hold['hold_id'][:8]}); nobody comes: in two minutes it expires and frees the bed")
+
+
 def print_summary(api: CarepathClient, refs: list[str], readmitted: list[str] | None = None
                   ) -> None:
     print("\nCensus (journey read model):")
-    print(f"  {'site':<10} {'level':<12} {'occupied':>8} {'capacity':>8} {'waitlist':>8}")
+    print(f"  {'site':<10} {'level':<12} {'occupied':>8} {'held':>5} {'free':>5} "
+          f"{'capacity':>8} {'waitlist':>8}")
     for row in api.call("GET", "journey", "/census"):
         print(f"  {row['site_id']:<10} {row['level']:<12} {row['occupied']:>8} "
+              f"{row['held']:>5} {row['free'] if row['free'] is not None else '-':>5} "
               f"{row['capacity']:>8} {row['waitlist']:>8}")
+    print_utilization_review(api)
+    print_forecast(api, "boston", "aftercare")
     print("\nFlows (from -> to: count):")
     for row in api.call("GET", "journey", "/flows"):
         print(f"  {row['from_level']:>11} -> {row['to_level']:<11} {row['count']}")
@@ -272,6 +335,28 @@ def print_summary(api: CarepathClient, refs: list[str], readmitted: list[str] | 
     for event in journey["events"]:
         name = event_name_of(event["type"])
         print(f"    {event['time']}  {name:<22} {event['id']}  caused by {event['causation_id']}")
+
+
+def print_utilization_review(api: CarepathClient) -> None:
+    queue = api.call("GET", "journey", "/ur/queue", params={"due_within_days": 7})
+    print(f"\nUtilization review queue (next 7 days): {len(queue)} client(s)")
+    for item in queue[:8]:
+        authorization = item["authorization"]
+        ends = f"ends {authorization['ends_on']}" if authorization else "no authorization"
+        print(f"  {item['client_ref']}  {item['site_id']:<10} {item['level']:<12} {ends:<26} "
+              f"unauthorized days {item['unauthorized_days']}  [{', '.join(item['flags'])}]")
+
+
+def print_forecast(api: CarepathClient, site: str, level: str, days: int = 7) -> None:
+    forecast = api.call("GET", "journey", "/forecast",
+                        params={"site_id": site, "level": level, "days": days})
+    print(f"\nCensus forecast, {level} at {site} (capacity {forecast['capacity']}, "
+          f"{forecast['occupied']} occupied now): expected census and its 80% interval")
+    for day in forecast["days"]:
+        print(f"  {day['date']}  {day['expected']:5.1f}  [{day['low']}..{day['high']}]  "
+              f"in {day['admissions']:.1f}  out {day['discharges']:.1f}")
+    for sentence in forecast["explained"][:3]:
+        print(f"  - {sentence}")
 
 
 def print_episodes(journey: dict[str, Any]) -> None:

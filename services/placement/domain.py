@@ -285,10 +285,6 @@ def move_for_discharge(episode: Episode, disposition: Disposition,
     return None
 
 
-def free_slots(*, capacity: int, occupied: int, waiting: int = 0) -> int:
-    return max(capacity - occupied - waiting, 0)
-
-
 def los_days(started_at: datetime | None, now: datetime) -> float:
     if started_at is None:
         return 0.0

@@ -4,9 +4,9 @@ notes and the audit of their reads, bed holds) and the repository the rules work
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import MetaData, Text, and_, func, or_, true
@@ -20,6 +20,7 @@ from contracts.events import (
     TransitionReason,
     TransitionTrigger,
 )
+from contracts.utilization import LevelStay
 from services.placement.domain import (
     Episode,
     EpisodeStatus,
@@ -32,6 +33,7 @@ from services.placement.domain import (
 )
 from services.placement.holds import Hold, HoldStatus, free_beds
 from services.placement.policy import PlacementPolicy, Priority
+from services.placement.ur import observe
 
 OPEN = (EpisodeStatus.active.value, EpisodeStatus.waitlisted.value)
 
@@ -148,6 +150,21 @@ class NoteReadRow(PlacementTable, table=True):
     accessed_at: datetime = utc_column()
 
 
+
+class LevelStayRow(PlacementTable, table=True):
+    """A client's stretch at one level in one episode, as the UR check observed it (through
+    transfers at the same level); `until` is the day it ended (not counted)."""
+
+    __tablename__ = "ur_level_stay"
+
+    client_ref: str = Field(primary_key=True, max_length=48)
+    episode_id: uuid.UUID = Field(primary_key=True)
+    level: str = Field(primary_key=True, max_length=20)
+    since: date = Field(primary_key=True)
+    site_id: str = Field(max_length=64)
+    until: date | None = Field(default=None, index=True)
+
+
 @dataclass(frozen=True)
 class CensusLine:
     site_id: str
@@ -191,6 +208,9 @@ class SqlRepository:
 
     def save_episode(self, episode: Episode) -> None:
         row = self.session.get(EpisodeRow, episode.episode_id)
+        where = (episode.level.value if episode.level else None, episode.site_id,
+                 episode.status.value)
+        moved = row is None or (row.level, row.site_id, row.status) != where
         if row is None:
             row = EpisodeRow(episode_id=episode.episode_id, client_ref=episode.client_ref,
                              site_id=episode.site_id, status=episode.status.value,
@@ -202,6 +222,26 @@ class SqlRepository:
         row.admission_event_id = episode.admission_event_id
         row.populations = " ".join(p.value for p in episode.populations)
         self.session.add(row)
+        self.session.flush()
+        if moved:  # the level stays utilization review counts days in, kept as the client moves
+            before = self.stays_of(episode.client_ref)
+            after = observe(before, episode)
+            if after != before:
+                self.save_stays(episode.client_ref, after)
+
+    def stays_of(self, client_ref: str) -> list[LevelStay]:
+        rows = self.session.exec(select(LevelStayRow).where(
+            LevelStayRow.client_ref == client_ref).order_by(col(LevelStayRow.since))).all()
+        return [LevelStay(episode_id=str(r.episode_id), level=r.level, site_id=r.site_id,
+                          since=r.since, until=r.until) for r in rows]
+
+    def save_stays(self, client_ref: str, stays: Sequence[LevelStay]) -> None:
+        self.session.exec(delete(LevelStayRow).where(
+            col(LevelStayRow.client_ref) == client_ref))
+        for stay in stays:
+            self.session.add(LevelStayRow(
+                client_ref=client_ref, episode_id=uuid.UUID(stay.episode_id), level=stay.level,
+                since=stay.since, site_id=stay.site_id, until=stay.until))
         self.session.flush()
 
     def sites(self) -> set[str]:

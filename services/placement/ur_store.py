@@ -6,12 +6,11 @@ or a log."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, col, delete, select
+from sqlmodel import Field, Session, col, select
 
 from carepath.observability.telemetry import context_from_headers, tracer
 from carepath.persistence.db import utc_column
@@ -20,7 +19,7 @@ from contracts import CausalLink
 from contracts.events import AuthorizationExpiring, UnauthorizedStay
 from contracts.utilization import Authorization, LevelStay, ReviewWindows
 from services.placement.domain import Episode, EpisodeStatus
-from services.placement.store import EpisodeRow, PlacementTable, SqlRepository
+from services.placement.store import EpisodeRow, LevelStayRow, PlacementTable, SqlRepository
 from services.placement.ur import Due, UrCheck
 
 log = logging.getLogger(__name__)
@@ -51,20 +50,6 @@ class AuthorizationRow(PlacementTable, table=True):
             site_id=self.site_id, starts_on=self.starts_on, ends_on=self.ends_on,
             approved_days=self.approved_days, approved_sessions=self.approved_sessions,
             next_review_on=self.next_review_on)
-
-
-class LevelStayRow(PlacementTable, table=True):
-    """A client's stretch at one level in one episode, as the UR check observed it (through
-    transfers at the same level); `until` is the day it ended (not counted)."""
-
-    __tablename__ = "ur_level_stay"
-
-    client_ref: str = Field(primary_key=True, max_length=48)
-    episode_id: uuid.UUID = Field(primary_key=True)
-    level: str = Field(primary_key=True, max_length=20)
-    since: date = Field(primary_key=True)
-    site_id: str = Field(max_length=64)
-    until: date | None = Field(default=None, index=True)
 
 
 class UrMarkRow(PlacementTable, table=True):
@@ -109,19 +94,10 @@ class SqlUrRepository:
         return self.placement.latest_episode(client_ref)
 
     def stays_of(self, client_ref: str) -> list[LevelStay]:
-        rows = self.session.exec(select(LevelStayRow).where(
-            LevelStayRow.client_ref == client_ref).order_by(col(LevelStayRow.since))).all()
-        return [LevelStay(episode_id=str(r.episode_id), level=r.level, site_id=r.site_id,
-                          since=r.since, until=r.until) for r in rows]
+        return self.placement.stays_of(client_ref)
 
     def save_stays(self, client_ref: str, stays: Sequence[LevelStay]) -> None:
-        self.session.exec(delete(LevelStayRow).where(
-            col(LevelStayRow.client_ref) == client_ref))
-        for stay in stays:
-            self.session.add(LevelStayRow(
-                client_ref=client_ref, episode_id=uuid.UUID(stay.episode_id), level=stay.level,
-                since=stay.since, site_id=stay.site_id, until=stay.until))
-        self.session.flush()
+        self.placement.save_stays(client_ref, stays)
 
     def marked(self, key: str) -> bool:
         return self.session.get(UrMarkRow, key) is not None

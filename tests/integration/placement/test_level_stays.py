@@ -1,0 +1,57 @@
+"""The level stays utilization review counts days in are kept as placement saves a client's
+episode, not only when the check runs: a move and a move back between two rounds of the check
+are both there, and a save that moves nobody leaves the stays as they were."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from carepath.persistence.db import make_engine
+from contracts import LevelOfCare
+from contracts.utilization import LevelStay
+from services.placement import store
+from services.placement.domain import Episode, EpisodeStatus
+from services.placement.store import SqlRepository
+from tests.conftest import DatabaseFactory
+
+
+@pytest.fixture
+def engine(databases: DatabaseFactory) -> Iterator[Engine]:
+    engine = make_engine(databases.new("placement"))
+    store.PlacementTable.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_a_move_and_a_move_back_between_checks_are_both_stays(engine: Engine) -> None:
+    episode = Episode(episode_id=uuid.uuid4(), client_ref="c-stays0001", site_id="boston",
+                      level=LevelOfCare.residential, status=EpisodeStatus.active,
+                      since=datetime(2026, 11, 2, 9, tzinfo=UTC))
+    moves = [episode,
+             replace(episode, level=LevelOfCare.php, since=datetime(2026, 11, 9, 10, tzinfo=UTC)),
+             replace(episode, level=LevelOfCare.residential,
+                     since=datetime(2026, 11, 9, 23, tzinfo=UTC)),
+             replace(episode, level=LevelOfCare.residential, site_id="worcester",
+                     since=datetime(2026, 11, 12, 8, tzinfo=UTC))]
+    with Session(engine) as session:
+        repo = SqlRepository(session)
+        for saved in moves:
+            repo.save_episode(saved)
+        repo.save_episode(replace(moves[-1], last_contact_at=datetime(2026, 11, 13, tzinfo=UTC)))
+        stays = repo.stays_of("c-stays0001")
+    ep = str(episode.episode_id)
+    assert stays == [
+        LevelStay(episode_id=ep, level="residential", site_id="boston", since=date(2026, 11, 2),
+                  until=date(2026, 11, 9)),
+        LevelStay(episode_id=ep, level="php", site_id="boston", since=date(2026, 11, 9),
+                  until=date(2026, 11, 9)),
+        LevelStay(episode_id=ep, level="residential", site_id="worcester",
+                  since=date(2026, 11, 9)),
+    ]
