@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from carepath.settings import Settings
 from contracts import LevelOfCare
@@ -30,6 +30,42 @@ class SitesConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     sites: dict[str, SiteConfig]
+
+
+class Payer(BaseModel):
+    """A payer the organization bills: a code (what events, authorizations and consents carry,
+    never a member id) and its name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    name: str = Field(min_length=1, max_length=120)
+
+
+class Payers(BaseModel):
+    """The organization's payers: `payers` in config/placement.yaml, the one list placement
+    (authorizations) and intake (consents to disclose to a payer) both read."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    payers: tuple[Payer, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_payers(self) -> Self:
+        codes = [p.code for p in self.payers]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"payer codes must be unique: {codes}")
+        return self
+
+    def payer(self, code: str) -> Payer | None:
+        return next((p for p in self.payers if p.code == code), None)
+
+    @property
+    def codes(self) -> list[str]:
+        return [p.code for p in self.payers]
+
+
+PAYERS_FILE = "placement.yaml"
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -62,3 +98,9 @@ def load_config(settings: Settings, name: str, model: type[M]) -> M:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
                              for e in exc.errors()[:10])
         raise ConfigError(f"{path} is not a valid {model.__name__}: {problems}") from exc
+
+
+def load_payers(settings: Settings) -> Payers:
+    """The organization's payers, from `payers` in config/placement.yaml (placement's policy
+    validates the same list with the same model; intake reads only this key)."""
+    return load_config(settings, PAYERS_FILE, Payers)

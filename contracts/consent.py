@@ -8,9 +8,20 @@ signed and the patient's signature. Carepath records the kind of information as 
 stays in intake (`document_ref`). Consents and disclosures are documented for consumers in
 contracts/README.md.
 
+A consent's recipient is one of the client's family contacts (`r-…`, minted by intake) or, since
+2026-12, a payer the organization bills, named `payer-<code>` by its code in config/placement.yaml
+(`payers`): the same `<kind>-<id>` form as every other ref, so ConsentRecorded's pattern holds.
+A payer hears only under a consent for `payment` (PAYER_PURPOSE) covering the information a
+message discloses: § 2.33(a) lets a Part 2 program disclose what a § 2.31 consent permits to the
+recipient it names. What the payer may then do with it is § 2.33(b)'s matter (further use and
+disclosure of records received under a consent for payment or health care operations, within
+the limits that section sets), and the § 2.32 notice travels with every disclosure.
+
 Sources: 42 CFR part 2 as amended by the final rule of 16 February 2024 (89 FR 12472):
-§ 2.31 consent requirements, § 2.32 notice and copy of consent to accompany disclosure, § 2.25
-accounting of disclosures (§ 2.24 is the intermediaries' list of disclosures).
+§ 2.31 consent requirements, § 2.32 notice and copy of consent to accompany disclosure, § 2.33
+uses and disclosures permitted with written consent, § 2.25 accounting of disclosures (§ 2.24 is
+the intermediaries' list of disclosures); 45 CFR 164.501, "payment" (which includes
+utilization review: precertification, preauthorization, concurrent and retrospective review).
 """
 
 from collections.abc import Mapping
@@ -49,6 +60,23 @@ class ExpiryEvent(str, Enum):
     """The end of the episode of care: the first discharge (`ClientDischarged`) after the
     consent was recorded. The discharge itself is disclosed after it happened, so it is not
     covered either; a consent that should cover the discharge news names a date instead."""
+
+
+PAYER_PREFIX: Final = "payer-"
+PAYER_PURPOSE: Final = "payment"
+"""The purpose of a consent to a payer: payment, which includes utilization review (45 CFR
+164.501)."""
+
+
+def payer_recipient_ref(payer_code: str) -> str:
+    """The consent recipient a payer is: `payer-<code>`."""
+    return f"{PAYER_PREFIX}{payer_code}"
+
+
+def payer_code_of(recipient_ref: str) -> str | None:
+    """The payer code a recipient ref names, or None when it names no payer (a contact)."""
+    return recipient_ref.removeprefix(PAYER_PREFIX) if recipient_ref.startswith(
+        PAYER_PREFIX) else None
 
 
 # Every event a notification can be about -> the one kind of information a message about it

@@ -113,6 +113,14 @@ class DemoClient:
                 "expires_at": str(today + timedelta(days=180)), "signed_at": str(today)})
             say(self.ref, self.site, "consent recorded for a family member (42 CFR 2.31: "
                 "moves and admissions, 180 days)")
+        if self.index % 6 == EXPIRING:  # its payer's concurrent review may be told
+            today = datetime.now(UTC).date()
+            self.api.call("POST", "intake", f"/clients/{self.ref}/consents", json={
+                "recipient_ref": f"payer-{DEMO_PAYERS[0]}", "purpose": "payment",
+                "information": ["level_of_care", "utilization_review"],
+                "expires_at": str(today + timedelta(days=365)), "signed_at": str(today)})
+            say(self.ref, self.site, f"consent recorded for the payer {DEMO_PAYERS[0]} "
+                "(42 CFR 2.31: utilization review, a year)")
 
     def assess(self, kind: str, level: str) -> None:
         self.pause()
@@ -167,7 +175,8 @@ class DemoClient:
         amount = ("approved_days", days) if level in ("residential", "php") else (
             "approved_sessions", 12)
         self.api.call("POST", "placement", f"/clients/{self.ref}/authorizations", json={
-            "payer_ref": self.rng.choice(DEMO_PAYERS), "level": level, amount[0]: amount[1],
+            "payer_ref": DEMO_PAYERS[0] if days == 1 else self.rng.choice(DEMO_PAYERS),
+            "level": level, amount[0]: amount[1],
             "starts_on": str(today), "ends_on": str(today + timedelta(days=days)),
             "authorization_number": f"DEMO-{self.index:02d}-{level[:3].upper()}"})
         if first or days == 1:

@@ -11,6 +11,7 @@ class Audience(str, Enum):
     care_team = "care_team"
     client = "client"
     family = "family"
+    payer = "payer"  # since 2026-12: a payer's utilization review, under the client's consent
 
 
 class DeliveryFailure(str, Enum):

@@ -1,8 +1,10 @@
-"""Intake's consents API: a client's written consent to disclose to one of their contacts (42 CFR
-2.31), recorded as signed and revoked at the client's word.
+"""Intake's consents API: a client's written consent to disclose to one of their contacts or to a
+payer (42 CFR 2.31), recorded as signed and revoked at the client's word.
 
 § 2.31(a) lists what a written consent must say; the body carries each as a field: the recipient
-(`recipient_ref`, one of the client's contacts), the purpose, how much and what kind of
+(`recipient_ref`: one of the client's contacts, `r-…`, or a payer of the organization,
+`payer-<code>` with a code from config/placement.yaml `payers`, for purpose `payment` and
+covering `utilization_review`), the purpose, how much and what kind of
 information (`information`, codes of contracts/consent.py), the expiry (`expires_at`, a date or
 a time, and/or `expires_on`, an event) and the date signed (`signed_at`); the signed form itself
 is a document elsewhere, which `document_ref` points to. A consent that lacks one of them is no
@@ -30,6 +32,7 @@ from carepath.http.validation import UtcDateTime
 from contracts.consent import ExpiryEvent, InformationCategory
 from contracts.envelope import ClientRef
 from services.intake import domain
+from services.intake.deps import DepsDep
 from services.intake.records import Records
 from services.intake.store import Consent, SqlIntake
 
@@ -76,7 +79,10 @@ class ConsentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    recipient_ref: str = Field(max_length=48)
+    recipient_ref: str = Field(max_length=48, description=(
+        "one of the client's contacts (`r-…`) or a payer (`payer-<code>`, a code from "
+        "config/placement.yaml `payers`; purpose `payment`, information including "
+        "`utilization_review`)"))
     purpose: Annotated[str, StringConstraints(pattern=r"^[a-z_]{3,60}$")] = "treatment_updates"
     information: list[InformationCategory] = Field(
         min_length=1, max_length=len(InformationCategory),
@@ -118,13 +124,13 @@ class ConsentOut(BaseModel):
 
 
 @router.post("/clients/{client_ref}/consents", status_code=201, response_model=ConsentOut)
-def record_consent(client_ref: ClientRef, body: ConsentIn, runtime: RuntimeDep,
+def record_consent(client_ref: ClientRef, body: ConsentIn, runtime: RuntimeDep, deps: DepsDep,
                    principal: PrincipalDep) -> ConsentOut:
     now = datetime.now(UTC)
     domain.check_consent_dates(signed_at=body.signed_at, expires_at=body.expires_at, now=now)
     with runtime.uow.transaction() as tx:
         return ConsentOut.of(Records(SqlIntake.of(tx), tx, now).record_consent(
-            client_ref, body, principal))
+            client_ref, body, principal, payer_codes=deps.payer_codes))
 
 
 @router.delete("/clients/{client_ref}/consents/{consent_id}", response_model=ConsentOut)

@@ -1,11 +1,14 @@
 """Intake rules: what a valid referral and a valid written consent are, how a family contact is
 related to the client, and pseudonyms for clients and their contacts."""
 
+import re
 import secrets
+from collections.abc import Set
 from datetime import date, datetime, timedelta
 
 from carepath.errors import InvalidInput
-from contracts.events.intake import Relationship
+from contracts.consent import PAYER_PURPOSE, InformationCategory, payer_code_of
+from contracts.events.intake import REF, Relationship
 
 # A signature timed a little ahead of our clock is a clock apart, not a form from the future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -58,3 +61,27 @@ def check_consent_dates(*, signed_at: datetime, expires_at: datetime | None,
         raise InvalidInput("expires_at has passed: the consent would never be in force")
     if expires_at is not None and expires_at <= signed_at:
         raise InvalidInput("expires_at is not after signed_at")
+
+
+def check_payer_consent(recipient_ref: str, *, purpose: str,
+                        information: Set[InformationCategory], payer_codes: Set[str]) -> bool:
+    """Whether a consent names a payer (`payer-<code>`) as its recipient, and if so that the
+    payer is one of the organization's (config placement.yaml `payers`), the purpose is payment
+    (45 CFR 164.501: it includes utilization review) and the information includes utilization
+    review — what a payer is told (42 CFR 2.31(a)(3) has the consent name it). The messages
+    name the rule and the configured codes, never the value sent."""
+    code = payer_code_of(recipient_ref)
+    if code is None:
+        return False
+    known = ", ".join(sorted(payer_codes)) or "none configured"
+    if code not in payer_codes or not re.match(REF, recipient_ref):
+        raise InvalidInput("recipient_ref names no payer of this organization: a payer is "
+                           f"`payer-<code>` with a code from config placement.yaml `payers` "
+                           f"({known})")
+    if purpose != PAYER_PURPOSE:
+        raise InvalidInput(f"a consent to a payer is for purpose {PAYER_PURPOSE!r} (utilization "
+                           "review is payment, 45 CFR 164.501)")
+    if InformationCategory.utilization_review not in information:
+        raise InvalidInput("a consent to a payer names the information it may be told "
+                           "(42 CFR 2.31(a)(3)); it must include 'utilization_review'")
+    return True

@@ -5,7 +5,7 @@ the referral and consent endpoints (api.py, consents.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -132,13 +132,17 @@ class Records:
                                           purpose=purpose, accessed_at=self.now))
         return client, self.repo.contacts_of(client_ref)
 
-    def record_consent(self, client_ref: str, terms: ConsentTerms, principal: Principal
-                       ) -> Consent:
-        """A written consent of the client's to disclose to one of their own contacts, granted
-        now; what it covers is kept as a set."""
+    def record_consent(self, client_ref: str, terms: ConsentTerms, principal: Principal,
+                       *, payer_codes: Set[str] = frozenset()) -> Consent:
+        """A written consent of the client's to disclose to one of their own contacts or to one
+        of the organization's payers (`payer-<code>`, `payer_codes`), granted now; what it
+        covers is kept as a set."""
         client = self.client(client_ref, principal)
-        contact = self.repo.contact(terms.recipient_ref)
-        if contact is None or contact.client_ref != client_ref:
+        to_payer = domain.check_payer_consent(
+            terms.recipient_ref, purpose=terms.purpose, information=set(terms.information),
+            payer_codes=payer_codes)
+        contact = None if to_payer else self.repo.contact(terms.recipient_ref)
+        if not to_payer and (contact is None or contact.client_ref != client_ref):
             raise NotFound(f"client {client_ref!r} has no contact {terms.recipient_ref!r}")
         consent_id = domain.mint_ref("consent")
         information = sorted({category.value for category in terms.information})

@@ -54,7 +54,9 @@ class Consent(IntakeTable, table=True):
 
     consent_id: str = Field(primary_key=True, max_length=48)
     client_ref: str = Field(index=True, foreign_key="client.client_ref", max_length=48)
-    recipient_ref: str = Field(foreign_key="familycontact.recipient_ref", max_length=48)
+    # One of the client's family contacts (`r-…`) or a configured payer (`payer-<code>`, since
+    # 2026-12): intake checks which (records.py), so no foreign key to familycontact.
+    recipient_ref: str = Field(max_length=48)
     purpose: str = Field(max_length=60)
     granted_at: datetime = utc_column()
     expires_at: datetime | None = utc_column(nullable=True)

@@ -31,7 +31,7 @@ class NotificationOut(BaseModel):
     reason: str | None
     error: str | None
     information: InformationCategory | None  # what the message tells (contracts/consent.py)
-    consent_id: str | None  # a family message: the consent it was sent under
+    consent_id: str | None  # a family or payer message: the consent it was sent under
     trigger_event_id: uuid.UUID
     trigger_type: str
     site_id: str | None
@@ -94,8 +94,9 @@ def list_disclosures(
     client_ref: ClientRef,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> list[DisclosureOut]:
-    """The family messages sent under the client's consent, newest first, each with the consent
-    it was sent under: the accounting of disclosures (42 CFR 2.25), at the caller's sites."""
+    """The family and payer messages sent under the client's consent, newest first, each with
+    the consent it was sent under: the accounting of disclosures (42 CFR 2.25), at the caller's
+    sites."""
     with runtime.uow.transaction() as tx:
         rows = store.SqlNotifications.of(tx).disclosures_of(client_ref, limit=limit,
                                                             sites=principal.site_filter)

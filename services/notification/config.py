@@ -1,4 +1,5 @@
-"""config/notifications.yaml: channels for the client and family audiences, delivery policy."""
+"""config/notifications.yaml: channels for the client, family and payer audiences, delivery
+policy."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from carepath.config import load_yaml
 from carepath.settings import Settings
 from services.notification.domain import RetryPolicy
 
-# Client and family contacts are PHI held only by intake, so no channel that needs an address.
+# Client and family contacts are PHI held only by intake, so no channel that needs an address; a
+# payer is a ref too (`payer-<code>`), resolved by the gateway that holds its UR contact.
 RefChannel = Literal["log", "webhook"]
 
 
@@ -27,6 +29,7 @@ class Audiences(BaseModel):
 
     client: AudienceChannel = AudienceChannel()
     family: AudienceChannel = AudienceChannel()
+    payer: AudienceChannel = AudienceChannel()  # a payer's utilization review desk, by ref
 
 
 class WebhookConfig(BaseModel):

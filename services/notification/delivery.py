@@ -170,4 +170,5 @@ def message_of(row: Notification, *, consent: Grant | None = None) -> Message:
                    client_ref=row.client_ref, site_id=row.site_id, level=row.level,
                    event_kind=row.event_kind, from_level=row.from_level,
                    reason_code=row.reason_code, proposal_id=row.proposal_id,
-                   information=row.information, consent=consent)
+                   information=row.information, consent=consent,
+                   authorization_id=row.authorization_id, ends_on=row.ends_on)

@@ -1,18 +1,26 @@
 """Notification rules: who hears about what, what a message may say, and how delivery retries
-back off (whether consent allows a message: consent.py). Pure: no I/O."""
+back off (whether consent allows a message: consent.py). Pure: no I/O.
+
+A payer hears one thing: that an authorization of theirs is running out (AuthorizationExpiring),
+as a concurrent-review notice, and only under the client's consent. Its message is the minimum
+necessary (45 CFR 164.502(b)): the client's ref, the level, the authorization id and its end
+date; never a reason, a site or anything clinical."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 
-from contracts.consent import INFORMATION_OF_EVENT, REDISCLOSURE_NOTICE
+from contracts.consent import INFORMATION_OF_EVENT, PAYER_PURPOSE, REDISCLOSURE_NOTICE
 from contracts.events import Audience
-from services.notification.consent import Grant
+from services.notification.consent import FAMILY_PURPOSE, Grant
 
 PROPOSAL_KIND = "step_up_proposed"
+EXPIRING_KIND = "authorization_expiring"
+# Audiences told only under the client's written consent, and the purpose it must be for.
+CONSENT_PURPOSE = {Audience.family: FAMILY_PURPOSE, Audience.payer: PAYER_PURPOSE}
 NAMESPACE = uuid.UUID("0b6f3c52-7a0e-4d8c-9f3e-5a1c2d3e4f50")
 
 
@@ -34,7 +42,12 @@ class Target:
 
     @property
     def needs_consent(self) -> bool:
-        return self.audience is Audience.family
+        return self.purpose is not None
+
+    @property
+    def purpose(self) -> str | None:
+        """The purpose a consent must be for to tell this recipient (None: no consent needed)."""
+        return CONSENT_PURPOSE.get(self.audience)
 
 
 def care_team_ref(site_id: str) -> str:
@@ -52,6 +65,8 @@ def template_for(audience: Audience, event_kind: str) -> str:
         return "family.treatment_update"
     if audience is Audience.client:
         return "client.session_reminder"
+    if audience is Audience.payer:
+        return "payer.concurrent_review"
     return f"care_team.{event_kind}"
 
 
@@ -96,6 +111,8 @@ class Message:
     proposal_id: str | None = None
     information: str | None = None
     consent: Grant | None = None
+    authorization_id: str | None = None
+    ends_on: date | None = None
 
     @property
     def subject(self) -> str:
@@ -103,7 +120,7 @@ class Message:
 
     @property
     def text(self) -> str:
-        site = f", site {self.site_id}" if self.site_id else ""
+        site = f", site {self.site_id}" if self.site_id and not self.to_payer else ""
         update = f"Carepath update for client {self.client_ref}: {self.what}{site}."
         if self.consent is None:
             return update
@@ -115,9 +132,17 @@ class Message:
         if self.event_kind == PROPOSAL_KIND:
             return (f"step-up proposed {self.from_level} -> {self.level}{proposal}, "
                     "awaiting a clinician's decision")
+        if self.event_kind == EXPIRING_KIND:
+            review = "; concurrent review requested" if self.to_payer else ""
+            return (f"authorization {self.authorization_id} for level {self.level} ends on "
+                    f"{self.ends_on.isoformat() if self.ends_on else 'an unknown date'}{review}")
         code = f" ({self.reason_code})" if self.reason_code else ""
         level = f" at level {self.level}" if self.level else ""
         return f"{self.event_kind.replace('_', ' ')}{code}{level}{proposal}"
+
+    @property
+    def to_payer(self) -> bool:
+        return self.audience is Audience.payer
 
     def as_json(self) -> dict[str, str | None]:
         return {
@@ -126,13 +151,15 @@ class Message:
             "recipient_ref": self.recipient_ref,
             "template": self.template,
             "client_ref": self.client_ref,
-            "site_id": self.site_id,
+            "site_id": None if self.to_payer else self.site_id,
             "level": self.level,
             "from_level": self.from_level,
             "reason_code": self.reason_code,
             "proposal_id": self.proposal_id,
             "event_kind": self.event_kind,
             "information": self.information,
+            "authorization_id": self.authorization_id,
+            "ends_on": self.ends_on.isoformat() if self.ends_on else None,
             "consent_id": self.consent.consent_id if self.consent else None,
             "redisclosure_notice": REDISCLOSURE_NOTICE if self.consent else None,
             "text": self.text,

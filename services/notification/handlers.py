@@ -1,6 +1,11 @@
 """Event handlers: remember sites, family refs, consents and episode ends; turn care events into
 pending notifications (or immediate suppressions) inside the inbox transaction. Nothing is sent
-here — the delivery worker sends after commit."""
+here — the delivery worker sends after commit.
+
+An authorization running out (AuthorizationExpiring) also asks its payer for a concurrent review:
+a disclosure of Part 2 information, so only under the client's written consent to that payer
+(`payer-<code>`, purpose payment, covering utilization_review: contracts/consent.py); without one
+the payer's notice is suppressed with its reason code, never sent."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from carepath.messaging.consumer import EventHandlers, Incoming
 from carepath.persistence.db import as_utc
 from carepath.persistence.uow import Transaction
 from contracts import EventData
+from contracts.consent import payer_recipient_ref
 from contracts.events import (
     AdmissionCancelled,
     Audience,
@@ -44,9 +50,11 @@ PLACEMENT_EVENTS = (ClientAdmitted, PlacementWaitlisted, SteppedDown, SteppedUp,
                     ClientTransferred, ClientDischarged, AdmissionCancelled, WaitlistExited)
 # The care team's own work: a risk to act on, a proposal awaiting a clinician, a decision; an
 # authorization running out and a stay no authorization covers (utilization review). Never
-# family: a payer's authorization is not treatment news.
+# family: a payer's authorization is not treatment news. An authorization running out is also
+# the payer's (with consent): notify_payer_and_care_team.
 CARE_TEAM_EVENTS = (RelapseRiskFlagged, StepUpProposed, StepUpDeclined, AuthorizationExpiring,
                     UnauthorizedStay)
+CARE_TEAM_ONLY = tuple(cls for cls in CARE_TEAM_EVENTS if cls is not AuthorizationExpiring)
 MOVES = (ClientTransferred, SteppedUp, SteppedDown)
 WAITLISTS = (PlacementWaitlisted, WaitlistExited)
 
@@ -100,12 +108,26 @@ def notify_placement_change(event: Incoming, tx: Transaction, deps: Notification
                                         *family], wake=deps.wake)
 
 
-@handlers.on(*CARE_TEAM_EVENTS)
+@handlers.on(*CARE_TEAM_ONLY)
 def notify_care_team(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
     repo = SqlNotifications.of(tx)
     site = repo.note_site(event.envelope.subject, event.envelope.siteid).site_id
     triggers.record(repo, tx, Trigger.of(event), _care_teams(deps, [site] if site else []),
                     wake=deps.wake)
+
+
+@handlers.on(AuthorizationExpiring)
+def notify_payer_and_care_team(event: Incoming, tx: Transaction, deps: NotificationDeps
+                               ) -> None:
+    """The care team, as for any UR event; and the payer, a concurrent-review notice that
+    consent decides (triggers.record suppresses it at once without one in force)."""
+    repo, data = SqlNotifications.of(tx), event.data
+    site = repo.note_site(event.envelope.subject, event.envelope.siteid).site_id
+    payer = deps.config.audiences.payer
+    notice = Target(audience=Audience.payer, recipient_ref=payer_recipient_ref(data.payer_ref),
+                    channel=payer.channel, address=payer.url)
+    triggers.record(repo, tx, Trigger.of(event),
+                    [*_care_teams(deps, [site] if site else []), notice], wake=deps.wake)
 
 
 @handlers.on(SessionsScheduled)

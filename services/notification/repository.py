@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from contracts import CausalLink, Envelope, EventData
@@ -86,7 +86,8 @@ class EpisodeEnd:
 
 @dataclass(slots=True)
 class Disclosure:
-    """A family message sent under a consent: the accounting of disclosures (42 CFR 2.25)."""
+    """A family or payer message sent under a consent: the accounting of disclosures (42 CFR
+    2.25)."""
 
     notification_id: str
     client_ref: str
@@ -134,6 +135,9 @@ class Notification:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     trace_headers: dict[str, str] | None = None
+    # An authorization's id and last day (AuthorizationExpiring; since 2026-12).
+    authorization_id: str | None = None
+    ends_on: date | None = None
 
 
 class NotificationRepository(Protocol):

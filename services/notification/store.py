@@ -5,7 +5,7 @@ pseudonymous refs."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, MetaData, Table, UniqueConstraint, bindparam, select, update
@@ -93,7 +93,8 @@ class EpisodeEndRow(NotificationTable, table=True):
 
 
 class DisclosureRow(NotificationTable, table=True):
-    """A family message sent under a consent: the accounting of disclosures (42 CFR 2.25)."""
+    """A family or payer message sent under a consent: the accounting of disclosures (42 CFR
+    2.25)."""
 
     __tablename__ = "disclosure"
 
@@ -144,6 +145,9 @@ class NotificationRow(NotificationTable, table=True):
     next_attempt_at: datetime | None = utc_column(nullable=True, index=True)
     last_error: str | None = Field(default=None, max_length=300)
     trace_headers: dict[str, str] | None = Field(default=None, sa_type=JSON)
+    # An authorization's id and last day (AuthorizationExpiring; since 2026-12).
+    authorization_id: str | None = Field(default=None, max_length=64)
+    ends_on: date | None = None
 
 
 metadata = NotificationTable.metadata

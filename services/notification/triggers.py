@@ -1,12 +1,12 @@
 """A care event as notification remembers it, and the notifications it fans out to: pending
-rows, or — for family without a consent in force that covers what the message would tell — an
-immediate suppression."""
+rows, or — for family or a payer without a consent in force that covers what the message would
+tell — an immediate suppression."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 
 from carepath.messaging.consumer import Incoming
 from carepath.observability.telemetry import current_trace_headers
@@ -14,7 +14,6 @@ from carepath.persistence.db import as_utc
 from carepath.persistence.rows import values_of
 from contracts import EventData
 from services.notification import consent, domain, endings
-from services.notification.consent import FAMILY_PURPOSE
 from services.notification.domain import Status, Target
 from services.notification.repository import (
     AwaitingReferral,
@@ -39,6 +38,8 @@ class Trigger:
     from_level: str | None = None
     reason_code: str | None = None
     proposal_id: str | None = None
+    authorization_id: str | None = None
+    ends_on: date | None = None
 
     @classmethod
     def of(cls, event: Incoming) -> Trigger:
@@ -51,6 +52,8 @@ class Trigger:
                    from_level=code_of(data, "from_level"),
                    reason_code=code_of(data, "reason_code", "disposition"),
                    proposal_id=getattr(data, "proposal_id", None),
+                   authorization_id=getattr(data, "authorization_id", None),
+                   ends_on=getattr(data, "ends_on", None),
                    at=as_utc(envelope.time))
 
 
@@ -75,10 +78,10 @@ def record(repo: NotificationRepository, tx: Effects, trigger: Trigger, targets:
     for target in targets:
         row = _pending_row(trigger, target)
         repo.save(row)
-        if not target.needs_consent:
+        if target.purpose is None:
             continue
         reason = consent.coverage(grants, recipient_ref=target.recipient_ref,
-                                  purpose=FAMILY_PURPOSE, information=row.information,
+                                  purpose=target.purpose, information=row.information,
                                   at=trigger.at, episode_ends=ends).reason
         if reason is not None:
             endings.suppress(repo, tx, row, reason)
@@ -87,7 +90,9 @@ def record(repo: NotificationRepository, tx: Effects, trigger: Trigger, targets:
 def await_referral(repo: NotificationRepository, trigger: Trigger) -> None:
     """Topics are not ordered against each other: a placement event can arrive before the
     referral that names the family. Keep it, so family still hear of it once we know them."""
-    repo.keep_awaiting(AwaitingReferral(**vars(trigger)))
+    kept = {field.name for field in fields(AwaitingReferral)}
+    repo.keep_awaiting(AwaitingReferral(**{name: value for name, value in vars(trigger).items()
+                                           if name in kept}))
 
 
 def release_awaiting(repo: NotificationRepository, client_ref: str) -> list[Trigger]:
@@ -106,8 +111,9 @@ def _pending_row(trigger: Trigger, target: Target) -> Notification:
         reason_code=domain.reason_code_for(target.audience, trigger.reason_code),
         proposal_id=trigger.proposal_id, site_id=trigger.site_id,
         episode_id=trigger.episode_id,
-        purpose=FAMILY_PURPOSE if target.needs_consent else None,
+        purpose=target.purpose,
         information=domain.information_of(trigger.event_kind),
+        authorization_id=trigger.authorization_id, ends_on=trigger.ends_on,
         status=Status.pending.value, trigger_event_id=trigger.event_id,
         trigger_type=trigger.event_type, correlation_id=trigger.correlation_id,
         created_at=trigger.at, next_attempt_at=trigger.at,

@@ -11,6 +11,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
+from carepath.config import Payer, Payers
 from contracts.events import PriorityPopulation
 from contracts.utilization import ReviewWindows
 
@@ -66,14 +67,6 @@ class HoldRules(Frozen):
     max_days: PositiveFloat = 14.0  # the longest a bed may be held (POST /sites/{id}/holds)
 
 
-class Payer(Frozen):
-    """A payer the organization bills: a code (what events and authorizations carry, never a
-    member id) and its name."""
-
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
-    name: str = Field(min_length=1, max_length=120)
-
-
 class PlacementPolicy(Frozen):
     organization: str = Field(min_length=1, max_length=64)
     step_up_policy: StepUpPolicy = StepUpPolicy.review
@@ -87,13 +80,11 @@ class PlacementPolicy(Frozen):
 
     @model_validator(mode="after")
     def _unique_payers(self) -> Self:
-        codes = [p.code for p in self.payers]
-        if len(set(codes)) != len(codes):
-            raise ValueError(f"payer codes must be unique: {codes}")
+        Payers(payers=self.payers)  # the rules of the list intake reads too (carepath.config)
         return self
 
     def payer(self, code: str) -> Payer | None:
-        return next((p for p in self.payers if p.code == code), None)
+        return Payers(payers=self.payers).payer(code)
 
     @property
     def no_show_after(self) -> timedelta:

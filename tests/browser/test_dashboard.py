@@ -1,12 +1,15 @@
-"""Acceptance of the operations dashboard (issues 6 and 13) in Debian's chromium: what the page
-shows equals what the API answers, a risk flag leads to the client's journey, an open step-up
-proposal waits in the work queue, a transition appears without a reload, a token for one
-site shows that site only, and the token given in the address travels in no later URL or
-Referer while the page runs under its Content-Security-Policy without a violation."""
+"""Acceptance of the operations dashboard (issues 6, 13 and 18) in Debian's chromium: what the
+page shows equals what the API answers (the census board with its held and free beds, the
+utilization review queue, the census forecast's plotted points), a risk flag leads to the
+client's journey, an open step-up proposal waits in the work queue, a transition appears
+without a reload, a token for one site shows that site only, and the token given in the address
+travels in no later URL or Referer while the page runs under its Content-Security-Policy
+without a violation."""
 
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -20,7 +23,7 @@ from carepath.settings import SERVICES
 from tests.browser.conftest import ARTIFACTS, Scenario
 
 LABELS = {"php": "PHP", "iop": "IOP"}
-VIEWS = ("census", "flows", "risk", "proposals", "feed", "journey", "pipeline")
+VIEWS = ("census", "ur", "forecast", "flows", "risk", "proposals", "feed", "journey", "pipeline")
 # Every Content-Security-Policy violation of the page, as the browser reports it.
 WATCH_CSP = """window.cspViolations = [];
 document.addEventListener("securitypolicyviolation",
@@ -31,6 +34,11 @@ DID = {"SteppedUp": "stepped up", "ReassessmentRequested": "requested a reassess
 
 def label(stage: str) -> str:
     return LABELS.get(stage, stage)
+
+
+def fixed(value: float) -> str:
+    """`value.toFixed(1)` as the page's script writes it (halves away from zero)."""
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def printed_dashboard_url(platform: Platform, capsys: pytest.CaptureFixture[str]) -> str:
@@ -48,8 +56,11 @@ def save_views(page: Page, prefix: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def dashboard(browser: BrowserContext, scenario: Scenario) -> Page:
-    return browser.new_page()
+def dashboard(platform: Platform, browser: BrowserContext, scenario: Scenario) -> Page:
+    """The page open with an admin's token (each test may run alone)."""
+    page = browser.new_page()
+    page.goto(f"{platform.url('journey')}/?token={platform.admin_token()}")
+    return page
 
 
 def assert_census(page: Page, rows: list[dict[str, Any]]) -> None:
@@ -58,6 +69,9 @@ def assert_census(page: Page, rows: list[dict[str, Any]]) -> None:
         cells = page.locator(f'#census tr[data-site="{row["site_id"]}"]'
                              f'[data-level="{row["level"]}"]')
         expect(cells.locator("td.occupied")).to_have_text(str(row["occupied"]))
+        expect(cells.locator("td.held")).to_have_text(str(row["held"]))
+        expect(cells.locator("td.free")).to_have_text("—" if row["free"] is None
+                                                      else str(row["free"]))
         expect(cells.locator("td.capacity")).to_have_text(str(row["capacity"]))
         expect(cells.locator("td.waitlist")).to_have_text(str(row["waitlist"]))
     expect(page.locator("#census tbody tr")).to_have_count(len(rows))
@@ -118,6 +132,142 @@ def test_the_page_shows_what_the_api_answers(
     for service in services:
         expect(dashboard.locator(f'#pipeline tr[data-service="{service["service"]}"] td.dlq')
                ).to_have_text(str(service["dead_lettered"]))
+
+
+def test_a_bed_hold_shows_on_the_census_board(
+        api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
+    hold = scenario.hold
+    assert (hold["site_id"], hold["level"], hold["status"]) == ("boston", "residential", "active")
+    active = api.call("GET", "placement", "/sites/boston/holds", params={"status": "active"})
+    assert [h["hold_id"] for h in active] == [hold["hold_id"]]
+    rows = api.call("GET", "journey", "/census")
+    row = next(r for r in rows if (r["site_id"], r["level"]) == ("boston", "residential"))
+    assert row["held"] == 1
+    assert row["free"] == row["capacity"] - row["occupied"] - 1
+    assert all(r["held"] == 0 for r in rows if r is not row)
+    assert_census(dashboard, rows)
+
+
+def assert_ur_row(page: Page, index: int, item: dict[str, Any]) -> None:
+    row = page.locator("#ur tbody tr").nth(index)
+    expect(row).to_have_attribute("data-client", item["client_ref"])
+    expect(row).to_have_attribute("data-flags", " ".join(item["flags"]))
+    expect(row.locator("td.site")).to_have_text(item["site_id"])
+    expect(row.locator("td.level")).to_have_text(label(item["level"]))
+    expect(row.locator("td.since")).to_have_text(item["in_level_since"])
+    authorization = item["authorization"]
+    expect(row.locator("td.ends-on")).to_have_text(authorization["ends_on"] if authorization
+                                                   else "—")
+    if authorization:
+        expect(row.locator("td.authorization .payer")).to_have_text(authorization["payer_ref"])
+    else:
+        expect(row.locator("td.authorization")).to_have_text("none active")
+    days_left = item["ends_in_days"]
+    expect(row.locator("td.days-left")).to_have_text("—" if days_left is None else str(days_left))
+    expect(row.locator("td.review-due")).to_have_text(item["review_due_on"] or "—")
+    expect(row.locator("td.unauthorized")).to_have_text(str(item["unauthorized_days"]))
+    expect(row.locator("td.flags [data-flag]")).to_have_count(len(item["flags"]))
+
+
+def test_the_ur_queue_shows_what_the_api_answers(
+        api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
+    queue = api.call("GET", "journey", "/ur/queue", params={"due_within_days": 7})
+    items = {item["client_ref"]: item for item in queue}
+    ending = items[scenario.authorized]  # the authorization ending tomorrow
+    assert ending["authorization"]["authorization_id"] == (
+        scenario.authorization["authorization_id"])
+    assert "authorization_number" not in ending["authorization"]
+    assert ending["ends_in_days"] == 1
+    assert ending["unauthorized_days"] == 0
+    assert set(ending["flags"]) == {"expiring", "review_due"}
+    uncovered = items[scenario.uncovered]  # in care, no authorization
+    assert uncovered["authorization"] is None and uncovered["flags"] == ["unauthorized"]
+    assert uncovered["unauthorized_days"] >= 1
+    assert (uncovered["site_id"], uncovered["level"]) == ("worcester", "residential")
+    expect(dashboard.locator("#ur tbody tr")).to_have_count(len(queue))
+    for index, item in enumerate(queue):  # most urgent first, in the API's order
+        assert_ur_row(dashboard, index, item)
+    dashboard.select_option("#ur-site", "worcester")
+    worcester = api.call("GET", "journey", "/ur/queue",
+                         params={"site_id": "worcester", "due_within_days": 7})
+    assert worcester and {i["site_id"] for i in worcester} == {"worcester"}
+    expect(dashboard.locator("#ur tbody tr")).to_have_count(len(worcester))
+    for index, item in enumerate(worcester):
+        assert_ur_row(dashboard, index, item)
+    dashboard.locator("#ur-section").screenshot(path=ARTIFACTS / "admin-ur-worcester.png")
+    dashboard.select_option("#ur-site", "")
+    expect(dashboard.locator("#ur tbody tr")).to_have_count(len(queue))
+
+
+# The plotted points lie inside the shaded band: for each point, the band's polygon has a top
+# and a bottom vertex at the point's x, above and below it (SVG y grows downwards).
+INSIDE_BAND = """chart => {
+  const band = chart.querySelector("polygon.band").getAttribute("points").trim().split(/\\s+/)
+    .map((p) => p.split(",").map(Number));
+  return [...chart.querySelectorAll("circle.point")].map((c) => {
+    const x = Number(c.getAttribute("cx")), y = Number(c.getAttribute("cy"));
+    const ys = band.filter(([bx]) => Math.abs(bx - x) < 0.2).map(([, by]) => by);
+    return ys.length === 2 && Math.min(...ys) <= y + 0.2 && y - 0.2 <= Math.max(...ys);
+  });
+}"""
+
+
+def assert_forecast(page: Page, forecast: dict[str, Any]) -> None:
+    days = forecast["days"]
+    points = page.locator("#forecast svg circle.point")
+    expect(points).to_have_count(len(days))
+    expect(page.locator("#forecast .forecast-of strong")).to_have_text(
+        f"{forecast['site_id']} · {label(forecast['level'])}")
+    expect(page.locator("#forecast .as-of")).to_have_text(forecast["as_of"])
+    expect(page.locator("#forecast .forecast-of .occupied")).to_have_text(
+        str(forecast["occupied"]))
+    expect(page.locator("#forecast .forecast-of .held")).to_have_text(str(forecast["held"]))
+    expect(page.locator("#forecast .forecast-of .waiting")).to_have_text(str(forecast["waiting"]))
+    expect(page.locator("#forecast svg .now")).to_have_attribute(
+        "data-occupied", str(forecast["occupied"]))
+    expect(page.locator("#forecast svg .capacity")).to_have_attribute(
+        "data-capacity", str(forecast["capacity"]))
+    expect(page.locator("#forecast svg .capacity text")).to_have_text(
+        f"capacity {forecast['capacity']}")
+    for index, day in enumerate(days):
+        point = points.nth(index)
+        expect(point).to_have_attribute("data-date", day["date"])
+        for key in ("expected", "low", "high", "admissions", "discharges"):
+            assert float(point.get_attribute(f"data-{key}") or "nan") == day[key], (day, key)
+    cells = page.locator("#forecast table.forecast-days tbody tr")
+    expect(cells.locator("th")).to_have_text([day["date"] for day in days])
+    expect(cells.locator("td.expected")).to_have_text([fixed(day["expected"]) for day in days])
+    expect(cells.locator("td.low")).to_have_text([str(day["low"]) for day in days])
+    expect(cells.locator("td.high")).to_have_text([str(day["high"]) for day in days])
+    expect(cells.locator("td.admissions")).to_have_text([fixed(d["admissions"]) for d in days])
+    expect(cells.locator("td.discharges")).to_have_text([fixed(d["discharges"]) for d in days])
+    expect(cells.locator("td.step-downs")).to_have_text([fixed(d["step_downs"]) for d in days])
+    expect(cells.locator("td.step-ups")).to_have_text([fixed(d["step_ups"]) for d in days])
+    assert all(page.locator("#forecast svg.forecast-chart").evaluate(INSIDE_BAND))
+    expect(page.locator("#forecast .explained li")).to_have_text(forecast["explained"])
+
+
+def test_the_forecast_chart_plots_what_the_api_answers(
+        api: CarepathClient, scenario: Scenario, dashboard: Page) -> None:
+    census = {(r["site_id"], r["level"]): r for r in api.call("GET", "journey", "/census")}
+    for site in ("boston", "worcester"):
+        dashboard.select_option("#forecast-site", site)
+        dashboard.select_option("#forecast-level", "residential")
+        forecast = api.call("GET", "journey", "/forecast",
+                            params={"site_id": site, "level": "residential", "days": 14})
+        assert (forecast["site_id"], forecast["level"]) == (site, "residential")
+        assert len(forecast["days"]) == 14 and forecast["explained"]
+        now = census[site, "residential"]
+        assert (forecast["occupied"], forecast["held"], forecast["waiting"],
+                forecast["capacity"]) == (now["occupied"], now["held"], now["waitlist"],
+                                          now["capacity"])
+        assert all(d["low"] <= d["expected"] <= d["high"] for d in forecast["days"])
+        assert_forecast(dashboard, forecast)
+        dashboard.locator("#forecast-section").screenshot(
+            path=ARTIFACTS / f"admin-forecast-{site}.png")
+    dashboard.select_option("#forecast-days", "30")
+    assert_forecast(dashboard, api.call("GET", "journey", "/forecast", params={
+        "site_id": "worcester", "level": "residential", "days": 30}))
 
 
 def test_a_risk_flag_leads_to_the_clients_journey(
@@ -198,6 +348,13 @@ def test_a_token_for_one_site_shows_only_that_site(
     for boston_client in (scenario.stepped_down, scenario.relapsed["boston"]):
         expect(page.locator(f'#feed li[data-client="{boston_client}"]')).to_have_count(0)
     expect(page.locator("#flow-site option")).to_have_text(["All my sites", "worcester"])
+    queue = scoped.call("GET", "journey", "/ur/queue", params={"due_within_days": 7})
+    assert scenario.uncovered in {i["client_ref"] for i in queue}
+    assert {i["site_id"] for i in queue} == {"worcester"}
+    expect(page.locator("#ur tbody tr")).to_have_count(len(queue))
+    expect(page.locator("#ur tbody tr:not([data-site=worcester])")).to_have_count(0)
+    expect(page.locator("#forecast-site option")).to_have_text(["worcester"])
+    expect(page.locator("#forecast .forecast-of strong")).to_have_text("worcester · residential")
     page.fill("#client-ref", scenario.relapsed["boston"])
     page.keyboard.press("Enter")
     expect(page.locator("#journey")).to_contain_text("No events for")

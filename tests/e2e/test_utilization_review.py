@@ -1,7 +1,10 @@
 """Utilization review end to end, every service its own process: an authorization ending tomorrow
 is in placement's and journey's UR queue and its AuthorizationExpiring fires once, however many
 rounds the check runs; a stay no authorization covers fires UnauthorizedStay once, shows its
-days in both queues and counts in journey's outcomes; the care team hears of both.
+days in both queues and counts in journey's outcomes; the care team hears of both. The payer
+hears of an expiring authorization (a concurrent-review notice) only under the client's written
+consent to that payer: then the notice is sent and listed in the accounting of disclosures;
+without one it is suppressed (no_consent) and never disclosed.
 
 This module's platform runs placement's checks every second."""
 
@@ -125,3 +128,71 @@ def test_a_stay_without_authorization_is_counted(api: CarepathClient, tap: Event
 
     time.sleep(CHECK_ROUNDS)
     assert len(tap.collected(of_type("UnauthorizedStay", ref))) == 1
+
+
+def ur_consent(api: CarepathClient, ref: str, payer: str) -> str:
+    """The client's written consent to disclose utilization review to a payer (42 CFR 2.31)."""
+    today = datetime.now(UTC).date()
+    consent = api.call("POST", "intake", f"/clients/{ref}/consents", json={
+        "recipient_ref": f"payer-{payer}", "purpose": "payment",
+        "information": ["utilization_review"], "expires_at": str(today + timedelta(days=90)),
+        "signed_at": str(today), "document_ref": "dms:consent-ur-0001"})
+    return str(consent["consent_id"])
+
+
+def expiring_tomorrow(api: CarepathClient, tap: EventTap, ref: str, level: str) -> Any:
+    today = datetime.now(UTC).date()
+    api.call("POST", "placement", f"/clients/{ref}/authorizations", json={
+        "payer_ref": "bcbs-ma", "level": level, "starts_on": str(today),
+        "ends_on": str(today + timedelta(days=1)), "approved_days": 2,
+        "authorization_number": f"BC-{ref[-8:]}"})
+    return tap.wait_for(of_type("AuthorizationExpiring", ref))
+
+
+def payer_notice(api: CarepathClient, ref: str, event_id: Any, status: str) -> dict[str, Any]:
+    found = api.wait(lambda: [n for n in api.notifications(ref)
+                              if n["trigger_event_id"] == str(event_id)
+                              and n["audience"] == "payer"],
+                     lambda ns: len(ns) == 1 and ns[0]["status"] == status, timeout=30)
+    return found[0]  # type: ignore[no-any-return]
+
+
+def test_with_the_clients_consent_the_payer_is_asked_for_review_and_it_is_a_disclosure(
+        api: CarepathClient, tap: EventTap) -> None:
+    ref: str = api.refer(**referral("boston"))["client_ref"]
+    consent_id = ur_consent(api, ref, "bcbs-ma")
+    tap.wait_for(of_type("ConsentRecorded", ref))
+    api.assess_to(ref, kind="initial", level="residential")
+    admitted_at(api, ref, "residential")
+    expiring = expiring_tomorrow(api, tap, ref, "residential")
+
+    notice = payer_notice(api, ref, expiring.id, "sent")
+    assert (notice["recipient_ref"], notice["consent_id"], notice["information"],
+            notice["template"]) == ("payer-bcbs-ma", consent_id, "utilization_review",
+                                    "payer.concurrent_review")
+    sent = tap.wait_for(lambda e: e.event_name == "NotificationSent" and e.subject == ref
+                        and e.data["audience"] == "payer")
+    assert sent.causationid == expiring.id and f"BC-{ref[-8:]}" not in str(sent.data)
+    disclosures = api.wait(
+        lambda: api.call("GET", "notification", f"/clients/{ref}/disclosures"),
+        lambda rows: any(r["recipient_ref"] == "payer-bcbs-ma" for r in rows), timeout=30)
+    disclosure, = [r for r in disclosures if r["recipient_ref"] == "payer-bcbs-ma"]
+    assert (disclosure["consent_id"], disclosure["purpose"], disclosure["information"],
+            disclosure["event_kind"]) == (consent_id, "payment", "utilization_review",
+                                          "authorization_expiring")
+    care_team_told(api, ref, expiring.id)
+
+
+def test_without_a_consent_to_the_payer_its_notice_is_suppressed(
+        api: CarepathClient, tap: EventTap) -> None:
+    ref = admitted(api, "boston", "residential")
+    expiring = expiring_tomorrow(api, tap, ref, "residential")
+
+    notice = payer_notice(api, ref, expiring.id, "suppressed")
+    assert (notice["recipient_ref"], notice["reason"], notice["consent_id"]) == (
+        "payer-bcbs-ma", "no_consent", None)
+    suppressed = tap.wait_for(lambda e: e.event_name == "NotificationSuppressed"
+                              and e.subject == ref and e.data["audience"] == "payer")
+    assert suppressed.data["reason"] == "no_consent"
+    care_team_told(api, ref, expiring.id)
+    assert api.call("GET", "notification", f"/clients/{ref}/disclosures") == []

@@ -188,3 +188,32 @@ def test_a_known_client_referred_again_keeps_the_pseudonym_in_a_new_causal_chain
     assert second.data["family_recipients"] == events[0].data["family_recipients"]
     assert (identity["first_name"], identity["site_id"]) == ("Ann", "worcester")
     assert "return of use" not in second.to_bytes().decode()
+
+
+def test_a_consent_to_a_configured_payer_is_recorded_and_an_unknown_payer_refused(
+        service_client, event_tap: EventTap) -> None:
+    """A payer is a consent recipient as `payer-<code>` (config/placement.yaml `payers`), for
+    payment and naming utilization review; no foreign key to the family contacts stands in the
+    way, and a refusal names the rule, never the code sent."""
+    payer = {"purpose": "payment", "information": ["utilization_review", "level_of_care"]}
+    with service_client("intake") as intake:
+        ref = intake.post("/referrals", json=REFERRAL).json()["client_ref"]
+        unknown = intake.post(f"/clients/{ref}/consents",
+                              json=consent_body("payer-w123456789", **payer))
+        not_payment = intake.post(f"/clients/{ref}/consents",
+                                  json=consent_body("payer-bcbs-ma"))
+        accepted = intake.post(f"/clients/{ref}/consents",
+                               json=consent_body("payer-bcbs-ma", **payer))
+        assert accepted.status_code == 201, accepted.text
+        recorded = event_tap.wait_for(of_type("ConsentRecorded", ref))
+        revoked = intake.delete(f"/clients/{ref}/consents/{accepted.json()['consent_id']}")
+        event_tap.wait_for(of_type("ConsentRevoked", ref))
+    assert (unknown.status_code, not_payment.status_code, revoked.status_code) == (422, 422, 200)
+    said = unknown.json()["detail"]
+    assert "names no payer of this organization" in said and "bcbs-ma" in said
+    assert "w123456789" not in json.dumps(unknown.json())
+    assert "purpose 'payment'" in not_payment.json()["detail"]
+    assert (recorded.data["recipient_ref"], recorded.data["purpose"],
+            recorded.data["information"]) == (
+        "payer-bcbs-ma", "payment", ["level_of_care", "utilization_review"])
+    assert len(event_tap.collected(of_type("ConsentRecorded", ref))) == 1

@@ -37,7 +37,8 @@ def test_the_log_channel_appends_one_json_line_of_refs_and_codes(tmp_path: Path)
     assert set(entry) == {"time", "channel", "address", "notification_id", "audience",
                           "recipient_ref", "template", "client_ref", "site_id", "level",
                           "from_level", "reason_code", "proposal_id", "event_kind",
-                          "information", "consent_id", "redisclosure_notice", "text"}
+                          "information", "authorization_id", "ends_on", "consent_id",
+                          "redisclosure_notice", "text"}
     assert entry["text"] == ("Carepath update for client c-0a1b2c3d: client admitted at level "
                              "residential, site boston.")
 

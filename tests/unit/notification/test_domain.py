@@ -33,7 +33,7 @@ def test_a_message_says_only_refs_levels_codes_site_and_event_kind() -> None:
     assert set(message().as_json()) == {
         "notification_id", "audience", "recipient_ref", "template", "client_ref", "site_id",
         "level", "from_level", "reason_code", "proposal_id", "event_kind", "information",
-        "consent_id", "redisclosure_notice", "text"}
+        "authorization_id", "ends_on", "consent_id", "redisclosure_notice", "text"}
     assert message(level=None, site_id=None).text == \
         "Carepath update for client c-0a1b2c3d: stepped up."
 
