@@ -106,7 +106,7 @@ def census(runtime: RuntimeDep, principal: PrincipalDep,
     with runtime.uow.transaction() as tx:
         repo = SqlRepository(tx.session)
         if site_id is not None:
-            _require_site(repo, site_id, principal)
+            require_site(repo, site_id, principal)
         return [CensusOut.of(line) for line in repo.census(site_id)
                 if principal.sees(line.site_id)]
 
@@ -128,7 +128,7 @@ def set_capacity(site_id: SiteId, body: CapacityIn, runtime: RuntimeDep, deps: D
     capacity = {level: getattr(body, level.value) for level in LEVELS_BY_INTENSITY}
     with runtime.uow.transaction() as tx:
         repo = _locked(tx)
-        _require_site(repo, site_id, principal)
+        require_site(repo, site_id, principal)
         repo.set_capacity(site_id, capacity)
         tx.emit(CapacityChanged(site_id=site_id, capacity=capacity), subject=f"site-{site_id}",
                 site_id=site_id, episode_id=None, cause=None, time=now)
@@ -183,7 +183,7 @@ def transition(client_ref: ClientRef, body: TransitionIn, runtime: RuntimeDep, d
         repo = _locked(tx)
         episode = _in_care(repo, client_ref, principal)
         if body.to_site is not None:
-            _require_site(repo, body.to_site, principal)
+            require_site(repo, body.to_site, principal)
         placer = _placer(deps, repo, tx, now)
         if body.proposal_id is not None:
             proposal = _proposal(repo, body.proposal_id, principal)
@@ -329,7 +329,7 @@ def proposals(runtime: RuntimeDep, principal: PrincipalDep,
         repo = SqlRepository(tx.session)
         sites = principal.visible(repo.sites())
         if site_id is not None:
-            _require_site(repo, site_id, principal)
+            require_site(repo, site_id, principal)
             sites = {site_id}
         return [ProposalOut.of(p) for p in repo.proposals(sites=sites, status=status)]
 
@@ -408,7 +408,7 @@ def _locked(tx: Transaction) -> SqlRepository:
     return repo
 
 
-def _require_site(repo: SqlRepository, site_id: str, principal: Principal) -> None:
+def require_site(repo: SqlRepository, site_id: str, principal: Principal) -> None:
     known = principal.visible(repo.sites())
     if site_id not in known:
         raise NotFound(f"unknown site {site_id!r}; known sites: {sorted(known)}")

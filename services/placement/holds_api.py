@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from carepath.app.spec import RuntimeDep
 from carepath.errors import NotFound
 from carepath.http.access import PrincipalDep
-from carepath.http.auth import Principal
 from carepath.http.validation import UtcDateTime
 from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from services.placement import holding
+from services.placement.api import require_site
 from services.placement.deps import DepsDep
 from services.placement.domain import Place
 from services.placement.holds import Hold, HoldRequest, HoldStatus
@@ -74,7 +74,7 @@ def hold_bed(site_id: SiteId, body: HoldIn, runtime: RuntimeDep, deps: DepsDep,
     with runtime.uow.transaction() as tx:
         repo = SqlRepository(tx.session)
         repo.lock()
-        _require_site(repo, site_id, principal)
+        require_site(repo, site_id, principal)
         replaces = _hold(repo, site_id, body.replaces) if body.replaces else None
         placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC), policy=deps.policy)
         hold = holding.hold_bed(placer, HoldRequest(
@@ -92,7 +92,7 @@ def release_hold(site_id: SiteId, hold_id: HoldId, runtime: RuntimeDep, deps: De
     with runtime.uow.transaction() as tx:
         repo = SqlRepository(tx.session)
         repo.lock()
-        _require_site(repo, site_id, principal)
+        require_site(repo, site_id, principal)
         hold = _hold(repo, site_id, hold_id)
         placer = Placer(repo=repo, outbox=tx, now=datetime.now(UTC), policy=deps.policy)
         return HoldOut.of(holding.release(placer, hold, by=principal.sub))
@@ -104,7 +104,7 @@ def holds(site_id: SiteId, runtime: RuntimeDep, principal: PrincipalDep,
     """A site's bed holds, oldest first; `status=active` is the beds promised now."""
     with runtime.uow.transaction() as tx:
         repo = SqlRepository(tx.session)
-        _require_site(repo, site_id, principal)
+        require_site(repo, site_id, principal)
         return [HoldOut.of(hold) for hold in repo.holds(site_id, status)]
 
 
@@ -113,9 +113,3 @@ def _hold(repo: SqlRepository, site_id: str, hold_id: str) -> Hold:
     if hold is None or hold.site_id != site_id:
         raise NotFound(f"no bed hold {hold_id!r} at {site_id}")
     return hold
-
-
-def _require_site(repo: SqlRepository, site_id: str, principal: Principal) -> None:
-    known = principal.visible(repo.sites())
-    if site_id not in known:
-        raise NotFound(f"unknown site {site_id!r}; known sites: {sorted(known)}")

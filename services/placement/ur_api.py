@@ -19,6 +19,7 @@ from contracts import LevelOfCare
 from contracts.envelope import ClientRef
 from contracts.events import AuthorizationRecorded
 from contracts.utilization import DUE_WITHIN_DAYS, UrItem, by_urgency, ur_item
+from services.placement.api import require_site
 from services.placement.deps import DepsDep
 from services.placement.policy import PlacementPolicy
 from services.placement.ur import observe
@@ -93,9 +94,7 @@ def record_authorization(client_ref: ClientRef, body: AuthorizationIn, runtime: 
             raise NotFound(missing)
         principal.require_site(episode.site_id, missing=missing)
         site_id = body.site_id or episode.site_id
-        known = principal.visible(repo.placement.sites())
-        if site_id not in known:
-            raise NotFound(f"unknown site {site_id!r}; known sites: {sorted(known)}")
+        require_site(repo.placement, site_id, principal)
         if repo.authorization_numbered(client_ref, body.payer_ref, body.authorization_number):
             raise Conflict("this payer's authorization number is already recorded for "
                            f"{client_ref}")
@@ -133,11 +132,9 @@ def ur_queue(runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep,
     today = datetime.now(UTC).date()
     with runtime.uow.transaction() as tx:
         repo = SqlUrRepository(tx.session)
-        sites = principal.visible(repo.placement.sites())
         if site_id is not None:
-            if site_id not in sites:
-                raise NotFound(f"unknown site {site_id!r}; known sites: {sorted(sites)}")
-            sites = {site_id}
+            require_site(repo.placement, site_id, principal)
+        sites = {site_id} if site_id else principal.visible(repo.placement.sites())
         items = []
         for client_ref in repo.in_care():
             stays = observe(repo.stays_of(client_ref), repo.latest_episode(client_ref))
