@@ -34,6 +34,9 @@ from contracts.events import AuthorizationRecorded
 
 EXPIRING_WITHIN_DAYS = 3
 REVIEW_EVERY_DAYS = 7
+# Payers commonly accept the request for an urgent admission's authorization within a day or
+# two of it (the next business day): a stay is reported unauthorized only after that.
+UNAUTHORIZED_AFTER_DAYS = 2
 DUE_WITHIN_DAYS = 7
 ONE_DAY = timedelta(days=1)
 
@@ -45,6 +48,8 @@ class ReviewWindows(BaseModel):
 
     expiring_within_days: int = Field(default=EXPIRING_WITHIN_DAYS, ge=0, le=60)
     review_every_days: int = Field(default=REVIEW_EVERY_DAYS, ge=1, le=365)
+    # UnauthorizedStay once a run of uncovered days is longer than this (0: on its first day).
+    unauthorized_after_days: int = Field(default=UNAUTHORIZED_AFTER_DAYS, ge=0, le=30)
 
 
 @dataclass(frozen=True)

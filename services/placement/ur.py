@@ -1,6 +1,7 @@
 """Utilization review in placement: the level stays placement observes for each client in care,
 and the daily check's decisions — which AuthorizationExpiring and UnauthorizedStay are due
-`today`, each once: an expiring authorization once, an uncovered run of a stay once. How
+`today`, each once: an expiring authorization once, an uncovered run of a stay once (once it
+is longer than `unauthorized_after_days`). How
 authorizations cover days is contracts/utilization.py's, shared with journey.
 
 Idempotent and replay-stable: what is due follows from the stays, the authorizations and the
@@ -78,6 +79,8 @@ def due(client_ref: str, stays: Sequence[LevelStay], authorizations: Sequence[Au
         for a, days_left in expiring(stay, in_use, today,
                                      within_days=windows.expiring_within_days)]
     for run in uncovered_runs(stay, in_use, today):
+        if run.days <= windows.unauthorized_after_days:  # still time to ask the payer
+            continue
         key = f"unauthorized/{client_ref}/{stay.episode_id}/{stay.level}/{stay.since}/{run.since}"
         found.append(Due(key, UnauthorizedStay(
             level=LevelOfCare(stay.level), site_id=stay.site_id, uncovered_since=run.since,

@@ -36,6 +36,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     shutil.copytree(CONFIG, config, dirs_exist_ok=True)
     policy = yaml.safe_load((config / "placement.yaml").read_text())
     policy["checks"]["every_s"] = 1
+    policy["utilization_review"]["unauthorized_after_days"] = 0  # reported on its first day
     (config / "placement.yaml").write_text(yaml.safe_dump(policy))
     with running_platform(tmp_path_factory.mktemp("platform"),
                           env={"CAREPATH_CONFIG_DIR": str(config)}) as running:

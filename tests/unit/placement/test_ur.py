@@ -18,7 +18,7 @@ from tests.support import FakeOutbox
 DAY1 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 EPISODE = uuid.UUID("00000000-0000-4000-8000-000000000001")
 CLIENT = "c-ur-0001"
-WINDOWS = ReviewWindows(expiring_within_days=3, review_every_days=7)
+WINDOWS = ReviewWindows(expiring_within_days=3, review_every_days=7, unauthorized_after_days=0)
 
 
 @dataclass
@@ -67,10 +67,11 @@ def authorization(level: str, starts: date, ends: date, *, auth_id: str = "a1",
                          approved_days=days or (ends - starts).days + 1)
 
 
-def check(repo: FakeUrRepository, now: datetime) -> list[object]:
+def check(repo: FakeUrRepository, now: datetime, windows: ReviewWindows = WINDOWS
+          ) -> list[object]:
     outbox = FakeOutbox()
     for client_ref in repo.in_care():
-        UrCheck(repo=repo, outbox=outbox, now=now, windows=WINDOWS).client(client_ref)
+        UrCheck(repo=repo, outbox=outbox, now=now, windows=windows).client(client_ref)
     return [envelope.payload() for envelope in outbox.emitted]
 
 
@@ -82,6 +83,17 @@ def test_a_stay_without_authorization_is_reported_once_per_uncovered_run() -> No
                                       as_of=date(2026, 3, 1))]
     assert check(repo, DAY1 + timedelta(hours=2)) == []
     assert check(repo, DAY1 + timedelta(days=3)) == []  # the same run, three days on
+
+
+def test_an_unauthorized_stay_is_reported_once_the_days_to_ask_the_payer_have_passed() -> None:
+    repo = FakeUrRepository(episodes={CLIENT: in_care(LevelOfCare.residential, DAY1)})
+    patient = WINDOWS.model_copy(update={"unauthorized_after_days": 2})
+    assert check(repo, DAY1 + timedelta(hours=1), patient) == []
+    assert check(repo, DAY1 + timedelta(days=1), patient) == []
+    assert check(repo, DAY1 + timedelta(days=2), patient) == [UnauthorizedStay(
+        level=LevelOfCare.residential, site_id="boston", uncovered_since=date(2026, 3, 1),
+        days=3, as_of=date(2026, 3, 3))]
+    assert check(repo, DAY1 + timedelta(days=3), patient) == []
 
 
 def test_a_new_uncovered_run_after_an_authorization_lapses_is_reported_again() -> None:
