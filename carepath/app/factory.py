@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from aiokafka.errors import KafkaError
 from fastapi import Depends, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -27,6 +26,7 @@ from carepath.http.gate import AccessGate
 from carepath.http.limits import BodySizeLimit
 from carepath.http.validation import StrictJson
 from carepath.messaging.abilities import BrokerAbilities, probe_abilities
+from carepath.messaging.commits import OffsetCommits
 from carepath.messaging.consumer import EventProcessor
 from carepath.messaging.kafka import ensure_topics, new_producer
 from carepath.messaging.lag import ConsumerLag
@@ -173,25 +173,25 @@ def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities) -> KafkaBroker
     lag = ConsumerLag(runtime.metrics, lambda: subscriber.consumer,
                       end_offsets=abilities.exact_end_offsets)
     runtime.tasks.append(asyncio.create_task(lag.run(), name="consumer-lag"))
+    runtime.commits = OffsetCommits(lambda: subscriber.consumer)
+    runtime.tasks.append(asyncio.create_task(runtime.commits.run(), name="offset-commits"))
 
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
         await processor.process_batch(records)
-        try:
-            await message.ack()  # commits the positions: everything fetched in this batch
-        except KafkaError:
-            # e.g. a rebalance took the partition: the new owner re-reads from the last
-            # committed offset and the inbox turns the repeat into a no-op.
-            log.warning("offset commit failed; the events will be redelivered", exc_info=True)
-            return
-        for record in {(r.topic, r.partition): r for r in records}.values():
-            lag.processed(record)  # the last of each partition
+        last = list({(r.topic, r.partition): r for r in records}.values())
+        assert runtime.commits is not None
+        runtime.commits.processed(last)  # committed in the background (commits.py)
+        for record in last:
+            lag.processed(record)
 
     return broker
 
 
 async def _stop(runtime: Runtime[Any]) -> None:
+    if runtime.commits is not None:
+        await runtime.commits.flush()
     if runtime.broker is not None:
         await runtime.broker.stop()
     if runtime.relay is not None:

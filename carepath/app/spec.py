@@ -15,6 +15,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
 from carepath.http.access import Rule
+from carepath.messaging.commits import OffsetCommits
 from carepath.messaging.consumer import EventHandlers, Incoming
 from carepath.messaging.relay import OutboxRelay
 from carepath.observability.client_trace import SubjectOf
@@ -80,6 +81,7 @@ class Runtime(Generic[DepsT]):
     producer: AIOKafkaProducer | None = None
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
+    commits: OffsetCommits | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 

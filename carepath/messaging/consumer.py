@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,9 +131,7 @@ class EventProcessor:
                 log.info("a batch of %d failed (%s); applying its events one at a time",
                          len(ready), type(exc).__name__)
             else:
-                share = (time.perf_counter() - started) / len(ready)
-                for item, new in zip(ready, applied, strict=True):
-                    self._count(item, new, share)
+                self._count_batch(ready, applied, time.perf_counter() - started)
                 return
         for item in ready:
             await self._apply_with_retries(item)
@@ -167,10 +166,21 @@ class EventProcessor:
             log.debug("event handled")
 
     def _count(self, item: Ready, applied: bool, seconds: float) -> None:
-        type_name = item.incoming.envelope.type
-        self.metrics.handler_seconds.labels(self.service, type_name).observe(seconds)
-        outcome = "applied" if applied else "duplicate"
-        self.metrics.consumed.labels(self.service, type_name, outcome).inc()
+        self._count_batch([item], [applied], seconds)
+
+    def _count_batch(self, items: Sequence[Ready], applied: Sequence[bool],
+                     seconds: float) -> None:
+        """Per event type: the handler time (the batch's, shared evenly) and the outcomes, one
+        metric update per type and outcome rather than per event."""
+        outcomes: Counter[tuple[str, bool]] = Counter(
+            (item.incoming.envelope.type, new) for item, new in zip(items, applied, strict=True))
+        share = seconds / len(items)
+        for (type_name, new), count in outcomes.items():
+            histogram = self.metrics.handler_seconds.labels(self.service, type_name)
+            for _ in range(count):
+                histogram.observe(share)
+            self.metrics.consumed.labels(self.service, type_name,
+                                         "applied" if new else "duplicate").inc(count)
 
     async def _apply_with_retries(self, item: Ready) -> None:
         attempts, backoff = 0, Backoff(self.max_backoff_s)

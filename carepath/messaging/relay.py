@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from carepath.messaging.publish import OutboxRow as OutboxRow
@@ -26,25 +26,27 @@ class OutboxStore:
     def __init__(self, engine: Engine, table: Table) -> None:
         self.engine = engine
         self.table = table
+        t = table
+        # Built once, values bound at execution (carepath/persistence/rows.py says why).
+        self._unpublished = (select(*_row_columns(t)).where(t.c.published_at.is_(None))
+                             .order_by(t.c.seq).limit(bindparam("limit")))
+        self._mark = (update(t).where(t.c.seq.in_(bindparam("seqs", expanding=True)))
+                      .values(published_at=bindparam("now")))
 
-    def unpublished(self, limit: int) -> list[OutboxRow]:
-        t = self.table
-        query = (
-            select(*_row_columns(t))
-            .where(t.c.published_at.is_(None))
-            .order_by(t.c.seq)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [OutboxRow(*row) for row in conn.execute(query)]
+    def unpublished(self, limit: int, *, mark: Sequence[int] = ()) -> list[OutboxRow]:
+        """The next `limit` unpublished rows in commit order; first, in the same transaction,
+        the rows of `mark` (published since) are marked, so a relay round is one transaction."""
+        with self.engine.begin() if mark else self.engine.connect() as conn:
+            if mark:
+                self._marked(conn, mark)
+            return [OutboxRow(*row) for row in conn.execute(self._unpublished, {"limit": limit})]
 
-    def mark_published(self, seqs: list[int]) -> None:
+    def mark_published(self, seqs: Sequence[int]) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(self.table)
-                .where(self.table.c.seq.in_(seqs))
-                .values(published_at=datetime.now(UTC))
-            )
+            self._marked(conn, seqs)
+
+    def _marked(self, conn: Connection, seqs: Sequence[int]) -> None:
+        conn.execute(self._mark, {"seqs": list(seqs), "now": datetime.now(UTC)})
 
     def backlog(self) -> int:
         query = select(func.count()).where(self.table.c.published_at.is_(None))
@@ -134,6 +136,7 @@ class OutboxRelay:
         # Called with each batch after it was read and before it is published (a plugin's
         # seam: carepath/settings.py `plugins`).
         self.before_publish: Callable[[Sequence[OutboxRow]], None] | None = None
+        self._sent: list[int] = []  # published, marked in the next round
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._stopping = False
@@ -162,9 +165,14 @@ class OutboxRelay:
                 await self._idle()
 
     async def publish_batch(self) -> int:
-        rows = await asyncio.to_thread(self._leased_rows)
+        """One round: mark what the last round published and read the next rows (one thread
+        hop, one transaction), then publish them. Marking waits for the next round, at most
+        `idle_poll_s` later: a crash in between publishes those rows again, and the
+        consumers' inboxes absorb the repeat, as they absorb any redelivery."""
+        rows = await asyncio.to_thread(self._leased_rows, self._sent)
         if rows is None:
             return 0
+        self._sent = []
         backlog = self.metrics.outbox_backlog.labels(self.metrics.service)
         # A short batch is the whole backlog; only a full one needs counting.
         waiting = len(rows) if len(rows) < self.batch_size else await asyncio.to_thread(
@@ -175,22 +183,26 @@ class OutboxRelay:
         if self.before_publish is not None:
             self.before_publish(rows)
         await publish_rows(self.producer, rows)
-        await asyncio.to_thread(self.store.mark_published, [row.seq for row in rows])
+        self._sent = [row.seq for row in rows]
         backlog.set(max(waiting - len(rows), 0))
         for row in rows:
             self.metrics.published.labels(self.metrics.service, row.event_type).inc()
         log.debug("published %d event(s)", len(rows))
         return len(rows)
 
-    def _leased_rows(self) -> list[OutboxRow] | None:
-        """The next unpublished rows, or None when another replica holds the lease."""
-        return self.store.unpublished(self.batch_size) if self.lease.held() else None
+    def _leased_rows(self, mark: Sequence[int]) -> list[OutboxRow] | None:
+        """The next unpublished rows, or None when another replica holds the lease (what this
+        relay published stays unmarked then: the new holder publishes it again)."""
+        return self.store.unpublished(self.batch_size, mark=mark) if self.lease.held() else None
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Publish everything committed so far (graceful shutdown)."""
         deadline = self._loop.time() + timeout_s
         while self._loop.time() < deadline and await self.publish_batch():
             pass
+        if self._sent:
+            await asyncio.to_thread(self.store.mark_published, self._sent)
+            self._sent = []
         self.lease.release()
 
     def stop(self) -> None:

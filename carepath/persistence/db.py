@@ -73,8 +73,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
-        # Take the write lock up front so concurrent writers wait instead of failing to upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock up front so concurrent writers wait instead of failing to upgrade;
+        # on the driver's connection (SQLAlchemy's execution path cost ~20 us a transaction).
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 

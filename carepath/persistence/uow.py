@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -115,15 +117,13 @@ class UnitOfWork:
     ) -> list[bool]:
         """Apply events in order in one transaction, each unless this consumer already did (one
         inbox query, one inbox insert); per event, False if it was a repeat. All or nothing."""
-        inbox = self.inbox
         applied: list[bool] = []
         rows: list[dict[str, object]] = []
         with self.transaction() as tx:
-            seen = set(tx.session.execute(
-                select(inbox.c.event_id).where(
-                    inbox.c.consumer == consumer,
-                    inbox.c.event_id.in_({event_id for event_id, _ in events}))
-            ).scalars())
+            connection = tx.session.connection()
+            seen = set(connection.execute(_seen_in(self.inbox), {
+                "consumer": consumer, "ids": list({event_id for event_id, _ in events})
+            }).scalars())
             now = datetime.now(UTC)
             for event_id, apply in events:
                 applied.append(event_id not in seen)
@@ -132,5 +132,13 @@ class UnitOfWork:
                     seen.add(event_id)
                     rows.append({"consumer": consumer, "event_id": event_id, "processed_at": now})
             if rows:
-                tx.session.connection().execute(statements_of(inbox).insert, rows)
+                connection.execute(statements_of(self.inbox).insert, rows)
         return applied
+
+
+@cache
+def _seen_in(inbox: Table) -> Select[Any]:
+    """Which of a batch's events a consumer already applied: built once, the ids bound as an
+    expanding parameter at execution (a select built per batch cost ~300 us of cache-key work)."""
+    return select(inbox.c.event_id).where(inbox.c.consumer == bindparam("consumer"),
+                                          inbox.c.event_id.in_(bindparam("ids", expanding=True)))
