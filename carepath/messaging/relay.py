@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ from carepath.messaging.retry import Backoff, is_transient
 from carepath.observability.telemetry import Metrics
 
 log = logging.getLogger(__name__)
+
+LEASE_CHECK_S = 1.0
 
 
 class OutboxStore:
@@ -83,13 +86,19 @@ class RelayLease:
         self.engine = engine
         self.key = zlib.crc32(f"carepath-outbox-{service}".encode())
         self.connection: Connection | None = None
+        self._checked_at = 0.0
 
     def held(self) -> bool:
+        """Whether this relay holds the lease. A held lease's connection is checked at most
+        every LEASE_CHECK_S, not every round (a round trip each): if it died meanwhile,
+        another replica may publish the same rows for that long, as in any hand-over."""
         if self.engine.dialect.name != "postgresql":
             return True
         try:
             if self.connection is not None:
-                self.connection.execute(text("SELECT 1"))
+                if time.monotonic() - self._checked_at >= LEASE_CHECK_S:
+                    self.connection.execute(text("SELECT 1"))
+                    self._checked_at = time.monotonic()
                 return True
             connection = self.engine.connect()
             got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
@@ -97,6 +106,7 @@ class RelayLease:
             connection.commit()
             if got:
                 self.connection = connection
+                self._checked_at = time.monotonic()
             else:
                 connection.close()
             return bool(got)
