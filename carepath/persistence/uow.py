@@ -15,7 +15,7 @@ from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from carepath.observability.client_trace import ClientTraces, joins_journey
+from carepath.observability.client_trace import TRACEPARENT, ClientTraces, joins_journey, trace_id
 from carepath.observability.telemetry import current_trace_headers
 from carepath.persistence.rows import statements_of
 from contracts import CONTENT_TYPE, CausalLink, Envelope, EventData, new_envelope
@@ -29,6 +29,7 @@ class Transaction:
     committed: list[Callable[[], None]] = field(default_factory=list)
     traces: ClientTraces | None = None
     staged: list[dict[str, Any]] = field(default_factory=list)  # outbox rows, written at commit
+    remembered: dict[str, str] = field(default_factory=dict)  # client_ref -> trace id, this tx
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` (once, however often it is asked for) if this transaction commits."""
@@ -84,9 +85,14 @@ class Transaction:
         """The client's journey is in this trace (carepath/observability/client_trace.py)."""
         if self.traces is None:
             return
+        current = trace_id(headers.get(TRACEPARENT))
+        if current is not None and self.remembered.get(client_ref) == current:
+            return  # written (or found unchanged) earlier in this transaction
         cached = self.traces.remember(self.session.connection(), client_ref, headers)
         if cached is not None:
             self.after_commit(cached)
+        if current is not None:
+            self.remembered[client_ref] = current
 
 
 class UnitOfWork:
