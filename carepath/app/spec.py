@@ -85,7 +85,9 @@ class Runtime(Generic[DepsT]):
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def get_runtime(request: Request) -> Runtime[Any]:
+# The dependencies below are `async def` although they only read app state: FastAPI runs a
+# plain `def` dependency in a worker thread, a thread hop per dependency per request.
+async def get_runtime(request: Request) -> Runtime[Any]:
     runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
@@ -98,7 +100,7 @@ def deps_of(kind: type[D]) -> Any:
     `DepsDep = Annotated[PlacementDeps, deps_of(PlacementDeps)]` once (services/<name>/deps.py)
     and its endpoints take `deps: DepsDep` — no casts."""
 
-    def get(request: Request) -> D:
+    async def get(request: Request) -> D:
         deps = request.app.state.runtime.deps
         if not isinstance(deps, kind):
             raise TypeError(f"this service's deps are {type(deps).__name__}, not {kind.__name__}")

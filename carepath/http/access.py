@@ -185,24 +185,38 @@ def _unauthorized(detail: str) -> HTTPException:
 bearer = HTTPBearer(auto_error=False, description="A JWT: `carepath token --role R --site S`")
 
 
-def authorize(request: Request,
-              credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
-              ) -> Principal:
+async def authorize(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+                    ) -> Principal:
     """The caller of this request, admitted once: by carepath/http/gate.py before the app reads a
-    body, else here. Kept on `request.state` (`principal`, `endpoint`) for what runs later."""
+    body, else here. Kept on `request.state` (`principal`, `endpoint`) for what runs later.
+    Async, so that the common case (admitted by the gate) costs no worker-thread hop."""
     admitted: Principal | None = getattr(request.state, "principal", None)
     if admitted is not None:
         return admitted
-    guard: AccessGuard = request.app.state.access_guard
-    principal = guard.admit(request, credentials)
-    request.state.principal, request.state.endpoint = principal, endpoint_of(request)
-    return principal
+    return await _admitted(request, credentials)
 
 
 async def admit(request: Request) -> Principal:
-    """`authorize` for a request the routing has matched but the app has not parsed yet (in a
-    worker thread, as FastAPI runs it: fetching an identity provider's keys blocks)."""
-    return await run_in_threadpool(authorize, request, await bearer(request))
+    """`authorize` for a request the routing has matched but the app has not parsed yet."""
+    return await _admitted(request, await bearer(request))
+
+
+async def _admitted(request: Request, credentials: HTTPAuthorizationCredentials | None
+                    ) -> Principal:
+    """Checked on the event loop, or in a worker thread where checking may block: fetching an
+    identity provider's signing keys (a JWKS URL) does."""
+    guard: AccessGuard = request.app.state.access_guard
+    if guard.verifier.key_client is not None:
+        return await run_in_threadpool(_admit, guard, request, credentials)
+    return _admit(guard, request, credentials)
+
+
+def _admit(guard: AccessGuard, request: Request,
+           credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    principal = guard.admit(request, credentials)
+    request.state.principal, request.state.endpoint = principal, endpoint_of(request)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(authorize)]
