@@ -18,8 +18,9 @@ def create_app(service: str):  # type: ignore[no-untyped-def]
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from carepath.http.auth import InsecureConfiguration
+    from carepath.http.auth import InsecureConfiguration, load_token_library
 
+    load_token_library(Settings())
     try:
         app = create_app(args.service)
     except InsecureConfiguration as exc:

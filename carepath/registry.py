@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from carepath.settings import SERVICES, Settings
 from contracts import EVENT_TYPES
-from contracts.asyncapi import Subscription, write
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from carepath.app.spec import ServiceSpec
+    from contracts.asyncapi import Subscription
 
 
 def app_module(service: str) -> ModuleType:
@@ -67,6 +67,8 @@ def register_commands(commands: Commands) -> None:
 
 def subscriptions() -> list[Subscription]:
     """What each consuming service subscribes to and which event types it handles, by topic."""
+    from contracts.asyncapi import Subscription  # with PyYAML: not in a running service
+
     found = []
     for service in SERVICES:
         handlers = spec_of(service).handlers
@@ -81,4 +83,6 @@ def subscriptions() -> list[Subscription]:
 if __name__ == "__main__":
     if sys.argv[1:] != ["asyncapi"]:
         sys.exit("usage: python -m carepath.registry asyncapi")
+    from contracts.asyncapi import write
+
     print(f"wrote {write(subscriptions())}")

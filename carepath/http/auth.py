@@ -9,12 +9,12 @@ Claims: `sub` (who), `roles` (what they may call, see carepath/http/access.py) a
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import jwt
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from carepath.errors import NotFound
@@ -100,8 +100,25 @@ def check_production_ready(settings: Settings) -> None:
             "refusing to start in production mode with a JWT secret shorter than 32 bytes")
 
 
+def load_token_library(settings: Settings) -> None:
+    """Import PyJWT for a process that serves with these settings only (`carepath serve`),
+    before anything else imports it. PyJWT imports `cryptography` whenever it is installed: 8.5 MB
+    of a service's resident memory, for RS256 alone. Unless RS256 keys are configured (a JWKS),
+    PyJWT is imported with cryptography hidden, so this process knows HS256 and the other HMAC
+    algorithms only — all it verifies. Elsewhere PyJWT is imported whole, on first use."""
+    if uses_jwks(settings) or "jwt" in sys.modules or "cryptography" in sys.modules:
+        return
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import jwt  # noqa: F401
+    finally:
+        del sys.modules["cryptography"]
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
+        import jwt
+
         check_production_ready(settings)
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
@@ -116,6 +133,8 @@ class TokenVerifier:
         return "HS256" if self.secret is not None else "RS256"
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
             claims = jwt.decode(
                 token, self._key(token), algorithms=[self.algorithm], audience=self.audience,
@@ -131,6 +150,8 @@ class TokenVerifier:
             raise InvalidToken(f"malformed claims: {', '.join(fields)}") from exc
 
     def _key(self, token: str) -> Any:
+        import jwt
+
         if self.secret is not None:
             return self.secret
         if self.key_client is not None:
@@ -149,6 +170,8 @@ class TokenVerifier:
 def mint_token(settings: Settings, *, sub: str, roles: Iterable[str], sites: Iterable[str],
                ttl_s: int = 3600) -> str:
     """A token signed with the configured HS256 secret: for development, demos and tests."""
+    import jwt
+
     now = int(time.time())
     claims = {"sub": sub, "roles": sorted(roles), "sites": sorted(sites),
               "iss": settings.jwt_issuer, "aud": settings.jwt_audience,

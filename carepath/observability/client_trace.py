@@ -8,18 +8,18 @@ row is written only when a client's trace changes, so a journey costs each servi
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from threading import Lock
 from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from starlette.requests import Request
@@ -83,8 +83,6 @@ class ClientTraces:
         self._seen: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
-        self._upserts = {name: _upsert(dialect, table)
-                         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
     def remember(self, conn: Connection | Session, client_ref: str,
                  headers: Mapping[str, str]) -> Callable[[], None] | None:
@@ -98,7 +96,7 @@ class ClientTraces:
             if self._seen.get(client_ref) == current:
                 return None
         dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-        conn.execute(self._upserts["postgresql" if dialect == "postgresql" else "sqlite"],
+        conn.execute(_upsert(self.table, "postgresql" if dialect == "postgresql" else "sqlite"),
                      {"client_ref": client_ref, "traceparent": str(traceparent),
                       "updated_at": datetime.now(UTC)})
         return lambda: self._cache(client_ref, current)
@@ -122,10 +120,12 @@ class ClientTraces:
         return {TRACEPARENT: found} if found else {}
 
 
-def _upsert(dialect: Any, table: Table) -> Any:
+@cache
+def _upsert(table: Table, dialect: str) -> Any:
     """Insert or update a client's row, its values bound at execution (built once: a statement
-    built per call with its values costs far more than the database's work)."""
-    statement = dialect.insert(table)
+    built per call with its values costs far more than the database's work); only the dialect
+    in use is imported (the other costs a process ~2 MB)."""
+    statement = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.client_ref],
         set_={"traceparent": statement.excluded.traceparent,

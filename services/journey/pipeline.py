@@ -7,10 +7,13 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+
+if TYPE_CHECKING:
+    import httpx
 
 SCRAPE_TIMEOUT_S = 1.5
 LAG = "carepath_consumer_lag"
@@ -42,6 +45,8 @@ def health_of(service: str, exposition: str) -> Health:
 async def pipeline_health(urls: Mapping[str, str], *, own: str,
                           registry: CollectorRegistry) -> list[Health]:
     """Every service in `urls`, in order; `own` is this process, read without a request."""
+    import httpx  # on first use: with rich and pygments it costs a process ~5 MB at rest
+
     async with httpx.AsyncClient(timeout=SCRAPE_TIMEOUT_S) as http:
         return list(await asyncio.gather(*[
             _own(service, registry) if service == own else _scrape(http, service, url)
@@ -53,6 +58,8 @@ async def _own(service: str, registry: CollectorRegistry) -> Health:
 
 
 async def _scrape(http: httpx.AsyncClient, service: str, url: str) -> Health:
+    import httpx
+
     try:
         response = await http.get(f"{url.rstrip('/')}/metrics")
         response.raise_for_status()
