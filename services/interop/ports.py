@@ -6,6 +6,7 @@ feed's outbox) in the service's database, a test in a fake."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -141,6 +142,11 @@ class InteropRepository(Protocol):
         ...
 
     def appointment(self, session_id: str) -> Appointment | None: ...
+
+    def appointments_among(self, session_ids: Iterable[str]) -> dict[str, Appointment]:
+        """Those of the sessions that exist, by id."""
+        ...
+
     def consent(self, consent_id: str) -> Consent | None: ...
 
     def save(self, row: Row) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from carepath.messaging.consumer import Incoming
 from carepath.persistence.db import as_utc
@@ -101,24 +102,27 @@ class Projection:
                 adt.queue(self.repo, message, self.deps.adt)
 
     def scheduled(self, data: SessionsScheduled, envelope: Envelope) -> None:
+        at = as_utc(envelope.time)
+        found = self.repo.appointments_among([planned.session_id for planned in data.sessions])
         for planned in data.sessions:
-            row = self.repo.appointment(planned.session_id) or Appointment(
-                session_id=planned.session_id, client_ref=envelope.subject,
-                level=data.level.value, kind=planned.kind.value, starts_at=planned.starts_at,
-                duration_min=planned.duration_min, status="scheduled",
-                last_updated=as_utc(envelope.time), event_id=envelope.id)
+            row = found.get(planned.session_id) or found.setdefault(
+                planned.session_id, Appointment(
+                    session_id=planned.session_id, client_ref=envelope.subject,
+                    level=data.level.value, kind=planned.kind.value,
+                    starts_at=planned.starts_at, duration_min=planned.duration_min,
+                    status="scheduled", last_updated=at, event_id=envelope.id))
             row.episode_id = envelope.episodeid
             row.site_id = envelope.siteid
-            row.modality = planned.modality.value if planned.modality else None
-            _touch(row, envelope.id, as_utc(envelope.time))
+            row.modality = _modality(planned.modality)
+            _touch(row, envelope.id, at)
             self.repo.save(row)
 
     def cancelled(self, data: SessionsCancelled, envelope: Envelope) -> None:
-        for session_id in data.session_ids:
-            row = self.repo.appointment(session_id)
-            if row is not None and row.status == "scheduled":
+        at = as_utc(envelope.time)
+        for row in self.repo.appointments_among(data.session_ids).values():
+            if row.status == "scheduled":
                 row.status = "cancelled"
-                _touch(row, envelope.id, as_utc(envelope.time))
+                _touch(row, envelope.id, at)
                 self.repo.save(row)
 
     def attended(self, data: AttendanceRecorded, envelope: Envelope) -> None:
@@ -208,6 +212,10 @@ class InteropStays:
             state.closed_at, state.disposition, state.site_id)
         _touch(episode, event.event_id, event.at)
         self.repo.save(episode)
+
+
+def _modality(modality: Enum | None) -> str | None:
+    return modality.value if modality else None
 
 
 def _touch(row: Touched, event_id: uuid.UUID, at: datetime) -> None:

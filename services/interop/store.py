@@ -7,15 +7,16 @@ changed it (`meta.source`). `SqlInterop` is the projection's repository on them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, MetaData, Table, Text
 from sqlmodel import Field, Session, SQLModel
 
+from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
-from carepath.persistence.rows import RowStore, latest_where
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
 from services.interop.ports import (
@@ -216,45 +217,54 @@ TABLE_OF: dict[type[Any], Table] = {
     Consent: ConsentRow.__table__,  # type: ignore[attr-defined]
     QueuedAdt: AdtMessage.__table__,  # type: ignore[attr-defined]
 }
-_episode, _encounter = TABLE_OF[EpisodeOfCare], TABLE_OF[Encounter]
-OPEN_EPISODE_OF = latest_where(_episode, "client_ref", _episode.c.status.in_(OPEN_STATUSES),
-                               by="opened_at")
-OPEN_ENCOUNTER = latest_where(_encounter, "episode_id", _encounter.c.ended_at.is_(None),
-                              by="started_at")
 
 
 class SqlInterop:
     """Interop's projection rows and ADT outbox in its database, in the transaction of one unit
-    of work (`ports.InteropRepository`): plain rows in Core statements
-    (carepath/persistence/rows.py)."""
+    of work (`ports.InteropRepository`): one `RowBatch` per transaction (a consumed batch of
+    events) — a row read once per batch, the appointments of a plan in one query, and every
+    change written at commit, one `executemany` per table (carepath/persistence/rows.py)."""
 
     def __init__(self, session: Session) -> None:
-        self.rows = RowStore(session.connection(), TABLE_OF)
+        self.rows = RowBatch.of(session, TABLE_OF)
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlInterop:
         return cls(tx.session)
 
     def patient(self, client_ref: str) -> Patient | None:
-        return self.rows.by_key(Patient, client_ref=client_ref)
+        return self.rows.get(Patient, client_ref)
 
     def episode(self, episode_id: uuid.UUID) -> EpisodeOfCare | None:
-        return self.rows.by_key(EpisodeOfCare, episode_id=episode_id)
+        return self.rows.get(EpisodeOfCare, episode_id)
 
     def open_episode_of(self, client_ref: str) -> EpisodeOfCare | None:
-        return self.rows.one(EpisodeOfCare, OPEN_EPISODE_OF, {"client_ref": client_ref})
+        return max((e for e in self.rows.where(EpisodeOfCare, "client_ref", client_ref)
+                    if e.status in OPEN_STATUSES), key=_opened_at, default=None)
 
     def open_encounter(self, episode_id: uuid.UUID) -> Encounter | None:
-        return self.rows.one(Encounter, OPEN_ENCOUNTER, {"episode_id": episode_id})
+        return max((e for e in self.rows.where(Encounter, "episode_id", episode_id)
+                    if e.ended_at is None), key=_started_at, default=None)
 
     def appointment(self, session_id: str) -> Appointment | None:
-        return self.rows.by_key(Appointment, session_id=session_id)
+        return self.rows.get(Appointment, session_id)
+
+    def appointments_among(self, session_ids: Iterable[str]) -> dict[str, Appointment]:
+        return self.rows.get_many(Appointment, session_ids)
 
     def consent(self, consent_id: str) -> Consent | None:
-        return self.rows.by_key(Consent, consent_id=consent_id)
+        return self.rows.get(Consent, consent_id)
 
     def save(self, row: Row) -> None:
         self.rows.save(row)
 
     def replace(self, row: Flag | Consent) -> None:
         self.rows.replace(row)
+
+
+def _opened_at(episode: EpisodeOfCare) -> datetime:
+    return episode.opened_at
+
+
+def _started_at(encounter: Encounter) -> datetime:
+    return encounter.started_at

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import smtplib
+import sys
 import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
-
-import httpx
 
 from contracts.events.notification import DeliveryFailure
 from services.notification.domain import Message
@@ -29,12 +28,15 @@ class DeliveryError(Exception):
 
 
 def failure_of(exc: BaseException) -> DeliveryFailure:
-    """The code of a transport error that carries no status of its own."""
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    """The code of a transport error that carries no status of its own. httpx is imported by
+    the first webhook sent (it costs a process ~5 MB): until then no error is one of its."""
+    web = sys.modules.get("httpx")
+    if isinstance(exc, TimeoutError) or (web and isinstance(exc, web.TimeoutException)):
         return DeliveryFailure.timeout
-    if isinstance(exc, ConnectionRefusedError | httpx.ConnectError):
+    if isinstance(exc, ConnectionRefusedError) or (web and isinstance(exc, web.ConnectError)):
         return DeliveryFailure.connection_refused
-    if isinstance(exc, smtplib.SMTPRecipientsRefused | httpx.UnsupportedProtocol):
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) or (
+            web and isinstance(exc, web.UnsupportedProtocol)):
         return DeliveryFailure.invalid_address
     if isinstance(exc, smtplib.SMTPResponseException):
         return smtp_failure(exc.smtp_code)
@@ -133,6 +135,8 @@ class WebhookChannel:
         if not url:
             raise DeliveryError(DeliveryFailure.not_configured, "webhook: no URL configured "
                                 "(notifications.yaml or CAREPATH_WEBHOOK_URL)")
+        import httpx
+
         try:
             response = httpx.post(url, json=message.as_json(), timeout=self.timeout_s,
                                   headers={"Idempotency-Key": message.notification_id})

@@ -40,7 +40,7 @@ from services.notification import domain, triggers
 from services.notification.deps import NotificationDeps
 from services.notification.domain import Target
 from services.notification.repository import ConsentGrant, EpisodeEnd, KnownClient
-from services.notification.store import SqlNotifications
+from services.notification.store import BatchedNotifications
 from services.notification.triggers import Trigger
 
 handlers = EventHandlers()
@@ -61,7 +61,7 @@ WAITLISTS = (PlacementWaitlisted, WaitlistExited)
 
 @handlers.on(ClientReferred)
 def remember_client(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    repo, client_ref = SqlNotifications.of(tx), event.envelope.subject
+    repo, client_ref = BatchedNotifications.of(tx), event.envelope.subject
     repo.note_site(client_ref, event.envelope.siteid, referred=True)
     known = set(repo.family_of(client_ref))
     for recipient in event.data.family_recipients:
@@ -75,7 +75,7 @@ def remember_client(event: Incoming, tx: Transaction, deps: NotificationDeps) ->
 @handlers.on(ConsentRecorded)
 def record_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
     data: ConsentRecorded = event.data
-    SqlNotifications.of(tx).save_consent(ConsentGrant(
+    BatchedNotifications.of(tx).save_consent(ConsentGrant(
         consent_id=data.consent_id, client_ref=event.envelope.subject,
         recipient_ref=data.recipient_ref, purpose=data.purpose,
         granted_at=as_utc(event.envelope.time),
@@ -86,7 +86,7 @@ def record_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> 
 
 @handlers.on(ConsentRevoked)
 def revoke_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    repo = SqlNotifications.of(tx)
+    repo = BatchedNotifications.of(tx)
     grant = repo.consent(event.data.consent_id)
     if grant is None or grant.client_ref != event.envelope.subject or grant.revoked_at:
         return
@@ -96,7 +96,7 @@ def revoke_consent(event: Incoming, tx: Transaction, deps: NotificationDeps) -> 
 
 @handlers.on(*PLACEMENT_EVENTS)
 def notify_placement_change(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    repo = SqlNotifications.of(tx)
+    repo = BatchedNotifications.of(tx)
     client = repo.note_site(event.envelope.subject, _new_site(event))
     if isinstance(event.data, ClientDischarged):
         repo.add_episode_end(_episode_end(event))
@@ -110,7 +110,7 @@ def notify_placement_change(event: Incoming, tx: Transaction, deps: Notification
 
 @handlers.on(*CARE_TEAM_ONLY)
 def notify_care_team(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    repo = SqlNotifications.of(tx)
+    repo = BatchedNotifications.of(tx)
     site = repo.note_site(event.envelope.subject, event.envelope.siteid).site_id
     triggers.record(repo, tx, Trigger.of(event), _care_teams(deps, [site] if site else []),
                     wake=deps.wake)
@@ -121,7 +121,7 @@ def notify_payer_and_care_team(event: Incoming, tx: Transaction, deps: Notificat
                                ) -> None:
     """The care team, as for any UR event; and the payer, a concurrent-review notice that
     consent decides (triggers.record suppresses it at once without one in force)."""
-    repo, data = SqlNotifications.of(tx), event.data
+    repo, data = BatchedNotifications.of(tx), event.data
     site = repo.note_site(event.envelope.subject, event.envelope.siteid).site_id
     payer = deps.config.audiences.payer
     notice = Target(audience=Audience.payer, recipient_ref=payer_recipient_ref(data.payer_ref),
@@ -132,7 +132,7 @@ def notify_payer_and_care_team(event: Incoming, tx: Transaction, deps: Notificat
 
 @handlers.on(SessionsScheduled)
 def remind_client_of_sessions(event: Incoming, tx: Transaction, deps: NotificationDeps) -> None:
-    repo, client_ref = SqlNotifications.of(tx), event.envelope.subject
+    repo, client_ref = BatchedNotifications.of(tx), event.envelope.subject
     repo.note_site(client_ref, event.envelope.siteid)
     if not event.data.sessions:
         return

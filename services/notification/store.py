@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, MetaData, Table, UniqueConstraint, bindparam, select, update
 from sqlmodel import Field, Session, SQLModel
 
+from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import runtime_tables, utc_column
 from carepath.persistence.rows import RowStore
 from carepath.persistence.uow import Transaction
@@ -293,3 +294,86 @@ class SqlNotifications:
             query = query.where(n.status == status)
         query = query.order_by(n.created_at.desc(), n.seq.desc()).limit(limit)
         return list(reversed(self.rows.all(Notification, query, {})))
+
+
+class BatchedNotifications:
+    """What the handlers read and write, over the transaction of a consumed batch of events
+    (`repository.NotificationRepository`): a `RowBatch` — a client's row, family, consents and
+    episode ends read once per batch, the notifications inserted and the rest written at
+    commit, one `executemany` per table (carepath/persistence/rows.py). The delivery worker and
+    the API keep `SqlNotifications`, a statement per call."""
+
+    def __init__(self, session: Session) -> None:
+        self.rows = RowBatch.of(session, TABLE_OF)
+        self._now = SqlNotifications(session)  # written through, after the batch's writes
+        self._family: dict[str, list[str]] = session.info.setdefault("notification.family_of", {})
+
+    @classmethod
+    def of(cls, tx: Transaction) -> BatchedNotifications:
+        return cls(tx.session)
+
+    def note_site(self, client_ref: str, site_id: str | None, *,
+                  referred: bool = False) -> KnownClient:
+        """Keep the client's latest known site (and that their referral arrived)."""
+        client = self.rows.get(KnownClient, client_ref)
+        if client is None:
+            client = KnownClient(client_ref=client_ref, site_id=site_id)
+        elif site_id:
+            client.site_id = site_id
+        if referred:
+            client.referred = True
+        self.rows.save(client)
+        return client
+
+    def family_of(self, client_ref: str) -> list[str]:
+        """In the database's order (its collation), so read after the batch's additions."""
+        if client_ref not in self._family:
+            self.rows.flush(FamilyMember)
+            self._family[client_ref] = self._now.family_of(client_ref)
+        return list(self._family[client_ref])
+
+    def add_family(self, client_ref: str, recipient_ref: str, relationship: str) -> None:
+        self.rows.replace(FamilyMember(client_ref=client_ref, recipient_ref=recipient_ref,
+                                       relationship=relationship))
+        self._family.pop(client_ref, None)
+
+    def consent(self, consent_id: str) -> ConsentGrant | None:
+        return self.rows.get(ConsentGrant, consent_id)
+
+    def save_consent(self, grant: ConsentGrant) -> None:
+        self.rows.replace(grant)
+
+    def grants_of(self, client_ref: str) -> list[Grant]:
+        return [row.as_grant() for row in self.rows.where(ConsentGrant, "client_ref", client_ref)]
+
+    def add_episode_end(self, end: EpisodeEnd) -> None:
+        self.rows.replace(end)
+
+    def episode_ends_of(self, client_ref: str) -> list[datetime]:
+        return [end.ended_at for end in self.rows.where(EpisodeEnd, "client_ref", client_ref)]
+
+    def keep_awaiting(self, awaiting: AwaitingReferral) -> None:
+        self.rows.save(awaiting)
+
+    def release_awaiting(self, client_ref: str) -> list[AwaitingReferral]:
+        self.rows.flush(AwaitingReferral)
+        return self._now.release_awaiting(client_ref)
+
+    def save(self, row: Notification) -> None:
+        self.rows.save(row)
+
+    def add_disclosure(self, disclosure: Disclosure) -> None:
+        self.rows.save(disclosure)
+
+    # The delivery worker's reads, not the handlers': after the batch's writes, and kept by it.
+    def by_id(self, notification_id: str) -> Notification | None:
+        self.rows.flush()
+        found = self._now.by_id(notification_id)
+        self.rows.adopt([found] if found else [])
+        return found
+
+    def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
+        self.rows.flush()
+        claimed = self._now.claim_due(now=now, lease=lease, limit=limit)
+        self.rows.adopt(claimed)
+        return claimed

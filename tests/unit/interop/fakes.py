@@ -5,6 +5,7 @@ projection, as its handler does — without a database."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TypeVar
 
@@ -63,6 +64,10 @@ class FakeInterop:
 
     def appointment(self, session_id: str) -> Appointment | None:
         return _copy(self.appointments.get(session_id))
+
+    def appointments_among(self, session_ids: Iterable[str]) -> dict[str, Appointment]:
+        return {session_id: row for session_id in session_ids
+                if (row := self.appointment(session_id)) is not None}
 
     def consent(self, consent_id: str) -> Consent | None:
         return _copy(self.consents.get(consent_id))

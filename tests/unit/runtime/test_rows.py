@@ -1,6 +1,7 @@
 """carepath/persistence/rows.py: plain rows kept with Core statements built once — each row
 kind has exactly its table's columns, a saved row is inserted once and updated only when it
-changed, and rows read are the ones later saved back."""
+changed, and rows read are the ones later saved back; a batch reads a key once and writes each
+table once as its transaction commits."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import make_engine
 from carepath.persistence.rows import RowStore
 from services.interop.store import TABLE_OF as INTEROP
 from services.journey.store import TABLE_OF as JOURNEY
 from services.notification import store as notification
-from services.notification.repository import KnownClient, Notification
+from services.notification.repository import FamilyMember, KnownClient, Notification
 
 ROW_KINDS = [*JOURNEY.items(), *INTEROP.items(), *notification.TABLE_OF.items()]
 
@@ -69,3 +72,87 @@ def test_a_row_is_inserted_once_numbered_and_updated_only_when_it_changed(tmp_pa
         found.status = "sent"
         rows.save(found)  # read here: an update of that row, not a new one
     assert writes[3:] == ["UPDATE"]
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        verb = words[0].upper()
+        if verb in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            table = {"INSERT": words[2], "UPDATE": words[1]}.get(verb) or words[
+                words.index("FROM") + 1]
+            seen.append(f"{verb} {table}")
+
+    return seen
+
+
+def _pending(notification_id: str, at: datetime) -> Notification:
+    return Notification(notification_id=notification_id, client_ref="c-1", audience="care_team",
+                        recipient_ref="care-team-boston", channel="log", template="t",
+                        event_kind="stepped_up", status="pending",
+                        trigger_event_id=uuid.uuid4(), trigger_type="T",
+                        correlation_id=uuid.uuid4(), created_at=at, next_attempt_at=at)
+
+
+def test_a_batch_reads_each_key_once_and_writes_each_table_once_as_it_commits(
+        tmp_path: Any) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'batch.db'}")
+    notification.metadata.create_all(engine)
+    with engine.begin() as conn:
+        RowStore(conn, notification.TABLE_OF).save(KnownClient("c-1", "boston"))
+    statements = _statements(engine)
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    with Session(engine) as session, session.begin():
+        batch = RowBatch.of(session, notification.TABLE_OF)
+        assert RowBatch.of(session, notification.TABLE_OF) is batch  # one per transaction
+        client = batch.get(KnownClient, "c-1")
+        assert client == KnownClient("c-1", "boston")
+        assert batch.get_many(KnownClient, ["c-1", "c-2", "c-3"]) == {"c-1": client}
+        assert batch.get(KnownClient, "c-2") is None  # known absent: not read again
+        assert client is not None
+        client.referred = True
+        batch.save(client)
+        batch.save(KnownClient("c-2", "worcester"))
+        first, second = _pending("n-1", at), _pending("n-2", at)
+        for row in (first, second, first):  # saved again before the commit: inserted once
+            batch.save(row)
+        first.status = "suppressed"
+        batch.replace(FamilyMember("c-1", "r-family", "parent"))
+        assert statements == ["SELECT known_client", "SELECT known_client"]
+    assert statements[2:] == ["INSERT known_client", "UPDATE known_client",
+                              "SELECT family_member", "INSERT family_member",
+                              "INSERT notification"]
+    with engine.begin() as conn:
+        rows = RowStore(conn, notification.TABLE_OF)
+        assert rows.by_key(KnownClient, client_ref="c-2") == KnownClient("c-2", "worcester")
+        assert rows.by_key(KnownClient, client_ref="c-1") == KnownClient("c-1", "boston", True)
+        assert [(n.seq, n.notification_id, n.status) for n in (
+            rows.by_key(Notification, seq=1), rows.by_key(Notification, seq=2)) if n] == [
+            (1, "n-1", "suppressed"), (2, "n-2", "pending")]
+
+
+def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path: Any) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'where.db'}")
+    notification.metadata.create_all(engine)
+    with engine.begin() as conn:
+        rows = RowStore(conn, notification.TABLE_OF)
+        for recipient in ("r-a", "r-b"):
+            rows.save(FamilyMember("c-1", recipient, "parent"))
+    with Session(engine) as session, session.begin():
+        batch = RowBatch.of(session, notification.TABLE_OF)
+        changed = batch.get(FamilyMember, ("c-1", "r-a"))
+        assert changed is not None
+        changed.relationship = "sibling"
+        batch.save(changed)
+        batch.save(FamilyMember("c-1", "r-c", "partner"))
+        found = batch.where(FamilyMember, "client_ref", "c-1")
+        assert sorted((m.recipient_ref, m.relationship) for m in found) == [
+            ("r-a", "sibling"), ("r-b", "parent"), ("r-c", "partner")]
+        assert changed in found
+    with engine.begin() as conn:
+        stored = conn.execute(notification.TABLE_OF[FamilyMember].select()).all()
+    assert sorted((m.recipient_ref, m.relationship) for m in stored) == [
+        ("r-a", "sibling"), ("r-b", "parent"), ("r-c", "partner")]

@@ -1,0 +1,205 @@
+"""Rows over a whole transaction — a consumed batch of events — read in bulk and written as
+it commits, one statement per table and kind of write (`RowBatch`): the set-based form of
+`RowStore` (carepath/persistence/rows.py), which goes a statement per read and per save."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache, partial
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Select, Table, bindparam, event, select, tuple_
+from sqlalchemy.orm import Session
+
+from carepath.persistence.rows import RowValue, statements_of, values_of
+
+R = TypeVar("R", bound=RowValue)
+
+
+class Keyed:
+    """How a table's rows are found by key in bulk: a row's key (its primary key's value, a
+    tuple if the key has several columns), the select of the rows whose keys are in
+    `keys` and of the keys alone (an expanding `IN`, compiled once)."""
+
+    def __init__(self, table: Table) -> None:
+        self.names = [c.key for c in table.primary_key]
+        columns = list(table.primary_key)
+        match = columns[0] if len(columns) == 1 else tuple_(*columns)
+        self.select_in = table.select().where(match.in_(bindparam("keys", expanding=True)))
+        self.keys_in = select(*columns).where(match.in_(bindparam("keys", expanding=True)))
+        self.single = len(columns) == 1
+
+    def parameters(self, key: Any) -> dict[str, Any]:
+        """`key` as `Statements`' key parameters."""
+        values = (key,) if self.single else key
+        return {f"key_{name}": value for name, value in zip(self.names, values, strict=True)}
+
+    def of(self, values: Mapping[str, Any] | RowValue) -> Any:
+        get = values.__getitem__ if isinstance(values, Mapping) else partial(getattr, values)
+        if self.single:
+            return get(self.names[0])
+        return tuple(get(name) for name in self.names)
+
+
+keyed_of = cache(Keyed)
+_IN_CHUNK = 500  # keys per `IN` (SQLite's bound-parameter limit is far above)
+
+
+class RowBatch:
+    """Rows of the given kinds over one transaction — a consumed batch of events — read in bulk
+    and written when it commits, one statement per table and kind of write (`executemany`):
+    set-based where `RowStore` goes a statement per read and per save. A key is read once per
+    batch (several in one `IN` query), a row is one object per key throughout, and what a
+    query finds merges into it (the batch's own version wins). A saved row is inserted if the
+    batch did not read it from the database, else updated if it changed; a replaced one is
+    written whole either way. Use `RowBatch.of` for the batch of a session's transaction."""
+
+    def __init__(self, connection: Connection, tables: Mapping[type[Any], Table]) -> None:
+        self.connection = connection
+        self.tables = tables
+        self._rows: dict[type[Any], dict[Any, Any]] = {kind: {} for kind in tables}
+        # The keys read from the database, with their values as read ({}: found, not read).
+        self._stored: dict[type[Any], dict[Any, dict[str, Any]]] = {kind: {} for kind in tables}
+        self._absent: dict[type[Any], set[Any]] = {kind: set() for kind in tables}
+        self._saved: dict[type[Any], dict[Any, None]] = {kind: {} for kind in tables}
+        self._replaced: dict[type[Any], set[Any]] = {kind: set() for kind in tables}
+        self._numbered: dict[type[Any], dict[int, Any]] = {kind: {} for kind in tables}
+        self._queried: set[tuple[type[Any], str, Any]] = set()
+
+    @classmethod
+    def of(cls, session: Session, tables: Mapping[type[Any], Table]) -> RowBatch:
+        """The batch of `session`'s transaction, flushed before it commits (a failed flush
+        rolls the transaction back)."""
+        found = session.info.get((cls, id(tables)))
+        if found is None:
+            found = session.info[cls, id(tables)] = cls(session.connection(), tables)
+            event.listen(session, "before_commit", found._before_commit)
+        return cast(RowBatch, found)
+
+    def get(self, kind: type[R], key: Any) -> R | None:
+        return self.get_many(kind, [key]).get(key)
+
+    def get_many(self, kind: type[R], keys: Iterable[Any]) -> dict[Any, R]:
+        """The rows of `keys` that exist, by key: the ones unread so far in one query."""
+        rows, absent = self._rows[kind], self._absent[kind]
+        wanted = list(dict.fromkeys(keys))
+        unread = [key for key in wanted if key not in rows and key not in absent]
+        if unread:  # one key by its `get`: an expanding `IN` costs ~100 us more to execute
+            found = self._read_rows(kind, self.connection.execute(
+                statements_of(self.tables[kind]).get,
+                keyed_of(self.tables[kind]).parameters(unread[0]))) if len(unread) == 1 else (
+                self._read(kind, keyed_of(self.tables[kind]).select_in, unread))
+            absent.update(key for key in unread if key not in found)
+        return {key: rows[key] for key in wanted if key in rows}
+
+    def where(self, kind: type[R], column: str, value: Any) -> list[R]:
+        """The rows whose `column` is `value` (all of them: a caller picks among them)."""
+        if (kind, column, value) not in self._queried:
+            table = self.tables[kind]
+            self._read_rows(kind, self.connection.execute(
+                _rows_where(table, column), {"value": value}))
+            self._queried.add((kind, column, value))
+        return [row for row in self._rows[kind].values() if getattr(row, column) == value]
+
+    def save(self, row: RowValue) -> None:
+        """Keep `row` (new, or read here) to be written; one the database numbers and that has
+        no number yet is inserted, in the order first saved (its number is not set on it)."""
+        kind = type(row)
+        numbered = statements_of(self.tables[kind]).numbered
+        if numbered is not None and getattr(row, numbered) is None:
+            self._numbered[kind].setdefault(id(row), row)
+            return
+        key = keyed_of(self.tables[kind]).of(row)
+        self._rows[kind][key] = row
+        self._saved[kind][key] = None
+
+    def replace(self, row: RowValue) -> None:
+        """Store `row` whole in place of any row stored under its key."""
+        kind = type(row)
+        key = keyed_of(self.tables[kind]).of(row)
+        if key not in self._stored[kind] and key not in self._absent[kind]:
+            self._replaced[kind].add(key)
+        self.save(row)
+
+    def adopt(self, rows: Iterable[RowValue]) -> None:
+        """Rows read around the batch after a `flush` (the database's, now): kept in place of
+        the batch's own, a later change to them written as an update."""
+        for row in rows:
+            kind = type(row)
+            key = keyed_of(self.tables[kind]).of(row)
+            self._rows[kind][key] = row
+            self._stored[kind][key] = values_of(row)
+            self._absent[kind].discard(key)
+
+    def flush(self, *kinds: type[Any]) -> None:
+        """Write what the batch changed (of `kinds`, or all): per table an `executemany` of
+        its inserts, one of its updates. A query of its own that a pending write would change
+        comes after this."""
+        for kind in kinds or self.tables:
+            if saved := self._saved[kind]:
+                self._write(kind, list(saved))
+                saved.clear()
+            if queued := self._numbered[kind]:
+                statements = statements_of(self.tables[kind])
+                self.connection.execute(statements.insert, [
+                    {name: value for name, value in values_of(row).items()
+                     if name != statements.numbered} for row in queued.values()])
+                queued.clear()
+
+    def _before_commit(self, session: Session) -> None:
+        self.flush()
+
+    def _write(self, kind: type[Any], keys: list[Any]) -> None:
+        table = self.tables[kind]
+        statements, stored, rows = statements_of(table), self._stored[kind], self._rows[kind]
+        unknown = [key for key in keys if key in self._replaced[kind]]
+        if unknown:  # replaced without being read: found, or not, with one query
+            stored.update((key, {}) for key in self._existing(kind, unknown))
+            self._replaced[kind].clear()
+        inserts, updates = [], []
+        for key in keys:
+            values = values_of(rows[key])
+            before = stored.get(key)
+            if before is None:
+                inserts.append(values)
+            elif values != before:
+                updates.append(statements.keyed(dict(values)))
+            stored[key] = values
+            self._absent[kind].discard(key)
+        if inserts:
+            self.connection.execute(statements.insert, inserts)
+        if updates:
+            self.connection.execute(statements.update, updates)
+
+    def _existing(self, kind: type[Any], keys: list[Any]) -> set[Any]:
+        keyed, found = keyed_of(self.tables[kind]), set()
+        for start in range(0, len(keys), _IN_CHUNK):
+            for result in self.connection.execute(
+                    keyed.keys_in, {"keys": keys[start:start + _IN_CHUNK]}):
+                found.add(result[0] if keyed.single else tuple(result))
+        return found
+
+    def _read(self, kind: type[Any], query: Any, keys: list[Any]) -> set[Any]:
+        found: set[Any] = set()
+        for start in range(0, len(keys), _IN_CHUNK):
+            found |= self._read_rows(kind, self.connection.execute(
+                query, {"keys": keys[start:start + _IN_CHUNK]}))
+        return found
+
+    def _read_rows(self, kind: type[Any], results: Any) -> set[Any]:
+        """The rows found, kept unless the batch has its own version; their keys."""
+        keyed, rows, stored = keyed_of(self.tables[kind]), self._rows[kind], self._stored[kind]
+        found = set()
+        for result in results.mappings():
+            values = dict(result)
+            key = keyed.of(values)
+            found.add(key)
+            if key not in rows:
+                rows[key] = kind(**values)
+                stored[key] = values
+        return found
+
+
+@cache
+def _rows_where(table: Table, column: str) -> Select[Any]:
+    return table.select().where(table.c[column] == bindparam("value"))
