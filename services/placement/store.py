@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Text, and_, func, or_, true
-from sqlmodel import Field, Session, SQLModel, col, delete, select
+from sqlalchemy import (
+    MetaData,
+    Row,
+    Table,
+    Text,
+    and_,
+    event,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlmodel import Field, Session, SQLModel, col
 
 from carepath.persistence.db import runtime_tables, utc_column
 from contracts import CausalLink, LevelOfCare
@@ -33,9 +44,8 @@ from services.placement.domain import (
 )
 from services.placement.holds import Hold, HoldStatus, free_beds
 from services.placement.policy import PlacementPolicy, Priority
+from services.placement.sql import KNOWN, OPEN, SHORT_QUEUE, Known, Statements
 from services.placement.ur import observe
-
-OPEN = (EpisodeStatus.active.value, EpisodeStatus.waitlisted.value)
 
 
 class PlacementTable(SQLModel):
@@ -165,6 +175,25 @@ class LevelStayRow(PlacementTable, table=True):
     until: date | None = Field(default=None, index=True)
 
 
+class HoldRow(PlacementTable, table=True):
+    """A bed held at a site x level for someone arriving (holds.py); it counts against the
+    capacity while `status` is active."""
+
+    __tablename__ = "bed_hold"
+
+    hold_id: str = Field(primary_key=True, max_length=64)
+    site_id: str = Field(index=True, max_length=64)
+    level: str = Field(max_length=20)
+    client_ref: str | None = Field(default=None, index=True, max_length=48)
+    expected_arrival: datetime = utc_column()
+    expires_at: datetime = utc_column(index=True)
+    status: str = Field(index=True, max_length=20)
+    created_at: datetime = utc_column()
+    held_by: str | None = Field(default=None, max_length=120)
+    ended_at: datetime | None = utc_column(nullable=True)
+    ended_by: str | None = Field(default=None, max_length=120)
+
+
 @dataclass(frozen=True)
 class CensusLine:
     site_id: str
@@ -185,185 +214,280 @@ class CensusLine:
 
 metadata = PlacementTable.metadata
 outbox, inbox = runtime_tables(metadata)
+SQL = Statements(metadata.tables)
+_UNKNOWN: Any = object()
+
+
+@event.listens_for(Session, "before_commit")
+def _save_chains(session: Session) -> None:
+    """Clients' latest links are written once per transaction, as it commits, not once per
+    event emitted (a batch remembers a client's link several times)."""
+    known = session.info.get(KNOWN)
+    if isinstance(known, Known) and known.unsaved_chains:
+        known.save_chains(session.connection(), SQL)
 
 
 class SqlRepository:
+    """The rules' repository on the transaction's connection (placement/sql.py), with what the
+    transaction already knows: a move's repeated questions, and a batch's, cost no round
+    trips."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.connection = session.connection()
+        self.known = Known.of(session)
+
+    def _rows(self, statement: Any, **parameters: Any) -> Sequence[Row[tuple[Any, ...]]]:
+        return self.connection.execute(statement, parameters).all()
 
     def lock(self) -> None:
-        """Serialise placement writes: every move reads and changes shared capacity."""
-        self.session.exec(select(CapacityRow).order_by(
-            col(CapacityRow.site_id), col(CapacityRow.level)).with_for_update()).all()
+        """Serialise placement writes: every move reads and changes shared capacity. Once per
+        transaction (the rows stay locked until it ends); what it read is kept."""
+        if self.known.capacity is None:
+            self.known.capacity = {(r.site_id, r.level): r.capacity
+                                   for r in self._rows(SQL.lock)}
 
     def open_episode(self, client_ref: str) -> Episode | None:
-        row = self.session.exec(select(EpisodeRow).where(
-            EpisodeRow.client_ref == client_ref, col(EpisodeRow.status).in_(OPEN))).first()
-        return _episode(row) if row else None
+        episode_id = self.known.open.get(client_ref, _UNKNOWN)
+        if episode_id is _UNKNOWN:
+            rows = self._rows(SQL.open_episode, client_ref=client_ref)
+            episode_id = self.known.open[client_ref] = (
+                self._stored(rows[0])["episode_id"] if rows else None)
+        return _episode(self.known.episodes[episode_id]) if episode_id is not None else None
 
     def latest_episode(self, client_ref: str) -> Episode | None:
-        row = self.session.exec(select(EpisodeRow).where(EpisodeRow.client_ref == client_ref)
-                                .order_by(col(EpisodeRow.opened_at).desc())).first()
-        return _episode(row) if row else None
+        episode_id = self.known.latest.get(client_ref, _UNKNOWN)
+        if episode_id is _UNKNOWN:
+            rows = self._rows(SQL.latest_episode, client_ref=client_ref)
+            values = self._stored(rows[0]) if rows else None
+            episode_id = self.known.latest[client_ref] = values["episode_id"] if values else None
+            if values is not None and values["status"] in OPEN:  # then the only open one
+                self.known.open[client_ref] = episode_id
+        return _episode(self.known.episodes[episode_id]) if episode_id is not None else None
+
+    def _stored(self, row: Row[tuple[Any, ...]]) -> dict[str, Any]:
+        """The row's values; those this transaction knows if it read or wrote it before."""
+        values = dict(row._mapping)
+        return self.known.episodes.setdefault(values["episode_id"], values)
 
     def save_episode(self, episode: Episode) -> None:
-        row = self.session.get(EpisodeRow, episode.episode_id)
-        where = (episode.level.value if episode.level else None, episode.site_id,
-                 episode.status.value)
-        moved = row is None or (row.level, row.site_id, row.status) != where
-        if row is None:
-            row = EpisodeRow(episode_id=episode.episode_id, client_ref=episode.client_ref,
-                             site_id=episode.site_id, status=episode.status.value,
-                             since=episode.since, opened_at=episode.since)
-        row.site_id, row.status, row.since = episode.site_id, episode.status.value, episode.since
-        row.level = episode.level.value if episode.level else None
-        row.admitted_at, row.asam_edition = episode.admitted_at, episode.asam_edition
-        row.arrived_at, row.last_contact_at = episode.arrived_at, episode.last_contact_at
-        row.admission_event_id = episode.admission_event_id
-        row.populations = " ".join(p.value for p in episode.populations)
-        self.session.add(row)
-        self.session.flush()
-        if moved:  # the level stays utilization review counts days in, kept as the client moves
-            before = self.stays_of(episode.client_ref)
-            after = observe(before, episode)
-            if after != before:
-                self.save_stays(episode.client_ref, after)
+        stored = self.known.episodes.get(episode.episode_id)
+        if stored is None:
+            rows = self._rows(SQL.episode_by_key, episode_id=episode.episode_id)
+            stored = self._stored(rows[0]) if rows else None
+        values = _episode_values(episode)
+        if stored is None:
+            values["opened_at"] = episode.since
+            self.connection.execute(SQL.episode_insert, values)
+            self.known.latest.pop(episode.client_ref, None)
+        else:
+            changed = {name: value for name, value in values.items() if stored[name] != value}
+            if changed:
+                self.connection.execute(SQL.episode_update,
+                                        {**changed, "key_episode_id": episode.episode_id})
+        self.known.episodes[episode.episode_id] = {**(stored or {}), **values}
+        if episode.status.is_open:  # a client has one open episode at most
+            self.known.open[episode.client_ref] = episode.episode_id
+        elif self.known.open.get(episode.client_ref) == episode.episode_id:
+            self.known.open[episode.client_ref] = None
+        where = (values["site_id"], values["level"], values["status"])
+        before = (stored["site_id"], stored["level"], stored["status"]) if stored else None
+        if before != where:
+            self.known.moved(before, where)
+            # the level stays utilization review counts days in, kept as the client moves
+            stays = self.stays_of(episode.client_ref)
+            observed = observe(stays, episode)
+            if observed != stays:
+                self.save_stays(episode.client_ref, observed)
 
     def stays_of(self, client_ref: str) -> list[LevelStay]:
-        rows = self.session.exec(select(LevelStayRow).where(
-            LevelStayRow.client_ref == client_ref).order_by(col(LevelStayRow.since))).all()
-        return [LevelStay(episode_id=str(r.episode_id), level=r.level, site_id=r.site_id,
-                          since=r.since, until=r.until) for r in rows]
+        stays = self.known.stays.get(client_ref)
+        if stays is None:
+            stays = self.known.stays[client_ref] = [
+                LevelStay(episode_id=str(r.episode_id), level=r.level, site_id=r.site_id,
+                          since=r.since, until=r.until)
+                for r in self._rows(SQL.stays_of, client_ref=client_ref)]
+        return list(stays)
 
     def save_stays(self, client_ref: str, stays: Sequence[LevelStay]) -> None:
-        self.session.exec(delete(LevelStayRow).where(
-            col(LevelStayRow.client_ref) == client_ref))
-        for stay in stays:
-            self.session.add(LevelStayRow(
-                client_ref=client_ref, episode_id=uuid.UUID(stay.episode_id), level=stay.level,
-                since=stay.since, site_id=stay.site_id, until=stay.until))
-        self.session.flush()
+        self.connection.execute(SQL.stays_delete, {"client_ref": client_ref})
+        if stays:
+            self.connection.execute(SQL.stay_insert, [
+                {"client_ref": client_ref, "episode_id": uuid.UUID(stay.episode_id),
+                 "level": stay.level, "since": stay.since, "site_id": stay.site_id,
+                 "until": stay.until} for stay in stays])
+        self.known.stays[client_ref] = sorted(stays, key=lambda stay: stay.since)
 
     def sites(self) -> set[str]:
-        return set(self.session.exec(select(CapacityRow.site_id).distinct()).all())
+        return {site for site, _ in self._capacities()}
+
+    def _capacities(self) -> dict[tuple[str, str], int]:
+        if self.known.capacity is not None:
+            return self.known.capacity
+        return {(r.site_id, r.level): r.capacity for r in self._rows(SQL.capacity.select())}
 
     def capacity(self, place: Place) -> int | None:
-        row = self.session.get(CapacityRow, (place.site_id, place.level.value))
-        return row.capacity if row else None
+        if self.known.capacity is not None:
+            return self.known.capacity.get((place.site_id, place.level.value))
+        rows = self._rows(SQL.capacity_of, site_id=place.site_id, level=place.level.value)
+        return rows[0].capacity if rows else None
 
     def set_capacity(self, site_id: str, capacity: Mapping[LevelOfCare, int]) -> None:
+        known = self._capacities()
         for level, slots in capacity.items():
-            row = self.session.get(CapacityRow, (site_id, level.value))
-            row = row or CapacityRow(site_id=site_id, level=level.value, capacity=slots)
-            row.capacity = slots
-            self.session.add(row)
-        self.session.flush()
+            if (site_id, level.value) in known:
+                self.connection.execute(SQL.capacity_update, {
+                    "key_site_id": site_id, "key_level": level.value, "capacity": slots})
+            else:
+                self.connection.execute(SQL.capacity_insert, {
+                    "site_id": site_id, "level": level.value, "capacity": slots})
+            known[(site_id, level.value)] = slots
 
     def occupied(self, place: Place) -> int:
-        return int(self.session.exec(select(func.count()).select_from(EpisodeRow).where(
-            EpisodeRow.site_id == place.site_id, EpisodeRow.level == place.level.value,
-            EpisodeRow.status == EpisodeStatus.active.value)).one())
+        count = self.known.occupied.get(place)
+        if count is None:
+            count = self.known.occupied[place] = int(self.connection.execute(SQL.occupied, {
+                "site_id": place.site_id, "level": place.level.value}).scalar_one())
+        return count
 
     def waiting(self, place: Place) -> list[WaitEntry]:
-        rows = self.session.exec(select(WaitlistRow).where(
-            WaitlistRow.site_id == place.site_id, WaitlistRow.level == place.level.value)
-            .order_by(col(WaitlistRow.priority_rank), col(WaitlistRow.seq))).all()
-        return [_entry(row) for row in rows]
+        entries = self.known.waiting.get(place)
+        if entries is None:
+            queue = self._short_queue()
+            entries = [e for e in queue if e.move.target == place] if queue is not None else [
+                _entry(row) for row in self._rows(SQL.waiting, site_id=place.site_id,
+                                                  level=place.level.value)]
+            self.known.waiting[place] = entries
+            self.known.entries.update((entry.client_ref, entry) for entry in entries)
+        return list(entries)
 
     def entry_of(self, client_ref: str) -> WaitEntry | None:
-        row = self.session.exec(select(WaitlistRow).where(
-            WaitlistRow.client_ref == client_ref)).first()
-        return _entry(row) if row else None
+        entry = self.known.entries.get(client_ref, _UNKNOWN)
+        if entry is _UNKNOWN:
+            queue = self._short_queue()
+            if queue is not None:
+                entry = next((e for e in queue if e.client_ref == client_ref), None)
+            else:
+                rows = self._rows(SQL.entry_of, client_ref=client_ref)
+                entry = _entry(rows[0]) if rows else None
+            self.known.entries[client_ref] = entry
+        return entry  # type: ignore[no-any-return]
+
+    def _short_queue(self) -> list[WaitEntry] | None:
+        """The whole waitlist in one read when it is short (it mostly is): what a move asks
+        of it — the client's entry, who waits where it goes and where it leaves — is in it."""
+        if not self.known.queue_read:
+            rows = self._rows(SQL.queue)
+            self.known.queue_read = True
+            self.known.queue = [_entry(row) for row in rows] if len(rows) <= SHORT_QUEUE \
+                else None
+        return self.known.queue
 
     def enqueue(self, entry: WaitEntry) -> None:
         move = entry.move
-        self.session.add(WaitlistRow(
-            client_ref=entry.client_ref, episode_id=entry.episode_id,
-            site_id=move.target.site_id, level=move.target.level.value, kind=move.kind.value,
-            trigger=move.trigger.value if move.trigger else None,
-            reason=move.reason.value if move.reason else None,
-            decided_by=move.decided_by, assessment_id=entry.assessment_id,
-            asam_edition=entry.asam_edition,
-            cause_event_id=entry.cause_event_id, correlation_id=entry.correlation_id,
-            since=entry.since, priority_rank=entry.priority.rank, priority=entry.priority.name,
-            proposal_id=move.proposal_id))
-        self.session.flush()
+        self.connection.execute(SQL.enqueue, {
+            "client_ref": entry.client_ref, "episode_id": entry.episode_id,
+            "site_id": move.target.site_id, "level": move.target.level.value,
+            "kind": move.kind.value, "trigger": move.trigger.value if move.trigger else None,
+            "reason": move.reason.value if move.reason else None,
+            "decided_by": move.decided_by, "assessment_id": entry.assessment_id,
+            "asam_edition": entry.asam_edition, "cause_event_id": entry.cause_event_id,
+            "correlation_id": entry.correlation_id, "since": entry.since,
+            "priority_rank": entry.priority.rank, "priority": entry.priority.name,
+            "proposal_id": move.proposal_id})
+        self.known.entries.pop(entry.client_ref, None)
+        self.known.waiting.pop(move.target, None)
+        self.known.queue, self.known.queue_read = None, False
 
     def dequeue(self, client_ref: str) -> None:
-        self.session.exec(delete(WaitlistRow).where(col(WaitlistRow.client_ref) == client_ref))
+        if client_ref in self.known.entries and self.known.entries[client_ref] is None:
+            return  # known not to wait
+        if self.connection.execute(SQL.dequeue, {"client_ref": client_ref}).rowcount:
+            self.known.waiting.clear()
+            if self.known.queue is not None:
+                self.known.queue = [e for e in self.known.queue if e.client_ref != client_ref]
+        self.known.entries[client_ref] = None
 
     def remember(self, client_ref: str, link: CausalLink) -> None:
-        row = self.session.get(ClientChainRow, client_ref) or ClientChainRow(
-            client_ref=client_ref, last_event_id=link.event_id,
-            correlation_id=link.correlation_id)
-        row.last_event_id, row.correlation_id = link.event_id, link.correlation_id
-        self.session.add(row)
-        self.session.flush()
+        """Kept when the transaction commits (_save_chains): only a client's last link is."""
+        self.known.chains[client_ref] = link
+        self.known.unsaved_chains.add(client_ref)
+
+    def chain(self, client_ref: str) -> CausalLink | None:
+        link = self.known.chains.get(client_ref, _UNKNOWN)
+        if link is _UNKNOWN:
+            rows = self._rows(SQL.chain_of, client_ref=client_ref)
+            link = self.known.chains[client_ref] = CausalLink(
+                event_id=rows[0].last_event_id, correlation_id=rows[0].correlation_id
+            ) if rows else None
+        return link  # type: ignore[no-any-return]
 
     def open_proposal(self, client_ref: str) -> Proposal | None:
-        row = self.session.exec(select(ProposalRow).where(
-            ProposalRow.client_ref == client_ref,
-            ProposalRow.status == ProposalStatus.open.value)).first()
-        return _proposal(row) if row else None
+        proposal = self.known.proposals.get(client_ref, _UNKNOWN)
+        if proposal is _UNKNOWN:
+            rows = self._rows(SQL.open_proposal, client_ref=client_ref)
+            proposal = self.known.proposals[client_ref] = _proposal(rows[0]) if rows else None
+        return replace(proposal) if proposal is not None else None
 
     def proposal(self, proposal_id: str) -> Proposal | None:
-        row = self.session.get(ProposalRow, proposal_id)
-        return _proposal(row) if row else None
+        rows = self._rows(SQL.proposal_by_key, proposal_id=proposal_id)
+        return _proposal(rows[0]) if rows else None
 
     def proposals(self, *, sites: set[str] | None, status: ProposalStatus | None
                   ) -> list[Proposal]:
-        query = select(ProposalRow).order_by(col(ProposalRow.created_at))
+        table = SQL.proposal
+        query = table.select().order_by(table.c.created_at)
         if sites is not None:
-            query = query.where(col(ProposalRow.site_id).in_(sites))
+            query = query.where(table.c.site_id.in_(sites))
         if status is not None:
-            query = query.where(ProposalRow.status == status.value)
-        return [_proposal(row) for row in self.session.exec(query).all()]
+            query = query.where(table.c.status == status.value)
+        return [_proposal(row) for row in self._rows(query)]
 
     def save_proposal(self, proposal: Proposal) -> None:
-        row = self.session.get(ProposalRow, proposal.proposal_id) or ProposalRow(
-            proposal_id=proposal.proposal_id, client_ref=proposal.client_ref,
-            episode_id=proposal.episode_id, site_id=proposal.site_id,
-            from_level=proposal.from_level.value, to_level=proposal.to_level.value,
-            flag_id=proposal.flag_id, severity=proposal.severity.value,
-            status=proposal.status.value, created_at=proposal.created_at,
-            cause_event_id=proposal.cause_event_id, correlation_id=proposal.correlation_id)
-        row.status, row.decided_at = proposal.status.value, proposal.decided_at
-        row.decided_by = proposal.decided_by
-        self.session.add(row)
-        self.session.flush()
+        decided = {"status": proposal.status.value, "decided_at": proposal.decided_at,
+                   "decided_by": proposal.decided_by}
+        if not self.connection.execute(SQL.proposal_decide, {
+                **decided, "key_proposal_id": proposal.proposal_id}).rowcount:
+            self.connection.execute(SQL.proposal_insert, {
+                **decided, "proposal_id": proposal.proposal_id,
+                "client_ref": proposal.client_ref, "episode_id": proposal.episode_id,
+                "site_id": proposal.site_id, "from_level": proposal.from_level.value,
+                "to_level": proposal.to_level.value, "flag_id": proposal.flag_id,
+                "severity": proposal.severity.value, "created_at": proposal.created_at,
+                "cause_event_id": proposal.cause_event_id,
+                "correlation_id": proposal.correlation_id})
+        self.known.proposals.pop(proposal.client_ref, None)
 
     def overdue_candidates(self, policy: PlacementPolicy, now: datetime) -> list[str]:
         """Clients whose open episode may be a no-show or without contact for too long (the
         domain decides); oldest first."""
         no_show_by, dropped_by = now - policy.no_show_after, now - policy.dropped_out_after
-        never_came = and_(col(EpisodeRow.arrived_at).is_(None),
-                          col(EpisodeRow.admitted_at) <= no_show_by)
-        stopped = and_(col(EpisodeRow.arrived_at).is_not(None),
-                       col(EpisodeRow.since) <= dropped_by,
-                       func.coalesce(col(EpisodeRow.last_contact_at),
-                                     col(EpisodeRow.arrived_at)) <= dropped_by)
-        query = (select(EpisodeRow.client_ref)
-                 .where(EpisodeRow.status == EpisodeStatus.active.value, or_(never_came, stopped))
-                 .order_by(col(EpisodeRow.admitted_at)))
-        return list(self.session.exec(query).all())
+        c = SQL.episode.c
+        never_came = and_(c.arrived_at.is_(None), c.admitted_at <= no_show_by)
+        stopped = and_(c.arrived_at.is_not(None), c.since <= dropped_by,
+                       func.coalesce(c.last_contact_at, c.arrived_at) <= dropped_by)
+        query = (select(c.client_ref)
+                 .where(c.status == EpisodeStatus.active.value, or_(never_came, stopped))
+                 .order_by(c.admitted_at))
+        return list(self.connection.execute(query).scalars())
 
     def census(self, site_id: str | None = None) -> list[CensusLine]:
-        rows = self.session.exec(select(CapacityRow).where(
-            CapacityRow.site_id == site_id if site_id else true())).all()
-        occupied = self._counts(EpisodeRow, EpisodeRow.status == EpisodeStatus.active.value)
-        waiting = self._counts(WaitlistRow, true())
-        held = self._counts(HoldRow, HoldRow.status == HoldStatus.active.value)
+        capacity = SQL.capacity
+        rows = self._rows(capacity.select().where(
+            capacity.c.site_id == site_id if site_id else true()))
+        occupied = self._counts(SQL.episode, SQL.episode.c.status == EpisodeStatus.active.value)
+        waiting = self._counts(SQL.waitlist, true())
+        held = self._counts(SQL.hold, SQL.hold.c.status == HoldStatus.active.value)
         lines = [CensusLine(site_id=r.site_id, level=LevelOfCare(r.level),
                             occupied=occupied.get((r.site_id, r.level), 0), capacity=r.capacity,
                             waitlist=waiting.get((r.site_id, r.level), 0),
                             held=held.get((r.site_id, r.level), 0)) for r in rows]
         return sorted(lines, key=lambda line: (line.site_id, -line.level.intensity))
 
-    def _counts(self, table: type[EpisodeRow | WaitlistRow | HoldRow],
-                where: Any) -> dict[tuple[str, str], int]:
-        site, level = col(table.site_id), col(table.level)
-        query = select(site, level, func.count()).where(where).group_by(site, level)
-        return {(s, str(lv)): int(n) for s, lv, n in self.session.exec(query).all()}
+    def _counts(self, table: Table, where: Any) -> dict[tuple[str, str], int]:
+        site, level = table.c.site_id, table.c.level
+        query = select(site, level, func.count().label("n")).where(where).group_by(site, level)
+        return {(r.site_id, str(r.level)): int(r.n) for r in self._rows(query)}
 
     def add_note(self, *, client_ref: str, site_id: str, about: str, reason_code: str | None,
                  written_by: str, text: str, at: datetime) -> None:
@@ -379,63 +503,71 @@ class SqlRepository:
         """A client's notes at `sites` (None: every site), oldest first; the read is audited."""
         self.session.add(NoteReadRow(client_ref=client_ref, actor=actor, purpose=purpose,
                                      accessed_at=at))
-        query = select(NoteRow).where(NoteRow.client_ref == client_ref)
+        query = select(NoteRow).where(col(NoteRow.client_ref) == client_ref)
         if sites is not None:
             query = query.where(col(NoteRow.site_id).in_(sites))
-        return list(self.session.exec(query.order_by(col(NoteRow.note_id))).all())
-
-    def chain(self, client_ref: str) -> CausalLink | None:
-        row = self.session.get(ClientChainRow, client_ref)
-        if row is None:
-            return None
-        return CausalLink(event_id=row.last_event_id, correlation_id=row.correlation_id)
+        return list(self.session.scalars(query.order_by(col(NoteRow.note_id))).all())
 
     def active_holds(self, place: Place) -> list[Hold]:
-        rows = self.session.exec(select(HoldRow).where(
-            HoldRow.site_id == place.site_id, HoldRow.level == place.level.value,
-            HoldRow.status == HoldStatus.active.value).order_by(col(HoldRow.created_at))).all()
-        return [_hold(row) for row in rows]
+        if self.known.holds is None:  # few: all of them in one read
+            self.known.holds = {}
+            for row in self._rows(SQL.active_holds):
+                hold = _hold(row)
+                self.known.holds.setdefault(hold.place, []).append(hold)
+        return [replace(hold) for hold in self.known.holds.get(place, ())]
 
     def hold(self, hold_id: str) -> Hold | None:
-        row = self.session.get(HoldRow, hold_id)
-        return _hold(row) if row else None
+        rows = self._rows(SQL.hold_by_key, hold_id=hold_id)
+        return _hold(rows[0]) if rows else None
 
     def holds(self, site_id: str, status: HoldStatus | None = None) -> list[Hold]:
-        query = select(HoldRow).where(HoldRow.site_id == site_id)
+        table = SQL.hold
+        query = table.select().where(table.c.site_id == site_id)
         if status is not None:
-            query = query.where(HoldRow.status == status.value)
-        return [_hold(row) for row in self.session.exec(
-            query.order_by(col(HoldRow.created_at))).all()]
+            query = query.where(table.c.status == status.value)
+        return [_hold(row) for row in self._rows(query.order_by(table.c.created_at))]
 
     def expired_holds(self, now: datetime) -> list[Hold]:
         """Active holds whose expiry has passed, oldest expiry first."""
-        rows = self.session.exec(select(HoldRow).where(
-            HoldRow.status == HoldStatus.active.value, col(HoldRow.expires_at) <= now)
-            .order_by(col(HoldRow.expires_at))).all()
-        return [_hold(row) for row in rows]
+        return [_hold(row) for row in self._rows(SQL.expired_holds, now=now)]
 
     def save_hold(self, hold: Hold) -> None:
-        row = self.session.get(HoldRow, hold.hold_id) or HoldRow(
-            hold_id=hold.hold_id, site_id=hold.site_id, level=hold.level.value,
-            client_ref=hold.client_ref, expected_arrival=hold.expected_arrival,
-            expires_at=hold.expires_at, status=hold.status.value, created_at=hold.created_at,
-            held_by=hold.held_by)
-        row.status, row.ended_at, row.ended_by = hold.status.value, hold.ended_at, hold.ended_by
-        self.session.add(row)
-        self.session.flush()
+        ended = {"status": hold.status.value, "ended_at": hold.ended_at,
+                 "ended_by": hold.ended_by}
+        if not self.connection.execute(SQL.hold_end, {**ended, "key_hold_id": hold.hold_id}
+                                       ).rowcount:
+            self.connection.execute(SQL.hold_insert, {
+                **ended, "hold_id": hold.hold_id, "site_id": hold.site_id,
+                "level": hold.level.value, "client_ref": hold.client_ref,
+                "expected_arrival": hold.expected_arrival, "expires_at": hold.expires_at,
+                "created_at": hold.created_at, "held_by": hold.held_by})
+        self.known.holds = None
 
 
-def _episode(row: EpisodeRow) -> Episode:
+def _episode(values: Mapping[str, Any]) -> Episode:
+    level, populations = values["level"], values["populations"]
     return Episode(
-        episode_id=row.episode_id, client_ref=row.client_ref, site_id=row.site_id,
-        level=LevelOfCare(row.level) if row.level else None, status=EpisodeStatus(row.status),
-        since=row.since, admitted_at=row.admitted_at, asam_edition=row.asam_edition,
-        arrived_at=row.arrived_at, last_contact_at=row.last_contact_at,
-        admission_event_id=row.admission_event_id,
-        populations=tuple(PriorityPopulation(p) for p in row.populations.split()))
+        episode_id=values["episode_id"], client_ref=values["client_ref"],
+        site_id=values["site_id"], level=LevelOfCare(level) if level else None,
+        status=EpisodeStatus(values["status"]), since=values["since"],
+        admitted_at=values["admitted_at"], asam_edition=values["asam_edition"],
+        arrived_at=values["arrived_at"], last_contact_at=values["last_contact_at"],
+        admission_event_id=values["admission_event_id"],
+        populations=tuple(PriorityPopulation(p) for p in populations.split()))
 
 
-def _entry(row: WaitlistRow) -> WaitEntry:
+def _episode_values(episode: Episode) -> dict[str, Any]:
+    """The episode's columns, but `opened_at` (set when the episode is first saved)."""
+    return {"episode_id": episode.episode_id, "client_ref": episode.client_ref,
+            "site_id": episode.site_id, "level": episode.level.value if episode.level else None,
+            "status": episode.status.value, "since": episode.since,
+            "admitted_at": episode.admitted_at, "asam_edition": episode.asam_edition,
+            "arrived_at": episode.arrived_at, "last_contact_at": episode.last_contact_at,
+            "admission_event_id": episode.admission_event_id,
+            "populations": " ".join(p.value for p in episode.populations)}
+
+
+def _entry(row: Row[tuple[Any, ...]]) -> WaitEntry:
     move = Move(MoveKind(row.kind), Place(row.site_id, LevelOfCare(row.level)),
                 TransitionTrigger(row.trigger) if row.trigger else None,
                 TransitionReason(row.reason) if row.reason else None,
@@ -447,7 +579,7 @@ def _entry(row: WaitlistRow) -> WaitEntry:
                      assessment_id=row.assessment_id, asam_edition=row.asam_edition)
 
 
-def _proposal(row: ProposalRow) -> Proposal:
+def _proposal(row: Row[tuple[Any, ...]]) -> Proposal:
     return Proposal(
         proposal_id=row.proposal_id, client_ref=row.client_ref,
         episode_id=row.episode_id, site_id=row.site_id,
@@ -457,26 +589,7 @@ def _proposal(row: ProposalRow) -> Proposal:
         status=ProposalStatus(row.status), decided_at=row.decided_at, decided_by=row.decided_by)
 
 
-class HoldRow(PlacementTable, table=True):
-    """A bed held at a site x level for someone arriving (holds.py); it counts against the
-    capacity while `status` is active."""
-
-    __tablename__ = "bed_hold"
-
-    hold_id: str = Field(primary_key=True, max_length=64)
-    site_id: str = Field(index=True, max_length=64)
-    level: str = Field(max_length=20)
-    client_ref: str | None = Field(default=None, index=True, max_length=48)
-    expected_arrival: datetime = utc_column()
-    expires_at: datetime = utc_column(index=True)
-    status: str = Field(index=True, max_length=20)
-    created_at: datetime = utc_column()
-    held_by: str | None = Field(default=None, max_length=120)
-    ended_at: datetime | None = utc_column(nullable=True)
-    ended_by: str | None = Field(default=None, max_length=120)
-
-
-def _hold(row: HoldRow) -> Hold:
+def _hold(row: Row[tuple[Any, ...]]) -> Hold:
     return Hold(hold_id=row.hold_id, site_id=row.site_id, level=LevelOfCare(row.level),
                 client_ref=row.client_ref, expected_arrival=row.expected_arrival,
                 expires_at=row.expires_at, created_at=row.created_at, held_by=row.held_by,
