@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 
 from carepath import registry
@@ -22,6 +22,7 @@ from carepath.messaging.kafka import producer_for
 from carepath.messaging.relay import OutboxStore, publish_rows
 from carepath.observability.telemetry import Metrics, trace_id_of
 from carepath.persistence import migrations
+from carepath.persistence.batch import Inserts
 from carepath.persistence.db import make_engine
 from carepath.persistence.uow import UnitOfWork
 from carepath.settings import Settings
@@ -266,8 +267,9 @@ async def _in_bulk(spec: ServiceSpec[Any], engine: Engine,
 def _write_inbox(engine: Engine, inbox: Table, consumer: str, event_ids: list[uuid.UUID],
                  chunk: int = 20_000) -> None:
     now = datetime.now(UTC)
+    inserts = Inserts(inbox, engine.dialect)
+    assert inserts.keys == ["consumer", "event_id", "processed_at"], inserts.keys
     with engine.begin() as conn:
         for start in range(0, len(event_ids), chunk):
-            conn.execute(insert(inbox), [
-                {"consumer": consumer, "event_id": event_id, "processed_at": now}
-                for event_id in event_ids[start:start + chunk]])
+            inserts.write(conn, ((consumer, event_id, now)
+                                 for event_id in event_ids[start:start + chunk]))

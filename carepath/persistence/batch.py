@@ -4,11 +4,13 @@ it commits, one statement per table and kind of write (`RowBatch`): the set-base
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache, partial
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, event, select, tuple_
+from sqlalchemy import Connection, Select, Table, bindparam, event, insert, select, tuple_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from carepath.persistence.rows import RowValue, statements_of, values_of
@@ -203,3 +205,39 @@ class RowBatch:
 @cache
 def _rows_where(table: Table, column: str) -> Select[Any]:
     return table.select().where(table.c[column] == bindparam("value"))
+
+
+class Inserts:
+    """A table's rows inserted through the DBAPI's `executemany`, each value bound as its
+    column's type binds it (the form Core's `insert` stores) but without Core's per-row
+    parameter handling, which costs more than the database's work: for bulk writes into
+    empty tables (a rebuild). Core's insert where the driver's parameter style is neither
+    `?` nor `%s`."""
+
+    MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+    def __init__(self, table: Table, dialect: Dialect, *, without: tuple[str, ...] = ()
+                 ) -> None:
+        columns = [c for c in table.columns if c.key not in without]
+        quote, mark = dialect.identifier_preparer, self.MARKS.get(dialect.paramstyle)
+        self.table, self.keys = table, [c.key for c in columns]
+        self.sql = None if mark is None else (
+            f"INSERT INTO {quote.format_table(table)} "
+            f"({', '.join(quote.format_column(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})")
+        self.values = attrgetter(*self.keys)  # a row value's columns, in order
+        self.binds = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+
+    def write(self, conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
+        """`rows`: each a sequence of the columns' values, in the table's column order."""
+        listed = list(rows)
+        if not listed:
+            return
+        if self.sql is None:
+            conn.execute(insert(self.table), [dict(zip(self.keys, row, strict=True))
+                                              for row in listed])
+            return
+        columns = zip(*listed, strict=True)
+        bound: list[Iterable[Any]] = [col if bind is None else map(bind, col)
+                                      for bind, col in zip(self.binds, columns, strict=True)]
+        conn.exec_driver_sql(self.sql, list(zip(*bound, strict=True)))

@@ -1,9 +1,9 @@
 """Journey rebuilt in bulk (`carepath rebuild journey`, `ServiceSpec.bulk_replay`): the same
 `Projection` as the handler, on `MemoryJourney` — the views in memory, which is the whole truth
-while a rebuild fills empty tables — then written with one multi-row statement per table and
-chunk. Every event's row goes out as the replay reaches it; the views (episodes, segments,
-flows, waitlist, capacity: a few rows per client) at the end. Equal, row for row, to what the
-handler builds (tests/integration/journey/test_bulk_replay.py)."""
+while a rebuild fills empty tables — then written through the driver's `executemany` (`Inserts`),
+chunk by chunk. Every event's row goes out as the replay reaches it; the views (episodes,
+segments, flows, waitlist, capacity: a few rows per client) at the end. Equal, row for row and
+value for value, to what the handler builds (tests/integration/journey/test_bulk_replay.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from carepath.messaging.consumer import Incoming
-from carepath.persistence.rows import values_of
+from carepath.persistence.batch import Inserts
 from contracts.stays import OPEN_STATUSES
 from services.journey.ports import (
     CapacityRow,
@@ -105,6 +104,7 @@ class JourneyReplay:
         self.engine = engine
         self.views = MemoryJourney()
         self.projection = Projection(self.views)
+        self.inserts: dict[tuple[type[Row], tuple[str, ...]], Inserts] = {}
 
     def apply(self, events: Sequence[Incoming]) -> None:
         for event in events:
@@ -129,14 +129,14 @@ class JourneyReplay:
 
     def _write(self, kind: type[Row], rows: Iterable[Row], without: tuple[str, ...] = ()
                ) -> None:
-        values = [values_of(row) for row in rows]
-        for row in values:
-            for key in without:
-                del row[key]
-        table = TABLE_OF[kind]
+        inserts = self.inserts.get((kind, without))
+        if inserts is None:
+            inserts = Inserts(TABLE_OF[kind], self.engine.dialect, without=without)
+            self.inserts[(kind, without)] = inserts
+        listed = list(rows)
         with self.engine.begin() as conn:
-            for start in range(0, len(values), CHUNK):
-                conn.execute(insert(table), values[start:start + CHUNK])
+            for start in range(0, len(listed), CHUNK):
+                inserts.write(conn, map(inserts.values, listed[start:start + CHUNK]))
 
 
 def _latest(rows: Iterable[R], key: Callable[[R], datetime]) -> R | None:
