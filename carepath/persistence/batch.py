@@ -66,6 +66,7 @@ class RowBatch:
         self._saved: dict[type[Any], dict[Any, None]] = {kind: {} for kind in tables}
         self._replaced: dict[type[Any], set[Any]] = {kind: set() for kind in tables}
         self._numbered: dict[type[Any], dict[int, Any]] = {kind: {} for kind in tables}
+        self._deleted: dict[type[Any], set[Any]] = {kind: set() for kind in tables}
         self._queried: set[tuple[type[Any], str, Any]] = set()
 
     @classmethod
@@ -114,6 +115,20 @@ class RowBatch:
         key = keyed_of(self.tables[kind]).of(row)
         self._rows[kind][key] = row
         self._saved[kind][key] = None
+        self._deleted[kind].discard(key)
+        self._absent[kind].discard(key)
+
+    def delete(self, row: RowValue) -> None:
+        """Remove `row`: gone for the rest of the batch, deleted as it commits (if the
+        database has it)."""
+        kind = type(row)
+        key = keyed_of(self.tables[kind]).of(row)
+        self._rows[kind].pop(key, None)
+        self._saved[kind].pop(key, None)
+        if key in self._stored[kind] or key in self._replaced[kind]:
+            self._deleted[kind].add(key)
+        self._replaced[kind].discard(key)
+        self._absent[kind].add(key)
 
     def replace(self, row: RowValue) -> None:
         """Store `row` whole in place of any row stored under its key."""
@@ -138,6 +153,15 @@ class RowBatch:
         its inserts, one of its updates. A query of its own that a pending write would change
         comes after this."""
         for kind in kinds or self.tables:
+            if deleted := self._deleted[kind]:
+                statements = statements_of(self.tables[kind])
+                self.connection.execute(statements.delete, [
+                    dict(zip((f"key_{name}" for name in statements.key_names),
+                             key if len(statements.key_names) > 1 else (key,), strict=True))
+                    for key in deleted])
+                for key in deleted:
+                    self._stored[kind].pop(key, None)
+                deleted.clear()
             if saved := self._saved[kind]:
                 self._write(kind, list(saved))
                 saved.clear()
@@ -192,9 +216,12 @@ class RowBatch:
         """The rows found, kept unless the batch has its own version; their keys."""
         keyed, rows, stored = keyed_of(self.tables[kind]), self._rows[kind], self._stored[kind]
         found = set()
+        deleted = self._deleted[kind]
         for result in results.mappings():
             values = dict(result)
             key = keyed.of(values)
+            if key in deleted:
+                continue  # deleted by this batch, not yet in the database
             found.add(key)
             if key not in rows:
                 rows[key] = kind(**values)

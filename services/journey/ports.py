@@ -6,9 +6,10 @@ database, `replay.MemoryJourney` in memory for a rebuild, a test in a fake."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 
 @dataclass(slots=True)
@@ -115,3 +116,12 @@ class JourneyRepository(Protocol):
     def delete(self, row: MoveRow | WaitingRow) -> None:
         """Remove a row read from here; a row of the same key may be saved again after."""
         ...
+
+
+R = TypeVar("R")
+
+
+def latest(rows: Iterable[R], key: Callable[[R], datetime]) -> R | None:
+    """The latest row by `key`, as a query's `order by … desc` `first()`; of equals, the first
+    (`JourneyRepository.open_episode_of` and `open_segment`, in memory)."""
+    return max(rows, key=key, default=None)

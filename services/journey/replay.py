@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -26,12 +24,12 @@ from services.journey.ports import (
     Row,
     SegmentRow,
     WaitingRow,
+    latest,
 )
 from services.journey.projection import Projection
 from services.journey.store import TABLE_OF
 
 CHUNK = 5_000  # rows a statement
-R = TypeVar("R")
 
 
 class MemoryJourney:
@@ -52,11 +50,11 @@ class MemoryJourney:
         return self.episodes.get(episode_id)
 
     def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
-        return _latest((e for e in self.episodes_of.get(client_ref, ())
+        return latest((e for e in self.episodes_of.get(client_ref, ())
                         if e.status in OPEN_STATUSES), key=lambda e: e.opened_at)
 
     def open_segment(self, episode_id: uuid.UUID) -> SegmentRow | None:
-        return _latest((s for s in self.segments_of.get(episode_id, ()) if s.ended_at is None),
+        return latest((s for s in self.segments_of.get(episode_id, ()) if s.ended_at is None),
                        key=lambda s: s.started_at)
 
     def capacity(self, site_id: str, level: str) -> CapacityRow | None:
@@ -137,8 +135,3 @@ class JourneyReplay:
         with self.engine.begin() as conn:
             for start in range(0, len(listed), CHUNK):
                 inserts.write(conn, map(inserts.values, listed[start:start + CHUNK]))
-
-
-def _latest(rows: Iterable[R], key: Callable[[R], datetime]) -> R | None:
-    """As the SQL repository's `order by … desc` `first()`: the latest; of equals, the first."""
-    return max(rows, key=key, default=None)

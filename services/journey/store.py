@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, MetaData, Table
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
+from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import runtime_tables
 from carepath.persistence.db import utc_column as moment
-from carepath.persistence.rows import RowStore, latest_where
 from carepath.persistence.uow import Transaction
 from contracts.stays import OPEN_STATUSES
 from services.journey.ports import (
@@ -24,6 +24,7 @@ from services.journey.ports import (
     Row,
     SegmentRow,
     WaitingRow,
+    latest,
 )
 
 
@@ -124,43 +125,53 @@ TABLE_OF: dict[type[Any], Table] = {
     CapacityRow: SiteCapacity.__table__,  # type: ignore[attr-defined]
     MoveRow: FlowMove.__table__,  # type: ignore[attr-defined]
 }
-_episode, _segment = TABLE_OF[EpisodeRow], TABLE_OF[SegmentRow]
-OPEN_EPISODE_OF = latest_where(_episode, "client_ref", _episode.c.status.in_(OPEN_STATUSES),
-                               by="opened_at")
-OPEN_SEGMENT = latest_where(_segment, "episode_id", _segment.c.ended_at.is_(None),
-                            by="started_at")
 
 
 class SqlJourney:
-    """Journey's views in its database, in the transaction of one unit of work
-    (`ports.JourneyRepository`): plain rows in Core statements (carepath/persistence/rows.py)."""
+    """Journey's views in its database, over one unit of work's transaction
+    (`ports.JourneyRepository`): plain rows in a `RowBatch` (carepath/persistence/batch.py), so
+    a consumed batch of events reads a row once and writes each table once, as it commits. A
+    new segment has no number until then: the batch's new segments are kept here, by episode,
+    for its later events to find."""
 
-    def __init__(self, session: Session) -> None:
-        self.rows = RowStore(session.connection(), TABLE_OF)
+    def __init__(self, rows: RowBatch) -> None:
+        self.rows = rows
+        self.new_segments: dict[uuid.UUID, list[SegmentRow]] = {}
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlJourney:
-        return cls(tx.session)
+        """The repository of `tx` (one per transaction: a unit of work's session is)."""
+        found = tx.session.info.get(cls)
+        if not isinstance(found, SqlJourney):
+            found = tx.session.info[cls] = cls(RowBatch.of(tx.session, TABLE_OF))
+        return found
 
     def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
-        return self.rows.by_key(EpisodeRow, episode_id=episode_id)
+        return self.rows.get(EpisodeRow, episode_id)
 
     def open_episode_of(self, client_ref: str) -> EpisodeRow | None:
-        return self.rows.one(EpisodeRow, OPEN_EPISODE_OF, {"client_ref": client_ref})
+        return latest((e for e in self.rows.where(EpisodeRow, "client_ref", client_ref)
+                       if e.status in OPEN_STATUSES), key=lambda e: e.opened_at)
 
     def open_segment(self, episode_id: uuid.UUID) -> SegmentRow | None:
-        return self.rows.one(SegmentRow, OPEN_SEGMENT, {"episode_id": episode_id})
+        stored = self.rows.where(SegmentRow, "episode_id", episode_id)
+        return latest((s for s in [*stored, *self.new_segments.get(episode_id, ())]
+                       if s.ended_at is None), key=lambda s: s.started_at)
 
     def capacity(self, site_id: str, level: str) -> CapacityRow | None:
-        return self.rows.by_key(CapacityRow, site_id=site_id, level=level)
+        return self.rows.get(CapacityRow, (site_id, level))
 
     def flow_move(self, event_id: uuid.UUID) -> MoveRow | None:
-        return self.rows.by_key(MoveRow, event_id=event_id)
+        return self.rows.get(MoveRow, event_id)
 
     def waiting(self, client_ref: str) -> WaitingRow | None:
-        return self.rows.by_key(WaitingRow, client_ref=client_ref)
+        return self.rows.get(WaitingRow, client_ref)
 
     def save(self, row: Row) -> None:
+        if isinstance(row, SegmentRow) and row.id is None:
+            new = self.new_segments.setdefault(row.episode_id, [])
+            if not any(kept is row for kept in new):
+                new.append(row)
         self.rows.save(row)
 
     def delete(self, row: MoveRow | WaitingRow) -> None:

@@ -156,3 +156,33 @@ def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path
         stored = conn.execute(notification.TABLE_OF[FamilyMember].select()).all()
     assert sorted((m.recipient_ref, m.relationship) for m in stored) == [
         ("r-a", "sibling"), ("r-b", "parent"), ("r-c", "partner")]
+
+
+def test_a_row_deleted_in_a_batch_is_gone_at_once_and_deleted_as_it_commits(
+        tmp_path: Any) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'delete.db'}")
+    notification.metadata.create_all(engine)
+    with engine.begin() as conn:
+        store = RowStore(conn, notification.TABLE_OF)
+        for ref in ("c-1", "c-2", "c-3"):
+            store.save(KnownClient(ref, "boston"))
+    statements = _statements(engine)
+    with Session(engine) as session, session.begin():
+        batch = RowBatch.of(session, notification.TABLE_OF)
+        one, two = batch.get(KnownClient, "c-1"), batch.get(KnownClient, "c-2")
+        assert one is not None and two is not None
+        batch.delete(one)
+        batch.delete(two)
+        batch.save(KnownClient("c-2", "worcester"))  # deleted, then kept again: an update
+        assert batch.get(KnownClient, "c-1") is None
+        assert [c.client_ref for c in batch.where(KnownClient, "site_id", "boston")] == ["c-3"]
+        fresh = KnownClient("c-4", "boston")
+        batch.save(fresh)
+        batch.delete(fresh)  # never in the database: nothing to write
+        assert "DELETE known_client" not in statements
+    assert statements[-2:] == ["DELETE known_client", "UPDATE known_client"]
+    with engine.begin() as conn:
+        rows = RowStore(conn, notification.TABLE_OF)
+        assert rows.by_key(KnownClient, client_ref="c-1") is None
+        assert rows.by_key(KnownClient, client_ref="c-2") == KnownClient("c-2", "worcester")
+        assert rows.by_key(KnownClient, client_ref="c-4") is None
