@@ -5,7 +5,7 @@ only to clinicians, each read audited, and never appears in an event or a log.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -51,7 +51,7 @@ def assess(body: AssessmentIn, runtime: RuntimeDep, deps: DepsDep, principal: Pr
         domain.check_kind(body.kind, in_care=client.in_care)
         record = _record_assessment(repo, tx, client, body, recommendation, rules,
                                     assessor=principal.sub)
-    return _assessment_out(store.assessment_row(record))
+    return _assessment_out(store.assessment_values(record))
 
 
 def _record_assessment(repo: domain.AssessmentRepository, outbox: Outbox, client: ClientCare,
@@ -80,13 +80,18 @@ def _record_assessment(repo: domain.AssessmentRepository, outbox: Outbox, client
     return record
 
 
-def _assessment_out(row: store.Assessment, *, note: str | None = None) -> AssessmentOut:
-    """The assessment without its override note, unless `note` is given (an audited read)."""
-    final = LevelOfCare(row.final_level)
-    code = OverrideReason(row.override_reason) if row.override_reason else None
-    return AssessmentOut(**row.model_dump(exclude={"trigger_flag_id", "override_note"}),
-                         override_reason_code=code, override_note=note,
-                         asam_codes=list(final.asam_codes(row.asam_edition)))
+def _assessment_out(row: store.Assessment | dict[str, Any], *, note: str | None = None
+                    ) -> AssessmentOut:
+    """The assessment (its row, or the row's values) without its override note, unless `note`
+    is given (an audited read)."""
+    values = row if isinstance(row, dict) else row.model_dump()
+    final = LevelOfCare(values["final_level"])
+    reason = values["override_reason"]
+    shown = {key: value for key, value in values.items()
+             if key not in ("trigger_flag_id", "override_note")}
+    return AssessmentOut(**shown, override_reason_code=OverrideReason(reason) if reason else None,
+                         override_note=note,
+                         asam_codes=list(final.asam_codes(values["asam_edition"])))
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut)

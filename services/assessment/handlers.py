@@ -64,13 +64,13 @@ def score_attendance(event: Incoming, tx: Transaction, deps: AssessmentDeps) -> 
     repo = SqlAssessments.within(tx)
     client = seen_in(repo, envelope)
     client.note_episode(envelope.episodeid)
-    repo.save_client(client)
     counted_at = domain.attendance_time(scheduled_at=data.scheduled_at, recorded_at=envelope.time)
     repo.record_attendance(client_ref=client.client_ref, session_id=data.session_id,
                            status=data.status.value, counted_at=counted_at)
     domain.flag_rising_risk(repo, tx, deps.risk, client, now=envelope.time,
                             cause=CausalLink.of(envelope),
                             flag_id=domain.mint_id("flag", from_event=envelope.id))
+    repo.save_client(client)  # after a flag, which saves the client too: written once
 
 
 def seen_in(repo: AssessmentRepository, envelope: Envelope) -> ClientCare:

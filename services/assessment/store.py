@@ -1,18 +1,22 @@
 """Assessment's tables and queries: what it knows of each client (care state, causal link,
 pending assessment, flagged severity), assessments (with the override note, which never leaves
 this service, and the audit of its reads), observations, attendance and flags. SqlAssessments
-is the repository: it maps the client's row to and from the domain's ClientCare."""
+is the repository: it maps the client's row to and from the domain's ClientCare, and writes and
+reads what the consume path needs in Core statements built once (no ORM unit of work)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, MetaData, Text
+from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.rows import RowStore, statements_of
 from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
 from contracts.events import AssessmentKind, RelapseRiskFlagged
@@ -118,32 +122,95 @@ metadata = AssessmentTable.metadata
 outbox, inbox = runtime_tables(metadata)
 
 
+# The consume path's rows and statements: plain values in Core statements built once with their
+# values bound at execution (carepath/persistence/rows.py says why), no ORM unit of work.
+@dataclass(slots=True)
+class ClientRow:
+    """The client table's row as a plain value (`Client`'s columns)."""
+
+    client_ref: str
+    site_id: str | None
+    episode_id: uuid.UUID | None
+    in_care: bool
+    current_level: str | None
+    correlation_id: uuid.UUID
+    last_event_id: uuid.UUID
+    flagged_severity: str | None
+    pending_kind: str | None
+    pending_event_id: uuid.UUID | None
+    pending_flag_id: str | None
+
+
+_client, _attendance, _observation = (
+    Client.__table__, Attendance.__table__, Observation.__table__)  # type: ignore[attr-defined]
+_risk_flag, _assessment, _note_read = (
+    RiskFlag.__table__, Assessment.__table__, NoteRead.__table__)  # type: ignore[attr-defined]
+TABLE_OF: dict[type[Any], Table] = {ClientRow: _client}
+CLIENT_FOR_UPDATE = statements_of(_client).get.with_for_update()
+MARKS_SINCE = select(_attendance.c.status, _attendance.c.counted_at).where(
+    _attendance.c.client_ref == bindparam("client_ref"),
+    _attendance.c.counted_at >= bindparam("since"))
+READINGS_SINCE = select(_observation.c.kind, _observation.c.value,
+                        _observation.c.observed_at).where(
+    _observation.c.client_ref == bindparam("client_ref"),
+    _observation.c.observed_at >= bindparam("since"))
+
+
+def _upsert_attendance(dialect: Any) -> Any:
+    """A session's attendance, replacing an earlier record of it (one statement)."""
+    statement = dialect.insert(_attendance)
+    return statement.on_conflict_do_update(
+        index_elements=[_attendance.c.client_ref, _attendance.c.session_id],
+        set_={"status": statement.excluded.status,
+              "counted_at": statement.excluded.counted_at})
+
+
+UPSERT_ATTENDANCE = {"postgresql": _upsert_attendance(postgresql),
+                     "sqlite": _upsert_attendance(sqlite)}
+
+
 class SqlAssessments:
     """Assessment's repository (services.assessment.domain.AssessmentRepository) over its
-    tables, and the reads its HTTP API serves."""
+    tables, and the reads its HTTP API serves (those through the ORM)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._rows: dict[str, Client] = {}  # the client rows read or added through this
+        self.connection = session.connection()
+        self.rows = RowStore(self.connection, TABLE_OF)
+        self._rows: dict[str, ClientRow] = {}  # the client rows read or added through this
+        self._held: set[str] = set()  # ... of those, the ones this transaction holds
 
     @classmethod
     def within(cls, tx: Transaction) -> SqlAssessments:
-        """The repository of a unit of work's transaction."""
-        return cls(tx.session)
+        """The repository of a unit of work's transaction, one per transaction: a client held
+        by one event of a consumed batch is not read again for the next."""
+        found = tx.session.info.get(cls)
+        if found is None:
+            found = tx.session.info[cls] = cls(tx.session)
+        return cast(SqlAssessments, found)
 
     def client(self, client_ref: str, *, lock: bool = False) -> ClientCare | None:
-        row = self.session.get(Client, client_ref, with_for_update=lock)
+        row = self._rows.get(client_ref)
+        if row is not None and client_ref in self._held:
+            return _care(row)  # as this transaction left it: held, nobody else changed it
+        query = CLIENT_FOR_UPDATE if lock else statements_of(_client).get
+        row = self.rows.one(ClientRow, query, {"key_client_ref": client_ref})
         if row is None:
             return None
         self._rows[client_ref] = row
+        if lock:
+            self._held.add(client_ref)
         return _care(row)
 
     def save_client(self, client: ClientCare) -> None:
-        row = self._rows.get(client.client_ref) or self.session.get(Client, client.client_ref)
+        row = self._rows.get(client.client_ref) or self.rows.by_key(
+            ClientRow, client_ref=client.client_ref)
         if row is None:
-            row = Client(client_ref=client.client_ref,
-                         correlation_id=client.last_link.correlation_id,
-                         last_event_id=client.last_link.event_id)
+            row = ClientRow(client_ref=client.client_ref, site_id=None, episode_id=None,
+                            in_care=False, current_level=None,
+                            correlation_id=client.last_link.correlation_id,
+                            last_event_id=client.last_link.event_id, flagged_severity=None,
+                            pending_kind=None, pending_event_id=None, pending_flag_id=None)
         row.site_id, row.in_care = client.site_id, client.in_care
         row.episode_id = client.episode_id
         row.current_level = client.level.value if client.level else None
@@ -153,48 +220,49 @@ class SqlAssessments:
         row.pending_kind = pending.kind.value if pending else None
         row.pending_event_id = pending.trigger if pending else None
         row.pending_flag_id = pending.flag_id if pending else None
-        self.session.add(row)
+        self.rows.save(row)
         self._rows[client.client_ref] = row
+        self._held.add(client.client_ref)  # written: held until the transaction ends
 
     def risk_inputs(self, client_ref: str, since: datetime
                     ) -> tuple[list[AttendanceMark], list[Reading]]:
-        self.session.flush()
-        marks = self.session.exec(select(Attendance).where(
-            Attendance.client_ref == client_ref, col(Attendance.counted_at) >= since)).all()
-        readings = self.session.exec(select(Observation).where(
-            Observation.client_ref == client_ref, col(Observation.observed_at) >= since)).all()
-        return ([AttendanceMark(status=m.status, at=m.counted_at) for m in marks],
-                [Reading(kind=ObservationKind(r.kind), value=r.value, at=r.observed_at)
-                 for r in readings])
+        parameters = {"client_ref": client_ref, "since": since}
+        marks = self.connection.execute(MARKS_SINCE, parameters)
+        readings = self.connection.execute(READINGS_SINCE, parameters)
+        return ([AttendanceMark(status=status, at=at) for status, at in marks],
+                [Reading(kind=ObservationKind(kind), value=value, at=at)
+                 for kind, value, at in readings])
 
     def record_attendance(self, *, client_ref: str, session_id: str, status: str,
                           counted_at: datetime) -> None:
-        row = self.session.get(Attendance, (client_ref, session_id))
-        row = row or Attendance(client_ref=client_ref, session_id=session_id, status=status,
-                                counted_at=counted_at)
-        row.status, row.counted_at = status, counted_at
-        self.session.add(row)
+        dialect = self.connection.dialect.name
+        self.connection.execute(
+            UPSERT_ATTENDANCE["postgresql" if dialect == "postgresql" else "sqlite"],
+            {"client_ref": client_ref, "session_id": session_id, "status": status,
+             "counted_at": counted_at})
 
     def add_observation(self, observation: ObservationRecord) -> None:
-        self.session.add(Observation(
-            observation_id=observation.observation_id, client_ref=observation.client_ref,
-            kind=observation.kind.value, value=observation.value,
-            observed_at=observation.observed_at, recorded_at=observation.recorded_at))
+        self.connection.execute(statements_of(_observation).insert, {
+            "observation_id": observation.observation_id, "client_ref": observation.client_ref,
+            "kind": observation.kind.value, "value": observation.value,
+            "observed_at": observation.observed_at, "recorded_at": observation.recorded_at})
 
     def add_flag(self, flag: RelapseRiskFlagged, *, client_ref: str, flagged_at: datetime,
                  event_id: uuid.UUID) -> None:
-        self.session.add(RiskFlag(
-            flag_id=flag.flag_id, client_ref=client_ref, severity=flag.severity.value,
-            score=flag.score, indicators=[i.model_dump(mode="json") for i in flag.indicators],
-            flagged_at=flagged_at, event_id=event_id))
+        self.connection.execute(statements_of(_risk_flag).insert, {
+            "flag_id": flag.flag_id, "client_ref": client_ref, "severity": flag.severity.value,
+            "score": flag.score,
+            "indicators": [i.model_dump(mode="json") for i in flag.indicators],
+            "flagged_at": flagged_at, "event_id": event_id})
 
     def add_assessment(self, record: AssessmentRecord) -> None:
-        self.session.add(assessment_row(record))
+        self.connection.execute(statements_of(_assessment).insert, assessment_values(record))
 
     def note_read(self, *, client_ref: str, assessment_id: str, actor: str, purpose: str,
                   accessed_at: datetime) -> None:
-        self.session.add(NoteRead(client_ref=client_ref, assessment_id=assessment_id,
-                                  actor=actor, purpose=purpose, accessed_at=accessed_at))
+        self.connection.execute(statements_of(_note_read).insert, {
+            "client_ref": client_ref, "assessment_id": assessment_id, "actor": actor,
+            "purpose": purpose, "accessed_at": accessed_at})
 
     def assessment(self, assessment_id: str) -> Assessment | None:
         return self.session.get(Assessment, assessment_id)
@@ -205,18 +273,18 @@ class SqlAssessments:
         return list(self.session.exec(query).all())
 
 
-def assessment_row(record: AssessmentRecord) -> Assessment:
-    """The row an assessment is kept in: its event's fields, and what never leaves."""
+def assessment_values(record: AssessmentRecord) -> dict[str, Any]:
+    """The columns and values of the row an assessment is kept in: its event's fields, and
+    what never leaves."""
     assessed = record.assessed
-    return Assessment(
-        **assessed.model_dump(mode="json", exclude={"rationale", "override_reason_code"}),
-        client_ref=record.client_ref, override_note=record.override_note,
-        rationale=list(assessed.rationale), rule_id=record.rule_id,
-        assessed_at=record.assessed_at, trigger_flag_id=record.trigger_flag_id,
-        event_id=record.event_id)
+    return {**assessed.model_dump(mode="json", exclude={"rationale", "override_reason_code"}),
+            "client_ref": record.client_ref, "override_note": record.override_note,
+            "rationale": list(assessed.rationale), "rule_id": record.rule_id,
+            "assessed_at": record.assessed_at, "trigger_flag_id": record.trigger_flag_id,
+            "event_id": record.event_id}
 
 
-def _care(row: Client) -> ClientCare:
+def _care(row: ClientRow) -> ClientCare:
     pending = None
     if row.pending_kind and row.pending_event_id:
         pending = Pending(kind=AssessmentKind(row.pending_kind), trigger=row.pending_event_id,

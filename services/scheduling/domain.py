@@ -3,6 +3,7 @@ level's week expands to, which sessions a move cancels, and when attendance can 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from contracts.events import (
     SteppedDown,
     SteppedUp,
 )
-from services.scheduling.templates import WEEKDAYS, Week, weekly_hours
+from services.scheduling.templates import WEEKDAYS, SessionTemplate, Week, weekly_hours
 
 SESSION_ID_NAMESPACE = uuid.UUID("5b0c2f64-3c55-4f0e-9a57-0d3c6a1f2e10")
 
@@ -87,21 +88,37 @@ def plan_sessions(
 ) -> Plan:
     """The sessions of `weeks` weeks from the local day after `after`; ids derive from `seed`."""
     first_day = after.astimezone(zone).date() + timedelta(days=1)
-    days = [first_day + timedelta(days=offset) for offset in range(7 * weeks)]
+    by_weekday = _slots_by_weekday(week)
     slots = sorted(
-        ((_at(day, entry.start_time.hour, entry.start_time.minute, zone), entry)
-         for day in days for entry in week if WEEKDAYS[day.weekday()] in entry.days),
-        key=lambda slot: (slot[0], slot[1].kind.value),
+        ((_at(day, hour, minute, zone), kind, entry)
+         for day in (first_day + timedelta(days=offset) for offset in range(7 * weeks))
+         for hour, minute, kind, entry in by_weekday[day.weekday()]),
+        key=lambda slot: (slot[0], slot[1]),
     )
+    ids = session_ids(seed, len(slots))
     sessions = tuple(
-        PlannedSession(session_id=session_id(seed, index), kind=entry.kind,
-                       modality=entry.modality, starts_at=starts_at,
-                       duration_min=entry.duration_min)
-        for index, (starts_at, entry) in enumerate(slots)
+        PlannedSession(session_id=ids[index], kind=entry.kind, modality=entry.modality,
+                       starts_at=starts_at, duration_min=entry.duration_min)
+        for index, (starts_at, _, entry) in enumerate(slots)
     )
     return Plan(level=level, period_start=_at(first_day, 0, 0, zone),
                 period_end=_at(first_day + timedelta(days=7 * weeks), 0, 0, zone),
                 weekly_hours=weekly_hours(week), sessions=sessions)
+
+
+Slot = tuple[int, int, str, SessionTemplate]  # hour, minute, kind, the week's entry
+
+
+def _slots_by_weekday(week: Week) -> list[list[Slot]]:
+    """The week's entries on each weekday (Monday first), in the week's order, each with its
+    start and kind worked out once a plan rather than once a session."""
+    slots: list[list[Slot]] = [[] for _ in WEEKDAYS]
+    for entry in week:
+        start = entry.start_time
+        for weekday, name in enumerate(WEEKDAYS):
+            if name in entry.days:
+                slots[weekday].append((start.hour, start.minute, entry.kind.value, entry))
+    return slots
 
 
 def _at(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
@@ -112,6 +129,22 @@ def _at(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
 def session_id(seed: uuid.UUID, index: int) -> str:
     """The same placement event always yields the same session ids."""
     return str(uuid.uuid5(SESSION_ID_NAMESPACE, f"{seed}/{index}"))
+
+
+def session_ids(seed: uuid.UUID, count: int) -> list[str]:
+    """`session_id(seed, index)` for the first `count` indexes: the name-based (version 5)
+    UUIDs with the namespace and seed hashed once, not once a session."""
+    prefix = hashlib.sha1(SESSION_ID_NAMESPACE.bytes + f"{seed}/".encode(), usedforsecurity=False)
+    ids = []
+    for index in range(count):
+        digest = prefix.copy()
+        digest.update(str(index).encode())
+        raw = bytearray(digest.digest()[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+        raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+        text = raw.hex()
+        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return ids
 
 
 @dataclass(frozen=True)

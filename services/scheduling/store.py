@@ -51,6 +51,7 @@ SCHEDULED_OF = (core_select(_sessions.c.session_id, _sessions.c.starts_at)
                 .where(_sessions.c.client_ref == bindparam("client_ref"),
                        _sessions.c.status == SessionStatus.scheduled.value)
                 .with_for_update())
+SESSION_FOR_UPDATE = statements_of(_sessions).get.with_for_update()
 CANCEL = (update(_sessions).where(_sessions.c.session_id.in_(bindparam("ids", expanding=True)))
           .values(status=SessionStatus.cancelled.value))
 
@@ -88,18 +89,24 @@ class SqlSessions:
                  site_id: str | None, scheduled_by: CausalLink) -> None:
         # One multi-row insert of plain values: a plan holds dozens of sessions, and an ORM
         # object costs ~30 us to construct before it is ever written.
+        common = {"client_ref": client_ref, "episode_id": episode_id, "site_id": site_id,
+                  "level": plan.level.value, "status": SessionStatus.scheduled.value,
+                  "scheduled_event_id": scheduled_by.event_id,
+                  "correlation_id": scheduled_by.correlation_id}
         self.session.connection().execute(statements_of(_sessions).insert, [
-            {"session_id": planned.session_id, "client_ref": client_ref,
-             "episode_id": episode_id, "site_id": site_id, "level": plan.level.value,
-             "kind": planned.kind.value,
+            {**common, "session_id": planned.session_id, "kind": planned.kind.value,
              "modality": planned.modality.value if planned.modality else None,
-             "starts_at": planned.starts_at, "duration_min": planned.duration_min,
-             "status": SessionStatus.scheduled.value, "scheduled_event_id": scheduled_by.event_id,
-             "correlation_id": scheduled_by.correlation_id}
+             "starts_at": planned.starts_at, "duration_min": planned.duration_min}
             for planned in plan.sessions])
 
     def session_for_update(self, session_id: str) -> CareSession | None:
-        return self.session.get(CareSession, session_id, with_for_update=True)
+        found = self.session.connection().execute(
+            SESSION_FOR_UPDATE, {"key_session_id": session_id}).mappings().first()
+        return CareSession(**found) if found is not None else None
 
     def save(self, row: CareSession) -> None:
-        self.session.add(row)
+        """Store the row whole (a value, not one the ORM tracks: no flush)."""
+        statements, connection = statements_of(_sessions), self.session.connection()
+        values = row.model_dump()
+        if connection.execute(statements.update, statements.keyed(dict(values))).rowcount == 0:
+            connection.execute(statements.insert, values)

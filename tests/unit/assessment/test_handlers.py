@@ -198,3 +198,20 @@ def test_step_up_proposals_and_declines_have_no_handler_and_so_are_skipped() -> 
     # The consumer skips (no effect, no dead letter) an event its service has no handler for.
     assert handlers.get(type(proposed)) is None and handlers.get(type(declined)) is None
     assert handlers.get(AdmissionCancelled) is handlers.get(WaitlistExited) is not None
+
+
+def test_a_clients_events_in_one_batch_leave_what_they_leave_one_by_one(story: Story) -> None:
+    """The client held by one event of a batch is the one the next event finds, changes and
+    all (the repository reads it once a transaction)."""
+    admitted = story.event(ClientAdmitted(level=LevelOfCare.iop))
+    missed = [story.event(AttendanceRecorded(
+        session_id=f"s-{n}", status=AttendanceStatus.missed, kind=SessionKind.group_therapy,
+        level=LevelOfCare.iop, scheduled_at=story.clock)) for n in range(3)]
+    fed = story.events.feed(admitted, *missed)
+    assert fed.outcomes == [Outcome.applied] * 4
+    assert [e.data["severity"] for e in fed.emitted] == ["moderate", "high"]
+    assert [e.causationid for e in fed.emitted] == [missed[1].id, missed[2].id]
+    client = story.client()
+    assert (client.in_care, client.current_level, client.flagged_severity) == (
+        True, "iop", "high")
+    assert client.last_event_id == missed[2].id

@@ -18,6 +18,7 @@ from contracts.events import (
     TransitionTrigger,
 )
 from services.scheduling.domain import (
+    SESSION_ID_NAMESPACE,
     Booking,
     Placement,
     Plan,
@@ -102,6 +103,15 @@ def test_the_same_event_always_gives_the_same_session_ids(schedules: ScheduleCon
     ids = [s.session_id for s in first.sessions]
     assert ids == [s.session_id for s in again.sessions] and len(set(ids)) == len(ids)
     assert not set(ids) & {s.session_id for s in other.sessions}
+
+
+def test_session_ids_stay_the_name_based_uuids_of_the_event_and_index(
+        schedules: ScheduleConfig) -> None:
+    """Ids already stored and sent keep their meaning: uuid5(namespace, "<event id>/<index>")."""
+    residential = plan(schedules, LevelOfCare.residential)
+    assert [s.session_id for s in residential.sessions] == [
+        str(uuid.uuid5(SESSION_ID_NAMESPACE, f"{SEED}/{index}"))
+        for index in range(len(residential.sessions))]
 
 
 def test_a_move_cancels_only_scheduled_sessions_still_to_come() -> None:
