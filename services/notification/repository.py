@@ -24,6 +24,18 @@ class KnownClient:
     site_id: str | None = None
     referred: bool = False
 
+    @classmethod
+    def noted(cls, known: KnownClient | None, client_ref: str, site_id: str | None, *,
+              referred: bool) -> KnownClient:
+        """`known` (or a new row) with the client's latest known site, and that their
+        referral arrived (`NotificationRepository.note_site`)."""
+        client = known or cls(client_ref=client_ref, site_id=site_id)
+        if known is not None and site_id:
+            client.site_id = site_id
+        if referred:
+            client.referred = True
+        return client
+
 
 @dataclass(slots=True)
 class AwaitingReferral:

@@ -193,13 +193,8 @@ class SqlNotifications:
     def note_site(self, client_ref: str, site_id: str | None, *,
                   referred: bool = False) -> KnownClient:
         """Keep the client's latest known site (and that their referral arrived)."""
-        client = self.rows.by_key(KnownClient, client_ref=client_ref)
-        if client is None:
-            client = KnownClient(client_ref=client_ref, site_id=site_id)
-        elif site_id:
-            client.site_id = site_id
-        if referred:
-            client.referred = True
+        known = self.rows.by_key(KnownClient, client_ref=client_ref)
+        client = KnownClient.noted(known, client_ref, site_id, referred=referred)
         self.rows.save(client)
         return client
 
@@ -315,13 +310,8 @@ class BatchedNotifications:
     def note_site(self, client_ref: str, site_id: str | None, *,
                   referred: bool = False) -> KnownClient:
         """Keep the client's latest known site (and that their referral arrived)."""
-        client = self.rows.get(KnownClient, client_ref)
-        if client is None:
-            client = KnownClient(client_ref=client_ref, site_id=site_id)
-        elif site_id:
-            client.site_id = site_id
-        if referred:
-            client.referred = True
+        known = self.rows.get(KnownClient, client_ref)
+        client = KnownClient.noted(known, client_ref, site_id, referred=referred)
         self.rows.save(client)
         return client
 
