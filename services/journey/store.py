@@ -34,7 +34,8 @@ class JourneyTable(SQLModel):
 
 class JourneyEvent(JourneyTable, table=True):
     __tablename__ = "journey_event"
-    __table_args__ = (Index("ix_journey_event_client_time", "client_ref", "time"),)
+    __table_args__ = (Index("ix_journey_event_client_time", "client_ref", "time"),
+                      Index("ix_journey_event_name_time", "name", "time"))
 
     id: uuid.UUID = Field(primary_key=True)
     client_ref: str = Field(max_length=64)
