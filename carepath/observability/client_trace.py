@@ -8,16 +8,14 @@ row is written only when a client's trace changes, so a journey costs each servi
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from threading import Lock
-from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
@@ -25,6 +23,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from carepath.persistence.rows import upsert_of
 from contracts.envelope import CLIENT_REF_PATTERN
 
 TABLE = "client_trace"
@@ -96,7 +95,7 @@ class ClientTraces:
             if self._seen.get(client_ref) == current:
                 return None
         dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-        conn.execute(_upsert(self.table, "postgresql" if dialect == "postgresql" else "sqlite"),
+        conn.execute(upsert_of(self.table, dialect),
                      {"client_ref": client_ref, "traceparent": str(traceparent),
                       "updated_at": datetime.now(UTC)})
         return lambda: self._cache(client_ref, current)
@@ -118,18 +117,6 @@ class ClientTraces:
             with source.connect() as conn:
                 found = conn.execute(query).scalar_one_or_none()
         return {TRACEPARENT: found} if found else {}
-
-
-@cache
-def _upsert(table: Table, dialect: str) -> Any:
-    """Insert or update a client's row, its values bound at execution (built once: a statement
-    built per call with its values costs far more than the database's work); only the dialect
-    in use is imported (the other costs a process ~2 MB)."""
-    statement = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.client_ref],
-        set_={"traceparent": statement.excluded.traceparent,
-              "updated_at": statement.excluded.updated_at})
 
 
 async def subject_of(request: Request, subject_from_path: SubjectOf | None,

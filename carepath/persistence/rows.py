@@ -6,6 +6,7 @@ SQLModel stays the schema (migrations) and the HTTP side's reading."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol, TypeVar
@@ -59,6 +60,18 @@ class Statements:
 
 
 statements_of = cache(Statements)
+
+
+@cache
+def upsert_of(table: Table, dialect: str) -> Any:
+    """Insert a row or, if its key is there, update its other columns: one statement built once
+    per table and dialect (`ON CONFLICT … DO UPDATE`, PostgreSQL's or SQLite's; only the
+    dialect in use is imported, the other would cost a process ~2 MB)."""
+    module = "postgresql" if dialect == "postgresql" else "sqlite"
+    statement = importlib.import_module(f"sqlalchemy.dialects.{module}").insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(table.primary_key),
+        set_={c.key: statement.excluded[c.key] for c in table.columns if not c.primary_key})
 
 
 def latest_where(table: Table, key: str, condition: ColumnElement[bool], by: str

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables, utc_column
-from carepath.persistence.rows import RowStore, statements_of
+from carepath.persistence.rows import RowStore, statements_of, upsert_of
 from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
 from contracts.events import AssessmentKind, RelapseRiskFlagged
@@ -156,19 +155,6 @@ READINGS_SINCE = select(_observation.c.kind, _observation.c.value,
     _observation.c.observed_at >= bindparam("since"))
 
 
-def _upsert_attendance(dialect: Any) -> Any:
-    """A session's attendance, replacing an earlier record of it (one statement)."""
-    statement = dialect.insert(_attendance)
-    return statement.on_conflict_do_update(
-        index_elements=[_attendance.c.client_ref, _attendance.c.session_id],
-        set_={"status": statement.excluded.status,
-              "counted_at": statement.excluded.counted_at})
-
-
-UPSERT_ATTENDANCE = {"postgresql": _upsert_attendance(postgresql),
-                     "sqlite": _upsert_attendance(sqlite)}
-
-
 class SqlAssessments:
     """Assessment's repository (services.assessment.domain.AssessmentRepository) over its
     tables, and the reads its HTTP API serves (those through the ORM)."""
@@ -235,9 +221,9 @@ class SqlAssessments:
 
     def record_attendance(self, *, client_ref: str, session_id: str, status: str,
                           counted_at: datetime) -> None:
-        dialect = self.connection.dialect.name
+        # A session's attendance, replacing an earlier record of it (one statement).
         self.connection.execute(
-            UPSERT_ATTENDANCE["postgresql" if dialect == "postgresql" else "sqlite"],
+            upsert_of(_attendance, self.connection.dialect.name),
             {"client_ref": client_ref, "session_id": session_id, "status": status,
              "counted_at": counted_at})
 

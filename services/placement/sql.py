@@ -23,9 +23,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from carepath.persistence.rows import upsert_of
 from contracts import CausalLink, LevelOfCare
 from contracts.utilization import LevelStay
 from services.placement.domain import (
@@ -87,8 +87,6 @@ class Statements:
         self.enqueue = insert(waitlist)
         self.dequeue = delete(waitlist).where(waitlist.c.client_ref == ref)
         self.chain_of = chain.select().where(chain.c.client_ref == ref)
-        self.chain_upsert = {name: _upsert(dialect, chain) for name, dialect in (
-            ("postgresql", postgresql), ("sqlite", sqlite))}
         self.open_proposal = proposal.select().where(
             proposal.c.client_ref == ref, proposal.c.status == ProposalStatus.open.value)
         self.proposal_by_key = proposal.select().where(
@@ -104,14 +102,6 @@ class Statements:
             .order_by(hold.c.expires_at))
         self.hold_insert = insert(hold)
         self.hold_end = update(hold).where(hold.c.hold_id == bindparam("key_hold_id"))
-
-
-def _upsert(dialect: Any, table: Table) -> Any:
-    """Insert or update a row by its key, in one statement."""
-    statement = dialect.insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=list(table.primary_key),
-        set_={c.key: statement.excluded[c.key] for c in table.columns if not c.primary_key})
 
 
 class Known:
@@ -157,9 +147,7 @@ class Known:
 
     def save_chains(self, connection: Connection, statements: Statements) -> None:
         """Each client's latest link, as `remember`ed, in one statement."""
-        upsert = statements.chain_upsert[
-            "postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
-        connection.execute(upsert, [
+        connection.execute(upsert_of(statements.chain, connection.dialect.name), [
             {"client_ref": ref, "last_event_id": link.event_id,
              "correlation_id": link.correlation_id}
             for ref in sorted(self.unsaved_chains)
