@@ -218,7 +218,6 @@ SQL = Statements(metadata.tables)
 _UNKNOWN: Any = object()
 
 
-@event.listens_for(Session, "before_commit")
 def _save_chains(session: Session) -> None:
     """Clients' latest links are written once per transaction, as it commits, not once per
     event emitted (a batch remembers a client's link several times)."""
@@ -236,6 +235,8 @@ class SqlRepository:
         self.session = session
         self.connection = session.connection()
         self.known = Known.of(session)
+        if not event.contains(session, "before_commit", _save_chains):
+            event.listen(session, "before_commit", _save_chains)  # once a session
 
     def _rows(self, statement: Any, **parameters: Any) -> Sequence[Row[tuple[Any, ...]]]:
         return self.connection.execute(statement, parameters).all()
