@@ -173,16 +173,15 @@ def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities) -> KafkaBroker
     lag = ConsumerLag(runtime.metrics, lambda: subscriber.consumer,
                       end_offsets=abilities.exact_end_offsets)
     runtime.tasks.append(asyncio.create_task(lag.run(), name="consumer-lag"))
-    runtime.commits = OffsetCommits(lambda: subscriber.consumer)
-    runtime.tasks.append(asyncio.create_task(runtime.commits.run(), name="offset-commits"))
+    commits = runtime.commits = OffsetCommits(lambda: subscriber.consumer)
+    runtime.tasks.append(asyncio.create_task(commits.run(), name="offset-commits"))
 
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
         await processor.process_batch(records)
         last = list({(r.topic, r.partition): r for r in records}.values())
-        assert runtime.commits is not None
-        runtime.commits.processed(last)  # committed in the background (commits.py)
+        commits.processed(last)  # committed in the background (commits.py)
         for record in last:
             lag.processed(record)
 

@@ -295,7 +295,7 @@ class BatchedNotifications:
     """What the handlers read and write, over the transaction of a consumed batch of events
     (`repository.NotificationRepository`): a `RowBatch` — a client's row, family, consents and
     episode ends read once per batch, the notifications inserted and the rest written at
-    commit, one `executemany` per table (carepath/persistence/rows.py). The delivery worker and
+    commit, one `executemany` per table (carepath/persistence/batch.py). The delivery worker and
     the API keep `SqlNotifications`, a statement per call."""
 
     def __init__(self, session: Session) -> None:
