@@ -75,7 +75,8 @@ class Statements:
         self.occupied = select(func.count()).select_from(episode).where(
             episode.c.site_id == bindparam("site_id"), episode.c.level == bindparam("level"),
             episode.c.status == EpisodeStatus.active.value)
-        self.stays_of = stay.select().where(stay.c.client_ref == ref).order_by(stay.c.since)
+        self.stays_of = stay.select().where(stay.c.client_ref == ref).order_by(
+            stay.c.since, stay.c.until.asc().nulls_last())  # as ur.in_order
         self.stays_delete = delete(stay).where(stay.c.client_ref == ref)
         self.stay_insert = insert(stay)
         self.waiting = (waitlist.select().where(waitlist.c.site_id == bindparam("site_id"),

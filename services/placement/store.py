@@ -45,7 +45,7 @@ from services.placement.domain import (
 from services.placement.holds import Hold, HoldStatus, free_beds
 from services.placement.policy import PlacementPolicy, Priority
 from services.placement.sql import KNOWN, OPEN, SHORT_QUEUE, Known, Statements
-from services.placement.ur import observe
+from services.placement.ur import in_order, observe
 
 
 class PlacementTable(SQLModel):
@@ -317,7 +317,7 @@ class SqlRepository:
                 {"client_ref": client_ref, "episode_id": uuid.UUID(stay.episode_id),
                  "level": stay.level, "since": stay.since, "site_id": stay.site_id,
                  "until": stay.until} for stay in stays])
-        self.known.stays[client_ref] = sorted(stays, key=lambda stay: stay.since)
+        self.known.stays[client_ref] = in_order(stays)
 
     def sites(self) -> set[str]:
         return {site for site, _ in self._capacities()}

@@ -33,8 +33,9 @@ from services.placement.moves import Outbox
 def observe(stays: Sequence[LevelStay], episode: Episode | None) -> list[LevelStay]:
     """A client's level stays once `episode` (their latest, None: none) is seen: a stay goes on
     through a transfer at the same level; a new episode or level starts a new one on the day
-    it began and ends the open one that day; an episode no longer in care ends it, and a void
-    admission (a no-show) leaves no stay at all."""
+    it began and ends the open one that day (back, that same day, to the stay it left: that
+    stay goes on, one stay per episode, level and first day); an episode no longer in care
+    ends it, and a void admission (a no-show) leaves no stay at all."""
     history = [s for s in stays if s.until is not None]
     current = next((s for s in stays if s.until is None), None)
     if episode is None:
@@ -49,8 +50,19 @@ def observe(stays: Sequence[LevelStay], episode: Episode | None) -> list[LevelSt
         return [*history, replace(current, site_id=episode.site_id)]
     if current is not None:
         history.append(_ended(current, since))
-    return [*history, LevelStay(episode_id=str(episode.episode_id), level=episode.level.value,
-                                site_id=episode.site_id, since=since)]
+    stay = LevelStay(episode_id=str(episode.episode_id), level=episode.level.value,
+                     site_id=episode.site_id, since=since)
+    # back the same day to a stay that ended that day (it held no day): that stay goes on
+    return [*(s for s in history if _key(s) != _key(stay)), stay]
+
+
+def in_order(stays: Sequence[LevelStay]) -> list[LevelStay]:
+    """By first day; of two that began the same day, the ended one first."""
+    return sorted(stays, key=lambda s: (s.since, s.until is None, s.until or s.since))
+
+
+def _key(stay: LevelStay) -> tuple[str, str, date]:
+    return stay.episode_id, stay.level, stay.since
 
 
 def _ended(stay: LevelStay, on: date) -> LevelStay:

@@ -55,3 +55,25 @@ def test_a_move_and_a_move_back_between_checks_are_both_stays(engine: Engine) ->
         LevelStay(episode_id=ep, level="residential", site_id="worcester",
                   since=date(2026, 11, 9)),
     ]
+
+
+def test_a_move_and_back_the_same_day_is_saved_as_one_stay_per_level_and_day(
+        engine: Engine) -> None:
+    episode = Episode(episode_id=uuid.uuid4(), client_ref="c-stays0002", site_id="boston",
+                      level=LevelOfCare.iop, status=EpisodeStatus.active,
+                      since=datetime(2026, 11, 2, 9, tzinfo=UTC))
+    with Session(engine) as session:
+        repo = SqlRepository(session)
+        repo.save_episode(episode)
+        repo.save_episode(replace(episode, level=LevelOfCare.php,
+                                  since=datetime(2026, 11, 2, 10, tzinfo=UTC)))
+        repo.save_episode(replace(episode, since=datetime(2026, 11, 2, 11, tzinfo=UTC)))
+        session.commit()
+    with Session(engine) as session:
+        stays = SqlRepository(session).stays_of("c-stays0002")
+    ep = str(episode.episode_id)
+    assert stays == [
+        LevelStay(episode_id=ep, level="php", site_id="boston", since=date(2026, 11, 2),
+                  until=date(2026, 11, 2)),
+        LevelStay(episode_id=ep, level="iop", site_id="boston", since=date(2026, 11, 2)),
+    ]

@@ -149,6 +149,17 @@ def test_a_transfer_at_the_same_level_continues_the_stay() -> None:
                                since=date(2026, 3, 1))]
 
 
+def test_a_move_and_back_the_same_day_keeps_one_stay_per_episode_level_and_day() -> None:
+    stays = observe([], in_care(LevelOfCare.iop, DAY1))
+    stays = observe(stays, in_care(LevelOfCare.php, DAY1 + timedelta(hours=1)))
+    stays = observe(stays, in_care(LevelOfCare.iop, DAY1 + timedelta(hours=2)))
+    assert stays == [
+        LevelStay(episode_id=str(EPISODE), level="php", site_id="boston",
+                  since=date(2026, 3, 1), until=date(2026, 3, 1)),
+        LevelStay(episode_id=str(EPISODE), level="iop", site_id="boston",
+                  since=date(2026, 3, 1))]
+
+
 def test_a_discharge_ends_the_stay_and_nothing_more_is_due() -> None:
     repo = FakeUrRepository(episodes={CLIENT: in_care(LevelOfCare.iop, DAY1)})
     check(repo, DAY1)
