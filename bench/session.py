@@ -23,6 +23,7 @@ from bench.stores import Stores
 from bench.tap import Seen, Tap
 from carepath.dev.client import CarepathClient
 from carepath.dev.platform import Platform
+from carepath.messaging.abilities import BrokerAbilities
 from carepath.settings import SERVICES, Settings
 
 UNLIMITED = {"residential": 100_000, "php": 100_000, "iop": 100_000, "aftercare": 100_000}
@@ -111,7 +112,10 @@ def _clients(platform: Platform, broker: RunningBroker
     api = CarepathClient({s: platform.url(s) for s in SERVICES}, timeout=30)
     for site in ("boston", "worcester"):
         api.call("PUT", "placement", f"/sites/{site}/capacity", json=UNLIMITED)
-    tap = Tap(platform.bootstrap).start()
+    found = broker.info.get("abilities")
+    waits = BrokerAbilities(**found) if found else BrokerAbilities()
+    tap = Tap(platform.bootstrap, fetch_max_wait_ms=waits.fetch_waits(
+        fetch_max_wait_ms=None, batch_timeout_ms=None).fetch_max_wait_ms).start()
     monitor = Monitor(pids(platform, broker), alone=("driver",)).start()
     stores = Stores(platform.database_urls)
     try:

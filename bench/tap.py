@@ -15,6 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from carepath.messaging.abilities import UNWOKEN_FETCH_WAIT_MS
 from carepath.ops.recovery import topic_partitions
 from contracts import TOPICS
 
@@ -66,9 +67,14 @@ async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> list[TopicPa
 
 
 class Tap:
-    def __init__(self, bootstrap: str, topics: tuple[str, ...] = TOPICS) -> None:
+    def __init__(self, bootstrap: str, topics: tuple[str, ...] = TOPICS, *,
+                 fetch_max_wait_ms: int = UNWOKEN_FETCH_WAIT_MS) -> None:
+        """`fetch_max_wait_ms`: as the services wait on this broker (abilities.py); on one that
+        wakes fetches, a long wait costs no latency and spares the broker ~100 full fetches a
+        second of the instrument's own."""
         self.bootstrap = bootstrap
         self.topics = topics
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.records: list[Seen] = []
         self.high_water: dict[tuple[str, int], int] = {}
         self._by_subject: dict[str, list[Seen]] = defaultdict(list)
@@ -98,7 +104,8 @@ class Tap:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    fetch_max_wait_ms=10, auto_offset_reset="earliest",
+                                    fetch_max_wait_ms=self.fetch_max_wait_ms,
+                                    auto_offset_reset="earliest",
                                     max_partition_fetch_bytes=4 * 1024 * 1024)
         partitions = await partitions_of(self.bootstrap, self.topics)
         await consumer.start()
