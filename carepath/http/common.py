@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind, use_span
 from prometheus_client import generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
 from sqlmodel import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath.app.spec import Runtime, RuntimeDep
 from carepath.errors import CarepathError
@@ -101,31 +103,81 @@ UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def add_http_tracing(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def trace_requests(request: Request, call_next: Any) -> Response:
+    app.add_middleware(TraceRequests)
+
+
+class TraceRequests:
+    """A SERVER span per request, named "METHOD /route" once routed, in the caller's trace or
+    the one its client's journey is in (`_trace_context_of`). Plain ASGI: the app runs in
+    this task, with no task group or re-wrapped response per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        read: list[Message] = []  # what finding the trace read of the body: the app gets it
+        request = Request(scope, _recording(receive, read))
         if request.url.path in UNTRACED_PATHS:
-            untraced: Response = await call_next(request)
-            return untraced
-        with tracer().start_as_current_span(
+            await self.app(scope, receive, send)
+            return
+        span = tracer().start_span(
             request.method,
             context=context_from_headers(await _trace_context_of(request)),
             kind=SpanKind.SERVER,
             attributes={"http.request.method": request.method, "url.path": request.url.path},
-        ) as span:
-            response: Response = await call_next(request)
-            route = getattr(request.scope.get("route"), "path", None)
-            if route:
-                span.update_name(f"{request.method} {route}")
-                span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", response.status_code)
-            # W3C Trace Context level 2: tells the caller which trace its request joined, so
-            # it can continue that trace (e.g. a client's whole journey) in later requests.
-            # Not on a refusal: which trace a refused request joined would say whether the
-            # client it named exists.
-            if response.status_code < 400:
-                response.headers["traceresponse"] = trace_headers_of(span).get(
-                    "traceparent", "")
-            return response
+        )
+
+        async def send_traced(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _describe(span, scope, message)
+                span.end()  # it covers the request until the answer begins, and is exported
+            await send(message)
+
+        try:
+            with use_span(span):  # records what the app raises before it answers
+                await self.app(scope, _replay(read, receive) if read else receive, send_traced)
+        finally:
+            if span.is_recording():  # not ended: the app raised before it answered
+                span.end()
+
+
+def _describe(span: Span, scope: Scope, start: Message) -> None:
+    """Once the route has answered: its name, its status, and where it joined a trace."""
+    route = getattr(scope.get("route"), "path", None)
+    if route:
+        span.update_name(f"{scope['method']} {route}")
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", start["status"])
+    # W3C Trace Context level 2: tells the caller which trace its request joined, so it can
+    # continue that trace (e.g. a client's whole journey) in later requests. Not on a
+    # refusal: which trace a refused request joined would say whether the client it named
+    # exists.
+    if start["status"] < 400:
+        start.setdefault("headers", [])
+        MutableHeaders(scope=start)["traceresponse"] = trace_headers_of(span).get(
+            "traceparent", "")
+
+
+def _recording(receive: Receive, into: list[Message]) -> Receive:
+    async def recorded() -> Message:
+        message = await receive()
+        into.append(message)
+        return message
+
+    return recorded
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """`receive` as if nothing had been read: what was read first, then what comes next."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 async def _trace_context_of(request: Request) -> dict[str, str]:

@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carepath.http.access import ADMIN, CARE_TEAM, CLINICIAN
 from carepath.http.auth import Principal
@@ -71,22 +71,55 @@ def _drop(node: Any, keys: list[str]) -> None:
 def add_field_policy(app: FastAPI, service: str) -> None:
     """Redact each answer for the principal the access guard admitted (request.state)."""
     table = FIELDS.get(service, {})
-    if not table:
-        return
+    if table:
+        app.add_middleware(MinimumNecessary, table=table)
 
-    @app.middleware("http")
-    async def minimum_necessary(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        principal = getattr(request.state, "principal", None)
-        endpoint = getattr(request.state, "endpoint", None)
-        rules = table.get(endpoint or "")
-        if principal is None or not rules or response.status_code >= 300:
-            return response
-        hidden = withheld(rules, principal)
-        if not hidden:
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        redacted = json.dumps(redact(json.loads(body), hidden)).encode()
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        return Response(redacted, status_code=response.status_code, headers=headers,
-                        media_type=response.media_type)
+
+class MinimumNecessary:
+    """Plain ASGI: an answer nothing is withheld from passes through as the app streams it;
+    one to redact is buffered, redacted and sent whole, with its status and headers (its
+    length recounted)."""
+
+    def __init__(self, app: ASGIApp, table: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
+        self.app = app
+        self.table = table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None  # the answer's start, held while its body is redacted
+        hidden: list[str] = []
+        body: list[bytes] = []
+
+        async def send_redacted(message: Message) -> None:
+            nonlocal start, hidden
+            if message["type"] == "http.response.start":
+                hidden = self._withheld(scope, message["status"])
+                if hidden:
+                    start = message
+                    return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await _send_whole(send, start, redact(json.loads(b"".join(body)), hidden))
+
+        await self.app(scope, receive, send_redacted)
+
+    def _withheld(self, scope: Scope, status: int) -> list[str]:
+        """What this answer may not show its caller (request.state is `scope["state"]`)."""
+        state = scope.get("state") or {}
+        principal: Principal | None = state.get("principal")
+        rules = self.table.get(state.get("endpoint") or "")
+        if principal is None or not rules or status >= 300:
+            return []
+        return withheld(rules, principal)
+
+
+async def _send_whole(send: Send, start: Message, payload: Any) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
