@@ -67,7 +67,12 @@ def build_app(spec: ServiceSpec[Any], settings: Settings | None = None) -> FastA
         finally:
             await _stop(runtime)
 
-    app = FastAPI(title=f"Carepath {spec.name}", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry (on by default since 0.165) would add a parentless SERVER
+    # span per request, beside ours (carepath/http/common.py: in the caller's or the client's
+    # trace), and spans per dependency, endpoint and serialization: off, as its metrics and
+    # logs are (telemetry.py has ours).
+    app = FastAPI(title=f"Carepath {spec.name}", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     app.state.access_guard = AccessGuard(_access_table(spec), TokenVerifier(settings))
     add_common_routes(app)
