@@ -58,12 +58,6 @@ class DeliveryConfig(BaseModel):
     def lease(self) -> timedelta:
         return timedelta(seconds=self.lease_s)
 
-    @property
-    def claim_limit(self) -> int:
-        """How many notifications a worker claims at once: few enough that, even if every send
-        runs to its timeout, they all take at most half the lease."""
-        return max(1, min(self.batch_size, int(self.lease_s / (2 * self.send_timeout_s))))
-
 
 class NotificationsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -91,3 +91,20 @@ def test_a_slow_pass_leaves_the_rest_of_its_claim_rather_than_send_past_its_leas
 
     assert len(slow.sent) == 1 and world.channels["log"].audiences() == ["family"]
     assert {row.status for row in world.rows().values()} == {"sent"}
+
+
+def test_a_pass_claims_as_many_as_half_the_lease_holds_at_the_last_pass_pace(
+        world: World) -> None:
+    delivery = world.delivery
+    assert delivery.claim_limit() == 3  # before any send: as if each ran to its 10 s timeout
+    refer(world)
+    step_up(world)
+    assert delivery.deliver_due() == 1 and world.channels["email"].sent
+    assert delivery.claim_limit() == 50  # sends took no time (the test's clock): the batch size
+
+    slow = SlowChannel("email", world.clock)
+    delivery.deps = replace(world.deps, channels={**world.deps.channels, "email": slow})
+    world.apply(RelapseRiskFlagged(flag_id="flag-1", severity=RiskSeverity.high, score=0.9,
+                                   indicators=()))
+    assert delivery.deliver_due() == 1 and len(slow.sent) == 1
+    assert delivery.claim_limit() == 1  # a 31 s send: one at a time
