@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starlette.types import ASGIApp, Message
-
 from carepath import registry
+from carepath.dev.asgi import call
 from carepath.http.auth import mint_token
 from carepath.settings import Settings
 
@@ -45,41 +44,6 @@ KINDS = (
 )
 
 
-async def call(app: ASGIApp, method: str, path: str, headers: dict[str, str],
-               body: bytes = b"") -> tuple[int, bytes]:
-    """One request as a server would pass it: the body in one message, then (once the response
-    is complete) a disconnect."""
-    raw_headers = [(b"host", b"bench"), *((k.encode(), v.encode()) for k, v in headers.items())]
-    if body:
-        raw_headers += [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "", "headers": raw_headers,
-             "client": ("127.0.0.1", 50000), "server": ("bench", 80)}
-    done, status, chunks, delivered = asyncio.Event(), 0, [], False
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                done.set()
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
-
-
 def _app(service: str, work_dir: Path) -> tuple[Any, Settings]:
     settings = Settings(var_dir=work_dir)
     app = registry.create_app(service, settings)
@@ -94,13 +58,15 @@ async def _cpu_ms_per_request(kind: Kind, requests: int, warmup: int) -> float:
         token = mint_token(settings, sub=f"bench-{kind.role}", roles=(kind.role,), sites=("*",))
         headers = {"authorization": f"Bearer {token}"}
         body = json.dumps(kind.body).encode() if kind.body is not None else b""
+        if body:
+            headers |= {"content-type": "application/json", "content-length": str(len(body))}
         for _ in range(warmup):
-            status, answer = await call(app, kind.method, kind.path, headers, body)
-            if status >= 400:
-                raise RuntimeError(f"{kind.name}: {status} {answer[:200]!r}")
+            answer = await call(app, kind.method, kind.path, headers=headers, chunks=(body,))
+            if answer.status >= 400:
+                raise RuntimeError(f"{kind.name}: {answer.status} {answer.body[:200]!r}")
         started = time.process_time()
         for _ in range(requests):
-            await call(app, kind.method, kind.path, headers, body)
+            await call(app, kind.method, kind.path, headers=headers, chunks=(body,))
         spent = time.process_time() - started
         app.state.runtime.engine.dispose()
         return spent * 1000 / requests

@@ -15,6 +15,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from carepath.http.auth import Principal, mint_token
+from carepath.messaging.abilities import UNWOKEN_FETCH_WAIT_MS, WOKEN_FETCH_WAIT_MS
 from carepath.settings import Settings
 from contracts import (
     CONTENT_TYPE,
@@ -77,7 +78,8 @@ def bearer_for(client: object, who: Principal) -> dict[str, str]:
 # With CAREPATH_TEST_BROKER=kafka every broker of the run is Apache Kafka, which answers a parked
 # fetch as soon as a record arrives: a long wait costs the tap no latency and spares the broker
 # ~100 full fetches a second. The embedded broker answers only when the wait is up.
-TAP_FETCH_WAIT_MS = 500 if os.environ.get("CAREPATH_TEST_BROKER") == "kafka" else 10
+TAP_FETCH_WAIT_MS = (WOKEN_FETCH_WAIT_MS if os.environ.get("CAREPATH_TEST_BROKER") == "kafka"
+                     else UNWOKEN_FETCH_WAIT_MS)
 
 
 class EventTap:

@@ -3,7 +3,6 @@ crashes, duplicates, poison, a frozen broker and dropped database connections.""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -164,12 +163,7 @@ def settle(platform: Platform, tap: EventTap, refs: list[str]) -> None:
 
     # one deadline for all clients: after a fault the journey, last in the pipeline, catches up
     # on everyone at once; on timeout the message names what it still lacks
-    gaps = journey_gaps()
-    deadline = time.monotonic() + 180
-    while gaps and time.monotonic() < deadline:
-        time.sleep(0.2)
-        gaps = journey_gaps()
-    assert not gaps, f"the journey differs from the bus after 180 s: {gaps}"
+    api.wait(journey_gaps, lambda gaps: not gaps, timeout=180)
     for ref in refs:
         api.wait(lambda r=ref: api.notifications(r),
                  lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)

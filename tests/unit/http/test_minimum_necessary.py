@@ -8,9 +8,9 @@ import json
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from carepath.dev.asgi import Answer, call
 from carepath.http.auth import Principal
 from carepath.http.fields import CLINICAL, MinimumNecessary, add_field_policy
-from tests.unit.http.asgi import Answer, call
 
 FLAGS = [{"client_ref": "c-1", "score": 7.0, "indicators": ["missed"]}, {"client_ref": "c-2"}]
 TABLE = {"GET /flags": {"*.score": CLINICAL, "*.indicators": CLINICAL},

@@ -15,10 +15,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import Message
 
+from carepath.dev.asgi import call
 from carepath.settings import Settings
 from services.intake.app import create_app
 from tests.support import bearer
-from tests.unit.http.asgi import call
 
 REFERRAL = {"site_id": "boston", "first_name": "Traced", "last_name": "Client",
             "date_of_birth": "1980-02-02", "referral_source": "self"}

@@ -1,5 +1,5 @@
-"""An ASGI server in a few lines, for tests of middlewares: one request, and every message the
-app sends, in order."""
+"""An ASGI server in a few lines, with no socket: one request through an app, and every message
+the app sends, in order (the middleware tests in tests/unit/http; bench/http_middleware.py)."""
 
 from __future__ import annotations
 
