@@ -30,6 +30,7 @@ from tests.faults.conftest import (
 )
 from tests.support import EventTap, wait_until
 
+PER_CLIENT = sum(EXPECTED_EVENTS.values())
 Assignment = list[frozenset[TopicPartition]]  # a consumer group's members by what each owns
 
 
@@ -47,9 +48,13 @@ def test_the_broker_killed_9_under_load_and_restarted_on_its_log(own_kafka: Apac
             platform, tap, fault_free):
         on_bus_at_kill: list[int] = []
         [node] = own_kafka.nodes
+        before = len(tap.collected())
 
         def crash_and_restart() -> None:
-            time.sleep(3)
+            # mid-run by progress, not by the clock (a fast machine finished the run in 3 s):
+            # once a quarter of the run's events are on the bus
+            wait_until(lambda: len(tap.collected()) >= before + 12 * PER_CLIENT // 4,
+                       timeout=120)
             on_bus_at_kill.append(len(tap.collected()))
             node.kill()
             time.sleep(3)
@@ -57,7 +62,7 @@ def test_the_broker_killed_9_under_load_and_restarted_on_its_log(own_kafka: Apac
 
         refs = run_clients(patient_api(platform), 12, start=2, during=crash_and_restart)
         assert node.alive()
-        assert on_bus_at_kill[0] < (2 + 12) * sum(EXPECTED_EVENTS.values())  # mid-run
+        assert on_bus_at_kill[0] < (2 + 12) * PER_CLIENT  # mid-run
         assert_as_without_faults(platform, tap, refs, start=2, fault_free=fault_free)
         assert all(process.poll() is None for process in platform.processes.values())
         # the log survived the kill: everything from before it is still on the topics
