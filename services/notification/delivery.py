@@ -1,7 +1,8 @@
 """The delivery worker: claims due pending notifications and checks their consent again in one
-transaction, sends each through its channel, then records the outcome and its event (and, for a
-message sent under a consent, the disclosure) in one transaction per notification. It wakes
-when a handler commits pending notifications and polls as a safety net (retries coming due)."""
+transaction, sends each through its channel, then records the outcomes with their events (and,
+for a message sent under a consent, the disclosure) in one transaction for what it sent in the
+last RECORD_EVERY_S at most. It wakes when a handler commits pending notifications and polls as
+a safety net (retries coming due)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from carepath.observability.telemetry import context_from_headers, tracer
@@ -26,12 +27,18 @@ from services.notification.consent import Grant
 from services.notification.deps import NotificationDeps, NotificationRuntime
 from services.notification.domain import GiveUp, Message
 from services.notification.repository import Effects, Notification, NotificationRepository
-from services.notification.store import SqlNotifications
+from services.notification.store import BatchedNotifications
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-MIN_SEND_S = 0.001  # a send and its record are never taken to cost less
+MIN_SEND_S = 0.001  # a send is never taken to cost less
+# Outcomes are recorded together, at the end of a pass or once the oldest unrecorded one is this
+# old: a transaction (a read, an update, an outbox insert) per notification made notification
+# the costliest service per pipeline event. What this costs: a crash between a send and its
+# record sends that notification again once its lease ends (at-least-once, as before), now for
+# up to this long of sends instead of one.
+RECORD_EVERY_S = 0.25
 Claimed = tuple[Notification, Grant | None]  # a notification, and the consent it is sent under
 
 
@@ -56,7 +63,7 @@ class Delivery:
     uow: UnitOfWork
     deps: NotificationDeps
     clock: Clock = wall_clock
-    # The longest a notification took to send and record in the last pass that sent any
+    # The longest a notification took to send in the last pass that sent any
     # (seconds, on `clock`); None until one did.
     slowest_s: float | None = field(default=None, init=False)
     last_limit: int = field(default=0, init=False)  # what the last pass could claim
@@ -103,13 +110,19 @@ class Delivery:
         claimed, to_send = self._claim(now=claimed_at, limit=self.last_limit)
         send_until = claimed_at + self.policy.lease / 2
         slowest: float | None = None
+        sent: list[Sent] = []
         for row, grant in to_send:
             began = self.clock()
             if began > send_until:  # slow channels: the rest wait out their lease,
                 break               # rather than risk another worker sending them too
-            with _delivery_span(row):
-                self._record(row.notification_id, self._send(row, grant))
+            span = _delivery_span(row)
+            with trace.use_span(span):
+                sent.append(Sent(row.notification_id, self._send(row, grant), span, began))
             slowest = max(slowest or 0.0, (self.clock() - began).total_seconds())
+            if (self.clock() - sent[0].at).total_seconds() >= RECORD_EVERY_S:
+                self._record(sent)
+                sent = []
+        self._record(sent)
         if slowest is not None:
             self.slowest_s = slowest
         return claimed
@@ -117,7 +130,7 @@ class Delivery:
     def _claim(self, *, now: datetime, limit: int) -> tuple[int, list[Claimed]]:
         """Claim the next due notifications; of those, the ones consent still allows."""
         with self.uow.transaction() as tx:
-            repo = SqlNotifications.of(tx)
+            repo = BatchedNotifications.of(tx)
             claimed = repo.claim_due(now=now, lease=self.policy.lease, limit=limit)
             allowed = [(row, self._consent_at_send(repo, tx, row, now=now)) for row in claimed]
             return len(claimed), [(row, grant) for row, grant in allowed
@@ -135,7 +148,7 @@ class Delivery:
                                  information=row.information, at=now,
                                  episode_ends=repo.episode_ends_of(row.client_ref))
         if found.reason is not None:
-            with _delivery_span(row):
+            with trace.use_span(_delivery_span(row), end_on_exit=True):
                 endings.suppress(repo, tx, row, found.reason)
             return None
         row.consent_id = found.grant.consent_id if found.grant else None
@@ -156,29 +169,53 @@ class Delivery:
             return Failure(DeliveryFailure.unknown, f"{row.channel}: {type(exc).__name__}")
         return None
 
-    def _record(self, notification_id: str, failure: Failure | None) -> None:
+    def _record(self, sent: list[Sent]) -> None:
+        """The outcomes of `sent`, with their events, in one transaction; each event in its
+        notification's delivery span, which ends here."""
+        if not sent:
+            return
         now = self.clock()
-        with self.uow.transaction() as tx:
-            repo = SqlNotifications.of(tx)
-            row = repo.by_id(notification_id)
-            if row is None or row.status != domain.Status.pending.value:
-                return
-            if failure is None:
-                endings.mark_sent(repo, tx, row, attempts=row.attempts + 1, now=now)
-                return
-            decision = domain.after_failure(self.policy.retry,
-                                            attempts_before=row.attempts, now=now)
-            if isinstance(decision, GiveUp):
-                endings.mark_failed(repo, tx, row, attempts=decision.attempts,
-                                     failure=failure.code, detail=failure.detail)
-            else:
-                endings.schedule_retry(repo, row, attempts=decision.attempts, at=decision.at,
-                                        failure=failure.code, detail=failure.detail)
+        try:
+            with self.uow.transaction() as tx:
+                repo = BatchedNotifications.of(tx)
+                rows = repo.by_ids([outcome.notification_id for outcome in sent])
+                for outcome in sent:
+                    row = rows.get(outcome.notification_id)
+                    if row is not None and row.status == domain.Status.pending.value:
+                        with trace.use_span(outcome.span, end_on_exit=False):
+                            self._settle(repo, tx, row, outcome.failure, now=now)
+        finally:
+            for outcome in sent:
+                outcome.span.end()
+
+    def _settle(self, repo: NotificationRepository, tx: Effects, row: Notification,
+                failure: Failure | None, *, now: datetime) -> None:
+        if failure is None:
+            endings.mark_sent(repo, tx, row, attempts=row.attempts + 1, now=now)
+            return
+        decision = domain.after_failure(self.policy.retry, attempts_before=row.attempts, now=now)
+        if isinstance(decision, GiveUp):
+            endings.mark_failed(repo, tx, row, attempts=decision.attempts,
+                                 failure=failure.code, detail=failure.detail)
+        else:
+            endings.schedule_retry(repo, row, attempts=decision.attempts, at=decision.at,
+                                    failure=failure.code, detail=failure.detail)
 
 
-def _delivery_span(row: Notification) -> AbstractContextManager[Span]:
-    """Continue the trace of the triggering event, so one trace reaches the notification."""
-    return tracer().start_as_current_span(
+@dataclass(frozen=True)
+class Sent:
+    """A notification the pass tried to send, its outcome not yet recorded."""
+
+    notification_id: str
+    failure: Failure | None
+    span: Span
+    at: datetime
+
+
+def _delivery_span(row: Notification) -> Span:
+    """Continue the trace of the triggering event, so one trace reaches the notification (the
+    caller ends the span)."""
+    return tracer().start_span(
         "notification deliver", context=context_from_headers(row.trace_headers or {}),
         kind=SpanKind.PRODUCER,
         attributes={"carepath.notification.id": row.notification_id,

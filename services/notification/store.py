@@ -5,6 +5,7 @@ pseudonymous refs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -175,7 +176,8 @@ ENDS_OF = select(_ends.c.ended_at).where(_ends.c.client_ref == bindparam("client
 AWAITING_OF = (_awaiting.select().where(_awaiting.c.client_ref == bindparam("client_ref"))
                .order_by(_awaiting.c.at))
 FORGET_AWAITING = _awaiting.delete().where(_awaiting.c.client_ref == bindparam("client_ref"))
-BY_ID = _notification.select().where(_notification.c.notification_id == bindparam("id"))
+BY_IDS = _notification.select().where(
+    _notification.c.notification_id.in_(bindparam("ids", expanding=True)))
 
 
 class SqlNotifications:
@@ -271,8 +273,9 @@ class SqlNotifications:
             .returning(*_notification.c)), {})
         return sorted(claimed, key=lambda row: row.seq or 0)
 
-    def by_id(self, notification_id: str) -> Notification | None:
-        return self.rows.one(Notification, BY_ID, {"id": notification_id})
+    def by_ids(self, notification_ids: Sequence[str]) -> dict[str, Notification]:
+        found = self.rows.all(Notification, BY_IDS, {"ids": list(notification_ids)})
+        return {row.notification_id: row for row in found}
 
     def search(self, *, client_ref: str | None, audience: str | None, status: str | None,
                limit: int, sites: frozenset[str] | None = None) -> list[Notification]:
@@ -295,8 +298,8 @@ class BatchedNotifications:
     """What the handlers read and write, over the transaction of a consumed batch of events
     (`repository.NotificationRepository`): a `RowBatch` — a client's row, family, consents and
     episode ends read once per batch, the notifications inserted and the rest written at
-    commit, one `executemany` per table (carepath/persistence/batch.py). The delivery worker and
-    the API keep `SqlNotifications`, a statement per call."""
+    commit, one `executemany` per table (carepath/persistence/batch.py). The delivery worker's
+    claims and records use it too; the API keeps `SqlNotifications`, a statement per call."""
 
     def __init__(self, session: Session) -> None:
         self.rows = RowBatch.of(session, TABLE_OF)
@@ -356,10 +359,10 @@ class BatchedNotifications:
         self.rows.save(disclosure)
 
     # The delivery worker's reads, not the handlers': after the batch's writes, and kept by it.
-    def by_id(self, notification_id: str) -> Notification | None:
+    def by_ids(self, notification_ids: Sequence[str]) -> dict[str, Notification]:
         self.rows.flush()
-        found = self._now.by_id(notification_id)
-        self.rows.adopt([found] if found else [])
+        found = self._now.by_ids(notification_ids)
+        self.rows.adopt(found.values())
         return found
 
     def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[Notification]:

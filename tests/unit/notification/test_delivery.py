@@ -6,10 +6,13 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from contracts.events import ConsentRevoked, RelapseRiskFlagged
 from contracts.events.assessment import RiskSeverity
 from services.notification.channels import Channel
 from services.notification.config import DeliveryConfig, NotificationsConfig
+from services.notification.delivery import RECORD_EVERY_S
 from services.notification.domain import Message
 from tests.unit.notification.conftest import Clock, FakeChannel, World
 from tests.unit.notification.test_notify import CARE_TEAM, FAMILY, SPOUSE, consent, refer, step_up
@@ -63,15 +66,16 @@ def test_a_revocation_while_a_retry_waits_suppresses_the_retry(world: World) -> 
 
 
 class SlowChannel(FakeChannel):
-    """Each send takes (on the test's clock) longer than half the lease."""
+    """Each send takes `seconds` on the test's clock (by default longer than half the lease)."""
 
-    def __init__(self, name: str, clock: Clock) -> None:
+    def __init__(self, name: str, clock: Clock, seconds: float = 31) -> None:
         super().__init__(name)
         self.clock = clock
+        self.seconds = seconds
 
     def send(self, message: Message, *, address: str | None) -> None:
         super().send(message, address=address)
-        self.clock.advance(31)
+        self.clock.advance(self.seconds)
 
 
 def test_a_slow_pass_leaves_the_rest_of_its_claim_rather_than_send_past_its_lease(
@@ -108,3 +112,23 @@ def test_a_pass_claims_as_many_as_half_the_lease_holds_at_the_last_pass_pace(
                                    indicators=()))
     assert delivery.deliver_due() == 1 and len(slow.sent) == 1
     assert delivery.claim_limit() == 1  # a 31 s send: one at a time
+
+
+@pytest.mark.parametrize(("send_s", "record_transactions"), [(0.1, 1), (RECORD_EVERY_S, 2)])
+def test_a_pass_records_its_outcomes_together_at_most_record_every_s_apart(
+        world: World, send_s: float, record_transactions: int) -> None:
+    """One transaction for the outcomes of a pass's quick sends; with slow ones, a record every
+    RECORD_EVERY_S, so that a crash re-sends at most that much."""
+    timed = {name: SlowChannel(name, world.clock, send_s) for name in ("email", "log")}
+    world.deps = replace(world.deps, channels={**world.deps.channels, **timed})
+    refer(world, SPOUSE)
+    consent(world)
+    step_up(world)
+    records: list[None] = []
+    world.uow.on_commit(lambda: records.append(None))  # a commit that emitted events
+
+    assert world.delivery.deliver_due() == 2
+
+    assert len(records) == record_transactions
+    assert {row.status for row in world.rows().values()} == {"sent"}
+    assert len(world.emitted("NotificationSent")) == 2
