@@ -137,9 +137,9 @@ class _CountingUnitOfWork(UnitOfWork):
         self.outcomes: list[tuple[str, bool]] = []
         self._lock = Lock()
 
-    def consume_batch(self, consumer: str, events: Sequence[
-            tuple[uuid.UUID, Any]]) -> list[bool]:
-        applied = super().consume_batch(consumer, events)  # raises: nothing committed
+    def consume_batch(self, consumer: str, events: Sequence[tuple[uuid.UUID, Any]], *,
+                      before: Any = None) -> list[bool]:
+        applied = super().consume_batch(consumer, events, before=before)  # raises: no commit
         with self._lock:
             self.outcomes += [(str(event_id), new)
                               for (event_id, _), new in zip(events, applied, strict=True)]

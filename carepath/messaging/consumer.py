@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ class Incoming:
 
 Handler = Callable[[Incoming, Transaction, Any], None]
 H = TypeVar("H", bound=Handler)
+# Reads ahead, in a few queries, what a batch's handlers will read (its clients' rows).
+ReadAhead = Callable[[Sequence[Incoming], Transaction], None]
 
 
 class EventHandlers:
@@ -59,6 +62,7 @@ class EventHandlers:
     def __init__(self) -> None:
         self._by_type: dict[type[EventData], Handler] = {}
         self.every_event: Handler | None = None
+        self.read_ahead: ReadAhead | None = None
 
     def on(self, *types: type[EventData]) -> Callable[[H], H]:
         def register(handler: H) -> H:
@@ -71,6 +75,12 @@ class EventHandlers:
     def on_every_event(self, handler: H) -> H:
         self.every_event = handler
         return handler
+
+    def reading_ahead(self, read_ahead: ReadAhead) -> ReadAhead:
+        """Before a batch of several events is applied, `read_ahead` gets them and its
+        transaction, to read in one query per table the rows each handler would read alone."""
+        self.read_ahead = read_ahead
+        return read_ahead
 
     def get(self, cls: type[EventData]) -> Handler | None:
         return self._by_type.get(cls) or self.every_event
@@ -123,10 +133,12 @@ class EventProcessor:
         ready = [item for record in records if (item := await self._decode(record)) is not None]
         if len(ready) > 1:
             started = time.perf_counter()
+            read_ahead = self.handlers.read_ahead
             try:
                 applied = await asyncio.to_thread(
                     self.uow.consume_batch, self.consumer_name,
-                    [(item.incoming.envelope.id, partial(self._apply, item)) for item in ready])
+                    [(item.incoming.envelope.id, partial(self._apply, item)) for item in ready],
+                    before=read_ahead and partial(read_ahead, [item.incoming for item in ready]))
             except Exception as exc:
                 log.info("a batch of %d failed (%s); applying its events one at a time",
                          len(ready), type(exc).__name__)
@@ -239,6 +251,14 @@ class EventProcessor:
         self.metrics.consumed.labels(self.service, _type_of(record), "dead_lettered").inc()
         log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,
                     type(error).__name__)
+
+
+def placement_keys(events: Sequence[Incoming]) -> tuple[list[str], list[uuid.UUID]]:
+    """The clients and episodes of a batch's placement events (for a read ahead)."""
+    placed = [e.envelope for e in events
+              if e.data.service == "placement" and e.envelope.subject.startswith("c-")]
+    return ([e.subject for e in placed],
+            [e.episodeid for e in placed if e.episodeid is not None])
 
 
 def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:

@@ -104,6 +104,15 @@ class RowBatch:
             self._queried.add((kind, column, value))
         return [row for row in self._rows[kind].values() if getattr(row, column) == value]
 
+    def where_among(self, kind: type[Any], column: str, values: Iterable[Any]) -> None:
+        """Read ahead, in one query, the rows `where(kind, column, value)` will ask for, for
+        each of `values` not asked for yet (a batch's clients, read once, not once each)."""
+        unread = [value for value in dict.fromkeys(values)
+                  if (kind, column, value) not in self._queried]
+        if len(unread) > 1:
+            self._read(kind, _rows_where_in(self.tables[kind], column), unread)
+            self._queried.update((kind, column, value) for value in unread)
+
     def save(self, row: RowValue) -> None:
         """Keep `row` (new, or read here) to be written; one the database numbers and that has
         no number yet is inserted, in the order first saved (its number is not set on it)."""
@@ -232,6 +241,11 @@ class RowBatch:
 @cache
 def _rows_where(table: Table, column: str) -> Select[Any]:
     return table.select().where(table.c[column] == bindparam("value"))
+
+
+@cache
+def _rows_where_in(table: Table, column: str) -> Select[Any]:
+    return table.select().where(table.c[column].in_(bindparam("keys", expanding=True)))
 
 
 class Inserts:

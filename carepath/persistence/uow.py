@@ -127,10 +127,12 @@ class UnitOfWork:
         return self.consume_batch(consumer, [(event_id, apply)])[0]
 
     def consume_batch(
-        self, consumer: str, events: Sequence[tuple[uuid.UUID, Callable[[Transaction], None]]]
+        self, consumer: str, events: Sequence[tuple[uuid.UUID, Callable[[Transaction], None]]],
+        *, before: Callable[[Transaction], None] | None = None,
     ) -> list[bool]:
         """Apply events in order in one transaction, each unless this consumer already did (one
-        inbox query, one inbox insert); per event, False if it was a repeat. All or nothing."""
+        inbox query, one inbox insert); per event, False if it was a repeat. All or nothing.
+        `before` runs first in the transaction (a read ahead for the batch)."""
         applied: list[bool] = []
         rows: list[dict[str, object]] = []
         with self.transaction() as tx:
@@ -138,6 +140,8 @@ class UnitOfWork:
             seen = set(connection.execute(_seen_in(self.inbox), {
                 "consumer": consumer, "ids": list({event_id for event_id, _ in events})
             }).scalars())
+            if before is not None and len(seen) < len(events):
+                before(tx)
             now = datetime.now(UTC)
             for event_id, apply in events:
                 applied.append(event_id not in seen)

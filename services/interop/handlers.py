@@ -5,7 +5,9 @@ redelivery a no-op, so a message is queued once). The folding is the `Projection
 
 from __future__ import annotations
 
-from carepath.messaging.consumer import EventHandlers, Incoming
+from collections.abc import Sequence
+
+from carepath.messaging.consumer import EventHandlers, Incoming, placement_keys
 from carepath.persistence.uow import Transaction
 from services.interop.deps import InteropDeps
 from services.interop.projection import Projection
@@ -17,3 +19,11 @@ handlers = EventHandlers()
 @handlers.on_every_event
 def project(event: Incoming, tx: Transaction, deps: InteropDeps) -> None:
     Projection(SqlInterop.of(tx), deps).project(event)
+
+
+@handlers.reading_ahead
+def read_ahead(events: Sequence[Incoming], tx: Transaction) -> None:
+    placed, episodes = placement_keys(events)
+    SqlInterop.of(tx).read_ahead(
+        clients=[e.envelope.subject for e in events if e.envelope.subject.startswith("c-")],
+        placed=placed, episodes=episodes)

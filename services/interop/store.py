@@ -232,6 +232,14 @@ class SqlInterop:
     def of(cls, tx: Transaction) -> SqlInterop:
         return cls(tx.session)
 
+    def read_ahead(self, *, clients: list[str], placed: list[str],
+                   episodes: list[uuid.UUID]) -> None:
+        """What a batch will read, a query per table: its clients' Patients; for its placement
+        events, their clients' episodes and their episodes' encounters."""
+        self.rows.get_many(Patient, clients)
+        self.rows.where_among(EpisodeOfCare, "client_ref", placed)
+        self.rows.where_among(Encounter, "episode_id", episodes)
+
     def patient(self, client_ref: str) -> Patient | None:
         return self.rows.get(Patient, client_ref)
 

@@ -4,7 +4,9 @@ transaction (the inbox makes a redelivery a no-op). The folding is the `Projecti
 
 from __future__ import annotations
 
-from carepath.messaging.consumer import EventHandlers, Incoming
+from collections.abc import Sequence
+
+from carepath.messaging.consumer import EventHandlers, Incoming, placement_keys
 from carepath.persistence.uow import Transaction
 from services.journey.projection import Projection
 from services.journey.store import SqlJourney
@@ -15,3 +17,9 @@ handlers = EventHandlers()
 @handlers.on_every_event
 def record(event: Incoming, tx: Transaction, deps: object) -> None:
     Projection(SqlJourney.of(tx)).record(event)
+
+
+@handlers.reading_ahead
+def read_ahead(events: Sequence[Incoming], tx: Transaction) -> None:
+    clients, episodes = placement_keys(events)
+    SqlJourney.of(tx).read_ahead(clients=clients, episodes=episodes)

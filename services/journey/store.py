@@ -147,6 +147,13 @@ class SqlJourney:
             found = tx.session.info[cls] = cls(RowBatch.of(tx.session, TABLE_OF))
         return found
 
+    def read_ahead(self, *, clients: list[str], episodes: list[uuid.UUID]) -> None:
+        """What a batch's placement events will read, a query per table: their clients'
+        episodes and waitlist entries, their episodes' segments."""
+        self.rows.where_among(EpisodeRow, "client_ref", clients)
+        self.rows.get_many(WaitingRow, clients)
+        self.rows.where_among(SegmentRow, "episode_id", episodes)
+
     def episode(self, episode_id: uuid.UUID) -> EpisodeRow | None:
         return self.rows.get(EpisodeRow, episode_id)
 

@@ -158,6 +158,29 @@ def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path
         ("r-a", "sibling"), ("r-b", "parent"), ("r-c", "partner")]
 
 
+def test_a_read_ahead_asks_once_for_many_values_and_keeps_the_batchs_own_rows(
+        tmp_path: Any) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ahead.db'}")
+    notification.metadata.create_all(engine)
+    with engine.begin() as conn:
+        rows = RowStore(conn, notification.TABLE_OF)
+        for client, recipient in (("c-1", "r-a"), ("c-2", "r-b"), ("c-2", "r-c")):
+            rows.save(FamilyMember(client, recipient, "parent"))
+    statements = _statements(engine)
+    with Session(engine) as session, session.begin():
+        batch = RowBatch.of(session, notification.TABLE_OF)
+        own = FamilyMember("c-1", "r-a", "sibling")
+        batch.replace(own)
+        batch.where_among(FamilyMember, "client_ref", ["c-1", "c-2", "c-3", "c-1"])
+        assert statements == ["SELECT family_member"]
+        assert batch.where(FamilyMember, "client_ref", "c-1") == [own]
+        assert sorted(m.recipient_ref for m in batch.where(FamilyMember, "client_ref", "c-2")
+                      ) == ["r-b", "r-c"]
+        assert batch.where(FamilyMember, "client_ref", "c-3") == []
+        batch.where_among(FamilyMember, "client_ref", ["c-1", "c-3"])  # all asked already
+        assert statements == ["SELECT family_member"]
+
+
 def test_a_row_deleted_in_a_batch_is_gone_at_once_and_deleted_as_it_commits(
         tmp_path: Any) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'delete.db'}")
