@@ -67,17 +67,23 @@ def probe(bench: Bench, clients: int, seconds: float) -> dict[str, Any]:
 
 def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed: int
          ) -> dict[str, Any]:
+    """Rising open-loop levels until one is not flat. A level is judged after it settles: at
+    least `settle_s`, and at least as long as the last level's journeys took (their 90th
+    percentile), for when the rate steps up the journeys in flight rise to their new level
+    (rate × a journey's duration, Little's law) over one journey's duration; judged sooner,
+    that rise reads as journeys piling up. Each level is judged over `level_s - settle_s`."""
     sampler, levels = bench.sampler(), list[dict[str, Any]]()
     phases: list[Phase] = []
     for i, rate in enumerate(rates):
-        phase = bench.loop.arrive(rate, level_s, seed + i)
+        settle = max(settle_s, journey_s(phases[-1]) if phases else 0.0)
+        phase = bench.loop.arrive(rate, settle + level_s - settle_s, seed + i)
         phases.append(phase)
-        since = phase.started + settle_s
+        since = phase.started + settle
         shape = flatness(sampler.samples.total_lag(since), sampler.samples.flight(since),
                          events_per_s=rate * bench.events_per_journey, journeys_per_s=rate)
-        levels.append({"journeys_per_s": rate, "lag_slope": shape.lag_slope,
-                       "in_flight_slope": shape.in_flight_slope, "flat": shape.flat,
-                       "shed": phase.shed})
+        levels.append({"journeys_per_s": rate, "settle_s": round(settle, 2),
+                       "lag_slope": shape.lag_slope, "in_flight_slope": shape.in_flight_slope,
+                       "flat": shape.flat, "shed": phase.shed})
         if not shape.flat:
             break
     sampler.stop()
@@ -87,6 +93,14 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
     return {"level_s": level_s, "settle_s": settle_s, "levels": levels, "max_journeys_per_s": best,
             "max_events_per_s": round(best * bench.events_per_journey, 1) if best else None,
             "unfinished_journeys": unfinished, "drained": drained}
+
+
+def journey_s(phase: Phase) -> float:
+    """How long the journeys of `phase` that have finished took, 90th percentile (0: none)."""
+    took = sorted(record.finished_at - record.started_at for future in phase.futures
+                  if future.done() and future.exception() is None
+                  and (record := future.result()).finished_at is not None)
+    return took[int(0.9 * (len(took) - 1))] if took else 0.0
 
 
 def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any]:

@@ -1,7 +1,11 @@
 """The bench's pure parts: percentiles, load shapes and the 'lag stays flat' test."""
 
+from concurrent.futures import Future
+
 import pytest
 
+from bench.journeys import JourneyRecord
+from bench.load import Phase
 from bench.rates import (
     LOAD_FRACTIONS,
     flatness,
@@ -11,6 +15,7 @@ from bench.rates import (
     step_plan,
 )
 from bench.stats import percentile, ratio, summarize
+from bench.steps import journey_s
 
 
 def test_percentiles_interpolate_between_ranks_like_numpy() -> None:
@@ -82,3 +87,15 @@ def test_profile_stacks_are_charged_to_the_nearest_library_and_project_functions
     assert summary["by_library_pct"] == {"sqlalchemy": 75.0, "json": 25.0}
     assert summary["project_functions_inclusive_pct"] == {
         "process (carepath/messaging/consumer.py)": 100.0}
+
+
+def test_a_ramp_level_settles_for_as_long_as_the_last_levels_journeys_took() -> None:
+    phase = Phase(rate=1.0, started=0.0)
+    for took in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, None):
+        future: Future[JourneyRecord] = Future()
+        future.set_result(JourneyRecord(index=0, scheduled_at=0.0, started_at=100.0,
+                                        finished_at=None if took is None else 100.0 + took))
+        phase.futures.append(future)
+    phase.futures.append(Future())  # still walking
+    assert journey_s(phase) == 9.0  # the 90th percentile of those finished
+    assert journey_s(Phase(rate=1.0, started=0.0)) == 0.0
