@@ -60,10 +60,14 @@ def flatness(lag: Sequence[tuple[float, float]], in_flight: Sequence[tuple[float
 
 
 def max_sustainable(levels: Sequence[tuple[float, bool]]) -> float | None:
-    """The highest rate of the ramp reached before the first level whose lag was not flat."""
+    """The highest rate of the ramp reached before a rate whose lag was not flat twice in a
+    row (a rate that was flat on its second try counts)."""
     best = None
-    for rate, flat in levels:
-        if not flat:
+    for i, (rate, flat) in enumerate(levels):
+        if flat:
+            best = rate
+        elif i + 1 < len(levels) and levels[i + 1][0] == rate:
+            continue  # tried again
+        else:
             break
-        best = rate
     return best

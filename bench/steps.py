@@ -71,12 +71,16 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
     least `settle_s`, and at least as long as the last level's journeys took (their 90th
     percentile), for when the rate steps up the journeys in flight rise to their new level
     (rate × a journey's duration, Little's law) over one journey's duration; judged sooner,
-    that rise reads as journeys piling up. Each level is judged over `level_s - settle_s`."""
+    that rise reads as journeys piling up. Each level is judged over `level_s - settle_s`; one
+    that is not flat runs once more before the ramp stops (the lag signal is committed offsets,
+    which move in half-second steps: one noisy window must not end the ramp)."""
     sampler, levels = bench.sampler(), list[dict[str, Any]]()
     phases: list[Phase] = []
-    for i, rate in enumerate(rates):
+    for rate in (rate for rate in rates for _ in range(2)):  # each rate at most twice
+        if levels and levels[-1]["journeys_per_s"] == rate and levels[-1]["flat"]:
+            continue
         settle = max(settle_s, journey_s(phases[-1]) if phases else 0.0)
-        phase = bench.loop.arrive(rate, settle + level_s - settle_s, seed + i)
+        phase = bench.loop.arrive(rate, settle + level_s - settle_s, seed + len(phases))
         phases.append(phase)
         since = phase.started + settle
         shape = flatness(sampler.samples.total_lag(since), sampler.samples.flight(since),
@@ -84,8 +88,8 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
         levels.append({"journeys_per_s": rate, "settle_s": round(settle, 2),
                        "lag_slope": shape.lag_slope, "in_flight_slope": shape.in_flight_slope,
                        "flat": shape.flat, "shed": phase.shed})
-        if not shape.flat:
-            break
+        if not shape.flat and len(levels) > 1 and levels[-2]["journeys_per_s"] == rate:
+            break  # not flat twice in a row at this rate
     sampler.stop()
     unfinished = sum(bench.loop.finish(phase, bench.drain_s)[1] for phase in phases)
     drained = bench.drain()

@@ -51,6 +51,10 @@ def test_the_ramp_rises_around_the_probe_and_the_maximum_is_the_last_flat_level(
     assert rates == sorted(rates) and rates[0] < 10.0 < rates[-1]
     assert max_sustainable([(4.0, True), (5.0, True), (6.0, False), (7.0, True)]) == 5.0
     assert max_sustainable([(4.0, False)]) is None
+    # a rate not flat once is tried again: flat then, it counts; not flat twice, the ramp ends
+    assert max_sustainable([(4.0, True), (5.0, False), (5.0, True), (6.0, False), (6.0, False)]
+                           ) == 5.0
+    assert max_sustainable([(4.0, False), (4.0, False)]) is None
 
 
 def test_poisson_arrivals_are_reproducible_and_average_the_requested_rate() -> None:
