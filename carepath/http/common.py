@@ -196,7 +196,9 @@ async def _trace_context_of(request: Request) -> dict[str, str]:
                                    lambda: Session(runtime.engine))
         if subject is None:
             return headers
-        found = await asyncio.to_thread(traces.headers_for, runtime.engine, subject)
+        found = traces.cached(subject)
+        if found is None:  # read on a worker thread, then kept
+            found = await asyncio.to_thread(traces.headers_for, runtime.engine, subject)
     except Exception as exc:
         log.debug("no client trace to continue (%s)", type(exc).__name__)
         return headers

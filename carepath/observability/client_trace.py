@@ -74,8 +74,9 @@ def trace_id(traceparent: str | None) -> str | None:
 
 
 class ClientTraces:
-    """Reads and writes one service's client_trace table; a small cache spares the writes
-    that would change nothing (a client's events mostly share one trace)."""
+    """Reads and writes one service's client_trace table; a small cache of what this process
+    read or committed there (client_ref -> traceparent) spares the writes that would change
+    nothing (a client's events mostly share one trace) and a request's read of it."""
 
     def __init__(self, table: Table, cache_size: int = 10_000) -> None:
         self.table = table
@@ -92,31 +93,45 @@ class ClientTraces:
         if current is None or not _CLIENT.match(client_ref) or client_ref.startswith("site-"):
             return None
         with self._lock:
-            if self._seen.get(client_ref) == current:
+            if trace_id(self._seen.get(client_ref)) == current:
                 return None
         dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
         conn.execute(upsert_of(self.table, dialect),
                      {"client_ref": client_ref, "traceparent": str(traceparent),
                       "updated_at": datetime.now(UTC)})
-        return lambda: self._cache(client_ref, current)
+        return lambda: self._cache(client_ref, str(traceparent))
 
-    def _cache(self, client_ref: str, current: str) -> None:
+    def _cache(self, client_ref: str, traceparent: str) -> None:
         with self._lock:
-            self._seen[client_ref] = current
+            self._seen[client_ref] = traceparent
             self._seen.move_to_end(client_ref)
             while len(self._seen) > self._cache_size:
                 self._seen.popitem(last=False)
 
     def headers_for(self, source: Engine | Session, client_ref: str) -> dict[str, str]:
-        """The client's trace headers, read on their own connection or in `source`'s
-        transaction (a second connection would wait for an open SQLite write transaction)."""
+        """The client's trace headers: in `source`'s transaction, read there (it may have
+        written them; a second connection would wait for an open SQLite write transaction);
+        otherwise from the cache, or read on their own connection and kept. (Another replica
+        may have moved the client to a new trace meanwhile: a command then joins the trace
+        this process knows, a telemetry detail.)"""
         query = select(self.table.c.traceparent).where(self.table.c.client_ref == client_ref)
         if isinstance(source, Session):
             found = source.execute(query).scalar_one_or_none()
-        else:
-            with source.connect() as conn:
-                found = conn.execute(query).scalar_one_or_none()
+            return {TRACEPARENT: found} if found else {}
+        known = self.cached(client_ref)
+        if known is not None:
+            return known
+        with source.connect() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        if found:
+            self._cache(client_ref, found)
         return {TRACEPARENT: found} if found else {}
+
+    def cached(self, client_ref: str) -> dict[str, str] | None:
+        """The client's trace headers if this process read or committed them; None if not."""
+        with self._lock:
+            found = self._seen.get(client_ref)
+        return {TRACEPARENT: found} if found else None
 
 
 async def subject_of(request: Request, subject_from_path: SubjectOf | None,

@@ -12,7 +12,12 @@ import pytest
 from opentelemetry import trace
 from sqlalchemy import MetaData
 
-from carepath.observability.client_trace import began_untraced, client_traces, trace_id
+from carepath.observability.client_trace import (
+    ClientTraces,
+    began_untraced,
+    client_traces,
+    trace_id,
+)
 from carepath.observability.telemetry import setup_tracing, tracer
 from carepath.persistence.db import make_engine, runtime_tables
 from carepath.persistence.uow import UnitOfWork
@@ -66,6 +71,22 @@ def test_a_rolled_back_transaction_leaves_no_trace_and_no_stale_cache(uow: UnitO
     with uow.transaction() as tx:  # the retry writes it: the cache did not claim it
         tx.remember_trace(REF, {"traceparent": FIRST})
     assert uow.traces.headers_for(uow.engine, REF) == {"traceparent": FIRST}
+
+
+def test_a_trace_read_for_a_request_is_kept_and_a_committed_new_one_replaces_it(
+        uow: UnitOfWork) -> None:
+    assert uow.traces is not None
+    with uow.transaction() as tx:
+        tx.remember_trace(REF, {"traceparent": FIRST})
+    other = ClientTraces(uow.traces.table)  # another process's memory: it reads the table
+    assert other.cached(REF) is None
+    assert other.headers_for(uow.engine, REF) == {"traceparent": FIRST}
+    assert other.cached(REF) == {"traceparent": FIRST}  # the next request reads no table
+    with uow.transaction() as tx:
+        tx.remember_trace(REF, {"traceparent": SECOND})
+    assert ClientTraces(uow.traces.table).headers_for(uow.engine, REF) == {
+        "traceparent": SECOND}
+    assert uow.traces.cached(REF) == {"traceparent": SECOND}
 
 
 def test_an_emitted_event_records_the_trace_it_was_written_in(uow: UnitOfWork) -> None:
