@@ -1,5 +1,6 @@
 """Engines for SQLite (embedded default) and PostgreSQL, and the tables every service shares."""
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Field, create_engine
 
 from carepath.observability.client_trace import client_trace_table
@@ -48,10 +50,39 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
                  sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
 
 
+# A pooled connection idle for longer than this is pinged before it is used. SQLAlchemy's
+# pool_pre_ping pings at every checkout: a round trip per transaction, about a fifth of the
+# client CPU of a one-event consume transaction on PostgreSQL (measured: 1,600 against 1,255
+# us). One that was in use a moment ago is alive as surely as a ping could say; if it died
+# since, its transaction fails as any mid-transaction loss does (retried, or a 503), and the
+# pool is invalidated.
+PING_IDLE_S = 1.0
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) <= PING_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection failed its ping") from exc
+        if not alive:  # the pool replaces it, and tries again
+            raise DisconnectionError("a pooled connection was closed by the server")
 
 
 def _sqlite_engine(url: str) -> Engine:
