@@ -62,13 +62,18 @@ class Statements:
 statements_of = cache(Statements)
 
 
+def dialect_insert(table: Table, dialect: str) -> Any:
+    """PostgreSQL's or SQLite's own insert (with `ON CONFLICT`); only the dialect in use is
+    imported, the other would cost a process ~2 MB."""
+    module = "postgresql" if dialect == "postgresql" else "sqlite"
+    return importlib.import_module(f"sqlalchemy.dialects.{module}").insert(table)
+
+
 @cache
 def upsert_of(table: Table, dialect: str) -> Any:
     """Insert a row or, if its key is there, update its other columns: one statement built once
-    per table and dialect (`ON CONFLICT … DO UPDATE`, PostgreSQL's or SQLite's; only the
-    dialect in use is imported, the other would cost a process ~2 MB)."""
-    module = "postgresql" if dialect == "postgresql" else "sqlite"
-    statement = importlib.import_module(f"sqlalchemy.dialects.{module}").insert(table)
+    per table and dialect (`ON CONFLICT … DO UPDATE`)."""
+    statement = dialect_insert(table, dialect)
     return statement.on_conflict_do_update(
         index_elements=list(table.primary_key),
         set_={c.key: statement.excluded[c.key] for c in table.columns if not c.primary_key})
