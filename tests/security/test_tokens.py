@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from carepath import cli
+from carepath.http import auth
 from carepath.http.auth import InsecureConfiguration, TokenVerifier
 from carepath.settings import DEV_JWT_SECRET, Settings
 from services.journey.app import create_app
@@ -135,3 +136,38 @@ def test_the_cli_mints_a_development_token_the_services_accept() -> None:
 def test_settings_never_show_the_secret() -> None:
     settings = Settings(jwt_secret="a-secret-that-must-not-appear-anywhere-0123")
     assert "a-secret-that-must-not-appear" not in repr(settings) + str(settings.model_dump())
+
+
+def test_a_verified_token_is_kept_until_it_expires_and_for_a_bounded_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same token on every request is verified once, then honoured from memory until its
+    `exp` (with the leeway) or for VERIFIED_FOR_S at most; a different token (a tampered one)
+    is verified on its own."""
+    settings = Settings()
+    verifier = TokenVerifier(settings)
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    now = time.time()
+    token, long_lived = cli_token(settings, ttl_s=60), cli_token(settings, ttl_s=24 * 3600)
+    assert verifier.verify(token) == verifier.verify(token) and len(decoded) == 1
+    with pytest.raises(auth.InvalidToken):
+        verifier.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert len(decoded) == 2
+    monkeypatch.setattr(time, "time", lambda: now + 60 + auth.LEEWAY_S + 1)
+    verifier.verify(token)  # past its expiry, no longer kept: verified again (by PyJWT's clock)
+    assert decoded.count(token) == 2
+    monkeypatch.setattr(time, "time", lambda: now)
+    verifier.verify(long_lived)
+    monkeypatch.setattr(time, "time", lambda: now + auth.VERIFIED_FOR_S + 1)
+    verifier.verify(long_lived)  # kept no longer than VERIFIED_FOR_S: verified again
+    assert decoded.count(long_lived) == 2
+
+
+def cli_token(settings: Settings, *, ttl_s: int) -> str:
+    return auth.mint_token(settings, sub="kept", roles=("admin",), sites=("*",), ttl_s=ttl_s)
