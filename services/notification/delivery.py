@@ -132,6 +132,7 @@ class Delivery:
         with self.uow.transaction() as tx:
             repo = BatchedNotifications.of(tx)
             claimed = repo.claim_due(now=now, lease=self.policy.lease, limit=limit)
+            repo.read_ahead([], consenting=[row.client_ref for row in claimed if row.purpose])
             allowed = [(row, self._consent_at_send(repo, tx, row, now=now)) for row in claimed]
             return len(claimed), [(row, grant) for row, grant in allowed
                                   if row.status == domain.Status.pending.value]

@@ -9,7 +9,7 @@ the payer's notice is suppressed with its reason code, never sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from carepath.messaging.consumer import EventHandlers, Incoming
 from carepath.persistence.db import as_utc
@@ -57,6 +57,13 @@ CARE_TEAM_EVENTS = (RelapseRiskFlagged, StepUpProposed, StepUpDeclined, Authoriz
 CARE_TEAM_ONLY = tuple(cls for cls in CARE_TEAM_EVENTS if cls is not AuthorizationExpiring)
 MOVES = (ClientTransferred, SteppedUp, SteppedDown)
 WAITLISTS = (PlacementWaitlisted, WaitlistExited)
+
+
+@handlers.reading_ahead
+def read_ahead(events: Sequence[Incoming], tx: Transaction) -> None:
+    BatchedNotifications.of(tx).read_ahead(
+        [e.envelope.subject for e in events if e.envelope.subject.startswith("c-")],
+        consenting=[e.envelope.subject for e in events if isinstance(e.data, PLACEMENT_EVENTS)])
 
 
 @handlers.on(ClientReferred)

@@ -310,6 +310,13 @@ class BatchedNotifications:
     def of(cls, tx: Transaction) -> BatchedNotifications:
         return cls(tx.session)
 
+    def read_ahead(self, clients: list[str], *, consenting: list[str]) -> None:
+        """What a batch will read, a query per table: its clients' rows; for the clients it may
+        tell someone about under a consent, their consents and episode ends."""
+        self.rows.get_many(KnownClient, clients)
+        self.rows.where_among(ConsentGrant, "client_ref", consenting)
+        self.rows.where_among(EpisodeEnd, "client_ref", consenting)
+
     def note_site(self, client_ref: str, site_id: str | None, *,
                   referred: bool = False) -> KnownClient:
         """Keep the client's latest known site (and that their referral arrived)."""
