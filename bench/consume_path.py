@@ -1,7 +1,7 @@
 """The journey's consume path on one thread, without broker or asyncio: CPU per event applied
 one at a time (one transaction each: inbox check, handler, inbox row, commit) and in batches
-as the services apply a backlog (`UnitOfWork.consume_batch`: one transaction, one inbox query
-and one bulk inbox insert per batch)."""
+as the services apply a backlog (`UnitOfWork.consume_batch`: one transaction and one inbox
+statement per batch)."""
 
 from __future__ import annotations
 
