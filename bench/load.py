@@ -21,6 +21,14 @@ class Phase:
     shed: int = 0
 
 
+def journey_s(phase: Phase) -> float:
+    """How long the journeys of `phase` that have finished took, 90th percentile (0: none)."""
+    took = sorted(record.finished_at - record.started_at for future in phase.futures
+                  if future.done() and future.exception() is None
+                  and (record := future.result()).finished_at is not None)
+    return took[int(0.9 * (len(took) - 1))] if took else 0.0
+
+
 class OpenLoop:
     def __init__(self, walker: SyntheticClient, max_in_flight: int = 256) -> None:
         self.walker = walker

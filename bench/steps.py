@@ -12,7 +12,7 @@ from typing import Any
 from bench import analysis
 from bench.journeys import JourneyRecord
 from bench.lag import LagSampler, Samples
-from bench.load import OpenLoop, Phase
+from bench.load import OpenLoop, Phase, journey_s
 from bench.monitor import Monitor, foreign_load, machine_busy_s, per_thousand_events
 from bench.rates import flatness, max_sustainable
 from bench.stats import per_second
@@ -97,14 +97,6 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
     return {"level_s": level_s, "settle_s": settle_s, "levels": levels, "max_journeys_per_s": best,
             "max_events_per_s": round(best * bench.events_per_journey, 1) if best else None,
             "unfinished_journeys": unfinished, "drained": drained}
-
-
-def journey_s(phase: Phase) -> float:
-    """How long the journeys of `phase` that have finished took, 90th percentile (0: none)."""
-    took = sorted(record.finished_at - record.started_at for future in phase.futures
-                  if future.done() and future.exception() is None
-                  and (record := future.result()).finished_at is not None)
-    return took[int(0.9 * (len(took) - 1))] if took else 0.0
 
 
 def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any]:

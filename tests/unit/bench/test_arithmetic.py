@@ -5,7 +5,7 @@ from concurrent.futures import Future
 import pytest
 
 from bench.journeys import JourneyRecord
-from bench.load import Phase
+from bench.load import Phase, journey_s
 from bench.rates import (
     LOAD_FRACTIONS,
     flatness,
@@ -15,7 +15,6 @@ from bench.rates import (
     step_plan,
 )
 from bench.stats import percentile, ratio, summarize
-from bench.steps import journey_s
 
 
 def test_percentiles_interpolate_between_ranks_like_numpy() -> None:
