@@ -76,9 +76,8 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
     which move in half-second steps: one noisy window must not end the ramp)."""
     sampler, levels = bench.sampler(), list[dict[str, Any]]()
     phases: list[Phase] = []
-    for rate in (rate for rate in rates for _ in range(2)):  # each rate at most twice
-        if levels and levels[-1]["journeys_per_s"] == rate and levels[-1]["flat"]:
-            continue
+
+    def judged_flat(rate: float) -> bool:
         settle = max(settle_s, journey_s(phases[-1]) if phases else 0.0)
         phase = bench.loop.arrive(rate, settle + level_s - settle_s, seed + len(phases))
         phases.append(phase)
@@ -88,8 +87,11 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
         levels.append({"journeys_per_s": rate, "settle_s": round(settle, 2),
                        "lag_slope": shape.lag_slope, "in_flight_slope": shape.in_flight_slope,
                        "flat": shape.flat, "shed": phase.shed})
-        if not shape.flat and len(levels) > 1 and levels[-2]["journeys_per_s"] == rate:
-            break  # not flat twice in a row at this rate
+        return shape.flat
+
+    for rate in rates:
+        if not judged_flat(rate) and not judged_flat(rate):  # not flat twice in a row
+            break
     sampler.stop()
     unfinished = sum(bench.loop.finish(phase, bench.drain_s)[1] for phase in phases)
     drained = bench.drain()

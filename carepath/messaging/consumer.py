@@ -253,12 +253,16 @@ class EventProcessor:
                     type(error).__name__)
 
 
+def clients_of(events: Sequence[Incoming]) -> list[str]:
+    """The clients a batch's events are about (a site's events are about no client)."""
+    return [e.envelope.subject for e in events if e.envelope.subject.startswith("c-")]
+
+
 def placement_keys(events: Sequence[Incoming]) -> tuple[list[str], list[uuid.UUID]]:
     """The clients and episodes of a batch's placement events (for a read ahead)."""
-    placed = [e.envelope for e in events
-              if e.data.service == "placement" and e.envelope.subject.startswith("c-")]
-    return ([e.subject for e in placed],
-            [e.episodeid for e in placed if e.episodeid is not None])
+    placed = [e for e in events if e.data.service == "placement"]
+    return (clients_of(placed),
+            [e.envelope.episodeid for e in placed if e.envelope.episodeid is not None])
 
 
 def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:

@@ -111,16 +111,13 @@ class ClientTraces:
     def headers_for(self, source: Engine | Session, client_ref: str) -> dict[str, str]:
         """The client's trace headers: in `source`'s transaction, read there (it may have
         written them; a second connection would wait for an open SQLite write transaction);
-        otherwise from the cache, or read on their own connection and kept. (Another replica
-        may have moved the client to a new trace meanwhile: a command then joins the trace
-        this process knows, a telemetry detail.)"""
+        otherwise read on their own connection and kept (`cached` answers the next request
+        about the client; another replica may have moved the client to a new trace meanwhile:
+        a command then joins the trace this process knows, a telemetry detail)."""
         query = select(self.table.c.traceparent).where(self.table.c.client_ref == client_ref)
         if isinstance(source, Session):
             found = source.execute(query).scalar_one_or_none()
             return {TRACEPARENT: found} if found else {}
-        known = self.cached(client_ref)
-        if known is not None:
-            return known
         with source.connect() as conn:
             found = conn.execute(query).scalar_one_or_none()
         if found:

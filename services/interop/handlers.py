@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from carepath.messaging.consumer import EventHandlers, Incoming, placement_keys
+from carepath.messaging.consumer import EventHandlers, Incoming, clients_of, placement_keys
 from carepath.persistence.uow import Transaction
 from services.interop.deps import InteropDeps
 from services.interop.projection import Projection
@@ -24,6 +24,4 @@ def project(event: Incoming, tx: Transaction, deps: InteropDeps) -> None:
 @handlers.reading_ahead
 def read_ahead(events: Sequence[Incoming], tx: Transaction) -> None:
     placed, episodes = placement_keys(events)
-    SqlInterop.of(tx).read_ahead(
-        clients=[e.envelope.subject for e in events if e.envelope.subject.startswith("c-")],
-        placed=placed, episodes=episodes)
+    SqlInterop.of(tx).read_ahead(clients=clients_of(events), placed=placed, episodes=episodes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.messaging.consumer import EventHandlers, Incoming, clients_of
 from carepath.persistence.db import as_utc
 from carepath.persistence.uow import Transaction
 from contracts import EventData
@@ -62,8 +62,8 @@ WAITLISTS = (PlacementWaitlisted, WaitlistExited)
 @handlers.reading_ahead
 def read_ahead(events: Sequence[Incoming], tx: Transaction) -> None:
     BatchedNotifications.of(tx).read_ahead(
-        [e.envelope.subject for e in events if e.envelope.subject.startswith("c-")],
-        consenting=[e.envelope.subject for e in events if isinstance(e.data, PLACEMENT_EVENTS)])
+        clients_of(events),
+        consenting=clients_of([e for e in events if isinstance(e.data, PLACEMENT_EVENTS)]))
 
 
 @handlers.on(ClientReferred)

@@ -48,4 +48,3 @@ def test_a_connection_closed_while_idle_is_replaced_and_a_busy_one_is_not_pinged
     finally:
         engine.dispose()
         admin.dispose()
-

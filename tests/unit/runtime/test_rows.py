@@ -134,13 +134,19 @@ def test_a_batch_reads_each_key_once_and_writes_each_table_once_as_it_commits(
             (1, "n-1", "suppressed"), (2, "n-2", "pending")]
 
 
-def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path: Any) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'where.db'}")
+def _with_family(path: Any, members: list[tuple[str, str]]) -> Engine:
+    """A notification database holding these (client, recipient) parents."""
+    engine = make_engine(f"sqlite:///{path}")
     notification.metadata.create_all(engine)
     with engine.begin() as conn:
         rows = RowStore(conn, notification.TABLE_OF)
-        for recipient in ("r-a", "r-b"):
-            rows.save(FamilyMember("c-1", recipient, "parent"))
+        for client, recipient in members:
+            rows.save(FamilyMember(client, recipient, "parent"))
+    return engine
+
+
+def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path: Any) -> None:
+    engine = _with_family(tmp_path / "where.db", [("c-1", "r-a"), ("c-1", "r-b")])
     with Session(engine) as session, session.begin():
         batch = RowBatch.of(session, notification.TABLE_OF)
         changed = batch.get(FamilyMember, ("c-1", "r-a"))
@@ -160,12 +166,7 @@ def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path
 
 def test_a_read_ahead_asks_once_for_many_values_and_keeps_the_batchs_own_rows(
         tmp_path: Any) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'ahead.db'}")
-    notification.metadata.create_all(engine)
-    with engine.begin() as conn:
-        rows = RowStore(conn, notification.TABLE_OF)
-        for client, recipient in (("c-1", "r-a"), ("c-2", "r-b"), ("c-2", "r-c")):
-            rows.save(FamilyMember(client, recipient, "parent"))
+    engine = _with_family(tmp_path / "ahead.db", [("c-1", "r-a"), ("c-2", "r-b"), ("c-2", "r-c")])
     statements = _statements(engine)
     with Session(engine) as session, session.begin():
         batch = RowBatch.of(session, notification.TABLE_OF)
