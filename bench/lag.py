@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -36,25 +35,18 @@ def lag_of(committed: dict[TopicPartition, int], high_water: dict[tuple[str, int
 class Samples:
     times: list[float] = field(default_factory=list)
     lag: list[dict[str, int]] = field(default_factory=list)
-    in_flight: list[int] = field(default_factory=list)
 
     def total_lag(self, since: float = 0.0) -> list[tuple[float, float]]:
         return [(t, float(sum(lag.values()))) for t, lag in zip(self.times, self.lag, strict=True)
                 if t >= since]
 
-    def flight(self, since: float = 0.0) -> list[tuple[float, float]]:
-        return [(t, float(n)) for t, n in zip(self.times, self.in_flight, strict=True)
-                if t >= since]
-
 
 class LagSampler:
-    """Samples every group's lag and the journeys in flight, in a thread of its own."""
+    """Samples every group's lag, in a thread of its own."""
 
-    def __init__(self, bootstrap: str, tap: Tap, in_flight: Callable[[], int],
-                 interval_s: float = 0.5) -> None:
+    def __init__(self, bootstrap: str, tap: Tap, interval_s: float = 0.5) -> None:
         self.bootstrap = bootstrap
         self.tap = tap
-        self.in_flight = in_flight
         self.interval_s = interval_s
         self.topics = group_topics()
         self.samples = Samples()
@@ -80,7 +72,6 @@ class LagSampler:
                 lag = await self.measure(probes)
                 self.samples.times.append(time.time())
                 self.samples.lag.append(lag)
-                self.samples.in_flight.append(self.in_flight())
                 await asyncio.sleep(self.interval_s)
         finally:
             await stop_probes(probes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ class Phase:
     started: float  # epoch seconds
     ended: float = 0.0
     futures: list[Future[JourneyRecord]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # epoch seconds, shed ones too
     shed: int = 0
 
 
@@ -27,6 +29,14 @@ def journey_s(phase: Phase) -> float:
                   if future.done() and future.exception() is None
                   and (record := future.result()).finished_at is not None)
     return took[int(0.9 * (len(took) - 1))] if took else 0.0
+
+
+def finished(phases: Iterable[Phase]) -> list[tuple[float, float]]:
+    """(arrival, finish) of every journey of `phases` finished so far."""
+    return [(record.scheduled_at, record.finished_at) for phase in phases
+            for future in phase.futures
+            if future.done() and future.exception() is None
+            and (record := future.result()).finished_at is not None]
 
 
 class OpenLoop:
@@ -49,6 +59,7 @@ class OpenLoop:
         origin = time.monotonic()
         for offset in poisson_offsets(rate, duration_s, seed):
             time.sleep(max(0.0, origin + offset - time.monotonic()))
+            phase.arrivals.append(phase.started + offset)
             if not self._admit():
                 phase.shed += 1
                 continue

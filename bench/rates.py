@@ -40,23 +40,57 @@ def poisson_offsets(rate: float, duration_s: float, seed: int) -> list[float]:
     return offsets
 
 
+# A level keeps up when it completes at least this share of the journeys it should have
+# (Poisson arrivals and spread journey times make a level that keeps up read 0.95-1.05).
+KEEPS_UP = 0.9
+MIN_WINDOW_S = 2.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    journey_s: float  # median time of the level's finished journeys, from their arrival
+    expected: int  # journeys that arrived one journey_s before the window
+    completed: int  # journeys (of any level) finished in the window
+    share: float  # completed / expected
+
+
+def completion(arrivals: Sequence[float], finished: Sequence[tuple[float, float]], *,
+               started: float, since: float, ended: float) -> Completion:
+    """Little's law over a level that began at `started`, judged from `since` to `ended`
+    (epoch seconds): a system that keeps up finishes, in a window, the journeys that arrived
+    one journey's time before it, as many as arrived; one that does not finishes fewer, and
+    its backlog grows by the difference. `arrivals`: the level's arrival times (shed ones
+    too); `finished`: (arrival, finish) of every journey finished so far. A window shorter
+    than MIN_WINDOW_S (journeys that take nearly the whole level) does not keep up."""
+    took = sorted(done - arrived for arrived, done in finished if arrived >= started)
+    if not took:
+        return Completion(0.0, len(arrivals), 0, 0.0)
+    journey = took[len(took) // 2]
+    low = max(since, started + journey)
+    if ended - low < MIN_WINDOW_S:
+        return Completion(round(journey, 3), len(arrivals), 0, 0.0)
+    expected = sum(1 for at in arrivals if low - journey <= at < ended - journey)
+    completed = sum(1 for _, done in finished if low <= done < ended)
+    share = completed / expected if expected else 1.0
+    return Completion(round(journey, 3), expected, completed, round(share, 3))
+
+
 @dataclass(frozen=True)
 class Flatness:
     lag_slope: float  # events per second the consumers fall behind by
-    in_flight_slope: float  # journeys per second piling up on the client side
+    completion: Completion
     flat: bool
 
 
-def flatness(lag: Sequence[tuple[float, float]], in_flight: Sequence[tuple[float, float]], *,
-             events_per_s: float, journeys_per_s: float) -> Flatness:
-    """Lag is flat when the consumers' lag grows by less than a tenth of the event rate, and
-    the journeys in progress do not pile up either (that catches a bottleneck in front of the
-    broker, e.g. HTTP, which keeps consumer lag flat by starving it; its tolerance is wider,
-    as Poisson arrivals make the count of clients in flight noisy at low rates)."""
-    lag_slope, flight_slope = slope(lag), slope(in_flight)
-    flat = (lag_slope <= max(3.0, 0.1 * events_per_s)
-            and flight_slope <= max(1.0, 0.25 * journeys_per_s))
-    return Flatness(round(lag_slope, 3), round(flight_slope, 3), flat)
+def flatness(lag: Sequence[tuple[float, float]], done: Completion, *,
+             events_per_s: float) -> Flatness:
+    """Sustainable when the journeys keep up (`completion`: what the clients see, HTTP and
+    the path they wait on) and the consumers' lag grows by less than a tenth of the event
+    rate (the consumers no journey waits for: the journey read model, interop,
+    notification)."""
+    lag_slope = slope(lag)
+    flat = lag_slope <= max(3.0, 0.1 * events_per_s) and done.share >= KEEPS_UP
+    return Flatness(round(lag_slope, 3), done, flat)
 
 
 def max_sustainable(levels: Sequence[tuple[float, bool]]) -> float | None:

@@ -138,7 +138,7 @@ def measure(session: Session, options: Options, timer: PhaseTimer) -> dict[str, 
               + ", ".join(f"{rate:.2f}" for rate in rates))
     with timer.phase("ramp"):
         phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
-                              options.seed)
+                              options.seed, say=timer.say)
     best = phases["ramp"]["max_journeys_per_s"] or rates[0] / 2
     timer.say(f"ramp: sustains {best:.2f} journeys/s")
     with timer.phase("baselines"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -12,9 +13,9 @@ from typing import Any
 from bench import analysis
 from bench.journeys import JourneyRecord
 from bench.lag import LagSampler, Samples
-from bench.load import OpenLoop, Phase, journey_s
+from bench.load import OpenLoop, Phase, finished, journey_s
 from bench.monitor import Monitor, foreign_load, machine_busy_s, per_thousand_events
-from bench.rates import flatness, max_sustainable
+from bench.rates import Completion, completion, flatness, max_sustainable
 from bench.stats import per_second
 from bench.stores import Stores
 from bench.tap import Tap
@@ -33,12 +34,12 @@ class Bench:
     drain_s: float
 
     def sampler(self) -> LagSampler:
-        return LagSampler(self.bootstrap, self.tap, lambda: self.loop.in_flight).start()
+        return LagSampler(self.bootstrap, self.tap).start()
 
     def drain(self) -> bool:
         """Wait until the bus is quiet and every consumer group has caught up."""
         quiet = self.tap.quiet_for(1.5, self.drain_s)
-        probe = LagSampler(self.bootstrap, self.tap, lambda: 0)
+        probe = LagSampler(self.bootstrap, self.tap)
         return quiet and asyncio.run(probe.caught_up(self.drain_s))
 
 
@@ -65,15 +66,15 @@ def probe(bench: Bench, clients: int, seconds: float) -> dict[str, Any]:
     return {"clients": clients, "seconds": seconds, "journeys_per_s": round(rate, 3)}
 
 
-def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed: int
-         ) -> dict[str, Any]:
-    """Rising open-loop levels until one is not flat. A level is judged after it settles: at
-    least `settle_s`, and at least as long as the last level's journeys took (their 90th
-    percentile), for when the rate steps up the journeys in flight rise to their new level
-    (rate × a journey's duration, Little's law) over one journey's duration; judged sooner,
-    that rise reads as journeys piling up. Each level is judged over `level_s - settle_s`; one
-    that is not flat runs once more before the ramp stops (the lag signal is committed offsets,
-    which move in half-second steps: one noisy window must not end the ramp)."""
+def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed: int,
+         say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Rising open-loop levels until one is not sustainable. A level is judged after it
+    settles: at least `settle_s`, and at least as long as the last level's journeys took
+    (their 90th percentile), for when the rate steps up the journeys in flight rise to their
+    new level (rate x a journey's duration, Little's law) over one journey's duration. Each
+    level is judged over `level_s - settle_s`: the journeys it completes against those that
+    arrived a journey's time earlier, and the consumers' lag (`rates.flatness`). One that is
+    not sustainable runs once more before the ramp stops (one noisy window must not end it)."""
     sampler, levels = bench.sampler(), list[dict[str, Any]]()
     phases: list[Phase] = []
 
@@ -82,11 +83,15 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
         phase = bench.loop.arrive(rate, settle + level_s - settle_s, seed + len(phases))
         phases.append(phase)
         since = phase.started + settle
-        shape = flatness(sampler.samples.total_lag(since), sampler.samples.flight(since),
-                         events_per_s=rate * bench.events_per_journey, journeys_per_s=rate)
+        shape = flatness(sampler.samples.total_lag(since), _completion(phase, phases, since),
+                         events_per_s=rate * bench.events_per_journey)
         levels.append({"journeys_per_s": rate, "settle_s": round(settle, 2),
-                       "lag_slope": shape.lag_slope, "in_flight_slope": shape.in_flight_slope,
+                       "lag_slope": shape.lag_slope, **_completed(shape.completion),
                        "flat": shape.flat, "shed": phase.shed})
+        done = shape.completion
+        say(f"level {rate:.2f} journeys/s: {done.completed} of {done.expected} journeys "
+            f"completed ({done.share:.2f}), lag slope {shape.lag_slope:+.1f} events/s: "
+            + ("sustained" if shape.flat else "not sustained"))
         return shape.flat
 
     for rate in rates:
@@ -154,10 +159,20 @@ def throughput(bench: Bench, phase: Phase, journeys: list[JourneyRecord],
 
 def lag_shape(samples: Samples, phase: Phase, bench: Bench, rate: float) -> dict[str, Any]:
     since = phase.started + bench.warmup_s
-    shape = flatness(samples.total_lag(since), samples.flight(since),
-                     events_per_s=rate * bench.events_per_journey, journeys_per_s=rate)
+    shape = flatness(samples.total_lag(since), _completion(phase, [phase], since),
+                     events_per_s=rate * bench.events_per_journey)
     lags = [sum(lag.values()) for lag in samples.lag]
     return {"flat": shape.flat, "slope_events_per_s": shape.lag_slope,
-            "in_flight_slope": shape.in_flight_slope, "max": max(lags, default=0),
+            **_completed(shape.completion), "max": max(lags, default=0),
             "max_by_group": {g: max((lag[g] for lag in samples.lag), default=0)
                              for g in (samples.lag[0] if samples.lag else {})}}
+
+
+def _completion(phase: Phase, phases: list[Phase], since: float) -> Completion:
+    return completion(phase.arrivals, finished(phases), started=phase.started, since=since,
+                      ended=phase.ended)
+
+
+def _completed(done: Completion) -> dict[str, Any]:
+    return {"completed_share": done.share, "completed": done.completed,
+            "expected": done.expected, "journey_s": done.journey_s}

@@ -7,7 +7,10 @@ import pytest
 from bench.journeys import JourneyRecord
 from bench.load import Phase, journey_s
 from bench.rates import (
+    KEEPS_UP,
     LOAD_FRACTIONS,
+    Completion,
+    completion,
     flatness,
     max_sustainable,
     poisson_offsets,
@@ -68,11 +71,31 @@ def test_lag_that_keeps_growing_is_not_flat_and_lag_that_hovers_is() -> None:
     times = [i * 0.5 for i in range(20)]
     hovering = [(t, 5.0 + (i % 3)) for i, t in enumerate(times)]
     growing = [(t, 20.0 * t) for t in times]
-    steady_clients = [(t, 8.0) for t in times]
-    piling_up = [(t, 8.0 + 2 * t) for t in times]
-    assert flatness(hovering, steady_clients, events_per_s=100, journeys_per_s=4).flat
-    assert not flatness(growing, steady_clients, events_per_s=100, journeys_per_s=4).flat
-    assert not flatness(hovering, piling_up, events_per_s=100, journeys_per_s=4).flat
+    keeping_up, falling_behind = Completion(2.0, 40, 39, 0.975), Completion(2.0, 40, 30, 0.75)
+    assert flatness(hovering, keeping_up, events_per_s=100).flat
+    assert not flatness(growing, keeping_up, events_per_s=100).flat
+    assert not flatness(hovering, falling_behind, events_per_s=100).flat
+
+
+def test_a_level_keeps_up_when_it_completes_the_journeys_that_arrived_a_journey_earlier(
+) -> None:
+    arrivals = [100.0 + i * 0.25 for i in range(40)]  # 4 journeys/s for 10 s
+    in_time = [(at, at + 2.0) for at in arrivals if at + 2.0 < 110.0]
+    earlier_level = [(95.0, 104.0)]  # a journey of the level before, finished in the window
+    done = completion(arrivals, in_time + earlier_level, started=100.0, since=104.0,
+                      ended=110.0)
+    assert done.journey_s == 2.0
+    assert (done.expected, done.completed) == (24, 25) and done.share >= KEEPS_UP
+    # Falling behind: each journey waits for the one before it, half a second each.
+    queued = [(at, 100.0 + 2.0 + 0.5 * i) for i, at in enumerate(arrivals)]
+    behind = completion(arrivals, [(a, d) for a, d in queued if d < 110.0], started=100.0,
+                        since=104.0, ended=110.0)
+    assert behind.share < KEEPS_UP
+    # Journeys that take nearly the whole level leave no window to judge.
+    slow = completion(arrivals, [(at, at + 9.0) for at in arrivals[:2]], started=100.0,
+                      since=104.0, ended=110.0)
+    assert slow.share == 0.0
+    assert completion(arrivals, [], started=100.0, since=104.0, ended=110.0).share == 0.0
 
 
 def test_profile_stacks_are_charged_to_the_nearest_library_and_project_functions() -> None:
