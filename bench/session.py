@@ -115,7 +115,7 @@ def _clients(platform: Platform, broker: RunningBroker
     found = broker.info.get("abilities")
     waits = BrokerAbilities(**found) if found else BrokerAbilities()
     tap = Tap(platform.bootstrap, fetch_max_wait_ms=waits.fetch_waits(
-        fetch_max_wait_ms=None, batch_timeout_ms=None).fetch_max_wait_ms).start()
+        fetch_max_wait_ms=None, poll_ms=None).fetch_max_wait_ms).start()
     monitor = Monitor(pids(platform, broker), alone=("driver",)).start()
     stores = Stores(platform.database_urls)
     try:

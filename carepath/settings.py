@@ -43,9 +43,9 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1)
     # Replicas of each topic Carepath creates itself (3 on a production cluster).
     topic_replication_factor: int = Field(default=1, ge=1)
-    # How long a consumer's fetch waits at the log end, and its poll for a batch (FastStream
-    # sleeps as long again after an empty poll). Unset: what the broker suits, found at start
-    # (carepath/messaging/abilities.py) — long fetches where the broker wakes them, 10 ms where not.
+    # How long a consumer's fetch waits at the log end. Unset: what the broker suits, found at
+    # start (carepath/messaging/abilities.py): long where the broker wakes fetches, 10 ms where
+    # not. And how long its poll waits for records (it returns as soon as they come): 500 ms.
     fetch_max_wait_ms: int | None = Field(default=None, ge=1)
     consume_batch_timeout_ms: int | None = Field(default=None, ge=1)
     # Events a consumer applies in one transaction (and one offset commit) when it has a

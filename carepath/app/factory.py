@@ -1,4 +1,5 @@
-"""The one app factory every service uses: FastAPI for HTTP, FastStream for Kafka consumption,
+"""The one app factory every service uses: FastAPI for HTTP, FastStream's Kafka subscriber for
+consumption (its batches carried by carepath/messaging/consumer.py's loop),
 the outbox relay, health, metrics and tracing — wired the same way for all seven services
 (the spec and runtime: carepath/app/spec.py; the shared HTTP surface: carepath/http/common.py)."""
 
@@ -12,10 +13,10 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from fastapi import Depends, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from carepath.app.spec import Runtime, ServiceSpec
 from carepath.http.access import ACCESS, AccessGuard, Rule, authorize
@@ -27,7 +28,7 @@ from carepath.http.limits import BodySizeLimit
 from carepath.http.validation import StrictJson
 from carepath.messaging.abilities import BrokerAbilities, probe_abilities
 from carepath.messaging.commits import OffsetCommits
-from carepath.messaging.consumer import EventProcessor
+from carepath.messaging.consumer import ConsumeLoop, EventProcessor
 from carepath.messaging.kafka import ensure_topics, new_producer
 from carepath.messaging.lag import ConsumerLag
 from carepath.messaging.relay import OutboxRelay, OutboxStore, RelayLease
@@ -128,8 +129,9 @@ async def _start(runtime: Runtime[Any]) -> None:
     for worker in spec.workers:
         runtime.tasks.append(asyncio.create_task(worker(runtime), name=worker.__name__))
     if spec.handlers.topics():
-        runtime.broker = _subscribe(runtime, abilities)
+        runtime.broker, runtime.consuming = _subscribe(runtime, abilities)
         await runtime.broker.start()
+        runtime.consuming.start()
     log.info("service started", extra={"event_type": spec.name})
 
 
@@ -146,10 +148,11 @@ async def _ensure_schema(runtime: Runtime[Any]) -> None:
         raise
 
 
-def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities) -> KafkaBroker:
+def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities
+               ) -> tuple[KafkaBroker, ConsumeLoop]:
     spec, settings = runtime.spec, runtime.settings
     waits = abilities.fetch_waits(fetch_max_wait_ms=settings.fetch_max_wait_ms,
-                                  batch_timeout_ms=settings.consume_batch_timeout_ms)
+                                  poll_ms=settings.consume_batch_timeout_ms)
     assert runtime.producer is not None
     processor = EventProcessor(
         service=spec.name,
@@ -163,14 +166,12 @@ def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities) -> KafkaBroker
     )
     # A list: FastStream takes a comma-separated string for one host.
     broker = KafkaBroker(settings.bootstrap.split(","), logger=None)
+    # No handler: FastStream runs the consumer (MANUAL: no auto-commit), ConsumeLoop its batches.
     subscriber = broker.subscriber(
         *spec.handlers.topics(),
         group_id=f"carepath.{spec.name}",
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
-        batch=True,
-        max_records=settings.consume_batch_max,
-        batch_timeout_ms=waits.batch_timeout_ms,
         fetch_max_wait_ms=waits.fetch_max_wait_ms,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 4, 100),
@@ -181,19 +182,19 @@ def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities) -> KafkaBroker
     commits = runtime.commits = OffsetCommits(lambda: subscriber.consumer)
     runtime.tasks.append(asyncio.create_task(commits.run(), name="offset-commits"))
 
-    @subscriber
-    async def on_batch(message: KafkaMessage) -> None:
-        records = message.raw_message
-        await processor.process_batch(records)
-        last = list({(r.topic, r.partition): r for r in records}.values())
+    def processed(last: list[ConsumerRecord[bytes, bytes]]) -> None:
         commits.processed(last)  # committed in the background (commits.py)
         for record in last:
             lag.processed(record)
 
-    return broker
+    return broker, ConsumeLoop(lambda: subscriber.consumer, processor,
+                               max_records=settings.consume_batch_max,
+                               poll_ms=waits.poll_ms, processed=processed)
 
 
 async def _stop(runtime: Runtime[Any]) -> None:
+    if runtime.consuming is not None:
+        await runtime.consuming.stop()
     if runtime.commits is not None:
         await runtime.commits.flush()
     if runtime.broker is not None:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from carepath.http.access import Rule
 from carepath.messaging.commits import OffsetCommits
-from carepath.messaging.consumer import EventHandlers, Incoming
+from carepath.messaging.consumer import ConsumeLoop, EventHandlers, Incoming
 from carepath.messaging.relay import OutboxRelay
 from carepath.observability.client_trace import SubjectOf
 from carepath.observability.telemetry import Metrics
@@ -82,6 +82,7 @@ class Runtime(Generic[DepsT]):
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
     commits: OffsetCommits | None = None
+    consuming: ConsumeLoop | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 

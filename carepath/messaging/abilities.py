@@ -34,15 +34,14 @@ LATEST = -1  # ListOffsets: the log end
 # p50 ≈ 5 ms a hop). A woken fetch may wait long at no cost in latency (Kafka's default 500 ms).
 UNWOKEN_FETCH_WAIT_MS = 10
 WOKEN_FETCH_WAIT_MS = 500
-# FastStream's batch subscriber sleeps as long as its poll waited after an empty poll: a record
-# arriving then waits up to this long (a quarter of it on average). Its cost idle: ~25 polls/s.
-WOKEN_BATCH_TIMEOUT_MS = 20
-
+# How long a consumer's poll waits for records before it polls again: it returns as soon as
+# records come, so this only sets how often an idle consumer wakes (carepath/messaging/consumer.py).
+IDLE_POLL_MS = 500
 
 @dataclass(frozen=True)
 class FetchWaits:
     fetch_max_wait_ms: int
-    batch_timeout_ms: int
+    poll_ms: int
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,11 @@ class BrokerAbilities:
     wakes_fetches: bool = False
 
     def fetch_waits(self, *, fetch_max_wait_ms: int | None,
-                    batch_timeout_ms: int | None) -> FetchWaits:
+                    poll_ms: int | None) -> FetchWaits:
         """The consumer's waits: an operator's setting wins, else what this broker suits."""
-        if self.wakes_fetches:
-            return FetchWaits(fetch_max_wait_ms or WOKEN_FETCH_WAIT_MS,
-                              batch_timeout_ms or WOKEN_BATCH_TIMEOUT_MS)
-        fetch_wait = fetch_max_wait_ms or UNWOKEN_FETCH_WAIT_MS
-        return FetchWaits(fetch_wait, batch_timeout_ms or fetch_wait)
+        fetch_wait = fetch_max_wait_ms or (WOKEN_FETCH_WAIT_MS if self.wakes_fetches
+                                           else UNWOKEN_FETCH_WAIT_MS)
+        return FetchWaits(fetch_wait, poll_ms or IDLE_POLL_MS)
 
 
 async def probe_abilities(bootstrap: str, *, wait_ms: int = 400,

@@ -1,5 +1,6 @@
-"""Event consumption: decode, dedupe through the inbox, retry transient failures with bounded
-backoff, dead-letter permanent ones, and commit the offset only after the DB transaction."""
+"""Event consumption: fetch batches, decode, dedupe through the inbox, retry transient failures
+with bounded backoff, dead-letter permanent ones, and commit the offset only after the DB
+transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import ConsumerStoppedError, KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
@@ -251,6 +253,79 @@ class EventProcessor:
         self.metrics.consumed.labels(self.service, _type_of(record), "dead_lettered").inc()
         log.warning("dead-lettered %s:%d@%d: %s", record.topic, record.partition, record.offset,
                     type(error).__name__)
+
+
+class ConsumeLoop:
+    """A service's consumer loop: each fetched batch straight from the consumer (which FastStream's
+    subscriber creates and runs: group, subscription, start and stop) to the processor. Before,
+    FastStream's batch handler carried each batch: its dispatch (dependency injection, context,
+    a decoded copy of every record) was 5-11% of a consuming service's CPU, and its loop slept
+    as long as an empty poll had waited, a delay for the next record. Here a poll waits up to
+    `poll_ms` and returns as soon as records come.
+
+    A batch whose processing fails outside its events' own retries (never expected: the
+    processor retries, or dead-letters, each event) is fetched again after a backoff, from its
+    first record: skipped, a later batch's offset commit would pass over it."""
+
+    def __init__(self, consumer: Callable[[], AIOKafkaConsumer | None],
+                 processor: EventProcessor, *, max_records: int, poll_ms: int,
+                 processed: Callable[[list[ConsumerRecord[bytes, bytes]]], None]) -> None:
+        self.consumer = consumer
+        self.processor = processor
+        self.max_records = max_records
+        self.poll_ms = poll_ms
+        self.processed = processed
+        self._stopping = False
+        self._polling = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="consume")
+
+    async def run(self) -> None:
+        backoff = Backoff(self.processor.max_backoff_s)
+        while not self._stopping and (consumer := self.consumer()) is not None:
+            try:
+                self._polling = True
+                fetched = await consumer.getmany(timeout_ms=self.poll_ms,
+                                                 max_records=self.max_records)
+            except ConsumerStoppedError:
+                return
+            except KafkaError:
+                log.warning("fetch failed; polling again", exc_info=True)
+                await backoff.wait()
+                continue
+            finally:
+                self._polling = False
+            if not fetched:
+                continue
+            try:
+                await self.processor.process_batch(
+                    [record for records in fetched.values() for record in records])
+            except Exception:
+                log.exception("a batch failed outside its events' retries; fetching it again")
+                _rewind(consumer, fetched)
+                await backoff.wait()
+                continue
+            backoff.reset()
+            self.processed([records[-1] for records in fetched.values()])
+
+    async def stop(self) -> None:
+        """Stop after the batch in hand (a poll in progress is cancelled)."""
+        self._stopping = True
+        if self._task is None:
+            return
+        if self._polling:
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _rewind(consumer: AIOKafkaConsumer,
+            fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+    assigned = consumer.assignment()
+    for tp, records in fetched.items():
+        if tp in assigned:
+            consumer.seek(tp, records[0].offset)
 
 
 def clients_of(events: Sequence[Incoming]) -> list[str]:

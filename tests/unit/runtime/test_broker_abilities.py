@@ -20,22 +20,22 @@ EMBEDDED = BrokerAbilities()
 PARTITION = TopicPartition("carepath.intake.v1", 0)
 
 
-def test_where_fetches_wake_they_wait_long_and_polls_stay_short() -> None:
-    assert KAFKA.fetch_waits(fetch_max_wait_ms=None, batch_timeout_ms=None) == FetchWaits(
-        fetch_max_wait_ms=500, batch_timeout_ms=20)
+def test_where_fetches_wake_they_wait_long() -> None:
+    assert KAFKA.fetch_waits(fetch_max_wait_ms=None, poll_ms=None) == FetchWaits(
+        fetch_max_wait_ms=500, poll_ms=500)
 
 
-def test_where_fetches_are_not_woken_both_waits_stay_at_ten_ms() -> None:
-    assert EMBEDDED.fetch_waits(fetch_max_wait_ms=None, batch_timeout_ms=None) == FetchWaits(
-        fetch_max_wait_ms=10, batch_timeout_ms=10)
+def test_where_fetches_are_not_woken_they_wait_ten_ms_and_polls_still_wait_long() -> None:
+    assert EMBEDDED.fetch_waits(fetch_max_wait_ms=None, poll_ms=None) == FetchWaits(
+        fetch_max_wait_ms=10, poll_ms=500)
 
 
 def test_an_operators_waits_win_on_any_broker() -> None:
     for abilities in (KAFKA, EMBEDDED):
-        assert abilities.fetch_waits(fetch_max_wait_ms=50, batch_timeout_ms=5) == FetchWaits(
-            fetch_max_wait_ms=50, batch_timeout_ms=5)
-    assert EMBEDDED.fetch_waits(fetch_max_wait_ms=50, batch_timeout_ms=None) == FetchWaits(
-        fetch_max_wait_ms=50, batch_timeout_ms=50)
+        assert abilities.fetch_waits(fetch_max_wait_ms=50, poll_ms=5) == FetchWaits(
+            fetch_max_wait_ms=50, poll_ms=5)
+    assert EMBEDDED.fetch_waits(fetch_max_wait_ms=50, poll_ms=None) == FetchWaits(
+        fetch_max_wait_ms=50, poll_ms=500)
 
 
 class FakeConsumer:

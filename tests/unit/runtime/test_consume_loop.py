@@ -1,0 +1,134 @@
+"""The consumer loop (carepath/messaging/consumer.py `ConsumeLoop`): each fetched batch goes to
+the processor whole, in partition order; its last positions are reported only once it was
+applied; a batch that fails is fetched again from its first record, never skipped; a stop
+waits for the batch in hand and cancels a poll."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import ConsumerStoppedError
+
+from carepath.messaging.consumer import ConsumeLoop
+
+A, B = TopicPartition("t", 0), TopicPartition("t", 1)
+
+
+def record(tp: TopicPartition, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(topic=tp.topic, partition=tp.partition, offset=offset, timestamp=0,
+                          timestamp_type=0, key=None, value=b"", checksum=None,
+                          serialized_key_size=0, serialized_value_size=0, headers=())
+
+
+class Consumer:
+    """Serves its log from each partition's position; a poll past the end waits, as a real
+    one does, until it is cancelled or stopped."""
+
+    def __init__(self, log: dict[TopicPartition, list[int]]) -> None:
+        self.log = log
+        self.position = dict.fromkeys(log, 0)
+        self.seeks: list[tuple[TopicPartition, int]] = []
+        self.polls = 0
+        self.stopped = False
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.log)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+        self.position[tp] = self.log[tp].index(offset)
+
+    async def getmany(self, *, timeout_ms: int, max_records: int
+                      ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        self.polls += 1
+        if self.stopped:
+            raise ConsumerStoppedError()
+        fetched, room = {}, max_records  # at most max_records in all
+        for tp, offsets in self.log.items():
+            if taken := offsets[self.position[tp]:self.position[tp] + room]:
+                fetched[tp] = [record(tp, offset) for offset in taken]
+                self.position[tp] += len(taken)
+                room -= len(taken)
+        if not fetched:
+            await asyncio.sleep(3600)  # an idle poll, until cancelled
+        return fetched
+
+
+class Processor:
+    max_backoff_s = 0.01
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.batches: list[list[tuple[int, int]]] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        self.started.set()
+        await self.release.wait()
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("database away")
+        self.batches.append([(r.partition, r.offset) for r in records])
+
+
+def loop_of(consumer: Consumer, processor: Processor,
+            reported: list[list[tuple[int, int]]]) -> ConsumeLoop:
+    found: Any = consumer
+    return ConsumeLoop(lambda: found, processor, max_records=2, poll_ms=500,  # type: ignore[arg-type]
+                       processed=lambda last: reported.append(
+                           [(r.partition, r.offset) for r in last]))
+
+
+async def test_batches_go_whole_to_the_processor_and_their_last_positions_are_reported(
+) -> None:
+    consumer, processor, reported = Consumer({A: [0, 1, 2], B: [5, 6]}), Processor(), []
+    loop = loop_of(consumer, processor, reported)
+    loop.start()
+    while len(processor.batches) < 3:
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    assert processor.batches == [[(0, 0), (0, 1)], [(0, 2), (1, 5)], [(1, 6)]]
+    assert reported == [[(0, 1)], [(0, 2), (1, 5)], [(1, 6)]]
+
+
+async def test_a_batch_that_fails_is_fetched_again_from_its_first_record() -> None:
+    consumer, processor, reported = Consumer({A: [3, 4, 7]}), Processor(failures=1), []
+    loop = loop_of(consumer, processor, reported)
+    loop.start()
+    while len(processor.batches) < 2:
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    assert consumer.seeks == [(A, 3)]
+    assert processor.batches == [[(0, 3), (0, 4)], [(0, 7)]]
+    assert reported == [[(0, 4)], [(0, 7)]]  # nothing reported for the failed try
+
+
+async def test_a_stop_lets_the_batch_in_hand_finish_and_cancels_an_idle_poll() -> None:
+    consumer, processor, reported = Consumer({A: [0]}), Processor(), []
+    processor.release.clear()
+    loop = loop_of(consumer, processor, reported)
+    loop.start()
+    await processor.started.wait()
+    stopping = asyncio.create_task(loop.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # the batch in hand is still being applied
+    processor.release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert reported == [[(0, 0)]]
+
+    idle = loop_of(Consumer({A: []}), Processor(), [])
+    idle.start()
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(idle.stop(), 5)  # the poll waiting for records is cancelled
+
+
+async def test_a_stopped_consumer_ends_the_loop() -> None:
+    consumer = Consumer({A: [0]})
+    consumer.stopped = True
+    loop = loop_of(consumer, Processor(), [])
+    await asyncio.wait_for(loop.run(), 5)
+    assert consumer.polls == 1
