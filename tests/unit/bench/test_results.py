@@ -19,6 +19,7 @@ def step(load: float) -> dict[str, Any]:
     return {
         "load": load, "offered_journeys_per_s": 4 * load, "events_per_s": 96 * load,
         "journeys_per_min": 240 * load,
+        "lag": {"completed_share": 0.97},
         "latency_ms": {"journey_event": latency(30, 90), "journey_transition": latency(60, 150),
                        "first_notification": latency(250, 400)},
         "integrity": {"lost": 0, "duplicated": 0, "out_of_order": 0, "detail": {}},
@@ -84,7 +85,7 @@ def test_the_pipeline_is_also_judged_against_b2_and_by_its_cpu_per_event() -> No
     assert report["summary"]["throughput_ratio_to_b2"] == pytest.approx(0.2)  # 96 / 480
     assert report["summary"]["cpu_ms_per_pipeline_event"] == 5.0  # services only, not broker
     text = table.render(report)
-    assert "| B2 B1 + durable writes in plain SQL | – | 480 | – | 15 / 28 / 40 (1 hop) |" in text
+    assert "| B2 B1 + durable writes in plain SQL | – | 480 | – | – | 15 / 28 / 40 (1 hop) |" in text
 
 
 def test_a_report_without_its_baselines_is_refused(tmp_path: Path) -> None:
@@ -98,6 +99,7 @@ def test_the_table_has_a_row_per_load_step_and_per_baseline() -> None:
     text = table.render(results.finish(sample_report()))
     for row in ("| 25% |", "| 50% |", "| 80% |", "| 100% |", "| B0 raw", "| B1 raw", "| B2 B1"):
         assert row in text
+    assert "| 100% | 4.00 | 96.0 | 240.0 | 0.97 |" in text
     assert "| journey | 5.00 | 5.00 | 70 |" in text
     assert "| throughput | >= 920 events/s | 96.0 | **no** |" in text
 
