@@ -32,6 +32,10 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path]:
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for every service, e.g. "
                              "CAREPATH_RELAY_IDLE_POLL_S=0.05 (repeatable)")
+    parser.add_argument("--max-rate", type=float, metavar="JOURNEYS_PER_S",
+                        help="measure the steps at fractions of this rate, without probe or "
+                             "ramp (to compare commits at the same rates; results go to a "
+                             "temporary directory, and the README's tables refuse them)")
     parser.add_argument("--results-dir", type=Path)
     args = parser.parse_args(argv)
     options = defaults.shortened() if args.quick else defaults
@@ -41,8 +45,11 @@ def parse(argv: list[str]) -> tuple[Options, list[str], Path]:
         if value is not None:
             setattr(options, name, value)
     options.service_env = dict(item.split("=", 1) for item in args.service_env)
-    directory = args.results_dir or (Path(tempfile.gettempdir()) / "carepath-bench-quick"
-                                     if args.quick else results.RESULTS_DIR)
+    options.max_rate = args.max_rate
+    directory = args.results_dir or (
+        Path(tempfile.gettempdir()) / "carepath-bench-quick" if args.quick
+        else Path(tempfile.gettempdir()) / "carepath-bench-given-rate" if args.max_rate
+        else results.RESULTS_DIR)
     return options, brokers.expand(args.broker), directory
 
 

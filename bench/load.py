@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -31,10 +30,9 @@ def journey_s(phase: Phase) -> float:
     return took[int(0.9 * (len(took) - 1))] if took else 0.0
 
 
-def finished(phases: Iterable[Phase]) -> list[tuple[float, float]]:
-    """(arrival, finish) of every journey of `phases` finished so far."""
-    return [(record.scheduled_at, record.finished_at) for phase in phases
-            for future in phase.futures
+def finished(phase: Phase) -> list[tuple[float, float]]:
+    """(arrival, finish) of every journey of `phase` finished so far."""
+    return [(record.scheduled_at, record.finished_at) for future in phase.futures
             if future.done() and future.exception() is None
             and (record := future.result()).finished_at is not None]
 

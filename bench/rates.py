@@ -60,9 +60,11 @@ def completion(arrivals: Sequence[float], finished: Sequence[tuple[float, float]
     (epoch seconds): a system that keeps up finishes, in a window, the journeys that arrived
     one journey's time before it, as many as arrived; one that does not finishes fewer, and
     its backlog grows by the difference. `arrivals`: the level's arrival times (shed ones
-    too); `finished`: (arrival, finish) of every journey finished so far. A window shorter
-    than MIN_WINDOW_S (journeys that take nearly the whole level) does not keep up."""
-    took = sorted(done - arrived for arrived, done in finished if arrived >= started)
+    too); `finished`: (arrival, finish) of the level's journeys finished so far (not an
+    earlier level's: a backlog from before finishing now would pass for this level's work).
+    A window shorter than MIN_WINDOW_S (journeys that take nearly the whole level) does not
+    keep up."""
+    took = sorted(done - arrived for arrived, done in finished)
     if not took:
         return Completion(0.0, len(arrivals), 0, 0.0)
     journey = took[len(took) // 2]

@@ -88,6 +88,8 @@ def section(files: list[tuple[dict[str, Any], Path]]) -> str:
             raise SystemExit(f"{path} is not a results file of schema {results.FILE_SCHEMA}")
         if data.get("quick"):
             raise SystemExit(f"{path} is a --quick smoke run: its figures mean nothing")
+        if any(run["options"].get("max_rate") for run in data["runs"]):
+            raise SystemExit(f"{path} ran at a given --max-rate: it found no maximum")
         machine = data["runs"][0]["environment"]["machine"]
         lines.append(f"- `bench/results/{path.name}`: commit {(data['git']['commit'] or '?')[:10]}"
                      f", {machine['logical_cpus']} shared cores, "

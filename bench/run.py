@@ -48,6 +48,9 @@ class Options:
     seed: int = 42
     service_env: dict[str, str] = field(default_factory=dict)
     quick: bool = False
+    # Measure the steps at fractions of this rate, without probe or ramp: for comparing two
+    # commits at the same rates (A/B). Its maximum is given, not found: no throughput figure.
+    max_rate: float | None = None
 
     def shortened(self) -> Options:
         """`--quick`: every phase, a few seconds each — a smoke test of the bench itself, whose
@@ -131,16 +134,22 @@ def measure(session: Session, options: Options, timer: PhaseTimer) -> dict[str, 
                   events_per_journey=per_journey, step_s=options.step_s,
                   warmup_s=options.warmup_s, drain_s=options.drain_s)
     phases: dict[str, Any] = {"warm_up": {"events_per_journey": per_journey}}
-    with timer.phase("probe"):
-        phases["probe"] = probe(bench, options.probe_clients, options.probe_s)
-    rates = ramp_rates(phases["probe"]["journeys_per_s"], options.ramp_fractions)
-    timer.say(f"probe: {phases['probe']['journeys_per_s']:.2f} journeys/s; ramp over "
-              + ", ".join(f"{rate:.2f}" for rate in rates))
-    with timer.phase("ramp"):
-        phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
-                              options.seed, say=timer.say)
-    best = phases["ramp"]["max_journeys_per_s"] or rates[0] / 2
-    timer.say(f"ramp: sustains {best:.2f} journeys/s")
+    if options.max_rate is not None:
+        best = options.max_rate
+        phases["ramp"] = {"given": True, "max_journeys_per_s": best,
+                          "max_events_per_s": round(best * per_journey, 1), "levels": []}
+        timer.say(f"steps at fractions of the given {best:.2f} journeys/s (no probe, no ramp)")
+    else:
+        with timer.phase("probe"):
+            phases["probe"] = probe(bench, options.probe_clients, options.probe_s)
+        rates = ramp_rates(phases["probe"]["journeys_per_s"], options.ramp_fractions)
+        timer.say(f"probe: {phases['probe']['journeys_per_s']:.2f} journeys/s; ramp over "
+                  + ", ".join(f"{rate:.2f}" for rate in rates))
+        with timer.phase("ramp"):
+            phases["ramp"] = ramp(bench, rates, options.ramp_level_s, options.ramp_settle_s,
+                                  options.seed, say=timer.say)
+        best = phases["ramp"]["max_journeys_per_s"] or rates[0] / 2
+        timer.say(f"ramp: sustains {best:.2f} journeys/s")
     with timer.phase("baselines"):
         phases["baselines"] = _baselines(session, options, best * 0.5 * per_journey)
         session.warm_up()  # the groups rejoin after the pause

@@ -83,7 +83,7 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
         phase = bench.loop.arrive(rate, settle + level_s - settle_s, seed + len(phases))
         phases.append(phase)
         since = phase.started + settle
-        shape = flatness(sampler.samples.total_lag(since), _completion(phase, phases, since),
+        shape = flatness(sampler.samples.total_lag(since), _completion(phase, since),
                          events_per_s=rate * bench.events_per_journey)
         levels.append({"journeys_per_s": rate, "settle_s": round(settle, 2),
                        "lag_slope": shape.lag_slope, **_completed(shape.completion),
@@ -159,7 +159,7 @@ def throughput(bench: Bench, phase: Phase, journeys: list[JourneyRecord],
 
 def lag_shape(samples: Samples, phase: Phase, bench: Bench, rate: float) -> dict[str, Any]:
     since = phase.started + bench.warmup_s
-    shape = flatness(samples.total_lag(since), _completion(phase, [phase], since),
+    shape = flatness(samples.total_lag(since), _completion(phase, since),
                      events_per_s=rate * bench.events_per_journey)
     lags = [sum(lag.values()) for lag in samples.lag]
     return {"flat": shape.flat, "slope_events_per_s": shape.lag_slope,
@@ -168,8 +168,8 @@ def lag_shape(samples: Samples, phase: Phase, bench: Bench, rate: float) -> dict
                              for g in (samples.lag[0] if samples.lag else {})}}
 
 
-def _completion(phase: Phase, phases: list[Phase], since: float) -> Completion:
-    return completion(phase.arrivals, finished(phases), started=phase.started, since=since,
+def _completion(phase: Phase, since: float) -> Completion:
+    return completion(phase.arrivals, finished(phase), started=phase.started, since=since,
                       ended=phase.ended)
 
 

@@ -85,7 +85,8 @@ def test_the_pipeline_is_also_judged_against_b2_and_by_its_cpu_per_event() -> No
     assert report["summary"]["throughput_ratio_to_b2"] == pytest.approx(0.2)  # 96 / 480
     assert report["summary"]["cpu_ms_per_pipeline_event"] == 5.0  # services only, not broker
     text = table.render(report)
-    assert "| B2 B1 + durable writes in plain SQL | – | 480 | – | – | 15 / 28 / 40 (1 hop) |" in text
+    assert ("| B2 B1 + durable writes in plain SQL | – | 480 | – | – | 15 / 28 / 40 (1 hop) |"
+            in text)
 
 
 def test_a_report_without_its_baselines_is_refused(tmp_path: Path) -> None:
@@ -147,7 +148,8 @@ def test_a_failed_broker_is_shown_and_the_other_brokers_run_kept() -> None:
     assert "## kafka: FAILED" in table.render_all(combined)
 
 
-def test_the_readme_tables_come_from_a_full_run_and_refuse_a_quick_one(tmp_path: Path) -> None:
+def test_the_readme_tables_come_from_a_full_run_and_refuse_a_quick_or_given_rate_one(
+        tmp_path: Path) -> None:
     path = results.write(both_brokers(), tmp_path)
     text = readme.section([(json.loads(path.read_text()), path)])
     assert "### Embedded broker: Tansu 0.6.0 (memory)" in text
@@ -156,3 +158,7 @@ def test_the_readme_tables_come_from_a_full_run_and_refuse_a_quick_one(tmp_path:
     assert "| journey rebuild by replay | ≥ 0.25 × raw consume | 6,000 vs 30,000 events/s" in text
     with pytest.raises(SystemExit, match="quick"):
         readme.section([(both_brokers(quick=True), path)])
+    given = both_brokers()
+    given["runs"][0]["options"]["max_rate"] = 8.0
+    with pytest.raises(SystemExit, match="max-rate"):
+        readme.section([(given, path)])
