@@ -50,7 +50,7 @@ MIN_WINDOW_S = 2.0
 class Completion:
     journey_s: float  # median time of the level's finished journeys, from their arrival
     expected: int  # journeys that arrived one journey_s before the window
-    completed: int  # journeys (of any level) finished in the window
+    completed: int  # the level's journeys finished in the window
     share: float  # completed / expected
 
 

@@ -38,6 +38,7 @@ WOKEN_FETCH_WAIT_MS = 500
 # records come, so this only sets how often an idle consumer wakes (carepath/messaging/consumer.py).
 IDLE_POLL_MS = 500
 
+
 @dataclass(frozen=True)
 class FetchWaits:
     fetch_max_wait_ms: int

@@ -12,14 +12,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError
 
 from carepath.messaging.consumer import ConsumeLoop
-
-A, B = TopicPartition("t", 0), TopicPartition("t", 1)
-
-
-def record(tp: TopicPartition, offset: int) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(topic=tp.topic, partition=tp.partition, offset=offset, timestamp=0,
-                          timestamp_type=0, key=None, value=b"", checksum=None,
-                          serialized_key_size=0, serialized_value_size=0, headers=())
+from tests.unit.runtime.test_offset_commits import A, B, record
 
 
 class Consumer:
