@@ -22,19 +22,17 @@ class Phase:
     shed: int = 0
 
 
-def journey_s(phase: Phase) -> float:
-    """How long the journeys of `phase` that have finished took, 90th percentile (0: none)."""
-    took = sorted(record.finished_at - record.started_at for future in phase.futures
-                  if future.done() and future.exception() is None
-                  and (record := future.result()).finished_at is not None)
-    return took[int(0.9 * (len(took) - 1))] if took else 0.0
-
-
-def finished(phase: Phase) -> list[tuple[float, float]]:
-    """(arrival, finish) of every journey of `phase` finished so far."""
-    return [(record.scheduled_at, record.finished_at) for future in phase.futures
+def finished(phase: Phase) -> list[tuple[JourneyRecord, float]]:
+    """The journeys of `phase` finished so far, each with its finish (epoch seconds)."""
+    return [(record, record.finished_at) for future in phase.futures
             if future.done() and future.exception() is None
             and (record := future.result()).finished_at is not None]
+
+
+def journey_s(phase: Phase) -> float:
+    """How long the journeys of `phase` that have finished took, 90th percentile (0: none)."""
+    took = sorted(done - record.started_at for record, done in finished(phase))
+    return took[int(0.9 * (len(took) - 1))] if took else 0.0
 
 
 class OpenLoop:

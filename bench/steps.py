@@ -169,8 +169,9 @@ def lag_shape(samples: Samples, phase: Phase, bench: Bench, rate: float) -> dict
 
 
 def _completion(phase: Phase, since: float) -> Completion:
-    return completion(phase.arrivals, finished(phase), started=phase.started, since=since,
-                      ended=phase.ended)
+    return completion(phase.arrivals,
+                      [(record.scheduled_at, done) for record, done in finished(phase)],
+                      started=phase.started, since=since, ended=phase.ended)
 
 
 def _completed(done: Completion) -> dict[str, Any]:
