@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Joining a group waits about this long on the embedded broker; Apache Kafka's default
     # group.min.session.timeout.ms is 6000, so lower values are for the embedded broker only.
     consumer_session_timeout_ms: int = Field(default=6000, ge=500)
+    # A consumer whose poll has not returned in this long waits for a group assignment that
+    # does not come, and is replaced (carepath/messaging/consumer.py ConsumeLoop). Unset: five
+    # session timeouts, and at least 30 s.
+    consumer_stuck_after_s: float | None = Field(default=None, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_poll_s: float = Field(default=0.2, gt=0)
     outbox_retention_days: int = Field(default=30, ge=1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from carepath.http.auth import Principal, mint_token
 from carepath.messaging.abilities import UNWOKEN_FETCH_WAIT_MS, WOKEN_FETCH_WAIT_MS
@@ -93,7 +94,8 @@ class EventTap:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._consume()), daemon=True)
+        self.errors: list[BaseException] = []  # what the consumer raised (a broker fault)
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> EventTap:
         self._thread.start()
@@ -104,6 +106,13 @@ class EventTap:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(10)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._consume())
+        except BaseException as exc:
+            self.errors.append(exc)
+            raise
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
@@ -118,7 +127,12 @@ class EventTap:
                 await asyncio.sleep(0.02)
             self._ready.set()
             while not self._stop.is_set():
-                batches = await consumer.getmany(timeout_ms=50)
+                try:
+                    batches = await consumer.getmany(timeout_ms=50)
+                except KafkaError as exc:  # the broker down or restarting (fault tests): poll on
+                    self.errors.append(exc)
+                    await asyncio.sleep(0.1)
+                    continue
                 for records in batches.values():
                     for record in records:
                         self._keep(record.value or b"", record.headers or ())
@@ -137,6 +151,9 @@ class EventTap:
             self.records.append((envelope, decoded))
 
     def collected(self, predicate: Predicate = lambda e: True) -> list[Envelope]:
+        if self._thread.ident is not None and not self._thread.is_alive() \
+                and not self._stop.is_set():
+            raise RuntimeError(f"the event tap stopped reading: {self.errors[-1:]}")
         with self._lock:
             return [envelope for envelope, _ in self.records if predicate(envelope)]
 

@@ -28,7 +28,7 @@ from carepath.http.limits import BodySizeLimit
 from carepath.http.validation import StrictJson
 from carepath.messaging.abilities import BrokerAbilities, probe_abilities
 from carepath.messaging.commits import OffsetCommits
-from carepath.messaging.consumer import ConsumeLoop, EventProcessor
+from carepath.messaging.consumer import ConsumeLoop, EventProcessor, stuck_after_s
 from carepath.messaging.kafka import ensure_topics, new_producer
 from carepath.messaging.lag import ConsumerLag
 from carepath.messaging.relay import OutboxRelay, OutboxStore, RelayLease
@@ -43,6 +43,7 @@ from contracts import dlq_topic_for
 log = logging.getLogger(__name__)
 
 FLUSH_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
 
 
 def build_app(spec: ServiceSpec[Any], settings: Settings | None = None) -> FastAPI:
@@ -187,9 +188,23 @@ def _subscribe(runtime: Runtime[Any], abilities: BrokerAbilities
         for record in last:
             lag.processed(record)
 
+    async def restart() -> None:
+        """A new consumer in place of a stuck one (ConsumeLoop says when). The old one leaves
+        the group if it can in STOP_TIMEOUT_S; else it is dropped (the group's session timeout
+        removes it)."""
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await subscriber.stop()
+        except TimeoutError:
+            log.warning("the stuck consumer did not stop in %ss; starting a new one anyway",
+                        STOP_TIMEOUT_S)
+        await subscriber.start()
+
     return broker, ConsumeLoop(lambda: subscriber.consumer, processor,
                                max_records=settings.consume_batch_max,
-                               poll_ms=waits.poll_ms, processed=processed)
+                               poll_ms=waits.poll_ms, processed=processed, restart=restart,
+                               stuck_s=settings.consumer_stuck_after_s
+                               or stuck_after_s(settings.consumer_session_timeout_ms))
 
 
 async def _stop(runtime: Runtime[Any]) -> None:

@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -255,6 +255,15 @@ class EventProcessor:
                     type(error).__name__)
 
 
+# A rebalance ends within the group's rebalance timeout (aiokafka's default for it: the session
+# timeout); a poll blocked for five of those, and at least STUCK_MIN_S, waits for nothing.
+STUCK_MIN_S = 30.0
+
+
+def stuck_after_s(session_timeout_ms: int) -> float:
+    return max(STUCK_MIN_S, 5 * session_timeout_ms / 1000)
+
+
 class ConsumeLoop:
     """A service's consumer loop: each fetched batch straight from the consumer (which FastStream's
     subscriber creates and runs: group, subscription, start and stop) to the processor. Before,
@@ -265,16 +274,26 @@ class ConsumeLoop:
 
     A batch whose processing fails outside its events' own retries (never expected: the
     processor retries, or dead-letters, each event) is fetched again after a backoff, from its
-    first record: skipped, a later batch's offset commit would pass over it."""
+    first record: skipped, a later batch's offset commit would pass over it.
+
+    A poll that has not returned `stuck_s` after it began (its own wait is `poll_ms`) is a
+    consumer waiting for a group assignment that does not come: aiokafka's consumer can stay so
+    after a broker restart or a rebalance, alive and consuming nothing (aio-libs/aiokafka#1154;
+    its getmany waits for a reassignment without a timeout). The loop then has `restart`
+    replace it: the old consumer is stopped and a new one joins the group and resumes from the
+    committed offsets (the inbox absorbs what comes again)."""
 
     def __init__(self, consumer: Callable[[], AIOKafkaConsumer | None],
                  processor: EventProcessor, *, max_records: int, poll_ms: int,
-                 processed: Callable[[list[ConsumerRecord[bytes, bytes]]], None]) -> None:
+                 processed: Callable[[list[ConsumerRecord[bytes, bytes]]], None],
+                 restart: Callable[[], Awaitable[None]], stuck_s: float) -> None:
         self.consumer = consumer
         self.processor = processor
         self.max_records = max_records
         self.poll_ms = poll_ms
         self.processed = processed
+        self.restart = restart
+        self.stuck_s = stuck_s
         self._stopping = False
         self._polling = False
         self._task: asyncio.Task[None] | None = None
@@ -287,13 +306,19 @@ class ConsumeLoop:
         while not self._stopping and (consumer := self.consumer()) is not None:
             try:
                 self._polling = True
-                fetched = await consumer.getmany(timeout_ms=self.poll_ms,
-                                                 max_records=self.max_records)
+                async with asyncio.timeout(self.stuck_s):
+                    fetched = await consumer.getmany(timeout_ms=self.poll_ms,
+                                                     max_records=self.max_records)
             except ConsumerStoppedError:
                 return
             except KafkaError:
                 log.warning("fetch failed; polling again", exc_info=True)
                 await backoff.wait()
+                continue
+            except TimeoutError:
+                log.error("a poll has not returned in %.0f s (the consumer waits for a group "
+                          "assignment that does not come); replacing the consumer", self.stuck_s)
+                await self._replace(backoff)
                 continue
             finally:
                 self._polling = False
@@ -309,6 +334,18 @@ class ConsumeLoop:
                 continue
             backoff.reset()
             self.processed([records[-1] for records in fetched.values()])
+
+    async def _replace(self, backoff: Backoff) -> None:
+        """Until `restart` has a new consumer running (it cannot while the broker is away)."""
+        while not self._stopping:
+            try:
+                await self.restart()
+            except Exception:
+                log.warning("could not start a new consumer; trying again", exc_info=True)
+                await backoff.wait()
+            else:
+                log.info("a new consumer has started; it joins the group")
+                return
 
     async def stop(self) -> None:
         """Stop after the batch in hand (a poll in progress is cancelled)."""

@@ -3,6 +3,7 @@ crashes, duplicates, poison, a frozen broker and dropped database connections.""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -10,14 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from carepath.dev.client import CarepathClient
 from carepath.dev.platform import Platform
 from carepath.settings import SERVICES
 from contracts import Envelope
 from tests.conftest import TEST_ENV, running_platform
-from tests.support import EventTap, wait_until
+from tests.support import EventTap
 
 BIG = {"residential": 500, "php": 500, "iop": 500, "aftercare": 1000}
 
@@ -89,6 +92,47 @@ def events_by_client(tap: EventTap, refs: list[str]) -> dict[str, Counter[str]]:
     return counts
 
 
+def wait_all_on_bus(tap: EventTap, refs: list[str], *, timeout: float,
+                    platform: Platform) -> None:
+    """Until every client's walk has all its events on the bus."""
+    wait_without_gaps(
+        "every event on the bus", platform, timeout,
+        lambda: {ref: {"lacks": EXPECTED_EVENTS - got, "extra": got - EXPECTED_EVENTS}
+                 for ref, got in events_by_client(tap, refs).items() if got != EXPECTED_EVENTS})
+
+
+def wait_without_gaps(what: str, platform: Platform, timeout: float,
+                      gaps: Callable[[], dict[str, Any]]) -> None:
+    """Until `gaps()` is empty. On timeout the error says first where the services stand (what
+    each consumer has still to process, per partition, and what each outbox has still to
+    publish: a stuck service shows there), then the gaps."""
+    deadline = time.monotonic() + timeout
+    while found := gaps():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not {what} within {timeout}s; behind: "
+                                 f"{behind(platform) or 'none'}; gaps: {found}")
+        time.sleep(0.1)
+
+
+def behind(platform: Platform) -> str:
+    """Each service's non-zero consumer lag (topic[partition]=records) and outbox backlog."""
+    parts = []
+    for service in SERVICES:
+        try:
+            text = httpx.get(f"{platform.url(service)}/metrics", timeout=5).text
+        except httpx.HTTPError as exc:
+            parts.append(f"{service}: unreachable ({type(exc).__name__})")
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.value and sample.name == "carepath_consumer_lag":
+                    parts.append(f"{service}: {sample.labels['topic']}"
+                                 f"[{sample.labels['partition']}]={sample.value:g}")
+                elif sample.value and sample.name == "carepath_outbox_backlog":
+                    parts.append(f"{service}: outbox={sample.value:g}")
+    return ", ".join(parts)
+
+
 def distinct(envelopes: list[Envelope]) -> list[Envelope]:
     return list({envelope.id: envelope for envelope in envelopes}.values())
 
@@ -146,24 +190,23 @@ def outcome(api: CarepathClient, ref: str) -> dict[str, Any]:
 def settle(platform: Platform, tap: EventTap, refs: list[str]) -> None:
     """Until every client's events are all on the bus, in the journey, and sent."""
     api = patient_api(platform)
-    wait_until(lambda: all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values()),
-               timeout=180)
+    wait_all_on_bus(tap, refs, timeout=180, platform=platform)
     on_bus = {ref: {str(e.id): e.type for e in tap.collected(lambda e, r=ref: e.subject == r)}
               for ref in refs}
 
-    def journey_gaps() -> dict[str, dict[str, list[str]]]:
-        """Per client, the events on the bus the journey lacks (type:id) and any it has extra."""
+    def journey_gaps() -> dict[str, dict[str, Counter[str]]]:
+        """Per client, the types of the events on the bus the journey lacks, and any extra."""
         gaps = {}
         for ref, want in on_bus.items():
             seen = {e["id"] for e in api.journey(ref)["events"]}
             if seen != want.keys():
-                gaps[ref] = {"missing": sorted(f"{want[i]}:{i}" for i in want.keys() - seen),
-                             "extra": sorted(seen - want.keys())}
+                gaps[ref] = {"lacks": Counter(want[i] for i in want.keys() - seen),
+                             "extra": Counter(seen - want.keys())}
         return gaps
 
     # one deadline for all clients: after a fault the journey, last in the pipeline, catches up
-    # on everyone at once; on timeout the message names what it still lacks
-    api.wait(journey_gaps, lambda gaps: not gaps, timeout=180)
+    # on everyone at once
+    wait_without_gaps("every event in the journey", platform, 180, journey_gaps)
     for ref in refs:
         api.wait(lambda r=ref: api.notifications(r),
                  lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)

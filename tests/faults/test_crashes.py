@@ -17,17 +17,18 @@ from tests.faults.conftest import (
     events_by_client,
     patient_api,
     run_clients,
+    wait_all_on_bus,
     wait_level,
 )
 from tests.faults.crash_plugin import CRASH_EXIT_CODE
+from tests.faults.stuck_plugin import STUCK
 from tests.support import EventTap, of_type, wait_until
 
 
 def settled(platform: Platform, tap: EventTap, refs: list[str]) -> None:
     """Wait until every client's walk has produced all its events and nothing is pending."""
     api = patient_api(platform)
-    wait_until(lambda: all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values()),
-               timeout=120)
+    wait_all_on_bus(tap, refs, timeout=120, platform=platform)
     for ref in refs:
         api.wait(lambda r=ref: api.notifications(r),
                  lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)
@@ -94,6 +95,22 @@ def test_a_crash_between_commit_and_publish_still_publishes_after_restart(
     api.assess_to(ref, kind="initial", level="iop", timeout=60)
     wait_level(api, ref, "iop")
     assert len(tap.collected(of_type("ClientReferred", ref))) == 1
+
+
+def test_a_consumer_stuck_in_its_poll_is_replaced_and_nothing_is_lost(
+    platform: Platform, tap: EventTap
+) -> None:
+    platform.kill("placement")
+    platform.restart("placement", env={"CAREPATH_PLUGINS": '["tests.faults.stuck_plugin"]',
+                                       "CAREPATH_CONSUMER_STUCK_AFTER_S": "3"})
+    try:
+        refs = run_clients(patient_api(platform), 3, start=6000)
+        settled(platform, tap, refs)
+    finally:
+        platform.restart("placement")
+    log = platform.log_path("placement").read_text()
+    assert STUCK in log
+    assert "replacing the consumer" in log and "a new consumer has started" in log
 
 
 def test_sigterm_finishes_and_flushes_the_outbox_before_exit(platform: Platform,

@@ -15,16 +15,15 @@ from tests.conftest import TEST_ENV
 from tests.faults.conftest import (
     EXPECTED_EVENTS,
     doubled_effects,
-    events_by_client,
     patient_api,
     run_clients,
+    wait_all_on_bus,
 )
-from tests.support import EventTap, wait_until
+from tests.support import EventTap
 
 
 def assert_exact(platform: Platform, tap: EventTap, refs: list[str]) -> None:
-    wait_until(lambda: all(c == EXPECTED_EVENTS for c in events_by_client(tap, refs).values()),
-               timeout=180)
+    wait_all_on_bus(tap, refs, timeout=180, platform=platform)
     assert doubled_effects(tap) == []
     api = patient_api(platform)
     for ref in refs:

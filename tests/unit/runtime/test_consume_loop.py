@@ -1,26 +1,30 @@
 """The consumer loop (carepath/messaging/consumer.py `ConsumeLoop`): each fetched batch goes to
 the processor whole, in partition order; its last positions are reported only once it was
 applied; a batch that fails is fetched again from its first record, never skipped; a stop
-waits for the batch in hand and cancels a poll."""
+waits for the batch in hand and cancels a poll; a poll stuck past its wait has the consumer
+replaced."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import ConsumerStoppedError
+from aiokafka.errors import ConsumerStoppedError, KafkaConnectionError
 
-from carepath.messaging.consumer import ConsumeLoop
+from carepath.messaging.consumer import STUCK_MIN_S, ConsumeLoop, stuck_after_s
 from tests.unit.runtime.test_offset_commits import A, B, record
 
 
 class Consumer:
-    """Serves its log from each partition's position; a poll past the end waits, as a real
-    one does, until it is cancelled or stopped."""
+    """Serves its log from each partition's position; a poll past the end waits its timeout, as
+    a real one does, and returns nothing. A stuck one's poll never returns (aiokafka's consumer
+    waiting for a group assignment that does not come)."""
 
-    def __init__(self, log: dict[TopicPartition, list[int]]) -> None:
+    def __init__(self, log: dict[TopicPartition, list[int]], *, stuck: bool = False) -> None:
         self.log = log
+        self.stuck = stuck
         self.position = dict.fromkeys(log, 0)
         self.seeks: list[tuple[TopicPartition, int]] = []
         self.polls = 0
@@ -44,8 +48,10 @@ class Consumer:
                 fetched[tp] = [record(tp, offset) for offset in taken]
                 self.position[tp] += len(taken)
                 room -= len(taken)
+        if self.stuck:
+            await asyncio.Event().wait()
         if not fetched:
-            await asyncio.sleep(3600)  # an idle poll, until cancelled
+            await asyncio.sleep(timeout_ms / 1000)
         return fetched
 
 
@@ -68,12 +74,19 @@ class Processor:
         self.batches.append([(r.partition, r.offset) for r in records])
 
 
-def loop_of(consumer: Consumer, processor: Processor,
-            reported: list[list[tuple[int, int]]]) -> ConsumeLoop:
-    found: Any = consumer
-    return ConsumeLoop(lambda: found, processor, max_records=2, poll_ms=500,  # type: ignore[arg-type]
+def loop_of(consumer: Consumer | Callable[[], Consumer], processor: Processor,
+            reported: list[list[tuple[int, int]]], *, poll_ms: int = 500,
+            restart: Callable[[], Awaitable[None]] | None = None,
+            stuck_s: float = 30) -> ConsumeLoop:
+    current: Any = consumer if callable(consumer) else lambda: consumer
+    return ConsumeLoop(current, processor, max_records=2, poll_ms=poll_ms,  # type: ignore[arg-type]
                        processed=lambda last: reported.append(
-                           [(r.partition, r.offset) for r in last]))
+                           [(r.partition, r.offset) for r in last]),
+                       restart=restart or unexpected_restart, stuck_s=stuck_s)
+
+
+async def unexpected_restart() -> None:
+    raise AssertionError("no consumer here is stuck")
 
 
 async def test_batches_go_whole_to_the_processor_and_their_last_positions_are_reported(
@@ -125,3 +138,33 @@ async def test_a_stopped_consumer_ends_the_loop() -> None:
     loop = loop_of(consumer, Processor(), [])
     await asyncio.wait_for(loop.run(), 5)
     assert consumer.polls == 1
+
+
+async def test_a_poll_stuck_past_its_wait_has_the_consumer_replaced_until_a_new_one_runs(
+) -> None:
+    consumers = [Consumer({A: [0, 1]}, stuck=True), Consumer({A: [0, 1]})]
+    attempts = []
+
+    async def restart() -> None:  # as the subscriber does: the broker away at the first try
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            raise KafkaConnectionError("the broker is away")
+        consumers.pop(0)
+
+    processor, reported = Processor(), []
+    loop = loop_of(lambda: consumers[0], processor, reported, poll_ms=10, restart=restart,
+                   stuck_s=0.05)
+    loop.start()
+    async with asyncio.timeout(5):
+        while not processor.batches:
+            await asyncio.sleep(0.01)
+    await loop.stop()
+    assert attempts == [0, 1]
+    assert processor.batches == [[(0, 0), (0, 1)]]  # from the committed offset, by the new one
+    assert reported == [[(0, 1)]]
+
+
+def test_a_poll_counts_as_stuck_after_five_session_timeouts_and_never_sooner_than_the_minimum(
+) -> None:
+    assert stuck_after_s(6000) == STUCK_MIN_S == 30
+    assert stuck_after_s(45000) == 225
