@@ -107,6 +107,7 @@ def test_a_consumer_stuck_in_its_poll_is_replaced_and_nothing_is_lost(
         refs = run_clients(patient_api(platform), 3, start=6000)
         settled(platform, tap, refs)
     finally:
+        platform.kill("placement")
         platform.restart("placement")
     log = platform.log_path("placement").read_text()
     assert STUCK in log
