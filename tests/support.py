@@ -94,7 +94,7 @@ class EventTap:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
-        self.errors: list[BaseException] = []  # what the consumer raised (a broker fault)
+        self.error: BaseException | None = None  # the consumer's latest (a broker fault)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> EventTap:
@@ -111,7 +111,7 @@ class EventTap:
         try:
             asyncio.run(self._consume())
         except BaseException as exc:
-            self.errors.append(exc)
+            self.error = exc
             raise
 
     async def _consume(self) -> None:
@@ -130,7 +130,7 @@ class EventTap:
                 try:
                     batches = await consumer.getmany(timeout_ms=50)
                 except KafkaError as exc:  # the broker down or restarting (fault tests): poll on
-                    self.errors.append(exc)
+                    self.error = exc
                     await asyncio.sleep(0.1)
                     continue
                 for records in batches.values():
@@ -153,7 +153,7 @@ class EventTap:
     def collected(self, predicate: Predicate = lambda e: True) -> list[Envelope]:
         if self._thread.ident is not None and not self._thread.is_alive() \
                 and not self._stop.is_set():
-            raise RuntimeError(f"the event tap stopped reading: {self.errors[-1:]}")
+            raise RuntimeError(f"the event tap stopped reading: {self.error!r}")
         with self._lock:
             return [envelope for envelope, _ in self.records if predicate(envelope)]
 

@@ -3,7 +3,6 @@ crashes, duplicates, poison, a frozen broker and dropped database connections.""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -95,23 +94,20 @@ def events_by_client(tap: EventTap, refs: list[str]) -> dict[str, Counter[str]]:
 def wait_all_on_bus(tap: EventTap, refs: list[str], *, timeout: float,
                     platform: Platform) -> None:
     """Until every client's walk has all its events on the bus."""
-    wait_without_gaps(
-        "every event on the bus", platform, timeout,
-        lambda: {ref: {"lacks": EXPECTED_EVENTS - got, "extra": got - EXPECTED_EVENTS}
-                 for ref, got in events_by_client(tap, refs).items() if got != EXPECTED_EVENTS})
+    wait_without_gaps(platform, timeout, lambda: {
+        ref: {"lacks": EXPECTED_EVENTS - got, "extra": got - EXPECTED_EVENTS}
+        for ref, got in events_by_client(tap, refs).items() if got != EXPECTED_EVENTS})
 
 
-def wait_without_gaps(what: str, platform: Platform, timeout: float,
+def wait_without_gaps(platform: Platform, timeout: float,
                       gaps: Callable[[], dict[str, Any]]) -> None:
     """Until `gaps()` is empty. On timeout the error says first where the services stand (what
     each consumer has still to process, per partition, and what each outbox has still to
     publish: a stuck service shows there), then the gaps."""
-    deadline = time.monotonic() + timeout
-    while found := gaps():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not {what} within {timeout}s; behind: "
-                                 f"{behind(platform) or 'none'}; gaps: {found}")
-        time.sleep(0.1)
+    try:
+        patient_api(platform).wait(gaps, lambda found: not found, timeout=timeout)
+    except TimeoutError as exc:
+        raise AssertionError(f"behind: {behind(platform) or 'none'}; {exc}") from None
 
 
 def behind(platform: Platform) -> str:
@@ -206,7 +202,7 @@ def settle(platform: Platform, tap: EventTap, refs: list[str]) -> None:
 
     # one deadline for all clients: after a fault the journey, last in the pipeline, catches up
     # on everyone at once
-    wait_without_gaps("every event in the journey", platform, 180, journey_gaps)
+    wait_without_gaps(platform, 180, journey_gaps)
     for ref in refs:
         api.wait(lambda r=ref: api.notifications(r),
                  lambda notes: all(n["status"] != "pending" for n in notes), timeout=60)

@@ -42,14 +42,14 @@ class Consumer:
         self.polls += 1
         if self.stopped:
             raise ConsumerStoppedError()
+        if self.stuck:
+            await asyncio.Event().wait()
         fetched, room = {}, max_records  # at most max_records in all
         for tp, offsets in self.log.items():
             if taken := offsets[self.position[tp]:self.position[tp] + room]:
                 fetched[tp] = [record(tp, offset) for offset in taken]
                 self.position[tp] += len(taken)
                 room -= len(taken)
-        if self.stuck:
-            await asyncio.Event().wait()
         if not fetched:
             await asyncio.sleep(timeout_ms / 1000)
         return fetched
