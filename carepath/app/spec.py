@@ -67,7 +67,7 @@ class ServiceSpec(Generic[DepsT]):
     # proposal), so that a command without trace headers continues the client's trace.
     trace_subject: SubjectOf | None = None
     # A read model's rebuild in bulk (into an empty database); None: its handlers replay.
-    bulk_replay: Callable[[Engine], BulkReplay] | None = None
+    bulk_replay: Callable[[Engine, DepsT], BulkReplay] | None = None
 
 
 @dataclass

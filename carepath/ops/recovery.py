@@ -16,7 +16,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 
 from carepath import registry
-from carepath.app.spec import ServiceSpec
+from carepath.app.spec import BulkReplay, ServiceSpec
 from carepath.messaging.consumer import EventProcessor, Incoming, headers_of
 from carepath.messaging.kafka import producer_for
 from carepath.messaging.relay import OutboxStore, publish_rows
@@ -205,7 +205,8 @@ async def rebuild(settings: Settings, service: str, database_url: str | None = N
     batches = read_batches(settings.bootstrap, spec.handlers.topics(), coverage=coverage)
     try:
         if spec.bulk_replay is not None:
-            count, skipped = await _in_bulk(spec, engine, batches)
+            replay = spec.bulk_replay(engine, spec.make_deps(settings))
+            count, skipped = await _in_bulk(spec, engine, replay, batches)
         else:
             count, skipped = await _through_handlers(spec, engine, settings, batches)
     finally:
@@ -232,14 +233,12 @@ async def _through_handlers(spec: ServiceSpec[Any], engine: Engine, settings: Se
     return count, replay.skipped
 
 
-async def _in_bulk(spec: ServiceSpec[Any], engine: Engine,
+async def _in_bulk(spec: ServiceSpec[Any], engine: Engine, replay: BulkReplay,
                    batches: AsyncIterator[list[ConsumerRecord[bytes, bytes]]]
                    ) -> tuple[int, int]:
     """The records through the read model's bulk replay (`ServiceSpec.bulk_replay`): decoded
     once, a repeat or an unreadable record skipped as the live consumer skips it (the inbox,
     the DLQ), the rest folded in order; the inbox written in bulk at the end."""
-    assert spec.bulk_replay is not None
-    replay = spec.bulk_replay(engine)
     consumer = f"carepath.{spec.name}"
     seen: dict[uuid.UUID, None] = {}  # the inbox, in order
     count = skipped = 0

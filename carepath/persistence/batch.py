@@ -4,15 +4,16 @@ it commits, one statement per table and kind of write (`RowBatch`): the set-base
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache, partial
 from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Select, Table, bindparam, event, insert, select, tuple_
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 
+from carepath.persistence.db import UtcDateTime
 from carepath.persistence.rows import RowValue, statements_of, values_of
 
 R = TypeVar("R", bound=RowValue)
@@ -249,11 +250,12 @@ def _rows_where_in(table: Table, column: str) -> Select[Any]:
 
 
 class Inserts:
-    """A table's rows inserted through the DBAPI's `executemany`, each value bound as its
+    """A table's rows written in bulk into empty tables (a rebuild), each value bound as its
     column's type binds it (the form Core's `insert` stores) but without Core's per-row
-    parameter handling, which costs more than the database's work: for bulk writes into
-    empty tables (a rebuild). Core's insert where the driver's parameter style is neither
-    `?` nor `%s`."""
+    parameter handling, which costs more than the database's work. On PostgreSQL through
+    `COPY … FROM STDIN` (psycopg's `Cursor.copy`: one stream, no per-row statement); elsewhere
+    through the DBAPI's `executemany` where its parameter style is `?` or `%s`, else Core's
+    insert."""
 
     MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
@@ -262,23 +264,59 @@ class Inserts:
         columns = [c for c in table.columns if c.key not in without]
         quote, mark = dialect.identifier_preparer, self.MARKS.get(dialect.paramstyle)
         self.table, self.keys = table, [c.key for c in columns]
+        names = ", ".join(quote.format_column(c) for c in columns)
+        self.copy = (f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+                     if dialect.name == "postgresql" and dialect.driver == "psycopg" else None)
         self.sql = None if mark is None else (
-            f"INSERT INTO {quote.format_table(table)} "
-            f"({', '.join(quote.format_column(c) for c in columns)}) "
+            f"INSERT INTO {quote.format_table(table)} ({names}) "
             f"VALUES ({', '.join([mark] * len(columns))})")
         self.values = attrgetter(*self.keys)  # a row value's columns, in order
-        self.binds = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        # PostgreSQL keeps a timestamptz as an instant: an aware datetime goes as it is.
+        self.binds = [None if self.copy is not None and isinstance(c.type, UtcDateTime)
+                      else c.type.dialect_impl(dialect).bind_processor(dialect)
+                      for c in columns]
 
     def write(self, conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
         """`rows`: each a sequence of the columns' values, in the table's column order."""
         listed = list(rows)
         if not listed:
             return
-        if self.sql is None:
+        if self.copy is not None:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cursor, cursor.copy(self.copy) as copy:
+                for row in self._bound(listed):
+                    copy.write_row(row)
+        elif self.sql is not None:
+            conn.exec_driver_sql(self.sql, list(self._bound(listed)))
+        else:
             conn.execute(insert(self.table), [dict(zip(self.keys, row, strict=True))
                                               for row in listed])
-            return
-        columns = zip(*listed, strict=True)
-        bound: list[Iterable[Any]] = [col if bind is None else map(bind, col)
-                                      for bind, col in zip(self.binds, columns, strict=True)]
-        conn.exec_driver_sql(self.sql, list(zip(*bound, strict=True)))
+
+    def _bound(self, rows: list[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+        """The rows with each value bound as its column binds it."""
+        columns = zip(*rows, strict=True)
+        return zip(*[col if bind is None else map(bind, col)
+                     for bind, col in zip(self.binds, columns, strict=True)], strict=True)
+
+
+class BulkWriter:
+    """Row values (ports' dataclasses) written into empty tables (a rebuild's `BulkReplay`), a
+    transaction per call and `chunk` rows a statement, through one `Inserts` per table and set
+    of columns."""
+
+    def __init__(self, engine: Engine, tables: Mapping[type[Any], Table], chunk: int) -> None:
+        self.engine, self.tables, self.chunk = engine, tables, chunk
+        self.inserts: dict[tuple[type[Any], tuple[str, ...]], Inserts] = {}
+
+    def write(self, kind: type[Any], rows: Iterable[Any], without: tuple[str, ...] = ()
+              ) -> None:
+        """`without`: columns the database fills (a serial key)."""
+        inserts = self.inserts.get((kind, without))
+        if inserts is None:
+            inserts = Inserts(self.tables[kind], self.engine.dialect, without=without)
+            self.inserts[(kind, without)] = inserts
+        listed = list(rows)
+        with self.engine.begin() as conn:
+            for start in range(0, len(listed), self.chunk):
+                inserts.write(conn, map(inserts.values, listed[start:start + self.chunk]))

@@ -12,10 +12,12 @@ from services.interop.deps import InteropDeps, make_deps
 from services.interop.export import run_exports
 from services.interop.feed import run_feed
 from services.interop.handlers import handlers
+from services.interop.replay import InteropReplay
 
 SPEC = ServiceSpec[InteropDeps](name="interop", metadata=store.metadata, outbox=store.outbox,
                    inbox=store.inbox, router=api.router, handlers=handlers,
-                   make_deps=make_deps, workers=(run_feed, run_exports))
+                   make_deps=make_deps, workers=(run_feed, run_exports),
+                   bulk_replay=InteropReplay)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 
 from carepath.messaging.consumer import Incoming
-from carepath.persistence.batch import Inserts
+from carepath.persistence.batch import BulkWriter
 from contracts.stays import OPEN_STATUSES
 from services.journey.ports import (
     CapacityRow,
@@ -96,13 +96,13 @@ class MemoryJourney:
 
 
 class JourneyReplay:
-    """`BulkReplay` for journey: the projection on `MemoryJourney`, written in chunks."""
+    """`BulkReplay` for journey: the projection on `MemoryJourney`, written in chunks. (Its
+    projection needs nothing of the service's configuration.)"""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, deps: object = None) -> None:
         self.views = MemoryJourney()
         self.projection = Projection(self.views)
-        self.inserts: dict[tuple[type[Row], tuple[str, ...]], Inserts] = {}
+        self.writer = BulkWriter(engine, TABLE_OF, CHUNK)
 
     def apply(self, events: Sequence[Incoming]) -> None:
         for event in events:
@@ -114,24 +114,13 @@ class JourneyReplay:
         self._write_events()
         views = self.views
         # The database numbers the segments (a live table goes on numbering after them).
-        self._write(SegmentRow, views.segments, without=("id",))
+        self.writer.write(SegmentRow, views.segments, without=("id",))
         for model, rows in ((EpisodeRow, views.episodes.values()),
                             (CapacityRow, views.capacities.values()),
                             (MoveRow, views.moves.values()),
                             (WaitingRow, views.waitlist.values())):
-            self._write(model, rows)
+            self.writer.write(model, rows)
 
     def _write_events(self) -> None:
-        self._write(EventRow, self.views.events)
+        self.writer.write(EventRow, self.views.events)
         self.views.events = []
-
-    def _write(self, kind: type[Row], rows: Iterable[Row], without: tuple[str, ...] = ()
-               ) -> None:
-        inserts = self.inserts.get((kind, without))
-        if inserts is None:
-            inserts = Inserts(TABLE_OF[kind], self.engine.dialect, without=without)
-            self.inserts[(kind, without)] = inserts
-        listed = list(rows)
-        with self.engine.begin() as conn:
-            for start in range(0, len(listed), CHUNK):
-                inserts.write(conn, map(inserts.values, listed[start:start + CHUNK]))
