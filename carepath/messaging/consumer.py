@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -54,6 +54,7 @@ class Incoming:
 
 Handler = Callable[[Incoming, Transaction, Any], None]
 H = TypeVar("H", bound=Handler)
+T = TypeVar("T")
 # Reads ahead, in a few queries, what a batch's handlers will read (its clients' rows).
 ReadAhead = Callable[[Sequence[Incoming], Transaction], None]
 
@@ -258,6 +259,7 @@ class EventProcessor:
 # A rebalance ends within the group's rebalance timeout (aiokafka's default for it: the session
 # timeout); a poll blocked for five of those, and at least STUCK_MIN_S, waits for nothing.
 STUCK_MIN_S = 30.0
+TICK_S = 1.0  # how often a poll in progress is looked at (`ConsumeLoop._watched`)
 
 
 def stuck_after_s(session_timeout_ms: int) -> float:
@@ -276,7 +278,8 @@ class ConsumeLoop:
     processor retries, or dead-letters, each event) is fetched again after a backoff, from its
     first record: skipped, a later batch's offset commit would pass over it.
 
-    A poll that has not returned `stuck_s` after it began (its own wait is `poll_ms`) is a
+    A poll that has not returned `stuck_s` after it began, in the process's running time (its
+    own wait is `poll_ms`), is a
     consumer waiting for a group assignment that does not come: aiokafka's consumer can stay so
     after a broker restart or a rebalance, alive and consuming nothing (aio-libs/aiokafka#1154;
     its getmany waits for a reassignment without a timeout). The loop then has `restart`
@@ -306,9 +309,8 @@ class ConsumeLoop:
         while not self._stopping and (consumer := self.consumer()) is not None:
             try:
                 self._polling = True
-                async with asyncio.timeout(self.stuck_s):
-                    fetched = await consumer.getmany(timeout_ms=self.poll_ms,
-                                                     max_records=self.max_records)
+                fetched = await self._watched(consumer.getmany(
+                    timeout_ms=self.poll_ms, max_records=self.max_records))
             except ConsumerStoppedError:
                 return
             except KafkaError:
@@ -334,6 +336,28 @@ class ConsumeLoop:
                 continue
             backoff.reset()
             self.processed([records[-1] for records in fetched.values()])
+
+    async def _watched(self, poll: Coroutine[Any, Any, T]) -> T:
+        """The poll's result, or TimeoutError once it has gone `stuck_s` of the process's own
+        running time without one. Time counts in ticks, a tick at most two: a pause of the whole
+        process (SIGSTOP, a suspended VM, a long stall) is one tick however long it was, for
+        what stood still then was the process, not the consumer, whose poll returns once the
+        process runs again. (A plain timeout fires at once after such a pause: every service
+        replaced its consumer after the bench's SIGSTOP of its services.)"""
+        task = asyncio.ensure_future(poll)
+        loop, tick = asyncio.get_running_loop(), min(TICK_S, self.stuck_s / 5)
+        waited, last = 0.0, loop.time()
+        try:
+            while True:
+                done, _ = await asyncio.wait((task,), timeout=tick)
+                if done:
+                    return task.result()
+                now = loop.time()
+                waited, last = waited + min(now - last, 2 * tick), now
+                if waited >= self.stuck_s:
+                    raise TimeoutError
+        finally:
+            task.cancel()
 
     async def _replace(self, backoff: Backoff) -> None:
         """Until `restart` has a new consumer running (it cannot while the broker is away)."""

@@ -7,6 +7,7 @@ replaced."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -168,3 +169,19 @@ def test_a_poll_counts_as_stuck_after_five_session_timeouts_and_never_sooner_tha
 ) -> None:
     assert stuck_after_s(6000) == STUCK_MIN_S == 30
     assert stuck_after_s(45000) == 225
+
+
+async def test_a_pause_of_the_whole_process_does_not_count_as_a_stuck_poll() -> None:
+    """The loop blocked (as by SIGSTOP, a suspended VM) for many times `stuck_s` while a poll
+    waits: the poll returns once the process runs again, and the consumer stays."""
+    consumer, processor = Consumer({A: []}), Processor()
+    loop = loop_of(consumer, processor, [], poll_ms=200, stuck_s=0.4)
+    loop.start()
+    await asyncio.sleep(0.05)  # a poll is waiting
+    time.sleep(1.0)  # noqa: ASYNC251  # the whole process stands still
+    consumer.log[A].append(0)
+    async with asyncio.timeout(5):
+        while not processor.batches:
+            await asyncio.sleep(0.01)
+    await loop.stop()  # a restart would have failed the test (`unexpected_restart`)
+    assert processor.batches == [[(0, 0)]]
