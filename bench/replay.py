@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, func, select
 from bench.analysis import distinct
 from bench.stats import ratio
 from bench.tap import Seen
+from carepath import registry
 from carepath.messaging.kafka import new_producer
 from carepath.ops import recovery
 from carepath.settings import Settings
@@ -78,12 +79,14 @@ async def raw_consume(bootstrap: str) -> tuple[int, float]:
     return count, last - started
 
 
-async def rebuild(settings: Settings, database_url: str, limit_s: float) -> dict[str, Any]:
-    """recovery.rebuild into a fresh database, stopped after limit_s if it has not finished."""
+async def rebuild(settings: Settings, database_url: str, limit_s: float,
+                  service: str = "journey") -> dict[str, Any]:
+    """recovery.rebuild of the service's read model into a fresh database, stopped after
+    limit_s if it has not finished."""
     started = time.perf_counter()
     try:
         result = await asyncio.wait_for(
-            recovery.rebuild(settings, "journey", database_url), limit_s)
+            recovery.rebuild(settings, service, database_url), limit_s)
     except TimeoutError:
         return {"finished": False, "seconds": time.perf_counter() - started}
     return {"finished": True, "seconds": time.perf_counter() - started, **result}
@@ -93,23 +96,23 @@ async def rebuild(settings: Settings, database_url: str, limit_s: float) -> dict
 IDLE_TAIL_S = inspect.signature(recovery.read_all).parameters["idle_ms"].default / 1000
 
 
-def rebuilt_count(database_url: str) -> int:
-    from services.journey.app import SPEC
-
+def rebuilt_count(database_url: str, service: str) -> int:
+    inbox = registry.spec_of(service).inbox
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(SPEC.inbox)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
     finally:
         engine.dispose()
 
 
 def figures(*, records: int, raw_s: float, publish_s: float, published: int,
-            rebuilt: dict[str, Any], database_url: str) -> dict[str, Any]:
+            rebuilt: dict[str, Any], database_url: str, service: str = "journey"
+            ) -> dict[str, Any]:
     """Rates of the rebuild and of raw consumption; a rebuild stopped at its time limit is
-    measured over what it had committed by then and projected to all records."""
+    measured over what its inbox had committed by then and projected to all records."""
     finished = bool(rebuilt["finished"])
-    processed = int(rebuilt["records"]) if finished else rebuilt_count(database_url)
+    processed = int(rebuilt["records"]) if finished else rebuilt_count(database_url, service)
     seconds = rebuilt["seconds"] - (IDLE_TAIL_S if finished else 0.0)
     raw_rate = records / raw_s if raw_s > 0 else None
     rebuild_rate = processed / seconds if seconds > 0 else None

@@ -100,6 +100,7 @@ def summary(phases: dict[str, Any]) -> dict[str, Any]:
                    for q in ("p50", "p99")} for name, base in pairs.items()},
         "transition_p99_ms_at_half_load": _lat(half, "journey_transition", "p99"),
         "rebuild_ratio_to_raw": phases["replay"]["ratio_to_raw"],
+        "interop_rebuild_ratio_to_raw": phases["replay"].get("interop", {}).get("ratio_to_raw"),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(rss.items())},
         "integrity": {k: sum(s["integrity"][k] for s in phases["steps"])
                       for k in ("lost", "duplicated", "out_of_order")},

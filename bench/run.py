@@ -204,8 +204,12 @@ def _replay(session: Session, options: Options, template: list[Seen], on_topics:
               for e in replay.clone_journey(template, i)][:wanted]
     publish_s = asyncio.run(replay.publish(platform.bootstrap, clones))
     records, raw_s = asyncio.run(replay.raw_consume(platform.bootstrap))
-    url = databases.new("journey_rebuilt")
     settings = Settings(kafka_bootstrap=platform.bootstrap, var_dir=session.var_dir)
-    rebuilt = asyncio.run(replay.rebuild(settings, url, options.rebuild_limit_s))
-    return replay.figures(records=records, raw_s=raw_s, publish_s=publish_s,
-                          published=len(clones), rebuilt=rebuilt, database_url=url)
+    figures = {}
+    for service in ("journey", "interop"):  # the two read models that rebuild in bulk
+        url = databases.new(f"{service}_rebuilt")
+        rebuilt = asyncio.run(replay.rebuild(settings, url, options.rebuild_limit_s, service))
+        figures[service] = replay.figures(records=records, raw_s=raw_s, publish_s=publish_s,
+                                          published=len(clones), rebuilt=rebuilt,
+                                          database_url=url, service=service)
+    return {**figures["journey"], "interop": figures["interop"]}

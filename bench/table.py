@@ -111,7 +111,9 @@ def closing(report: dict[str, Any]) -> list[str]:
         f"({'all' if r['rebuild_finished'] else 'stopped at the time limit after'} "
         f"{_n(r['rebuilt_events'])} of {_n(r['events_on_topics'])} events; "
         f"{_n(r['rebuild_s_for_all'])} s for all) vs raw aiokafka consumption at "
-        f"{_n(r['raw_events_per_s'])} events/s: ratio {r['ratio_to_raw']}",
+        f"{_n(r['raw_events_per_s'])} events/s: ratio {r['ratio_to_raw']}"
+        + (f"; the interop read model at {_n(r['interop']['rebuild_events_per_s'])} events/s: "
+           f"ratio {r['interop']['ratio_to_raw']}" if "interop" in r else ""),
         f"Pipeline vs B1: throughput ratio {s['throughput_ratio_to_b1']}; at 50% load, "
         "latency ratios (p50, p99): " + ", ".join(
             f"{name} {v['p50']}, {v['p99']}"
@@ -211,6 +213,8 @@ def side_by_side(runs: list[dict[str, Any]]) -> list[str]:
         row("transition in journey at 50%, p50 / p99 ms", transition),
         row("… ÷ B1's two hops, p50 / p99", ratios),
         row("rebuild ÷ raw consumption", lambda r: _ratio2(s(r)["rebuild_ratio_to_raw"])),
+        row("interop's rebuild ÷ raw consumption",
+            lambda r: _ratio2(s(r).get("interop_rebuild_ratio_to_raw"))),
         row("lost / dup / out-of-order", integrity),
         row("targets met", met),
     ]

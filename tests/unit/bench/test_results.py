@@ -56,7 +56,8 @@ def sample_report(broker: dict[str, Any] = EMBEDDED, b1_events_per_s: float = 20
             "replay": {"ratio_to_raw": 0.2, "rebuild_events_per_s": 6000.0,
                        "raw_events_per_s": 30_000.0, "rebuild_finished": True,
                        "rebuilt_events": 100_000, "events_on_topics": 100_000,
-                       "rebuild_s_for_all": 16.7},
+                       "rebuild_s_for_all": 16.7,
+                       "interop": {"ratio_to_raw": 0.3, "rebuild_events_per_s": 9000.0}},
         },
     }
 
@@ -139,6 +140,8 @@ def test_the_printed_output_has_a_table_per_broker_and_the_brokers_side_by_side(
     assert text.count("| B1 raw 6-process chain |") == 2
     assert "| B1 raw 6-process chain events/s | 20,000 | 40,000 |" in text
     assert "| throughput ÷ B1 | 0.0048 × | 0.0024 × |" in text
+    assert "| interop's rebuild ÷ raw consumption | 0.3 × | 0.3 × |" in text
+    assert "the interop read model at 9,000 events/s: ratio 0.3" in text
 
 
 def test_a_failed_broker_is_shown_and_the_other_brokers_run_kept() -> None:
