@@ -84,14 +84,22 @@ class Flatness:
     flat: bool
 
 
+# How fast the consumers' lag may grow, as a share of the event rate: over a step's window;
+# over a ramp level's few seconds, where the slope of committed offsets swings by about 0.1
+# of the event rate either way at loads that keep up (a ramp's candidate is then confirmed
+# over a step's window: `steps.confirm`).
+LAG_SHARE = 0.1
+RAMP_LAG_SHARE = 0.25
+
+
 def flatness(lag: Sequence[tuple[float, float]], done: Completion, *,
-             events_per_s: float) -> Flatness:
+             events_per_s: float, lag_share: float = LAG_SHARE) -> Flatness:
     """Sustainable when the journeys keep up (`completion`: what the clients see, HTTP and
-    the path they wait on) and the consumers' lag grows by less than a tenth of the event
+    the path they wait on) and the consumers' lag grows by less than `lag_share` of the event
     rate (the consumers no journey waits for: the journey read model, interop,
     notification)."""
     lag_slope = slope(lag)
-    flat = lag_slope <= max(3.0, 0.1 * events_per_s) and done.share >= KEEPS_UP
+    flat = lag_slope <= max(3.0, lag_share * events_per_s) and done.share >= KEEPS_UP
     return Flatness(round(lag_slope, 3), done, flat)
 
 

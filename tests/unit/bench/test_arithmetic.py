@@ -9,6 +9,7 @@ from bench.load import Phase, journey_s
 from bench.rates import (
     KEEPS_UP,
     LOAD_FRACTIONS,
+    RAMP_LAG_SHARE,
     Completion,
     completion,
     flatness,
@@ -123,3 +124,38 @@ def test_a_ramp_level_settles_for_as_long_as_the_last_levels_journeys_took() -> 
     phase.futures.append(Future())  # still walking
     assert journey_s(phase) == 9.0  # the 90th percentile of those finished
     assert journey_s(Phase(rate=1.0, started=0.0)) == 0.0
+
+
+def test_the_ramps_maximum_is_confirmed_over_a_step_or_the_next_lower_level_is(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import steps
+
+    ramped = {"max_journeys_per_s": 11.0, "levels": [
+        {"journeys_per_s": rate} for rate in (7.0, 8.0, 9.0, 9.0, 10.0, 11.0, 12.5, 12.5)]}
+    holds = {11.0: (False, 0.84), 10.0: (False, 0.91), 9.0: (True, 0.99), 8.0: (True, 1.0)}
+    stepped: list[float] = []
+
+    def step(bench: object, fraction: float, rate: float, seed: int) -> dict[str, object]:
+        stepped.append(rate)
+        flat, share = holds[rate]
+        return {"lag": {"flat": flat, "completed_share": share, "slope_events_per_s": 1.0}}
+
+    monkeypatch.setattr(steps, "step", step)
+    bench = steps.Bench.__new__(steps.Bench)
+    bench.step_s = 25.0
+    confirmed = steps.confirm(bench, ramped, seed=1, say=lambda line: None)
+    assert stepped == [11.0, 10.0, 9.0]  # from the ramp's maximum down, never above it
+    assert confirmed["max_journeys_per_s"] == 9.0 and confirmed["confirmed"]
+
+    holds.update({9.0: (False, 0.8)})
+    stepped.clear()
+    none = steps.confirm(bench, ramped, seed=1, say=lambda line: None)
+    assert stepped == [11.0, 10.0, 9.0]  # three tries at most
+    assert none == {"max_journeys_per_s": 9.0, "confirmed": False, "checks": none["checks"]}
+
+
+def test_a_ramp_level_allows_its_lag_more_swing_than_a_step() -> None:
+    rising = [(t, 20.0 * t) for t in range(10)]  # 20 events/s more lag each second
+    done = Completion(1.0, 50, 50, 1.0)
+    assert not flatness(rising, done, events_per_s=100.0).flat
+    assert flatness(rising, done, events_per_s=100.0, lag_share=RAMP_LAG_SHARE).flat
