@@ -131,14 +131,18 @@ def test_the_ramps_maximum_is_confirmed_over_a_step_or_the_next_lower_level_is(
     from bench import steps
 
     ramped = {"max_journeys_per_s": 11.0, "levels": [
-        {"journeys_per_s": rate} for rate in (7.0, 8.0, 9.0, 9.0, 10.0, 11.0, 12.5, 12.5)]}
-    holds = {11.0: (False, 0.84), 10.0: (False, 0.91), 9.0: (True, 0.99), 8.0: (True, 1.0)}
+        {"journeys_per_s": rate, "journey_s": 0.5 + rate / 10}
+        for rate in (7.0, 8.0, 9.0, 9.0, 10.0, 11.0, 12.5, 12.5)]}
+    # (flat, completed share, journey seconds): 11 too slow, 10 short of 0.95, 9 holds
+    holds = {11.0: (True, 0.99, 5.0), 10.0: (True, 0.94, 1.0), 9.0: (True, 0.99, 1.0),
+             8.0: (True, 1.0, 0.9)}
     stepped: list[float] = []
 
     def step(bench: object, fraction: float, rate: float, seed: int) -> dict[str, object]:
         stepped.append(rate)
-        flat, share = holds[rate]
-        return {"lag": {"flat": flat, "completed_share": share, "slope_events_per_s": 1.0}}
+        flat, share, took = holds[rate]
+        return {"lag": {"flat": flat, "completed_share": share, "journey_s": took,
+                        "slope_events_per_s": 1.0}}
 
     monkeypatch.setattr(steps, "step", step)
     bench = steps.Bench.__new__(steps.Bench)
@@ -147,11 +151,11 @@ def test_the_ramps_maximum_is_confirmed_over_a_step_or_the_next_lower_level_is(
     assert stepped == [11.0, 10.0, 9.0]  # from the ramp's maximum down, never above it
     assert confirmed["max_journeys_per_s"] == 9.0 and confirmed["confirmed"]
 
-    holds.update({9.0: (False, 0.8)})
+    holds.update({9.0: (False, 0.99, 1.0), 8.0: (True, 0.9, 1.0), 7.0: (True, 1.0, 5.0)})
     stepped.clear()
     none = steps.confirm(bench, ramped, seed=1, say=lambda line: None)
-    assert stepped == [11.0, 10.0, 9.0]  # three tries at most
-    assert none == {"max_journeys_per_s": 9.0, "confirmed": False, "checks": none["checks"]}
+    assert stepped == [11.0, 10.0, 9.0, 8.0, 7.0]  # five tries at most
+    assert none == {"max_journeys_per_s": 7.0, "confirmed": False, "checks": none["checks"]}
 
 
 def test_a_ramp_level_allows_its_lag_more_swing_than_a_step() -> None:
