@@ -1,9 +1,10 @@
 """Journey rebuilt in bulk (`carepath rebuild journey`, `ServiceSpec.bulk_replay`): the same
 `Projection` as the handler, on `MemoryJourney` — the views in memory, which is the whole truth
-while a rebuild fills empty tables — then written through the driver's `executemany` (`Inserts`),
-chunk by chunk. Every event's row goes out as the replay reaches it; the views (episodes,
-segments, flows, waitlist, capacity: a few rows per client) at the end. Equal, row for row and
-value for value, to what the handler builds (tests/integration/journey/test_bulk_replay.py)."""
+while a rebuild fills empty tables — then written chunk by chunk through `BulkWriter` (`COPY`
+on PostgreSQL, the driver's `executemany` elsewhere). Every event's row goes out as the replay
+reaches it; the views (episodes, segments, flows, waitlist, capacity: a few rows per client)
+at the end. Equal, row for row and value for value, to what the handler builds
+(tests/integration/journey/test_bulk_replay.py)."""
 
 from __future__ import annotations
 
