@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -123,6 +123,17 @@ class ClientTraces:
         if found:
             self._cache(client_ref, found)
         return {TRACEPARENT: found} if found else {}
+
+    def headers_among(self, session: Session, client_refs: Sequence[str], chunk: int = 500
+                      ) -> dict[str, dict[str, str]]:
+        """`headers_for` of many clients in `session`'s transaction, a query per `chunk`; a
+        client with no trace is absent."""
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(client_refs), chunk):
+            query = select(self.table.c.client_ref, self.table.c.traceparent).where(
+                self.table.c.client_ref.in_(client_refs[start:start + chunk]))
+            found.update((ref, {TRACEPARENT: parent}) for ref, parent in session.execute(query))
+        return found
 
     def cached(self, client_ref: str) -> dict[str, str] | None:
         """The client's trace headers if this process read or committed them; None if not."""

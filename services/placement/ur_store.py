@@ -66,6 +66,21 @@ class SqlUrRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.placement = SqlRepository(session)
+        self._authorizations: dict[str, list[Authorization]] = {}  # read ahead
+
+    def read_ahead(self, client_refs: Sequence[str], chunk: int = 500) -> None:
+        """What the check asks of these clients (their latest episode, stays and
+        authorizations), in a few queries."""
+        self.placement.read_ahead_stays(client_refs, chunk)
+        for start in range(0, len(client_refs), chunk):
+            refs = client_refs[start:start + chunk]
+            found: dict[str, list[Authorization]] = {ref: [] for ref in refs}
+            for row in self.session.exec(select(AuthorizationRow).where(
+                    col(AuthorizationRow.client_ref).in_(refs)).order_by(
+                    col(AuthorizationRow.client_ref), col(AuthorizationRow.starts_on),
+                    col(AuthorizationRow.authorization_id))):
+                found[row.client_ref].append(row.read())
+            self._authorizations.update(found)
 
     def add_authorization(self, row: AuthorizationRow) -> None:
         self.session.add(row)
@@ -78,6 +93,8 @@ class SqlUrRepository:
             AuthorizationRow.authorization_number == number)).first()
 
     def authorizations_of(self, client_ref: str) -> list[Authorization]:
+        if client_ref in self._authorizations:
+            return list(self._authorizations[client_ref])
         rows = self.session.exec(select(AuthorizationRow).where(
             AuthorizationRow.client_ref == client_ref).order_by(
             col(AuthorizationRow.starts_on), col(AuthorizationRow.authorization_id))).all()
@@ -114,16 +131,23 @@ def check_utilization(uow: UnitOfWork, windows: ReviewWindows, now: datetime) ->
     """The UR check, one transaction: each client's stay observed, what is due emitted once.
     It takes no lock on placement's moves (it writes only its own rows and the outbox): a move
     committed meanwhile is seen next round. Two replicas checking at once both owe the same
-    events; the second to commit collides on the first's marks and its round is void."""
+    events; the second to commit collides on the first's marks and its round is void. What it
+    reads of the clients in care (episodes, stays, authorizations, traces) it reads ahead in a
+    few queries: every client stays in care through aftercare, and four queries a client, each
+    round, cost 0.65 ms of CPU a client (about 2 s a round for 3,000 clients)."""
     emitted: list[Due] = []
     try:
         with uow.transaction() as tx:
             repo = SqlUrRepository(tx.session)
             check = UrCheck(repo=repo, outbox=tx, now=now, windows=windows)
-            for client_ref in repo.in_care():
-                with tracer().start_as_current_span("placement check utilization", context=(
-                        context_from_headers(uow.traces.headers_for(tx.session, client_ref))
-                        if uow.traces else None)):  # the client's journey trace
+            in_care = repo.in_care()
+            repo.read_ahead(in_care)
+            traces = uow.traces.headers_among(tx.session, in_care) if uow.traces else {}
+            for client_ref in in_care:
+                with tracer().start_as_current_span(
+                        "placement check utilization",  # in the client's journey trace
+                        context=context_from_headers(traces.get(client_ref, {}))
+                        if uow.traces else None):
                     emitted += check.client(client_ref)
     except IntegrityError:
         log.info("utilization review: another replica checked first; nothing owed this round")
