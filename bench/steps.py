@@ -15,7 +15,14 @@ from bench.journeys import JourneyRecord
 from bench.lag import LagSampler, Samples
 from bench.load import OpenLoop, Phase, finished, journey_s
 from bench.monitor import Monitor, foreign_load, machine_busy_s, per_thousand_events
-from bench.rates import RAMP_LAG_SHARE, Completion, completion, flatness, max_sustainable
+from bench.rates import (
+    RAMP_LAG_SHARE,
+    Completion,
+    completion,
+    confirmed,
+    flatness,
+    max_sustainable,
+)
 from bench.stats import per_second
 from bench.stores import Stores
 from bench.tap import Tap
@@ -107,49 +114,12 @@ def ramp(bench: Bench, rates: list[float], level_s: float, settle_s: float, seed
             "unfinished_journeys": unfinished, "drained": drained}
 
 
-# Ramp levels tried, from its maximum down, before the confirmation gives up (its levels are
-# 10-15% apart: five reach about half the maximum).
-CONFIRMATIONS = 5
-# A confirmation holds when its lag is flat, it completes this share of the journeys due (a
-# step's window holds 150-300 journeys: a level that keeps up reads 0.95-1.05) and its
-# journeys take at most SLOWDOWN times as long as at the ramp's lightest level (from a
-# drained start, a level slightly above capacity still completes most journeys over 25 s,
-# each later than the last: the growing journey time is what shows it first).
-CONFIRM_SHARE = 0.95
-SLOWDOWN = 4.0
-
-
 def confirm(bench: Bench, ramped: dict[str, Any], seed: int,
             say: Callable[[str], None] = print) -> dict[str, Any]:
-    """The ramp's maximum held over a step's length, or else the highest lower level of the
-    ramp that is. A ramp level is judged over a few seconds, where its 50-70 journeys make the
-    completed share uncertain by about a tenth (Poisson) and the lag's slope by more, so a
-    level above capacity can pass (a Kafka run's ramp passed 11 journeys/s; its steps at 8.8
-    and 11 then completed 0.70 and 0.84 of what was due) and one below can fail. Each
-    confirmation is a measured step at the level (`step`: step_s of arrivals), judged by
-    `rates.flatness` as every step is and, more strictly, by CONFIRM_SHARE and SLOWDOWN."""
-    best = ramped["max_journeys_per_s"]
-    tried = sorted({level["journeys_per_s"] for level in ramped["levels"]}, reverse=True)
-    candidates = [rate for rate in tried if best is not None and rate <= best][:CONFIRMATIONS]
-    lightest = min((level["journey_s"] for level in ramped["levels"] if level.get("journey_s")),
-                   default=None)
-    checks = []
-    for i, rate in enumerate(candidates):
-        lag = step(bench, 1.0, rate, seed + i)["lag"]
-        holds = (lag["flat"] and lag["completed_share"] >= CONFIRM_SHARE
-                 and (lightest is None or lag["journey_s"] <= SLOWDOWN * lightest))
-        checks.append({"journeys_per_s": rate, "held": holds, "flat": lag["flat"],
-                       "completed_share": lag["completed_share"], "journey_s": lag["journey_s"],
-                       "lag_slope": lag["slope_events_per_s"]})
-        say(f"confirming {rate:.2f} journeys/s over {bench.step_s:.0f} s: "
-            f"{lag['completed_share']:.2f} of the journeys due completed, journeys took "
-            f"{lag['journey_s']:.2f} s (lightest level {lightest or 0:.2f} s), lag slope "
-            f"{lag['slope_events_per_s']:+.1f} events/s: "
-            + ("sustained" if holds else "not sustained"))
-        if holds:
-            return {"max_journeys_per_s": rate, "confirmed": True, "checks": checks}
-    return {"max_journeys_per_s": candidates[-1] if candidates else best, "confirmed": False,
-            "checks": checks}
+    """`rates.confirmed`, each confirmation a measured step at the level (`step`: step_s of
+    arrivals)."""
+    return confirmed(ramped, lambda rate, i: step(bench, 1.0, rate, seed + i)["lag"],
+                     window_s=bench.step_s, say=say)
 
 
 def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any]:
