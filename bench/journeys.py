@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from bench.tap import Seen, Tap
 from carepath.dev.client import RATINGS, ApiError, CarepathClient
 
@@ -51,7 +53,9 @@ class SyntheticClient:
         try:
             self._walk(record)
             record.finished_at = time.time()
-        except (ApiError, TimeoutError, OSError) as error:
+        except (ApiError, TimeoutError, OSError, httpx.TransportError) as error:
+            # A journey that fails is recorded as failed; the run goes on (an overloaded ramp
+            # level once broke a connection under the shared client: httpx.ReadError).
             record.error = f"{type(error).__name__}: {str(error)[:200]}"
         return record
 
