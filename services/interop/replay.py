@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy.engine import Engine
 
 from carepath.messaging.consumer import Incoming
-from carepath.persistence.batch import BulkWriter
+from carepath.persistence.batch import BulkWriter, keyed_of
 from contracts.stays import OPEN_STATUSES
 from services.interop.deps import InteropDeps
 from services.interop.ports import (
@@ -34,19 +34,17 @@ from services.interop.store import TABLE_OF
 CHUNK = 5_000  # rows a statement
 R = TypeVar("R", bound=Row)
 
-# Each resource row and its key (the primary key of its table in store.py).
-KEY_OF: dict[type[Any], str] = {Patient: "client_ref", EpisodeOfCare: "episode_id",
-                                Encounter: "encounter_id", Appointment: "session_id",
-                                Flag: "flag_id", Consent: "consent_id"}
+# The resources a rebuild keeps (the ADT feed's outbox is not one: a rebuild feeds nobody).
+RESOURCES = (Patient, EpisodeOfCare, Encounter, Appointment, Flag, Consent)
 
 
 class MemoryInterop:
     """Interop's resources in memory (`ports.InteropRepository`), authoritative for a rebuild
-    into empty tables: rows are live objects, as a `RowBatch`'s are, kept by key in the order
-    first saved."""
+    into empty tables: rows are live objects, as a `RowBatch`'s are, kept by their table's key
+    (`keyed_of`) in the order first saved."""
 
     def __init__(self) -> None:
-        self.rows: dict[type[Any], dict[Any, Row]] = {kind: {} for kind in KEY_OF}
+        self.rows: dict[type[Any], dict[Any, Row]] = {kind: {} for kind in RESOURCES}
         self.episodes_of: defaultdict[str, list[EpisodeOfCare]] = defaultdict(list)
         self.encounters_of: defaultdict[uuid.UUID, list[Encounter]] = defaultdict(list)
 
@@ -76,9 +74,9 @@ class MemoryInterop:
 
     def save(self, row: Row) -> None:
         kind = type(row)
-        if kind not in KEY_OF:
+        if kind not in RESOURCES:
             raise TypeError(f"a rebuild keeps no {kind.__name__} (it feeds nobody again)")
-        stored, key = self.rows[kind], getattr(row, KEY_OF[kind])
+        stored, key = self.rows[kind], keyed_of(TABLE_OF[kind]).of(row)
         if key not in stored:
             if isinstance(row, EpisodeOfCare):
                 self.episodes_of[row.client_ref].append(row)
