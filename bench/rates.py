@@ -121,12 +121,12 @@ def max_sustainable(levels: Sequence[tuple[float, bool]]) -> float | None:
 # Ramp levels tried, from its maximum down, before the confirmation gives up (its levels are
 # 10-15% apart: five reach about half the maximum).
 CONFIRMATIONS = 5
-# A confirmation holds when its lag is flat, it completes this share of the journeys due (a
-# step's window holds 150-300 journeys: a level that keeps up reads 0.95-1.05) and its
-# journeys take at most SLOWDOWN times as long as at the ramp's lightest level (from a
-# drained start, a level slightly above capacity still completes most journeys over 25 s,
-# each later than the last: the growing journey time is what shows it first).
-CONFIRM_SHARE = 0.95
+# A confirmation holds when its lag is flat and it keeps up as a step must (KEEPS_UP: over a
+# step's 150-300 journeys a level that keeps up reads 0.92-1.08, Poisson; asking 0.95 failed a
+# Kafka level that kept up at 0.93), and its journeys take at most SLOWDOWN times as long as at
+# the ramp's lightest level (from a drained start, a level slightly above capacity still
+# completes most journeys over 25 s, each later than the last: the growing journey time is
+# what shows it first).
 SLOWDOWN = 4.0
 
 
@@ -139,7 +139,7 @@ def confirmed(ramped: dict[str, Any], judge: Callable[[float, int], dict[str, An
     and 11 then completed 0.70 and 0.84 of what was due) and one below can fail. `judge(rate,
     i)` measures the i-th confirmation, at `rate`, over `window_s`, and answers as a step's
     `lag` does (`flat`, `completed_share`, `journey_s`, `slope_events_per_s`); it holds by
-    `flatness` as every step does and, more strictly, by CONFIRM_SHARE and SLOWDOWN."""
+    `flatness` as every step does and, more strictly, by SLOWDOWN."""
     best = ramped["max_journeys_per_s"]
     tried = sorted({level["journeys_per_s"] for level in ramped["levels"]}, reverse=True)
     candidates = [rate for rate in tried if best is not None and rate <= best][:CONFIRMATIONS]
@@ -148,8 +148,7 @@ def confirmed(ramped: dict[str, Any], judge: Callable[[float, int], dict[str, An
     checks = []
     for i, rate in enumerate(candidates):
         lag = judge(rate, i)
-        holds = (lag["flat"] and lag["completed_share"] >= CONFIRM_SHARE
-                 and (lightest is None or lag["journey_s"] <= SLOWDOWN * lightest))
+        holds = (lag["flat"] and (lightest is None or lag["journey_s"] <= SLOWDOWN * lightest))
         checks.append({"journeys_per_s": rate, "held": holds, "flat": lag["flat"],
                        "completed_share": lag["completed_share"], "journey_s": lag["journey_s"],
                        "lag_slope": lag["slope_events_per_s"]})

@@ -132,8 +132,9 @@ def test_the_ramps_maximum_is_confirmed_over_a_longer_window_or_the_next_lower_l
     ramped = {"max_journeys_per_s": 11.0, "levels": [
         {"journeys_per_s": rate, "journey_s": 0.5 + rate / 10}
         for rate in (7.0, 8.0, 9.0, 9.0, 10.0, 11.0, 12.5, 12.5)]}
-    # (flat, completed share, journey seconds): 11 too slow, 10 short of 0.95, 9 holds
-    holds = {11.0: (True, 0.99, 5.0), 10.0: (True, 0.94, 1.0), 9.0: (True, 0.99, 1.0),
+    # (flat, completed share, journey seconds): 11 too slow, 10 not flat (it completed too
+    # few), 9 holds at 0.93: Poisson noise of a level that keeps up
+    holds = {11.0: (True, 0.99, 5.0), 10.0: (False, 0.85, 1.0), 9.0: (True, 0.93, 1.0),
              8.0: (True, 1.0, 0.9)}
     judged: list[float] = []
 
@@ -147,7 +148,7 @@ def test_the_ramps_maximum_is_confirmed_over_a_longer_window_or_the_next_lower_l
     assert judged == [11.0, 10.0, 9.0]  # from the ramp's maximum down, never above it
     assert confirmation["max_journeys_per_s"] == 9.0 and confirmation["confirmed"]
 
-    holds.update({9.0: (False, 0.99, 1.0), 8.0: (True, 0.9, 1.0), 7.0: (True, 1.0, 5.0)})
+    holds.update({9.0: (False, 0.99, 1.0), 8.0: (False, 0.88, 1.0), 7.0: (True, 1.0, 5.0)})
     judged.clear()
     none = confirmed(ramped, judge, window_s=25, say=lambda line: None)
     assert judged == [11.0, 10.0, 9.0, 8.0, 7.0]  # five tries at most
