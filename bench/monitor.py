@@ -63,6 +63,21 @@ class Monitor:
             self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), now.rss_mb)
         return result
 
+    def shares_mb(self) -> dict[str, dict[str, float]]:
+        """Per process (without its children), the memory it alone holds (USS) and its share of
+        what it maps with others (PSS: the libraries every service maps count once over all of
+        them, where RSS counts them in each). Reads /proc/<pid>/smaps: at a step's end, not in
+        the sampling loop."""
+        found = {}
+        for name, process in self.processes.items():
+            try:
+                full = process.memory_full_info()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            found[name] = {"uss_mb_end": round(full.uss / 2**20, 1),
+                           "pss_mb_end": round(getattr(full, "pss", 0) / 2**20, 1)}
+        return found
+
     def reset_peaks(self) -> None:
         self.peak_rss_mb.clear()
 
@@ -95,8 +110,11 @@ def foreign_load(before: dict[str, Usage], after: dict[str, Usage], busy_s: floa
 
 
 def per_thousand_events(before: dict[str, Usage], after: dict[str, Usage], events: int,
-                        peaks: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """Per process: CPU-seconds per 1,000 pipeline events, peak and final RSS."""
+                        peaks: dict[str, float],
+                        shares: dict[str, dict[str, float]] | None = None
+                        ) -> dict[str, dict[str, Any]]:
+    """Per process: CPU-seconds per 1,000 pipeline events, peak and final RSS (and `shares`:
+    final USS and PSS)."""
     figures: dict[str, dict[str, Any]] = {}
     for name, end in after.items():
         if name not in before:
@@ -107,5 +125,6 @@ def per_thousand_events(before: dict[str, Usage], after: dict[str, Usage], event
             "cpu_s_per_1000_events": round(cpu * 1000 / events, 3) if events else None,
             "rss_mb_peak": round(max(peaks.get(name, 0.0), end.rss_mb), 1),
             "rss_mb_end": round(end.rss_mb, 1),
+            **(shares or {}).get(name, {}),
         }
     return figures

@@ -81,9 +81,12 @@ def summary(phases: dict[str, Any]) -> dict[str, Any]:
     b2_max = phases["baselines"].get("b2", {}).get("max", {}).get("events_per_s")
     full, half = _step(phases, 1.0), _step(phases, 0.5)
     rss: dict[str, float] = {}
+    pss: dict[str, float] = {}  # at each step's end; absent from runs before it was measured
     for step in phases["steps"]:
         for name, figures in step["processes"].items():
             rss[name] = max(rss.get(name, 0.0), figures["rss_mb_peak"])
+            if "pss_mb_end" in figures:
+                pss[name] = max(pss.get(name, 0.0), figures["pss_mb_end"])
     pairs = {"journey_event": "one_hop", "journey_transition": "two_hops",
              "first_notification": "notification_two_hops"}
     return {
@@ -102,6 +105,7 @@ def summary(phases: dict[str, Any]) -> dict[str, Any]:
         "rebuild_ratio_to_raw": phases["replay"]["ratio_to_raw"],
         "interop_rebuild_ratio_to_raw": phases["replay"].get("interop", {}).get("ratio_to_raw"),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(rss.items())},
+        "pss_mb_at_step_end": {name: round(mb, 1) for name, mb in sorted(pss.items())},
         "integrity": {k: sum(s["integrity"][k] for s in phases["steps"])
                       for k in ("lost", "duplicated", "out_of_order")},
     }

@@ -130,7 +130,7 @@ def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any
     samples = sampler.stop()
     journeys, unfinished = bench.loop.finish(phase, bench.drain_s)
     drained = bench.drain()
-    after = bench.monitor.snapshot()
+    after, shares = bench.monitor.snapshot(), bench.monitor.shares_mb()
     foreign = foreign_load(before, after, machine_busy_s() - busy, time.monotonic() - clock)
     facts = gather(bench, journeys)
     produced = [r for ref in {j.client_ref for j in journeys} for r in facts.bus.get(ref, [])]
@@ -145,7 +145,8 @@ def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any
         "latency_breakdown_ms": analysis.latency_breakdown_ms(facts),
         "integrity": analysis.integrity(facts),
         "lag": lag_shape(samples, phase, bench, rate),
-        "processes": per_thousand_events(before, after, events, bench.monitor.peak_rss_mb),
+        "processes": per_thousand_events(before, after, events, bench.monitor.peak_rss_mb,
+                                         shares),
         "foreign_cpu_share": foreign,
         "events": events,
     }

@@ -165,3 +165,13 @@ def test_the_readme_tables_come_from_a_full_run_and_refuse_a_quick_or_given_rate
     given["runs"][0]["options"]["max_rate"] = 8.0
     with pytest.raises(SystemExit, match="max-rate"):
         readme.section([(given, path)])
+
+
+def test_memory_is_summarised_as_peak_rss_and_as_each_services_share_at_step_end() -> None:
+    report = sample_report()
+    for i, measured in enumerate(report["phases"]["steps"]):
+        measured["processes"]["journey"] |= {"uss_mb_end": 50.0 + i, "pss_mb_end": 60.0 + i}
+    summary = results.finish(report)["summary"]
+    assert summary["peak_rss_mb"] == {"broker": 120.0, "journey": 70.0}
+    assert summary["pss_mb_at_step_end"] == {"journey": 63.0}  # the largest of the steps'
+    assert results.finish(sample_report())["summary"]["pss_mb_at_step_end"] == {}  # older runs
