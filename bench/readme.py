@@ -34,6 +34,13 @@ def _p99(report: dict[str, Any], load: float) -> str:
     return "–" if not lat else f"{lat['p99']:.0f} ms"
 
 
+def _shares(summary: dict[str, Any]) -> str:
+    """The services' PSS at the steps' ends (runs since round eight), after their RSS."""
+    pss = [mb for name, mb in (summary.get("pss_mb_at_step_end") or {}).items()
+           if name not in ("broker", "driver")]
+    return f" (PSS {_n(min(pss))}–{_n(max(pss))} MB)" if pss else ""
+
+
 def target_rows(report: dict[str, Any]) -> list[str]:
     """Issue 17's targets, with this broker's figures."""
     s, t, replay = report["summary"], report["targets"], report["phases"]["replay"]
@@ -63,7 +70,7 @@ def target_rows(report: dict[str, Any]) -> list[str]:
         f"{_n(replay['events_on_topics'])} events) | {met('rebuild')} |",
         f"| memory | ≤ {results.RSS_LIMIT_MB:.0f} MB RSS per service | "
         f"{_n(min(services, default=None))}–{_n(max(services, default=None))} MB peak under "
-        f"load | {met('rss')} |",
+        f"load{_shares(s)} | {met('rss')} |",
         f"| integrity | 0 lost, duplicated, out of order | {i['lost']} / {i['duplicated']} / "
         f"{i['out_of_order']} | {met('integrity')} |",
     ]

@@ -80,13 +80,15 @@ def load_table(report: dict[str, Any]) -> list[str]:
 def process_table(report: dict[str, Any]) -> list[str]:
     steps = {s["load"]: s for s in report["phases"]["steps"]}
     shown = [load for load in (0.5, 1.0) if load in steps]
-    rows = ["| process | " + " | ".join(f"CPU-s / 1,000 events at {load:.0%}" for load in shown)
-            + " | peak RSS MB |", "|---|" + "---|" * (len(shown) + 1)]
     peak = report["summary"]["peak_rss_mb"]
+    pss = report["summary"].get("pss_mb_at_step_end") or {}  # runs since round eight
+    memory = [" peak RSS MB"] + [" PSS MB at step end"] * bool(pss)
+    rows = ["| process | " + " | ".join(f"CPU-s / 1,000 events at {load:.0%}" for load in shown)
+            + " |" + " |".join(memory) + " |", "|---|" + "---|" * (len(shown) + len(memory))]
     for name in SERVICE_ORDER:
         cells = [_n(steps[load]["processes"].get(name, {}).get("cpu_s_per_1000_events"), 2)
-                 for load in shown]
-        rows.append(f"| {name} | " + " | ".join(cells) + f" | {_n(peak.get(name), 0)} |")
+                 for load in shown] + [_n(peak.get(name), 0)] + [_n(pss.get(name), 0)] * bool(pss)
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
 
 

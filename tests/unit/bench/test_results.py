@@ -175,3 +175,16 @@ def test_memory_is_summarised_as_peak_rss_and_as_each_services_share_at_step_end
     assert summary["peak_rss_mb"] == {"broker": 120.0, "journey": 70.0}
     assert summary["pss_mb_at_step_end"] == {"journey": 63.0}  # the largest of the steps'
     assert results.finish(sample_report())["summary"]["pss_mb_at_step_end"] == {}  # older runs
+
+
+def test_the_readme_shows_each_services_pss_beside_its_rss_where_the_run_measured_it() -> None:
+    measured = sample_report()
+    for each in measured["phases"]["steps"]:
+        each["processes"]["journey"] |= {"uss_mb_end": 50.0, "pss_mb_end": 60.0}
+    rows = readme.target_rows(results.finish(measured))
+    assert "| memory | ≤ 80 MB RSS per service | 70–70 MB peak under load (PSS 60–60 MB) | yes |" \
+        in rows
+    assert "(PSS" not in "".join(readme.target_rows(results.finish(sample_report())))
+    processes = table.process_table(results.finish(measured))
+    assert processes[0].endswith("| peak RSS MB | PSS MB at step end |")
+    assert "| journey | 5.00 | 5.00 | 70 | 60 |" in processes
