@@ -82,12 +82,15 @@ def process_table(report: dict[str, Any]) -> list[str]:
     shown = [load for load in (0.5, 1.0) if load in steps]
     peak = report["summary"]["peak_rss_mb"]
     pss = report["summary"].get("pss_mb_at_step_end") or {}  # runs since round eight
-    memory = [" peak RSS MB"] + [" PSS MB at step end"] * bool(pss)
-    rows = ["| process | " + " | ".join(f"CPU-s / 1,000 events at {load:.0%}" for load in shown)
-            + " |" + " |".join(memory) + " |", "|---|" + "---|" * (len(shown) + len(memory))]
+    heads = [f"CPU-s / 1,000 events at {load:.0%}" for load in shown] + ["peak RSS MB"]
+    if pss:
+        heads.append("PSS MB at step end")
+    rows = ["| process | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
     for name in SERVICE_ORDER:
         cells = [_n(steps[load]["processes"].get(name, {}).get("cpu_s_per_1000_events"), 2)
-                 for load in shown] + [_n(peak.get(name), 0)] + [_n(pss.get(name), 0)] * bool(pss)
+                 for load in shown] + [_n(peak.get(name), 0)]
+        if pss:
+            cells.append(_n(pss.get(name), 0))
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
 
