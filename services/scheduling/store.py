@@ -11,6 +11,7 @@ from sqlalchemy import Index, MetaData, bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from carepath.persistence.batch import insert_rows
 from carepath.persistence.db import runtime_tables, utc_column
 from carepath.persistence.rows import statements_of
 from carepath.persistence.uow import Transaction
@@ -87,13 +88,13 @@ class SqlSessions:
 
     def add_plan(self, plan: Plan, *, client_ref: str, episode_id: uuid.UUID | None,
                  site_id: str | None, scheduled_by: CausalLink) -> None:
-        # One multi-row insert of plain values: a plan holds dozens of sessions, and an ORM
-        # object costs ~30 us to construct before it is ever written.
+        # The plan's rows at once, as plain values (`COPY` on PostgreSQL): a plan holds dozens
+        # of sessions, and an ORM object costs ~30 us to construct before it is ever written.
         common = {"client_ref": client_ref, "episode_id": episode_id, "site_id": site_id,
                   "level": plan.level.value, "status": SessionStatus.scheduled.value,
                   "scheduled_event_id": scheduled_by.event_id,
                   "correlation_id": scheduled_by.correlation_id}
-        self.session.connection().execute(statements_of(_sessions).insert, [
+        insert_rows(self.session.connection(), _sessions, [
             {**common, "session_id": planned.session_id, "kind": planned.kind.value,
              "modality": planned.modality.value if planned.modality else None,
              "starts_at": planned.starts_at, "duration_min": planned.duration_min}
