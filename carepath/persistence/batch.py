@@ -250,12 +250,12 @@ def _rows_where_in(table: Table, column: str) -> Select[Any]:
 
 
 class Inserts:
-    """A table's rows written in bulk into empty tables (a rebuild), each value bound as its
-    column's type binds it (the form Core's `insert` stores) but without Core's per-row
-    parameter handling, which costs more than the database's work. On PostgreSQL through
-    `COPY … FROM STDIN` (psycopg's `Cursor.copy`: one stream, no per-row statement); elsewhere
-    through the DBAPI's `executemany` where its parameter style is `?` or `%s`, else Core's
-    insert."""
+    """A table's new rows written in bulk (a rebuild's, or a live transaction's many: see
+    `insert_rows`), each value bound as its column's type binds it (the form Core's `insert`
+    stores) but without Core's per-row parameter handling, which costs more than the
+    database's work. On PostgreSQL through `COPY … FROM STDIN` (psycopg's `Cursor.copy`: one
+    stream, no per-row statement); elsewhere through the DBAPI's `executemany` where its
+    parameter style is `?` or `%s`, else Core's insert."""
 
     MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
