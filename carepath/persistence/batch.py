@@ -276,21 +276,35 @@ class Inserts:
         self.binds = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
 
     def write(self, conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
-        """`rows`: each a sequence of the columns' values, in the table's column order."""
+        """`rows`: each a sequence of the columns' values, in the table's column order. A
+        failure raises as SQLAlchemy's statements do (`DBAPIError`: `OperationalError` for a
+        database that went away, which the consumer's retry tells by it; `IntegrityError` for
+        a key taken), a lost connection invalidated, the `COPY` on the driver's cursor too."""
         listed = list(rows)
         if not listed:
             return
         if self.copy is not None:
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            with driver.cursor() as cursor, cursor.copy(self.copy) as copy:
-                for row in self._bound(listed):
-                    copy.write_row(row)
+            self._copy(conn, listed)
         elif self.sql is not None:
             conn.exec_driver_sql(self.sql, list(self._bound(listed)))
         else:
             conn.execute(insert(self.table), [dict(zip(self.keys, row, strict=True))
                                               for row in listed])
+
+    def _copy(self, conn: Connection, rows: list[Sequence[Any]]) -> None:
+        assert self.copy is not None
+        driver, dbapi = conn.connection.driver_connection, conn.dialect.loaded_dbapi
+        assert driver is not None
+        try:
+            with driver.cursor() as cursor, cursor.copy(self.copy) as copy:
+                for row in self._bound(rows):
+                    copy.write_row(row)
+        except dbapi.Error as exc:
+            lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(self.copy, None, exc, dbapi.Error,
+                                      connection_invalidated=lost) from exc
 
     def _bound(self, rows: list[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
         """The rows with each value bound as its column binds it."""
@@ -308,25 +322,14 @@ COPY_FROM_ROWS = 10
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
                 ) -> None:
     """New rows into `table` inside the connection's transaction, each naming the same
-    columns: many at once through `COPY` on PostgreSQL (`Inserts`), else one `executemany`. A
-    failure raises as SQLAlchemy's own would (`DBAPIError`: `OperationalError` for a database
-    that went away, which the consumer's retry tells by it; `IntegrityError` for a key taken),
-    and a lost connection is invalidated, as SQLAlchemy does for its statements."""
+    columns: many at once through `COPY` on PostgreSQL (`Inserts`, failing as SQLAlchemy's
+    statements fail), else one `executemany`."""
     bulk = (_inserts_of(table, connection.dialect, tuple(rows[0]))
             if len(rows) >= COPY_FROM_ROWS else None)
     if bulk is None or bulk.copy is None:
         connection.execute(statements_of(table).insert, list(rows))
         return
-    dbapi = connection.dialect.loaded_dbapi
-    try:
-        bulk.write(connection, ([row[key] for key in bulk.keys] for row in rows))
-    except dbapi.Error as exc:
-        lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection,
-                                                None)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(bulk.copy, None, exc, dbapi.Error,
-                                  connection_invalidated=lost) from exc
+    bulk.write(connection, ([row[key] for key in bulk.keys] for row in rows))
 
 
 @cache
