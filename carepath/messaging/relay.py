@@ -19,6 +19,7 @@ from carepath.messaging.publish import OutboxRow as OutboxRow
 from carepath.messaging.publish import publish_rows as publish_rows
 from carepath.messaging.retry import Backoff, is_transient
 from carepath.observability.telemetry import Metrics
+from carepath.persistence.direct import run
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,14 @@ class OutboxStore:
         with self.engine.begin() if mark else self.engine.connect() as conn:
             if mark:
                 self._marked(conn, mark)
-            return [OutboxRow(*row) for row in conn.execute(self._unpublished, {"limit": limit})]
+            return [OutboxRow(*row) for row in run(conn, self._unpublished, {"limit": limit})]
 
     def mark_published(self, seqs: Sequence[int]) -> None:
         with self.engine.begin() as conn:
             self._marked(conn, seqs)
 
     def _marked(self, conn: Connection, seqs: Sequence[int]) -> None:
-        conn.execute(self._mark, {"seqs": list(seqs), "now": datetime.now(UTC)})
+        run(conn, self._mark, {"seqs": list(seqs), "now": datetime.now(UTC)})
 
     def backlog(self) -> int:
         query = select(func.count()).where(self.table.c.published_at.is_(None))

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from carepath.persistence.direct import run
 from carepath.persistence.rows import upsert_of
 from contracts.envelope import CLIENT_REF_PATTERN
 
@@ -95,10 +96,10 @@ class ClientTraces:
         with self._lock:
             if trace_id(self._seen.get(client_ref)) == current:
                 return None
-        dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-        conn.execute(upsert_of(self.table, dialect),
-                     {"client_ref": client_ref, "traceparent": str(traceparent),
-                      "updated_at": datetime.now(UTC)})
+        connection = conn.connection() if isinstance(conn, Session) else conn
+        run(connection, upsert_of(self.table, connection.dialect.name),
+            {"client_ref": client_ref, "traceparent": str(traceparent),
+             "updated_at": datetime.now(UTC)})
         return lambda: self._cache(client_ref, str(traceparent))
 
     def _cache(self, client_ref: str, traceparent: str) -> None:

@@ -11,9 +11,9 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Select, Table, bindparam, event, insert, select, tuple_
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from carepath.persistence.direct import driver_errors, run
 from carepath.persistence.rows import RowValue, statements_of, values_of
 
 R = TypeVar("R", bound=RowValue)
@@ -89,7 +89,7 @@ class RowBatch:
         wanted = list(dict.fromkeys(keys))
         unread = [key for key in wanted if key not in rows and key not in absent]
         if unread:  # one key by its `get`: an expanding `IN` costs ~100 us more to execute
-            found = self._read_rows(kind, self.connection.execute(
+            found = self._read_rows(kind, run(self.connection,
                 statements_of(self.tables[kind]).get,
                 keyed_of(self.tables[kind]).parameters(unread[0]))) if len(unread) == 1 else (
                 self._read(kind, keyed_of(self.tables[kind]).select_in, unread))
@@ -100,7 +100,7 @@ class RowBatch:
         """The rows whose `column` is `value` (all of them: a caller picks among them)."""
         if (kind, column, value) not in self._queried:
             table = self.tables[kind]
-            self._read_rows(kind, self.connection.execute(
+            self._read_rows(kind, run(self.connection,
                 _rows_where(table, column), {"value": value}))
             self._queried.add((kind, column, value))
         return [row for row in self._rows[kind].values() if getattr(row, column) == value]
@@ -165,7 +165,7 @@ class RowBatch:
         for kind in kinds or self.tables:
             if deleted := self._deleted[kind]:
                 statements = statements_of(self.tables[kind])
-                self.connection.execute(statements.delete, [
+                run(self.connection, statements.delete, [
                     dict(zip((f"key_{name}" for name in statements.key_names),
                              key if len(statements.key_names) > 1 else (key,), strict=True))
                     for key in deleted])
@@ -177,7 +177,7 @@ class RowBatch:
                 saved.clear()
             if queued := self._numbered[kind]:
                 statements = statements_of(self.tables[kind])
-                self.connection.execute(statements.insert, [
+                run(self.connection, statements.insert, [
                     {name: value for name, value in values_of(row).items()
                      if name != statements.numbered} for row in queued.values()])
                 queued.clear()
@@ -205,12 +205,12 @@ class RowBatch:
         if inserts:
             insert_rows(self.connection, table, inserts)
         if updates:
-            self.connection.execute(statements.update, updates)
+            run(self.connection, statements.update, updates)
 
     def _existing(self, kind: type[Any], keys: list[Any]) -> set[Any]:
         keyed, found = keyed_of(self.tables[kind]), set()
         for start in range(0, len(keys), _IN_CHUNK):
-            for result in self.connection.execute(
+            for result in run(self.connection,
                     keyed.keys_in, {"keys": keys[start:start + _IN_CHUNK]}):
                 found.add(result[0] if keyed.single else tuple(result))
         return found
@@ -218,7 +218,7 @@ class RowBatch:
     def _read(self, kind: type[Any], query: Any, keys: list[Any]) -> set[Any]:
         found: set[Any] = set()
         for start in range(0, len(keys), _IN_CHUNK):
-            found |= self._read_rows(kind, self.connection.execute(
+            found |= self._read_rows(kind, run(self.connection,
                 query, {"keys": keys[start:start + _IN_CHUNK]}))
         return found
 
@@ -293,18 +293,12 @@ class Inserts:
 
     def _copy(self, conn: Connection, rows: list[Sequence[Any]]) -> None:
         assert self.copy is not None
-        driver, dbapi = conn.connection.driver_connection, conn.dialect.loaded_dbapi
+        driver = conn.connection.driver_connection
         assert driver is not None
-        try:
-            with driver.cursor() as cursor, cursor.copy(self.copy) as copy:
-                for row in self._bound(rows):
-                    copy.write_row(row)
-        except dbapi.Error as exc:
-            lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
-            if lost:
-                conn.invalidate(exc)
-            raise DBAPIError.instance(self.copy, None, exc, dbapi.Error,
-                                      connection_invalidated=lost) from exc
+        with driver_errors(conn, self.copy), driver.cursor() as cursor, \
+                cursor.copy(self.copy) as copy:
+            for row in self._bound(rows):
+                copy.write_row(row)
 
     def _bound(self, rows: list[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
         """The rows with each value bound as its column binds it."""
@@ -327,7 +321,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     bulk = (_inserts_of(table, connection.dialect, tuple(rows[0]))
             if len(rows) >= COPY_FROM_ROWS else None)
     if bulk is None or bulk.copy is None:
-        connection.execute(statements_of(table).insert, list(rows))
+        run(connection, statements_of(table).insert, list(rows))
         return
     bulk.write(connection, ([row[key] for key in bulk.keys] for row in rows))
 

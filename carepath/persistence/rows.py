@@ -7,7 +7,7 @@ SQLModel stays the schema (migrations) and the HTTP side's reading."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +22,8 @@ from sqlalchemy import (
     insert,
     update,
 )
+
+from carepath.persistence.direct import run
 
 
 class RowValue(Protocol):
@@ -99,8 +101,9 @@ class RowStore:
         self._stored: dict[int, tuple[RowValue, dict[str, Any]]] = {}
 
     def by_key(self, kind: type[R], **key: Any) -> R | None:
-        return self.one(kind, statements_of(self.tables[kind]).get,
-                        {f"key_{name}": value for name, value in key.items()})
+        found = self._rows(kind, run(self.connection, statements_of(self.tables[kind]).get, {
+            f"key_{name}": value for name, value in key.items()}).mappings())
+        return found[0] if found else None
 
     def one(self, kind: type[R], query: Select[Any], parameters: Mapping[str, Any]) -> R | None:
         """The row a key or `limit(1)` query finds, if any."""
@@ -108,9 +111,13 @@ class RowStore:
         return found[0] if found else None
 
     def all(self, kind: type[R], query: Any, parameters: Mapping[str, Any]) -> list[R]:
-        """The rows `query` finds (a select, or a statement returning whole rows)."""
+        """The rows `query` finds (a select, or a statement returning whole rows; built for the
+        call or once, as `Connection.execute` takes them)."""
+        return self._rows(kind, self.connection.execute(query, parameters).mappings())
+
+    def _rows(self, kind: type[R], results: Iterable[Mapping[str, Any]] | Any) -> list[R]:
         found = []
-        for result in self.connection.execute(query, parameters).mappings():
+        for result in results:
             values = dict(result)
             row = kind(**values)
             self._stored[id(row)] = (row, values)
@@ -122,27 +129,27 @@ class RowStore:
         stored = self._stored.get(id(row))
         if stored is not None:
             if values != stored[1]:
-                self.connection.execute(statements.update, statements.keyed(dict(values)))
+                run(self.connection, statements.update, statements.keyed(dict(values)))
         elif statements.numbered and values[statements.numbered] is None:
             assert statements.insert_numbered is not None
             del values[statements.numbered]
-            number = self.connection.execute(statements.insert_numbered, values).scalar_one()
+            number = run(self.connection, statements.insert_numbered, values).scalar_one()
             setattr(row, statements.numbered, number)
             values[statements.numbered] = number
         else:
-            self.connection.execute(statements.insert, values)
+            run(self.connection, statements.insert, values)
         self._stored[id(row)] = (row, values)
 
     def replace(self, row: RowValue) -> None:
         """Store `row` whole in place of any row stored under its key."""
         statements, values = statements_of(self.tables[type(row)]), values_of(row)
-        if self.connection.execute(statements.update, statements.keyed(dict(values))
+        if run(self.connection, statements.update, statements.keyed(dict(values))
                                    ).rowcount == 0:
-            self.connection.execute(statements.insert, values)
+            run(self.connection, statements.insert, values)
         self._stored[id(row)] = (row, values)
 
     def delete(self, row: RowValue) -> None:
         statements = statements_of(self.tables[type(row)])
-        self.connection.execute(statements.delete, {f"key_{name}": getattr(row, name)
+        run(self.connection, statements.delete, {f"key_{name}": getattr(row, name)
                                                     for name in statements.key_names})
         self._stored.pop(id(row), None)

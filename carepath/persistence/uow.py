@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from carepath.observability.client_trace import TRACEPARENT, ClientTraces, joins_journey, trace_id
 from carepath.observability.telemetry import current_trace_headers
+from carepath.persistence.direct import run
 from carepath.persistence.rows import dialect_insert, statements_of
 from contracts import CONTENT_TYPE, CausalLink, Envelope, EventData, new_envelope
 
@@ -69,7 +70,7 @@ class Transaction:
         (`executemany`; a pipeline of one round trip on PostgreSQL) built once, on the
         transaction's connection — not a statement per event. Called as it commits."""
         if self.staged:
-            self.session.connection().execute(statements_of(self.outbox).insert, self.staged)
+            run(self.session.connection(), statements_of(self.outbox).insert, self.staged)
             self.staged = []
 
     def _trace_headers(self, subject: str) -> dict[str, str]:
@@ -137,7 +138,7 @@ class UnitOfWork:
         with self.transaction() as tx:
             connection = tx.session.connection()
             now = datetime.now(UTC)
-            new = set(connection.execute(_record_new(self.inbox, connection.dialect.name), [
+            new = set(run(connection, _record_new(self.inbox, connection.dialect.name), [
                 {"consumer": consumer, "event_id": event_id, "processed_at": now}
                 for event_id in dict.fromkeys(event_id for event_id, _ in events)]).scalars())
             if before is not None and new:

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.direct import run
 from carepath.persistence.rows import RowStore, statements_of, upsert_of
 from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
@@ -213,8 +214,8 @@ class SqlAssessments:
     def risk_inputs(self, client_ref: str, since: datetime
                     ) -> tuple[list[AttendanceMark], list[Reading]]:
         parameters = {"client_ref": client_ref, "since": since}
-        marks = self.connection.execute(MARKS_SINCE, parameters)
-        readings = self.connection.execute(READINGS_SINCE, parameters)
+        marks = run(self.connection, MARKS_SINCE, parameters)
+        readings = run(self.connection, READINGS_SINCE, parameters)
         return ([AttendanceMark(status=status, at=at) for status, at in marks],
                 [Reading(kind=ObservationKind(kind), value=value, at=at)
                  for kind, value, at in readings])
@@ -222,31 +223,31 @@ class SqlAssessments:
     def record_attendance(self, *, client_ref: str, session_id: str, status: str,
                           counted_at: datetime) -> None:
         # A session's attendance, replacing an earlier record of it (one statement).
-        self.connection.execute(
+        run(self.connection,
             upsert_of(_attendance, self.connection.dialect.name),
             {"client_ref": client_ref, "session_id": session_id, "status": status,
              "counted_at": counted_at})
 
     def add_observation(self, observation: ObservationRecord) -> None:
-        self.connection.execute(statements_of(_observation).insert, {
+        run(self.connection, statements_of(_observation).insert, {
             "observation_id": observation.observation_id, "client_ref": observation.client_ref,
             "kind": observation.kind.value, "value": observation.value,
             "observed_at": observation.observed_at, "recorded_at": observation.recorded_at})
 
     def add_flag(self, flag: RelapseRiskFlagged, *, client_ref: str, flagged_at: datetime,
                  event_id: uuid.UUID) -> None:
-        self.connection.execute(statements_of(_risk_flag).insert, {
+        run(self.connection, statements_of(_risk_flag).insert, {
             "flag_id": flag.flag_id, "client_ref": client_ref, "severity": flag.severity.value,
             "score": flag.score,
             "indicators": [i.model_dump(mode="json") for i in flag.indicators],
             "flagged_at": flagged_at, "event_id": event_id})
 
     def add_assessment(self, record: AssessmentRecord) -> None:
-        self.connection.execute(statements_of(_assessment).insert, assessment_values(record))
+        run(self.connection, statements_of(_assessment).insert, assessment_values(record))
 
     def note_read(self, *, client_ref: str, assessment_id: str, actor: str, purpose: str,
                   accessed_at: datetime) -> None:
-        self.connection.execute(statements_of(_note_read).insert, {
+        run(self.connection, statements_of(_note_read).insert, {
             "client_ref": client_ref, "assessment_id": assessment_id, "actor": actor,
             "purpose": purpose, "accessed_at": accessed_at})
 

@@ -14,6 +14,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.direct import run
 from carepath.persistence.rows import RowStore
 from carepath.persistence.uow import Transaction
 from services.notification.consent import Grant
@@ -201,8 +202,7 @@ class SqlNotifications:
         return client
 
     def family_of(self, client_ref: str) -> list[str]:
-        return list(self.rows.connection.execute(FAMILY_OF, {"client_ref": client_ref}
-                                                 ).scalars())
+        return run(self.rows.connection, FAMILY_OF, {"client_ref": client_ref}).scalars()
 
     def add_family(self, client_ref: str, recipient_ref: str, relationship: str) -> None:
         self.rows.replace(FamilyMember(client_ref=client_ref, recipient_ref=recipient_ref,
@@ -222,7 +222,7 @@ class SqlNotifications:
         self.rows.replace(end)
 
     def episode_ends_of(self, client_ref: str) -> list[datetime]:
-        return list(self.rows.connection.execute(ENDS_OF, {"client_ref": client_ref}).scalars())
+        return run(self.rows.connection, ENDS_OF, {"client_ref": client_ref}).scalars()
 
     def keep_awaiting(self, awaiting: AwaitingReferral) -> None:
         self.rows.save(awaiting)
@@ -231,7 +231,7 @@ class SqlNotifications:
         """The client's placement events that arrived before their referral, oldest first; no
         longer kept."""
         waiting = self.rows.all(AwaitingReferral, AWAITING_OF, {"client_ref": client_ref})
-        self.rows.connection.execute(FORGET_AWAITING, {"client_ref": client_ref})
+        run(self.rows.connection, FORGET_AWAITING, {"client_ref": client_ref})
         return waiting
 
     def save(self, row: Notification) -> None:

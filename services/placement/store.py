@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, Session, SQLModel, col
 
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.direct import run
 from contracts import CausalLink, LevelOfCare
 from contracts.events import (
     PriorityPopulation,
@@ -239,19 +240,24 @@ class SqlRepository:
             event.listen(session, "before_commit", _save_chains)  # once a session
 
     def _rows(self, statement: Any, **parameters: Any) -> Sequence[Row[tuple[Any, ...]]]:
+        """The rows of a statement built for the call."""
         return self.connection.execute(statement, parameters).all()
+
+    def _built(self, statement: Any, **parameters: Any) -> Sequence[Any]:
+        """The rows of one of `SQL`'s statements (built once: carepath/persistence/direct.py)."""
+        return run(self.connection, statement, parameters).all()
 
     def lock(self) -> None:
         """Serialise placement writes: every move reads and changes shared capacity. Once per
         transaction (the rows stay locked until it ends); what it read is kept."""
         if self.known.capacity is None:
             self.known.capacity = {(r.site_id, r.level): r.capacity
-                                   for r in self._rows(SQL.lock)}
+                                   for r in self._built(SQL.lock)}
 
     def open_episode(self, client_ref: str) -> Episode | None:
         episode_id = self.known.open.get(client_ref, _UNKNOWN)
         if episode_id is _UNKNOWN:
-            rows = self._rows(SQL.open_episode, client_ref=client_ref)
+            rows = self._built(SQL.open_episode, client_ref=client_ref)
             episode_id = self.known.open[client_ref] = (
                 self._stored(rows[0])["episode_id"] if rows else None)
         return _episode(self.known.episodes[episode_id]) if episode_id is not None else None
@@ -259,7 +265,7 @@ class SqlRepository:
     def latest_episode(self, client_ref: str) -> Episode | None:
         episode_id = self.known.latest.get(client_ref, _UNKNOWN)
         if episode_id is _UNKNOWN:
-            rows = self._rows(SQL.latest_episode, client_ref=client_ref)
+            rows = self._built(SQL.latest_episode, client_ref=client_ref)
             values = self._stored(rows[0]) if rows else None
             episode_id = self.known.latest[client_ref] = values["episode_id"] if values else None
             if values is not None and values["status"] in OPEN:  # then the only open one
@@ -303,17 +309,17 @@ class SqlRepository:
     def save_episode(self, episode: Episode) -> None:
         stored = self.known.episodes.get(episode.episode_id)
         if stored is None:
-            rows = self._rows(SQL.episode_by_key, episode_id=episode.episode_id)
+            rows = self._built(SQL.episode_by_key, episode_id=episode.episode_id)
             stored = self._stored(rows[0]) if rows else None
         values = _episode_values(episode)
         if stored is None:
             values["opened_at"] = episode.since
-            self.connection.execute(SQL.episode_insert, values)
+            run(self.connection, SQL.episode_insert, values)
             self.known.latest.pop(episode.client_ref, None)
         else:
             changed = {name: value for name, value in values.items() if stored[name] != value}
             if changed:
-                self.connection.execute(SQL.episode_update,
+                run(self.connection, SQL.episode_update,
                                         {**changed, "key_episode_id": episode.episode_id})
         self.known.episodes[episode.episode_id] = {**(stored or {}), **values}
         if episode.status.is_open:  # a client has one open episode at most
@@ -336,13 +342,13 @@ class SqlRepository:
             stays = self.known.stays[client_ref] = [
                 LevelStay(episode_id=str(r.episode_id), level=r.level, site_id=r.site_id,
                           since=r.since, until=r.until)
-                for r in self._rows(SQL.stays_of, client_ref=client_ref)]
+                for r in self._built(SQL.stays_of, client_ref=client_ref)]
         return list(stays)
 
     def save_stays(self, client_ref: str, stays: Sequence[LevelStay]) -> None:
-        self.connection.execute(SQL.stays_delete, {"client_ref": client_ref})
+        run(self.connection, SQL.stays_delete, {"client_ref": client_ref})
         if stays:
-            self.connection.execute(SQL.stay_insert, [
+            run(self.connection, SQL.stay_insert, [
                 {"client_ref": client_ref, "episode_id": uuid.UUID(stay.episode_id),
                  "level": stay.level, "since": stay.since, "site_id": stay.site_id,
                  "until": stay.until} for stay in stays])
@@ -359,24 +365,24 @@ class SqlRepository:
     def capacity(self, place: Place) -> int | None:
         if self.known.capacity is not None:
             return self.known.capacity.get((place.site_id, place.level.value))
-        rows = self._rows(SQL.capacity_of, site_id=place.site_id, level=place.level.value)
+        rows = self._built(SQL.capacity_of, site_id=place.site_id, level=place.level.value)
         return rows[0].capacity if rows else None
 
     def set_capacity(self, site_id: str, capacity: Mapping[LevelOfCare, int]) -> None:
         known = self._capacities()
         for level, slots in capacity.items():
             if (site_id, level.value) in known:
-                self.connection.execute(SQL.capacity_update, {
+                run(self.connection, SQL.capacity_update, {
                     "key_site_id": site_id, "key_level": level.value, "capacity": slots})
             else:
-                self.connection.execute(SQL.capacity_insert, {
+                run(self.connection, SQL.capacity_insert, {
                     "site_id": site_id, "level": level.value, "capacity": slots})
             known[(site_id, level.value)] = slots
 
     def occupied(self, place: Place) -> int:
         count = self.known.occupied.get(place)
         if count is None:
-            count = self.known.occupied[place] = int(self.connection.execute(SQL.occupied, {
+            count = self.known.occupied[place] = int(run(self.connection, SQL.occupied, {
                 "site_id": place.site_id, "level": place.level.value}).scalar_one())
         return count
 
@@ -385,7 +391,7 @@ class SqlRepository:
         if entries is None:
             queue = self._short_queue()
             entries = [e for e in queue if e.move.target == place] if queue is not None else [
-                _entry(row) for row in self._rows(SQL.waiting, site_id=place.site_id,
+                _entry(row) for row in self._built(SQL.waiting, site_id=place.site_id,
                                                   level=place.level.value)]
             self.known.waiting[place] = entries
             self.known.entries.update((entry.client_ref, entry) for entry in entries)
@@ -398,7 +404,7 @@ class SqlRepository:
             if queue is not None:
                 entry = next((e for e in queue if e.client_ref == client_ref), None)
             else:
-                rows = self._rows(SQL.entry_of, client_ref=client_ref)
+                rows = self._built(SQL.entry_of, client_ref=client_ref)
                 entry = _entry(rows[0]) if rows else None
             self.known.entries[client_ref] = entry
         return entry  # type: ignore[no-any-return]
@@ -407,7 +413,7 @@ class SqlRepository:
         """The whole waitlist in one read when it is short (it mostly is): what a move asks
         of it — the client's entry, who waits where it goes and where it leaves — is in it."""
         if not self.known.queue_read:
-            rows = self._rows(SQL.queue)
+            rows = self._built(SQL.queue)
             self.known.queue_read = True
             self.known.queue = [_entry(row) for row in rows] if len(rows) <= SHORT_QUEUE \
                 else None
@@ -415,7 +421,7 @@ class SqlRepository:
 
     def enqueue(self, entry: WaitEntry) -> None:
         move = entry.move
-        self.connection.execute(SQL.enqueue, {
+        run(self.connection, SQL.enqueue, {
             "client_ref": entry.client_ref, "episode_id": entry.episode_id,
             "site_id": move.target.site_id, "level": move.target.level.value,
             "kind": move.kind.value, "trigger": move.trigger.value if move.trigger else None,
@@ -432,7 +438,7 @@ class SqlRepository:
     def dequeue(self, client_ref: str) -> None:
         if client_ref in self.known.entries and self.known.entries[client_ref] is None:
             return  # known not to wait
-        if self.connection.execute(SQL.dequeue, {"client_ref": client_ref}).rowcount:
+        if run(self.connection, SQL.dequeue, {"client_ref": client_ref}).rowcount:
             self.known.waiting.clear()
             if self.known.queue is not None:
                 self.known.queue = [e for e in self.known.queue if e.client_ref != client_ref]
@@ -446,7 +452,7 @@ class SqlRepository:
     def chain(self, client_ref: str) -> CausalLink | None:
         link = self.known.chains.get(client_ref, _UNKNOWN)
         if link is _UNKNOWN:
-            rows = self._rows(SQL.chain_of, client_ref=client_ref)
+            rows = self._built(SQL.chain_of, client_ref=client_ref)
             link = self.known.chains[client_ref] = CausalLink(
                 event_id=rows[0].last_event_id, correlation_id=rows[0].correlation_id
             ) if rows else None
@@ -455,12 +461,12 @@ class SqlRepository:
     def open_proposal(self, client_ref: str) -> Proposal | None:
         proposal = self.known.proposals.get(client_ref, _UNKNOWN)
         if proposal is _UNKNOWN:
-            rows = self._rows(SQL.open_proposal, client_ref=client_ref)
+            rows = self._built(SQL.open_proposal, client_ref=client_ref)
             proposal = self.known.proposals[client_ref] = _proposal(rows[0]) if rows else None
         return replace(proposal) if proposal is not None else None
 
     def proposal(self, proposal_id: str) -> Proposal | None:
-        rows = self._rows(SQL.proposal_by_key, proposal_id=proposal_id)
+        rows = self._built(SQL.proposal_by_key, proposal_id=proposal_id)
         return _proposal(rows[0]) if rows else None
 
     def proposals(self, *, sites: set[str] | None, status: ProposalStatus | None
@@ -476,9 +482,9 @@ class SqlRepository:
     def save_proposal(self, proposal: Proposal) -> None:
         decided = {"status": proposal.status.value, "decided_at": proposal.decided_at,
                    "decided_by": proposal.decided_by}
-        if not self.connection.execute(SQL.proposal_decide, {
+        if not run(self.connection, SQL.proposal_decide, {
                 **decided, "key_proposal_id": proposal.proposal_id}).rowcount:
-            self.connection.execute(SQL.proposal_insert, {
+            run(self.connection, SQL.proposal_insert, {
                 **decided, "proposal_id": proposal.proposal_id,
                 "client_ref": proposal.client_ref, "episode_id": proposal.episode_id,
                 "site_id": proposal.site_id, "from_level": proposal.from_level.value,
@@ -541,13 +547,13 @@ class SqlRepository:
     def active_holds(self, place: Place) -> list[Hold]:
         if self.known.holds is None:  # few: all of them in one read
             self.known.holds = {}
-            for row in self._rows(SQL.active_holds):
+            for row in self._built(SQL.active_holds):
                 hold = _hold(row)
                 self.known.holds.setdefault(hold.place, []).append(hold)
         return [replace(hold) for hold in self.known.holds.get(place, ())]
 
     def hold(self, hold_id: str) -> Hold | None:
-        rows = self._rows(SQL.hold_by_key, hold_id=hold_id)
+        rows = self._built(SQL.hold_by_key, hold_id=hold_id)
         return _hold(rows[0]) if rows else None
 
     def holds(self, site_id: str, status: HoldStatus | None = None) -> list[Hold]:
@@ -559,14 +565,14 @@ class SqlRepository:
 
     def expired_holds(self, now: datetime) -> list[Hold]:
         """Active holds whose expiry has passed, oldest expiry first."""
-        return [_hold(row) for row in self._rows(SQL.expired_holds, now=now)]
+        return [_hold(row) for row in self._built(SQL.expired_holds, now=now)]
 
     def save_hold(self, hold: Hold) -> None:
         ended = {"status": hold.status.value, "ended_at": hold.ended_at,
                  "ended_by": hold.ended_by}
-        if not self.connection.execute(SQL.hold_end, {**ended, "key_hold_id": hold.hold_id}
+        if not run(self.connection, SQL.hold_end, {**ended, "key_hold_id": hold.hold_id}
                                        ).rowcount:
-            self.connection.execute(SQL.hold_insert, {
+            run(self.connection, SQL.hold_insert, {
                 **ended, "hold_id": hold.hold_id, "site_id": hold.site_id,
                 "level": hold.level.value, "client_ref": hold.client_ref,
                 "expected_arrival": hold.expected_arrival, "expires_at": hold.expires_at,

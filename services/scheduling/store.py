@@ -13,6 +13,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from carepath.persistence.batch import insert_rows
 from carepath.persistence.db import runtime_tables, utc_column
+from carepath.persistence.direct import run
 from carepath.persistence.rows import statements_of
 from carepath.persistence.uow import Transaction
 from contracts import CausalLink
@@ -79,12 +80,12 @@ class SqlSessions:
     def scheduled_of(self, client_ref: str) -> list[Booking]:
         """The client's sessions still `scheduled`, locked against a concurrent attendance
         record."""
-        found = self.session.connection().execute(SCHEDULED_OF, {"client_ref": client_ref})
+        found = run(self.session.connection(), SCHEDULED_OF, {"client_ref": client_ref})
         return [Booking(session_id=session_id, status=SessionStatus.scheduled,
                         starts_at=starts_at) for session_id, starts_at in found]
 
     def cancel(self, session_ids: Sequence[str]) -> None:
-        self.session.connection().execute(CANCEL, {"ids": list(session_ids)})
+        run(self.session.connection(), CANCEL, {"ids": list(session_ids)})
 
     def add_plan(self, plan: Plan, *, client_ref: str, episode_id: uuid.UUID | None,
                  site_id: str | None, scheduled_by: CausalLink) -> None:
@@ -101,13 +102,13 @@ class SqlSessions:
             for planned in plan.sessions])
 
     def session_for_update(self, session_id: str) -> CareSession | None:
-        found = self.session.connection().execute(
-            SESSION_FOR_UPDATE, {"key_session_id": session_id}).mappings().first()
-        return CareSession(**found) if found is not None else None
+        found = run(self.session.connection(), SESSION_FOR_UPDATE,
+                    {"key_session_id": session_id}).mappings()
+        return CareSession(**found[0]) if found else None
 
     def save(self, row: CareSession) -> None:
         """Store the row whole (a value, not one the ORM tracks: no flush)."""
         statements, connection = statements_of(_sessions), self.session.connection()
         values = row.model_dump()
-        if connection.execute(statements.update, statements.keyed(dict(values))).rowcount == 0:
-            connection.execute(statements.insert, values)
+        if run(connection, statements.update, statements.keyed(dict(values))).rowcount == 0:
+            run(connection, statements.insert, values)
