@@ -220,6 +220,7 @@ async def _stop(runtime: Runtime[Any]) -> None:
         task.cancel()
     await asyncio.gather(*runtime.tasks, return_exceptions=True)
     await _flush(runtime)
+    runtime.uow.close()
     runtime.engine.dispose()
 
 

@@ -226,10 +226,13 @@ async def _through_handlers(spec: ServiceSpec[Any], engine: Engine, settings: Se
                      max_backoff_s=settings.retry_max_backoff_s,
                      unknown_attempts=settings.retry_unknown_attempts)
     count = 0
-    async for batch in batches:
-        for start in range(0, len(batch), settings.consume_batch_max):
-            await replay.process_batch(batch[start:start + settings.consume_batch_max])
-        count += len(batch)
+    try:
+        async for batch in batches:
+            for start in range(0, len(batch), settings.consume_batch_max):
+                await replay.process_batch(batch[start:start + settings.consume_batch_max])
+            count += len(batch)
+    finally:
+        replay.uow.close()
     return count, replay.skipped
 
 
