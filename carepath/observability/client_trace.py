@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from threading import Lock
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from starlette.requests import Request
@@ -84,8 +84,10 @@ class ClientTraces:
         self._seen: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
+        self._of_client = select(table.c.traceparent).where(
+            table.c.client_ref == bindparam("client_ref"))  # built once (persistence/direct.py)
 
-    def remember(self, conn: Connection | Session, client_ref: str,
+    def remember(self, connection: Connection, client_ref: str,
                  headers: Mapping[str, str]) -> Callable[[], None] | None:
         """Inside the caller's transaction: `client_ref`'s trace is the one in `headers`.
         Returns what to run once that transaction has committed (None: nothing written)."""
@@ -96,7 +98,6 @@ class ClientTraces:
         with self._lock:
             if trace_id(self._seen.get(client_ref)) == current:
                 return None
-        connection = conn.connection() if isinstance(conn, Session) else conn
         run(connection, upsert_of(self.table, connection.dialect.name),
             {"client_ref": client_ref, "traceparent": str(traceparent),
              "updated_at": datetime.now(UTC)})
@@ -109,31 +110,32 @@ class ClientTraces:
             while len(self._seen) > self._cache_size:
                 self._seen.popitem(last=False)
 
-    def headers_for(self, source: Engine | Session, client_ref: str) -> dict[str, str]:
+    def headers_for(self, source: Engine | Connection, client_ref: str) -> dict[str, str]:
         """The client's trace headers: in `source`'s transaction, read there (it may have
         written them; a second connection would wait for an open SQLite write transaction);
         otherwise read on their own connection and kept (`cached` answers the next request
         about the client; another replica may have moved the client to a new trace meanwhile:
         a command then joins the trace this process knows, a telemetry detail)."""
-        query = select(self.table.c.traceparent).where(self.table.c.client_ref == client_ref)
-        if isinstance(source, Session):
-            found = source.execute(query).scalar_one_or_none()
+        parameters = {"client_ref": client_ref}
+        if isinstance(source, Connection):
+            found = run(source, self._of_client, parameters).scalar_one_or_none()
             return {TRACEPARENT: found} if found else {}
         with source.connect() as conn:
-            found = conn.execute(query).scalar_one_or_none()
+            found = run(conn, self._of_client, parameters).scalar_one_or_none()
         if found:
             self._cache(client_ref, found)
         return {TRACEPARENT: found} if found else {}
 
-    def headers_among(self, session: Session, client_refs: Sequence[str], chunk: int = 500
-                      ) -> dict[str, dict[str, str]]:
-        """`headers_for` of many clients in `session`'s transaction, a query per `chunk`; a
+    def headers_among(self, connection: Connection, client_refs: Sequence[str],
+                      chunk: int = 500) -> dict[str, dict[str, str]]:
+        """`headers_for` of many clients in `connection`'s transaction, a query per `chunk`; a
         client with no trace is absent."""
         found: dict[str, dict[str, str]] = {}
         for start in range(0, len(client_refs), chunk):
             query = select(self.table.c.client_ref, self.table.c.traceparent).where(
                 self.table.c.client_ref.in_(client_refs[start:start + chunk]))
-            found.update((ref, {TRACEPARENT: parent}) for ref, parent in session.execute(query))
+            found.update((ref, {TRACEPARENT: parent})
+                         for ref, parent in connection.execute(query))
         return found
 
     def cached(self, client_ref: str) -> dict[str, str] | None:

@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache, partial
 from operator import attrgetter
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, event, insert, select, tuple_
+from sqlalchemy import Connection, Select, Table, bindparam, insert, select, tuple_
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import Session
 
 from carepath.persistence.direct import driver_errors, run
 from carepath.persistence.rows import RowValue, statements_of, values_of
+
+if TYPE_CHECKING:
+    from carepath.persistence.uow import Transaction
 
 R = TypeVar("R", bound=RowValue)
 
@@ -55,7 +57,7 @@ class RowBatch:
     batch (several in one `IN` query), a row is one object per key throughout, and what a
     query finds merges into it (the batch's own version wins). A saved row is inserted if the
     batch did not read it from the database, else updated if it changed; a replaced one is
-    written whole either way. Use `RowBatch.of` for the batch of a session's transaction."""
+    written whole either way. Use `RowBatch.of` for the batch of a unit of work's transaction."""
 
     def __init__(self, connection: Connection, tables: Mapping[type[Any], Table]) -> None:
         self.connection = connection
@@ -71,13 +73,12 @@ class RowBatch:
         self._queried: set[tuple[type[Any], str, Any]] = set()
 
     @classmethod
-    def of(cls, session: Session, tables: Mapping[type[Any], Table]) -> RowBatch:
-        """The batch of `session`'s transaction, flushed before it commits (a failed flush
-        rolls the transaction back)."""
-        found = session.info.get((cls, id(tables)))
+    def of(cls, tx: Transaction, tables: Mapping[type[Any], Table]) -> RowBatch:
+        """The batch of `tx`, flushed as it commits (a failed flush rolls it back)."""
+        found = tx.info.get((cls, id(tables)))
         if found is None:
-            found = session.info[cls, id(tables)] = cls(session.connection(), tables)
-            event.listen(session, "before_commit", found._before_commit)
+            found = tx.info[cls, id(tables)] = cls(tx.connection, tables)
+            tx.before_commit(found.flush)
         return cast(RowBatch, found)
 
     def get(self, kind: type[R], key: Any) -> R | None:
@@ -181,9 +182,6 @@ class RowBatch:
                     {name: value for name, value in values_of(row).items()
                      if name != statements.numbered} for row in queued.values()])
                 queued.clear()
-
-    def _before_commit(self, session: Session) -> None:
-        self.flush()
 
     def _write(self, kind: type[Any], keys: list[Any]) -> None:
         table = self.tables[kind]

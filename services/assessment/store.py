@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
 from carepath.persistence.db import runtime_tables, utc_column
 from carepath.persistence.direct import run
@@ -160,9 +160,9 @@ class SqlAssessments:
     """Assessment's repository (services.assessment.domain.AssessmentRepository) over its
     tables, and the reads its HTTP API serves (those through the ORM)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.connection = session.connection()
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.connection = tx.connection
         self.rows = RowStore(self.connection, TABLE_OF)
         self._rows: dict[str, ClientRow] = {}  # the client rows read or added through this
         self._held: set[str] = set()  # ... of those, the ones this transaction holds
@@ -171,9 +171,9 @@ class SqlAssessments:
     def within(cls, tx: Transaction) -> SqlAssessments:
         """The repository of a unit of work's transaction, one per transaction: a client held
         by one event of a consumed batch is not read again for the next."""
-        found = tx.session.info.get(cls)
+        found = tx.info.get(cls)
         if found is None:
-            found = tx.session.info[cls] = cls(tx.session)
+            found = tx.info[cls] = cls(tx)
         return cast(SqlAssessments, found)
 
     def client(self, client_ref: str, *, lock: bool = False) -> ClientCare | None:
@@ -252,12 +252,12 @@ class SqlAssessments:
             "purpose": purpose, "accessed_at": accessed_at})
 
     def assessment(self, assessment_id: str) -> Assessment | None:
-        return self.session.get(Assessment, assessment_id)
+        return self.tx.session.get(Assessment, assessment_id)
 
     def assessments_of(self, client_ref: str) -> list[Assessment]:
         query = select(Assessment).where(Assessment.client_ref == client_ref).order_by(
             col(Assessment.assessed_at).desc(), col(Assessment.assessment_id).desc())
-        return list(self.session.exec(query).all())
+        return list(self.tx.session.exec(query).all())
 
 
 def assessment_values(record: AssessmentRecord) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, MetaData, Table, Text
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
 from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import runtime_tables
@@ -225,12 +225,12 @@ class SqlInterop:
     events) — a row read once per batch, the appointments of a plan in one query, and every
     change written at commit, one `executemany` per table (carepath/persistence/rows.py)."""
 
-    def __init__(self, session: Session) -> None:
-        self.rows = RowBatch.of(session, TABLE_OF)
+    def __init__(self, tx: Transaction) -> None:
+        self.rows = RowBatch.of(tx, TABLE_OF)
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlInterop:
-        return cls(tx.session)
+        return cls(tx)
 
     def read_ahead(self, *, clients: list[str], placed: list[str],
                    episodes: list[uuid.UUID]) -> None:

@@ -141,10 +141,10 @@ class SqlJourney:
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlJourney:
-        """The repository of `tx` (one per transaction: a unit of work's session is)."""
-        found = tx.session.info.get(cls)
+        """The repository of `tx` (one per transaction)."""
+        found = tx.info.get(cls)
         if not isinstance(found, SqlJourney):
-            found = tx.session.info[cls] = cls(RowBatch.of(tx.session, TABLE_OF))
+            found = tx.info[cls] = cls(RowBatch.of(tx, TABLE_OF))
         return found
 
     def read_ahead(self, *, clients: list[str], episodes: list[uuid.UUID]) -> None:

@@ -9,8 +9,17 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, MetaData, Table, UniqueConstraint, bindparam, select, update
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import (
+    JSON,
+    Connection,
+    MetaData,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    select,
+    update,
+)
+from sqlmodel import Field, SQLModel
 
 from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import runtime_tables, utc_column
@@ -186,12 +195,12 @@ class SqlNotifications:
     (`repository.NotificationRepository`, and the delivery log's and disclosures' queries):
     plain rows in Core statements (carepath/persistence/rows.py)."""
 
-    def __init__(self, session: Session) -> None:
-        self.rows = RowStore(session.connection(), TABLE_OF)
+    def __init__(self, connection: Connection) -> None:
+        self.rows = RowStore(connection, TABLE_OF)
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlNotifications:
-        return cls(tx.session)
+        return cls(tx.connection)
 
     def note_site(self, client_ref: str, site_id: str | None, *,
                   referred: bool = False) -> KnownClient:
@@ -301,14 +310,14 @@ class BatchedNotifications:
     commit, one `executemany` per table (carepath/persistence/batch.py). The delivery worker's
     claims and records use it too; the API keeps `SqlNotifications`, a statement per call."""
 
-    def __init__(self, session: Session) -> None:
-        self.rows = RowBatch.of(session, TABLE_OF)
-        self._now = SqlNotifications(session)  # written through, after the batch's writes
-        self._family: dict[str, list[str]] = session.info.setdefault("notification.family_of", {})
+    def __init__(self, tx: Transaction) -> None:
+        self.rows = RowBatch.of(tx, TABLE_OF)
+        self._now = SqlNotifications(tx.connection)  # written through, after the batch's writes
+        self._family: dict[str, list[str]] = tx.info.setdefault("notification.family_of", {})
 
     @classmethod
     def of(cls, tx: Transaction) -> BatchedNotifications:
-        return cls(tx.session)
+        return cls(tx)
 
     def read_ahead(self, clients: list[str], *, consenting: list[str]) -> None:
         """What a batch will read, a query per table: its clients' rows; for the clients it may

@@ -104,7 +104,7 @@ class CensusOut(BaseModel):
 def census(runtime: RuntimeDep, principal: PrincipalDep,
            site_id: Annotated[str | None, Query(max_length=64)] = None) -> list[CensusOut]:
     with runtime.uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         if site_id is not None:
             require_site(repo, site_id, principal)
         return [CensusOut.of(line) for line in repo.census(site_id)
@@ -273,7 +273,7 @@ def notes(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep,
     """Clinicians' notes on a client's transitions and discharges, oldest first. Every read
     is audited (who, when, which client, why)."""
     with runtime.uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         _placement(repo, client_ref, principal)  # unknown, or at another site: 404
         rows = repo.read_notes(client_ref, sites=principal.site_filter, actor=principal.sub,
                                purpose=purpose, at=datetime.now(UTC))
@@ -326,7 +326,7 @@ def proposals(runtime: RuntimeDep, principal: PrincipalDep,
               status: ProposalStatus | None = None) -> list[ProposalOut]:
     """Step-up proposals, oldest first: `status=open` is the clinicians' work queue."""
     with runtime.uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         sites = principal.visible(repo.sites())
         if site_id is not None:
             require_site(repo, site_id, principal)
@@ -359,7 +359,7 @@ def decline(proposal_id: Annotated[str, Path(max_length=64)], body: DeclineIn,
 def placement(client_ref: ClientRef, runtime: RuntimeDep, principal: PrincipalDep
               ) -> PlacementOut:
     with runtime.uow.transaction() as tx:
-        return _placement(SqlRepository(tx.session), client_ref, principal)
+        return _placement(SqlRepository(tx), client_ref, principal)
 
 
 def _placement(repo: SqlRepository, client_ref: str, principal: Principal) -> PlacementOut:
@@ -403,7 +403,7 @@ def _no_open_proposal(repo: SqlRepository, client_ref: str) -> None:
 
 
 def _locked(tx: Transaction) -> SqlRepository:
-    repo = SqlRepository(tx.session)
+    repo = SqlRepository(tx)
     repo.lock()
     return repo
 

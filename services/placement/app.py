@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from carepath.app.factory import build_app
 from carepath.app.spec import ServiceSpec
+from carepath.persistence.direct import run
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
 from services.placement import api, holds_api, store, ur_api
@@ -26,7 +27,7 @@ def seed_capacity(runtime: PlacementRuntime) -> None:
     deps = runtime.deps
     try:
         with runtime.uow.transaction() as tx:
-            repo = store.SqlRepository(tx.session)
+            repo = store.SqlRepository(tx)
             known = repo.sites()
             for site_id, site in deps.sites.sites.items():
                 if site_id in known:
@@ -39,8 +40,9 @@ def seed_capacity(runtime: PlacementRuntime) -> None:
 
 
 def client_of_proposal(session: Session, params: Mapping[str, str]) -> str | None:
-    found = store.SqlRepository(session).proposal(params.get("proposal_id", ""))
-    return found.client_ref if found else None
+    found = run(session.connection(), store.SQL.proposal_by_key,
+                {"proposal_id": params.get("proposal_id", "")}).mappings()
+    return str(found[0]["client_ref"]) if found else None
 
 
 router = APIRouter()

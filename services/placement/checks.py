@@ -53,7 +53,7 @@ async def run_checks(runtime: PlacementRuntime) -> None:
 def check_overdue(uow: UnitOfWork, policy: PlacementPolicy, now: datetime) -> list[Acted]:
     acted = []
     with uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         repo.lock()
         placer = Placer(repo=repo, outbox=tx, now=now, policy=policy)
         for client_ref in repo.overdue_candidates(policy, now):
@@ -63,7 +63,7 @@ def check_overdue(uow: UnitOfWork, policy: PlacementPolicy, now: datetime) -> li
                 continue
             cause = repo.chain(client_ref)
             with tracer().start_as_current_span(f"placement check {due.value}", context=(
-                    context_from_headers(uow.traces.headers_for(tx.session, client_ref))
+                    context_from_headers(uow.traces.headers_for(tx.connection, client_ref))
                     if uow.traces else None)):  # still the client's journey trace
                 if due is Overdue.no_show:
                     placer.cancel_admission(episode, cause)

@@ -49,7 +49,7 @@ def on_attendance_recorded(event: Incoming, tx: Transaction, deps: PlacementDeps
     attendance: AttendanceRecorded = event.data
     if attendance.status not in CONTACT:
         return
-    repo = SqlRepository(tx.session)
+    repo = SqlRepository(tx)
     episode = repo.open_episode(event.envelope.subject)
     if episode is None or not episode.in_care:
         return
@@ -97,7 +97,7 @@ def place_flagged(placer: Placer, flag: RelapseRiskFlagged, *, client_ref: str,
 
 
 def _placer(event: Incoming, tx: Transaction, deps: PlacementDeps) -> tuple[Placer, CausalLink]:
-    repo = SqlRepository(tx.session)
+    repo = SqlRepository(tx)
     repo.lock()
     cause = CausalLink.of(event.envelope)
     repo.remember(event.envelope.subject, cause)

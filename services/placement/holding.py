@@ -71,7 +71,7 @@ def expire_due(placer: Placer) -> list[Hold]:
 def expire_holds(uow: UnitOfWork, policy: PlacementPolicy, now: datetime) -> list[Hold]:
     """The periodic check's part (checks.py): one transaction, placement's lock held."""
     with uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         repo.lock()
         expired = expire_due(Placer(repo=repo, outbox=tx, now=now, policy=policy))
     if expired:

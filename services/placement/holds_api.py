@@ -72,7 +72,7 @@ def hold_bed(site_id: SiteId, body: HoldIn, runtime: RuntimeDep, deps: DepsDep,
     """A free bed (capacity − occupied − held > 0) held until it is used, released or
     expires; 409 when none is free. With `replaces`, the bed of that hold, which ends."""
     with runtime.uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         repo.lock()
         require_site(repo, site_id, principal)
         replaces = _hold(repo, site_id, body.replaces) if body.replaces else None
@@ -90,7 +90,7 @@ def release_hold(site_id: SiteId, hold_id: HoldId, runtime: RuntimeDep, deps: De
     """The bed is given back (released, by the caller); the waitlist may take it at once.
     409 when the hold already ended."""
     with runtime.uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         repo.lock()
         require_site(repo, site_id, principal)
         hold = _hold(repo, site_id, hold_id)
@@ -103,7 +103,7 @@ def holds(site_id: SiteId, runtime: RuntimeDep, principal: PrincipalDep,
           status: HoldStatus | None = None) -> list[HoldOut]:
     """A site's bed holds, oldest first; `status=active` is the beds promised now."""
     with runtime.uow.transaction() as tx:
-        repo = SqlRepository(tx.session)
+        repo = SqlRepository(tx)
         require_site(repo, site_id, principal)
         return [HoldOut.of(hold) for hold in repo.holds(site_id, status)]
 

@@ -23,9 +23,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlmodel import Session
 
 from carepath.persistence.rows import upsert_of
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
 from contracts.utilization import LevelStay
 from services.placement.domain import (
@@ -39,7 +39,7 @@ from services.placement.holds import Hold, HoldStatus
 
 OPEN = (EpisodeStatus.active.value, EpisodeStatus.waitlisted.value)
 SHORT_QUEUE = 16  # a waitlist this long or shorter is read whole
-KNOWN = "placement.known"  # a session's info key
+KNOWN = "placement.known"  # a transaction's info key
 
 
 class Statements:
@@ -111,8 +111,9 @@ class Known:
     by every transaction that moves anyone) keeps other writers out until it ends. A batch of
     events reads a row once. Values, never shared objects: each read builds new ones."""
 
-    def __init__(self, transaction: object) -> None:
-        self.transaction = transaction
+    def __init__(self, connection: Connection, statements: Statements) -> None:
+        self.connection = connection
+        self.statements = statements
         self.capacity: dict[tuple[str, str], int] | None = None  # read under the lock
         self.episodes: dict[uuid.UUID, dict[str, Any]] = {}
         self.open: dict[str, uuid.UUID | None] = {}  # a client's open episode
@@ -129,11 +130,12 @@ class Known:
         self.holds: dict[Place, list[Hold]] | None = None  # the active ones, by place
 
     @classmethod
-    def of(cls, session: Session) -> Known:
-        transaction = session.get_transaction()
-        known = session.info.get(KNOWN)
-        if not isinstance(known, Known) or known.transaction is not transaction:
-            known = session.info[KNOWN] = cls(transaction)
+    def of(cls, tx: Transaction, statements: Statements) -> Known:
+        """What `tx` knows; its clients' latest links are written as it commits."""
+        known = tx.info.get(KNOWN)
+        if not isinstance(known, Known):
+            known = tx.info[KNOWN] = cls(tx.connection, statements)
+            tx.before_commit(known.save_chains)
         return known
 
     def moved(self, before: tuple[str, str | None, str] | None,
@@ -146,9 +148,12 @@ class Known:
             if place in self.occupied:
                 self.occupied[place] += change
 
-    def save_chains(self, connection: Connection, statements: Statements) -> None:
+    def save_chains(self) -> None:
         """Each client's latest link, as `remember`ed, in one statement."""
-        connection.execute(upsert_of(statements.chain, connection.dialect.name), [
+        if not self.unsaved_chains:
+            return
+        connection = self.connection
+        connection.execute(upsert_of(self.statements.chain, connection.dialect.name), [
             {"client_ref": ref, "last_event_id": link.event_id,
              "correlation_id": link.correlation_id}
             for ref in sorted(self.unsaved_chains)

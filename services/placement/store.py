@@ -15,16 +15,16 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    event,
     func,
     or_,
     select,
     true,
 )
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Field, SQLModel, col
 
 from carepath.persistence.db import runtime_tables, utc_column
 from carepath.persistence.direct import run
+from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
 from contracts.events import (
     PriorityPopulation,
@@ -45,7 +45,7 @@ from services.placement.domain import (
 )
 from services.placement.holds import Hold, HoldStatus, free_beds
 from services.placement.policy import PlacementPolicy, Priority
-from services.placement.sql import KNOWN, OPEN, SHORT_QUEUE, Known, Statements
+from services.placement.sql import OPEN, SHORT_QUEUE, Known, Statements
 from services.placement.ur import in_order, observe
 
 
@@ -219,25 +219,16 @@ SQL = Statements(metadata.tables)
 _UNKNOWN: Any = object()
 
 
-def _save_chains(session: Session) -> None:
-    """Clients' latest links are written once per transaction, as it commits, not once per
-    event emitted (a batch remembers a client's link several times)."""
-    known = session.info.get(KNOWN)
-    if isinstance(known, Known) and known.unsaved_chains:
-        known.save_chains(session.connection(), SQL)
-
-
 class SqlRepository:
     """The rules' repository on the transaction's connection (placement/sql.py), with what the
     transaction already knows: a move's repeated questions, and a batch's, cost no round
-    trips."""
+    trips. Clients' latest links are written once per transaction, as it commits, not once
+    per event emitted (a batch remembers a client's link several times)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.connection = session.connection()
-        self.known = Known.of(session)
-        if not event.contains(session, "before_commit", _save_chains):
-            event.listen(session, "before_commit", _save_chains)  # once a session
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.connection = tx.connection
+        self.known = Known.of(tx, SQL)
 
     def _rows(self, statement: Any, **parameters: Any) -> Sequence[Row[tuple[Any, ...]]]:
         """The rows of a statement built for the call."""
@@ -529,7 +520,7 @@ class SqlRepository:
                  written_by: str, text: str, at: datetime) -> None:
         """The note belongs to the client's latest event: the one the request just caused."""
         link = self.chain(client_ref)
-        self.session.add(NoteRow(
+        self.tx.session.add(NoteRow(
             client_ref=client_ref, site_id=site_id, event_id=link.event_id if link else None,
             about=about, reason_code=reason_code, written_by=written_by, written_at=at,
             text=text))
@@ -537,12 +528,12 @@ class SqlRepository:
     def read_notes(self, client_ref: str, *, sites: frozenset[str] | None, actor: str,
                    purpose: str, at: datetime) -> list[NoteRow]:
         """A client's notes at `sites` (None: every site), oldest first; the read is audited."""
-        self.session.add(NoteReadRow(client_ref=client_ref, actor=actor, purpose=purpose,
+        self.tx.session.add(NoteReadRow(client_ref=client_ref, actor=actor, purpose=purpose,
                                      accessed_at=at))
         query = select(NoteRow).where(col(NoteRow.client_ref) == client_ref)
         if sites is not None:
             query = query.where(col(NoteRow.site_id).in_(sites))
-        return list(self.session.scalars(query.order_by(col(NoteRow.note_id))).all())
+        return list(self.tx.session.scalars(query.order_by(col(NoteRow.note_id))).all())
 
     def active_holds(self, place: Place) -> list[Hold]:
         if self.known.holds is None:  # few: all of them in one read

@@ -87,7 +87,7 @@ def record_authorization(client_ref: ClientRef, body: AuthorizationIn, runtime: 
     _known_payer(deps.policy, body.payer_ref)
     now = datetime.now(UTC)
     with runtime.uow.transaction() as tx:
-        repo = SqlUrRepository(tx.session)
+        repo = SqlUrRepository(tx)
         episode = repo.latest_episode(client_ref)
         missing = f"placement knows no client {client_ref!r}"
         if episode is None:
@@ -131,7 +131,7 @@ def ur_queue(runtime: RuntimeDep, deps: DepsDep, principal: PrincipalDep,
     `due_within_days`, or with days no authorization covers; most urgent first."""
     today = datetime.now(UTC).date()
     with runtime.uow.transaction() as tx:
-        repo = SqlUrRepository(tx.session)
+        repo = SqlUrRepository(tx)
         if site_id is not None:
             require_site(repo.placement, site_id, principal)
         sites = {site_id} if site_id else principal.visible(repo.placement.sites())

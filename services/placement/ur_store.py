@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, col, select
+from sqlmodel import Field, col, select
 
 from carepath.observability.telemetry import context_from_headers, tracer
 from carepath.persistence.db import utc_column
-from carepath.persistence.uow import UnitOfWork
+from carepath.persistence.uow import Transaction, UnitOfWork
 from contracts import CausalLink
 from contracts.events import AuthorizationExpiring, UnauthorizedStay
 from contracts.utilization import Authorization, LevelStay, ReviewWindows
@@ -63,9 +63,9 @@ class UrMarkRow(PlacementTable, table=True):
 
 
 class SqlUrRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.placement = SqlRepository(session)
+    def __init__(self, tx: Transaction) -> None:
+        self.session = tx.session  # authorizations and marks: few, through the ORM
+        self.placement = SqlRepository(tx)
         self._authorizations: dict[str, list[Authorization]] = {}  # read ahead
 
     def read_ahead(self, client_refs: Sequence[str], chunk: int = 500) -> None:
@@ -138,11 +138,11 @@ def check_utilization(uow: UnitOfWork, windows: ReviewWindows, now: datetime) ->
     emitted: list[Due] = []
     try:
         with uow.transaction() as tx:
-            repo = SqlUrRepository(tx.session)
+            repo = SqlUrRepository(tx)
             check = UrCheck(repo=repo, outbox=tx, now=now, windows=windows)
             in_care = repo.in_care()
             repo.read_ahead(in_care)
-            traces = uow.traces.headers_among(tx.session, in_care) if uow.traces else {}
+            traces = uow.traces.headers_among(tx.connection, in_care) if uow.traces else {}
             for client_ref in in_care:
                 with tracer().start_as_current_span(
                         "placement check utilization",  # in the client's journey trace

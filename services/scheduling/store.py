@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Index, MetaData, bindparam, update
 from sqlalchemy import select as core_select
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
 from carepath.persistence.batch import insert_rows
 from carepath.persistence.db import runtime_tables, utc_column
@@ -59,33 +59,34 @@ CANCEL = (update(_sessions).where(_sessions.c.session_id.in_(bindparam("ids", ex
 
 
 class SqlSessions:
-    """Scheduling's sessions in its database, in the session of one unit of work
-    (`ports.SessionRepository`, and the API's listing)."""
+    """Scheduling's sessions in its database, in the transaction of one unit of work
+    (`ports.SessionRepository`, and the API's listing through the ORM)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.connection = tx.connection
 
     @classmethod
     def of(cls, tx: Transaction) -> SqlSessions:
-        return cls(tx.session)
+        return cls(tx)
 
     def sessions_of(self, client_ref: str, *, status: SessionStatus | None = None
                     ) -> Sequence[CareSession]:
         query = select(CareSession).where(CareSession.client_ref == client_ref)
         if status is not None:
             query = query.where(CareSession.status == status.value)
-        return self.session.exec(query.order_by(col(CareSession.starts_at),
-                                                col(CareSession.session_id))).all()
+        return self.tx.session.exec(query.order_by(col(CareSession.starts_at),
+                                                   col(CareSession.session_id))).all()
 
     def scheduled_of(self, client_ref: str) -> list[Booking]:
         """The client's sessions still `scheduled`, locked against a concurrent attendance
         record."""
-        found = run(self.session.connection(), SCHEDULED_OF, {"client_ref": client_ref})
+        found = run(self.connection, SCHEDULED_OF, {"client_ref": client_ref})
         return [Booking(session_id=session_id, status=SessionStatus.scheduled,
                         starts_at=starts_at) for session_id, starts_at in found]
 
     def cancel(self, session_ids: Sequence[str]) -> None:
-        run(self.session.connection(), CANCEL, {"ids": list(session_ids)})
+        run(self.connection, CANCEL, {"ids": list(session_ids)})
 
     def add_plan(self, plan: Plan, *, client_ref: str, episode_id: uuid.UUID | None,
                  site_id: str | None, scheduled_by: CausalLink) -> None:
@@ -95,20 +96,20 @@ class SqlSessions:
                   "level": plan.level.value, "status": SessionStatus.scheduled.value,
                   "scheduled_event_id": scheduled_by.event_id,
                   "correlation_id": scheduled_by.correlation_id}
-        insert_rows(self.session.connection(), _sessions, [
+        insert_rows(self.connection, _sessions, [
             {**common, "session_id": planned.session_id, "kind": planned.kind.value,
              "modality": planned.modality.value if planned.modality else None,
              "starts_at": planned.starts_at, "duration_min": planned.duration_min}
             for planned in plan.sessions])
 
     def session_for_update(self, session_id: str) -> CareSession | None:
-        found = run(self.session.connection(), SESSION_FOR_UPDATE,
+        found = run(self.connection, SESSION_FOR_UPDATE,
                     {"key_session_id": session_id}).mappings()
         return CareSession(**found[0]) if found else None
 
     def save(self, row: CareSession) -> None:
         """Store the row whole (a value, not one the ORM tracks: no flush)."""
-        statements, connection = statements_of(_sessions), self.session.connection()
+        statements, connection = statements_of(_sessions), self.connection
         values = row.model_dump()
         if run(connection, statements.update, statements.keyed(dict(values))).rowcount == 0:
             run(connection, statements.insert, values)

@@ -31,7 +31,7 @@ def engines(databases: DatabaseFactory) -> Iterator[list[Engine]]:
     for engine in engines:
         store.metadata.create_all(engine)
         with UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox).transaction() as tx:
-            store.SqlRepository(tx.session).set_capacity(
+            store.SqlRepository(tx).set_capacity(
                 "boston", {level: 2 for level in LevelOfCare})
     yield engines
     for engine in engines:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from carepath.persistence.db import make_engine
+from carepath.persistence.uow import Transaction, UnitOfWork
 from contracts import LevelOfCare
 from contracts.utilization import LevelStay
 from services.placement import store
@@ -30,6 +31,10 @@ def engine(databases: DatabaseFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
+def _transaction(engine: Engine) -> AbstractContextManager[Transaction]:
+    return UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox).transaction()
+
+
 def test_a_move_and_a_move_back_between_checks_are_both_stays(engine: Engine) -> None:
     episode = Episode(episode_id=uuid.uuid4(), client_ref="c-stays0001", site_id="boston",
                       level=LevelOfCare.residential, status=EpisodeStatus.active,
@@ -40,8 +45,8 @@ def test_a_move_and_a_move_back_between_checks_are_both_stays(engine: Engine) ->
                      since=datetime(2026, 11, 9, 23, tzinfo=UTC)),
              replace(episode, level=LevelOfCare.residential, site_id="worcester",
                      since=datetime(2026, 11, 12, 8, tzinfo=UTC))]
-    with Session(engine) as session:
-        repo = SqlRepository(session)
+    with _transaction(engine) as tx:
+        repo = SqlRepository(tx)
         for saved in moves:
             repo.save_episode(saved)
         repo.save_episode(replace(moves[-1], last_contact_at=datetime(2026, 11, 13, tzinfo=UTC)))
@@ -62,15 +67,14 @@ def test_a_move_and_back_the_same_day_is_saved_as_one_stay_per_level_and_day(
     episode = Episode(episode_id=uuid.uuid4(), client_ref="c-stays0002", site_id="boston",
                       level=LevelOfCare.iop, status=EpisodeStatus.active,
                       since=datetime(2026, 11, 2, 9, tzinfo=UTC))
-    with Session(engine) as session:
-        repo = SqlRepository(session)
+    with _transaction(engine) as tx:
+        repo = SqlRepository(tx)
         repo.save_episode(episode)
         repo.save_episode(replace(episode, level=LevelOfCare.php,
                                   since=datetime(2026, 11, 2, 10, tzinfo=UTC)))
         repo.save_episode(replace(episode, since=datetime(2026, 11, 2, 11, tzinfo=UTC)))
-        session.commit()
-    with Session(engine) as session:
-        stays = SqlRepository(session).stays_of("c-stays0002")
+    with _transaction(engine) as tx:
+        stays = SqlRepository(tx).stays_of("c-stays0002")
     ep = str(episode.episode_id)
     assert stays == [
         LevelStay(episode_id=ep, level="php", site_id="boston", since=date(2026, 11, 2),

@@ -41,7 +41,7 @@ def driver_of(uow: UnitOfWork, seen: list[Any] | None = None) -> Any:
     found: list[Any] = []
 
     def apply(tx: Transaction) -> None:
-        found.append(tx.session.connection().connection.driver_connection)
+        found.append(tx.connection.connection.driver_connection)
         if seen is not None:
             seen.append(found[-1])
 
@@ -124,7 +124,7 @@ def test_a_second_consumer_at_the_same_moment_takes_a_pooled_connection(
     drivers: list[Any] = []
 
     def slow(tx: Transaction) -> None:
-        drivers.append(tx.session.connection().connection.driver_connection)
+        drivers.append(tx.connection.connection.driver_connection)
         inside.set()
         release.wait(5)
 

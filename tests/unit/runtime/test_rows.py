@@ -6,6 +6,7 @@ table once as its transaction commits."""
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
@@ -13,15 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from carepath.persistence.batch import RowBatch
 from carepath.persistence.db import make_engine
 from carepath.persistence.rows import RowStore
+from carepath.persistence.uow import Transaction, UnitOfWork
 from services.interop.store import TABLE_OF as INTEROP
 from services.journey.store import TABLE_OF as JOURNEY
 from services.notification import store as notification
 from services.notification.repository import FamilyMember, KnownClient, Notification
+
+
+def _transaction(engine: Engine) -> AbstractContextManager[Transaction]:
+    return UnitOfWork(engine, outbox=notification.outbox, inbox=notification.inbox).transaction()
+
 
 ROW_KINDS = [*JOURNEY.items(), *INTEROP.items(), *notification.TABLE_OF.items()]
 
@@ -105,9 +111,9 @@ def test_a_batch_reads_each_key_once_and_writes_each_table_once_as_it_commits(
         RowStore(conn, notification.TABLE_OF).save(KnownClient("c-1", "boston"))
     statements = _statements(engine)
     at = datetime(2026, 1, 5, 9, tzinfo=UTC)
-    with Session(engine) as session, session.begin():
-        batch = RowBatch.of(session, notification.TABLE_OF)
-        assert RowBatch.of(session, notification.TABLE_OF) is batch  # one per transaction
+    with _transaction(engine) as tx:
+        batch = RowBatch.of(tx, notification.TABLE_OF)
+        assert RowBatch.of(tx, notification.TABLE_OF) is batch  # one per transaction
         client = batch.get(KnownClient, "c-1")
         assert client == KnownClient("c-1", "boston")
         assert batch.get_many(KnownClient, ["c-1", "c-2", "c-3"]) == {"c-1": client}
@@ -147,8 +153,8 @@ def _with_family(path: Any, members: list[tuple[str, str]]) -> Engine:
 
 def test_a_batch_query_keeps_the_batchs_own_rows_and_adds_the_databases(tmp_path: Any) -> None:
     engine = _with_family(tmp_path / "where.db", [("c-1", "r-a"), ("c-1", "r-b")])
-    with Session(engine) as session, session.begin():
-        batch = RowBatch.of(session, notification.TABLE_OF)
+    with _transaction(engine) as tx:
+        batch = RowBatch.of(tx, notification.TABLE_OF)
         changed = batch.get(FamilyMember, ("c-1", "r-a"))
         assert changed is not None
         changed.relationship = "sibling"
@@ -168,8 +174,8 @@ def test_a_read_ahead_asks_once_for_many_values_and_keeps_the_batchs_own_rows(
         tmp_path: Any) -> None:
     engine = _with_family(tmp_path / "ahead.db", [("c-1", "r-a"), ("c-2", "r-b"), ("c-2", "r-c")])
     statements = _statements(engine)
-    with Session(engine) as session, session.begin():
-        batch = RowBatch.of(session, notification.TABLE_OF)
+    with _transaction(engine) as tx:
+        batch = RowBatch.of(tx, notification.TABLE_OF)
         own = FamilyMember("c-1", "r-a", "sibling")
         batch.replace(own)
         batch.where_among(FamilyMember, "client_ref", ["c-1", "c-2", "c-3", "c-1"])
@@ -191,8 +197,8 @@ def test_a_row_deleted_in_a_batch_is_gone_at_once_and_deleted_as_it_commits(
         for ref in ("c-1", "c-2", "c-3"):
             store.save(KnownClient(ref, "boston"))
     statements = _statements(engine)
-    with Session(engine) as session, session.begin():
-        batch = RowBatch.of(session, notification.TABLE_OF)
+    with _transaction(engine) as tx:
+        batch = RowBatch.of(tx, notification.TABLE_OF)
         one, two = batch.get(KnownClient, "c-1"), batch.get(KnownClient, "c-2")
         assert one is not None and two is not None
         batch.delete(one)
