@@ -22,7 +22,6 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from carepath.errors import CarepathError
-from carepath.messaging.hop import applying
 from carepath.messaging.retry import Backoff, is_transient
 from carepath.observability.telemetry import (
     Metrics,
@@ -139,8 +138,8 @@ class EventProcessor:
             started = time.perf_counter()
             read_ahead = self.handlers.read_ahead
             try:
-                applied = await applying(
-                    len(ready), self.uow.consume_batch, self.consumer_name,
+                applied = await asyncio.to_thread(
+                    self.uow.consume_batch, self.consumer_name,
                     [(item.incoming.envelope.id, partial(self._apply, item)) for item in ready],
                     before=read_ahead and partial(read_ahead, [item.incoming for item in ready]))
             except Exception as exc:
@@ -204,8 +203,8 @@ class EventProcessor:
         while True:
             started = time.perf_counter()
             try:
-                applied = await applying(
-                    1, self.uow.consume_once, self.consumer_name, event_id,
+                applied = await asyncio.to_thread(
+                    self.uow.consume_once, self.consumer_name, event_id,
                     partial(self._apply, item))
             except CarepathError as exc:
                 await self.dead_letter(item.record, exc)

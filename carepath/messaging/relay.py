@@ -15,7 +15,6 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from carepath.messaging.hop import applying
 from carepath.messaging.publish import OutboxRow as OutboxRow
 from carepath.messaging.publish import publish_rows as publish_rows
 from carepath.messaging.retry import Backoff, is_transient
@@ -177,12 +176,11 @@ class OutboxRelay:
                 await self._idle()
 
     async def publish_batch(self) -> int:
-        """One round: mark what the last round published and read the next rows (one
-        transaction; on the loop itself if the last round was small, its size standing for
-        this one's: carepath/messaging/hop.py), then publish them. Marking waits for the next
-        round, at most `idle_poll_s` later: a crash in between publishes those rows again, and
-        the consumers' inboxes absorb the repeat, as they absorb any redelivery."""
-        rows = await applying(len(self._sent), self._leased_rows, self._sent)
+        """One round: mark what the last round published and read the next rows (one thread
+        hop, one transaction), then publish them. Marking waits for the next round, at most
+        `idle_poll_s` later: a crash in between publishes those rows again, and the
+        consumers' inboxes absorb the repeat, as they absorb any redelivery."""
+        rows = await asyncio.to_thread(self._leased_rows, self._sent)
         if rows is None:
             return 0
         self._sent = []

@@ -7,7 +7,6 @@ replaced."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +15,6 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import ConsumerStoppedError, KafkaConnectionError
 
 from carepath.messaging.consumer import STUCK_MIN_S, ConsumeLoop, stuck_after_s
-from carepath.messaging.hop import INLINE_EVENTS, applying
 from tests.unit.runtime.test_offset_commits import A, B, record
 
 
@@ -187,17 +185,3 @@ async def test_a_pause_of_the_whole_process_does_not_count_as_a_stuck_poll() -> 
             await asyncio.sleep(0.01)
     await loop.stop()  # a restart would have failed the test (`unexpected_restart`)
     assert processor.batches == [[(0, 0)]]
-
-
-def test_a_small_batch_is_applied_on_the_event_loop_and_a_large_one_on_a_worker_thread(
-) -> None:
-    def where(label: str) -> tuple[str, int]:
-        return label, threading.get_ident()
-
-    async def main() -> tuple[int, tuple[str, int], tuple[str, int]]:
-        return (threading.get_ident(), await applying(INLINE_EVENTS, where, "small"),
-                await applying(INLINE_EVENTS + 1, where, label="large"))
-
-    loop_thread, small, large = asyncio.run(main())
-    assert small == ("small", loop_thread)
-    assert large[0] == "large" and large[1] != loop_thread
