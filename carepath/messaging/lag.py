@@ -62,7 +62,11 @@ class ConsumerLag:
             self._ends = await consumer.end_offsets(list(assigned))
         for tp in assigned:
             if tp not in self._next:
-                self._next[tp] = await consumer.committed(tp) or 0
+                committed = await consumer.committed(tp) or 0
+                # A record processed while the broker answered is later than its answer: the
+                # committed offset only fills a gap (overwriting kept a lag of one until the
+                # partition's next record: the persistent-mode test's settle timed out on it).
+                self._next.setdefault(tp, committed)
             self._show(tp, self._log_end(consumer, tp))
 
     def _log_end(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:

@@ -154,15 +154,17 @@ def settled(api: CarepathClient, refs: list[str], timeout_s: float = 60.0) -> St
     previous: State | None = None
     while time.monotonic() < deadline:
         state = read_state(api, refs)
-        idle = all(h["reachable"] and h["consumer_lag"] == 0 and h["outbox_backlog"] == 0
-                   for h in api.call("GET", "journey", "/pipeline"))
+        busy = [h for h in api.call("GET", "journey", "/pipeline")
+                if not (h["reachable"] and h["consumer_lag"] == 0 and h["outbox_backlog"] == 0)]
         pending = [n for ns in state["notifications"].values() for n in ns
                    if n["status"] == "pending"]
-        if state == previous and idle and not pending:
+        if state == previous and not busy and not pending:
             return state
+        changed = sorted(k for k in state if previous is None or state[k] != previous[k])
         previous = state
         time.sleep(1.0)
-    raise TimeoutError(f"the platform did not settle in {timeout_s}s")
+    raise TimeoutError(f"the platform did not settle in {timeout_s}s: still busy {busy}, "
+                       f"pending {pending}, changed since the read before {changed}")
 
 
 def kafka_positions(bootstrap: str) -> State:

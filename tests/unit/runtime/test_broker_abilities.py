@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
@@ -81,6 +82,32 @@ async def test_a_broker_with_inexact_end_offsets_is_never_asked_for_them() -> No
     consumer = FakeConsumer(highwater=4, end_offset=2)
     assert await sampled_lag(consumer, end_offsets=False) == 4
     assert consumer.end_offset_requests == 0
+
+
+class SlowCommittedConsumer(FakeConsumer):
+    """The broker answers `committed` only once `answer` is set."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asked, self.answer = asyncio.Event(), asyncio.Event()
+
+    async def committed(self, tp: TopicPartition) -> int:
+        self.asked.set()
+        await self.answer.wait()
+        return self._committed
+
+
+async def test_a_record_processed_while_the_committed_offset_is_asked_for_is_not_undone() -> None:
+    consumer = SlowCommittedConsumer(highwater=5, end_offset=5, committed=4)
+    metrics = Metrics("lagrace")
+    lag = ConsumerLag(metrics, lambda: consumer, end_offsets=True)  # type: ignore[arg-type]
+    sampling = asyncio.create_task(lag.sample())
+    await consumer.asked.wait()
+    lag.processed(SimpleNamespace(topic=PARTITION.topic, partition=0, offset=4))  # type: ignore
+    consumer.answer.set()
+    await sampling
+    assert metrics.registry.get_sample_value("carepath_consumer_lag", {
+        "service": "lagrace", "topic": PARTITION.topic, "partition": "0"}) == 0
 
 
 class UnansweredProducer:
