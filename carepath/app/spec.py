@@ -18,13 +18,16 @@ from carepath.http.access import Rule
 from carepath.messaging.commits import OffsetCommits
 from carepath.messaging.consumer import ConsumeLoop, EventHandlers, Incoming
 from carepath.messaging.relay import OutboxRelay
-from carepath.observability.client_trace import SubjectOf
+from carepath.observability.client_trace import PathLookup
 from carepath.observability.telemetry import Metrics
-from carepath.persistence.uow import UnitOfWork
+from carepath.persistence.uow import Transaction, UnitOfWork
 from carepath.settings import Settings
 
 DepsT = TypeVar("DepsT")
 D = TypeVar("D")
+# A service's way to name the client of a request from its path parameters (a session, a
+# proposal), read in a transaction of its own; None where the path names no client.
+SubjectOf = Callable[[Transaction, Mapping[str, str]], str | None]
 
 
 def _no_deps(settings: Settings) -> Any:
@@ -84,6 +87,18 @@ class Runtime(Generic[DepsT]):
     commits: OffsetCommits | None = None
     consuming: ConsumeLoop | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def path_lookup(self) -> PathLookup | None:
+        """The service's `trace_subject`, in a read-only transaction (blocking)."""
+        subject_of = self.spec.trace_subject
+        if subject_of is None:
+            return None
+
+        def look_up(params: Mapping[str, str]) -> str | None:
+            with self.uow.transaction() as tx:
+                return subject_of(tx, params)
+
+        return look_up
 
 
 # The dependencies below are `async def` although they only read app state: FastAPI runs a

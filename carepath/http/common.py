@@ -14,7 +14,6 @@ from opentelemetry.trace import Span, SpanKind, use_span
 from prometheus_client import generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
-from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -192,8 +191,7 @@ async def _trace_context_of(request: Request) -> dict[str, str]:
             or request.method in ("GET", "HEAD")):
         return headers
     try:
-        subject = await subject_of(request, runtime.spec.trace_subject,
-                                   lambda: Session(runtime.engine))
+        subject = await subject_of(request, runtime.path_lookup())
         if subject is None:
             return headers
         found = traces.cached(subject)

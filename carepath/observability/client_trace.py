@@ -8,6 +8,7 @@ row is written only when a client's trace changes, so a journey costs each servi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import OrderedDict
@@ -19,7 +20,6 @@ from threading import Lock
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, bindparam, select
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.routing import compile_path
 
@@ -31,9 +31,9 @@ TABLE = "client_trace"
 TRACEPARENT = "traceparent"
 _CLIENT = re.compile(CLIENT_REF_PATTERN)
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-# A service-specific way to name the client of a request from its path parameters (a session,
-# a proposal), given a database session; None where the path names no client.
-SubjectOf = Callable[[Session, Mapping[str, str]], str | None]
+# What the service's database says of the client a request's path parameters name (a session,
+# a proposal), read off the event loop; None where the path names no client.
+PathLookup = Callable[[Mapping[str, str]], str | None]
 
 
 # The client a request without trace headers is about, when the service knew no trace for them
@@ -145,8 +145,7 @@ class ClientTraces:
         return {TRACEPARENT: found} if found else None
 
 
-async def subject_of(request: Request, subject_from_path: SubjectOf | None,
-                     session_factory: Callable[[], Session]) -> str | None:
+async def subject_of(request: Request, look_up: PathLookup | None) -> str | None:
     """The client an HTTP request is about: a `client_ref` path parameter, a JSON body's
     `client_ref`, or what the service's own lookup finds from the path (a session, a
     proposal). Reads only; a body that is not JSON names nobody."""
@@ -158,10 +157,9 @@ async def subject_of(request: Request, subject_from_path: SubjectOf | None,
         named = _client_in_body(await request.body())
         if named:
             return named
-    if subject_from_path is None or not params:
+    if look_up is None or not params:
         return None
-    with session_factory() as session:
-        return subject_from_path(session, params)
+    return await asyncio.to_thread(look_up, params)
 
 
 def _path_params(request: Request) -> dict[str, str]:

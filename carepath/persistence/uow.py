@@ -55,6 +55,11 @@ class Transaction:
                                     join_transaction_mode="rollback_only")
         return self._session
 
+    def close(self) -> None:
+        """End the ORM session, if one was made (the connection is its unit of work's)."""
+        if self._session is not None:
+            self._session.close()
+
     def before_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` (once, however often it is asked for) as this transaction commits,
         before the session's flush and the outbox: a repository's writes kept until then."""
@@ -165,8 +170,7 @@ class UnitOfWork:
                     yield tx
                     tx._commit()
             finally:
-                if tx._session is not None:
-                    tx._session.close()
+                tx.close()
         for callback in tx.committed:
             callback()
         if tx.emitted:

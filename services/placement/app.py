@@ -7,11 +7,10 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from carepath.app.factory import build_app
 from carepath.app.spec import ServiceSpec
-from carepath.persistence.direct import run
+from carepath.persistence.uow import Transaction
 from carepath.settings import Settings
 from contracts.events import CapacityChanged
 from services.placement import api, holds_api, store, ur_api
@@ -39,10 +38,9 @@ def seed_capacity(runtime: PlacementRuntime) -> None:
         log.info("capacity was seeded concurrently by another replica")
 
 
-def client_of_proposal(session: Session, params: Mapping[str, str]) -> str | None:
-    found = run(session.connection(), store.SQL.proposal_by_key,
-                {"proposal_id": params.get("proposal_id", "")}).mappings()
-    return str(found[0]["client_ref"]) if found else None
+def client_of_proposal(tx: Transaction, params: Mapping[str, str]) -> str | None:
+    found = store.SqlRepository(tx).proposal(params.get("proposal_id", ""))
+    return found.client_ref if found else None
 
 
 router = APIRouter()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from carepath.persistence.direct import run
 from carepath.persistence.rows import upsert_of
 from carepath.persistence.uow import Transaction
 from contracts import CausalLink, LevelOfCare
@@ -153,7 +154,7 @@ class Known:
         if not self.unsaved_chains:
             return
         connection = self.connection
-        connection.execute(upsert_of(self.statements.chain, connection.dialect.name), [
+        run(connection, upsert_of(self.statements.chain, connection.dialect.name), [
             {"client_ref": ref, "last_event_id": link.event_id,
              "correlation_id": link.correlation_id}
             for ref in sorted(self.unsaved_chains)

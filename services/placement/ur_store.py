@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, col, select
+from sqlmodel import Field, Session, col, select
 
 from carepath.observability.telemetry import context_from_headers, tracer
 from carepath.persistence.db import utc_column
@@ -64,9 +64,14 @@ class UrMarkRow(PlacementTable, table=True):
 
 class SqlUrRepository:
     def __init__(self, tx: Transaction) -> None:
-        self.session = tx.session  # authorizations and marks: few, through the ORM
+        self.tx = tx
         self.placement = SqlRepository(tx)
         self._authorizations: dict[str, list[Authorization]] = {}  # read ahead
+
+    @property
+    def session(self) -> Session:
+        """Authorizations and marks: few, through the ORM."""
+        return self.tx.session
 
     def read_ahead(self, client_refs: Sequence[str], chunk: int = 500) -> None:
         """What the check asks of these clients (their latest episode, stays and

@@ -3,18 +3,18 @@
 from collections.abc import Mapping
 
 from fastapi import FastAPI
-from sqlmodel import Session
 
 from carepath.app.factory import build_app
 from carepath.app.spec import ServiceSpec
+from carepath.persistence.uow import Transaction
 from carepath.settings import Settings
 from services.scheduling import api, store
 from services.scheduling.deps import SchedulingDeps, make_deps
 from services.scheduling.handlers import handlers
 
 
-def client_of_session(session: Session, params: Mapping[str, str]) -> str | None:
-    found = session.get(store.CareSession, params.get("session_id", ""))
+def client_of_session(tx: Transaction, params: Mapping[str, str]) -> str | None:
+    found = tx.session.get(store.CareSession, params.get("session_id", ""))
     return found.client_ref if found else None
 
 

@@ -1,6 +1,7 @@
 """The level stays utilization review counts days in are kept as placement saves a client's
 episode, not only when the check runs: a move and a move back between two rounds of the check
-are both there, and a save that moves nobody leaves the stays as they were."""
+are both there, and a save that moves nobody leaves the stays as they were. And the client a
+request about a proposal is about."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from sqlalchemy.engine import Engine
 from carepath.persistence.db import make_engine
 from carepath.persistence.uow import Transaction, UnitOfWork
 from contracts import LevelOfCare
+from contracts.events.assessment import RiskSeverity
 from contracts.utilization import LevelStay
 from services.placement import store
-from services.placement.domain import Episode, EpisodeStatus
+from services.placement.app import client_of_proposal
+from services.placement.domain import Episode, EpisodeStatus, Proposal
 from services.placement.store import SqlRepository
 from tests.conftest import DatabaseFactory
 
@@ -81,3 +84,17 @@ def test_a_move_and_back_the_same_day_is_saved_as_one_stay_per_level_and_day(
                   until=date(2026, 11, 2)),
         LevelStay(episode_id=ep, level="iop", site_id="boston", since=date(2026, 11, 2)),
     ]
+
+
+def test_a_request_about_a_proposal_is_about_its_client(engine: Engine) -> None:
+    """What a command on /proposals/{proposal_id} continues the trace of (placement/app.py)."""
+    proposal = Proposal(proposal_id="p-subject", client_ref="c-proposed01",
+                        episode_id=uuid.uuid4(), site_id="boston", from_level=LevelOfCare.iop,
+                        to_level=LevelOfCare.php, flag_id="f-1", severity=RiskSeverity.high,
+                        created_at=datetime.now(UTC), cause_event_id=uuid.uuid4(),
+                        correlation_id=uuid.uuid4())
+    with _transaction(engine) as tx:
+        SqlRepository(tx).save_proposal(proposal)
+    with _transaction(engine) as tx:
+        assert client_of_proposal(tx, {"proposal_id": "p-subject"}) == "c-proposed01"
+        assert client_of_proposal(tx, {"proposal_id": "p-unknown"}) is None
