@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
         bench = Bench(bootstrap=session.platform.bootstrap, tap=session.tap,
                       loop=session.loop, monitor=session.monitor, stores=session.stores,
                       events_per_journey=per_journey, step_s=args.seconds, warmup_s=0,
-                      drain_s=45)
+                      drain_s=45, api=session.api)
         rate = args.rate or round(0.7 * probe(bench, 24, 10)["journeys_per_s"], 2)
         report = {"run_id": session.run_id, "broker": session.broker.info,
                   "service_env": args.service_env,

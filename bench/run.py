@@ -132,7 +132,7 @@ def measure(session: Session, options: Options, timer: PhaseTimer) -> dict[str, 
     bench = Bench(bootstrap=session.platform.bootstrap, tap=session.tap, loop=session.loop,
                   monitor=session.monitor, stores=session.stores,
                   events_per_journey=per_journey, step_s=options.step_s,
-                  warmup_s=options.warmup_s, drain_s=options.drain_s)
+                  warmup_s=options.warmup_s, drain_s=options.drain_s, api=session.api)
     phases: dict[str, Any] = {"warm_up": {"events_per_journey": per_journey}}
     if options.max_rate is not None:
         best = options.max_rate

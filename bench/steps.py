@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench import analysis
 from bench.journeys import JourneyRecord
 from bench.lag import LagSampler, Samples
@@ -26,6 +28,7 @@ from bench.rates import (
 from bench.stats import per_second
 from bench.stores import Stores
 from bench.tap import Tap
+from carepath.dev.client import CarepathClient
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Bench:
     step_s: float
     warmup_s: float
     drain_s: float
+    api: CarepathClient
 
     def sampler(self) -> LagSampler:
         return LagSampler(self.bootstrap, self.tap).start()
@@ -124,6 +128,7 @@ def confirm(bench: Bench, ramped: dict[str, Any], seed: int,
 
 def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any]:
     bench.monitor.reset_peaks()
+    counted = consume_batches(bench.api)
     before, busy, clock = bench.monitor.snapshot(), machine_busy_s(), time.monotonic()
     sampler = bench.sampler()
     phase = bench.loop.arrive(rate, bench.step_s, seed)
@@ -131,6 +136,7 @@ def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any
     journeys, unfinished = bench.loop.finish(phase, bench.drain_s)
     drained = bench.drain()
     after, shares = bench.monitor.snapshot(), bench.monitor.shares_mb()
+    batches = batch_sizes(counted, consume_batches(bench.api))
     foreign = foreign_load(before, after, machine_busy_s() - busy, time.monotonic() - clock)
     facts = gather(bench, journeys)
     produced = [r for ref in {j.client_ref for j in journeys} for r in facts.bus.get(ref, [])]
@@ -148,8 +154,42 @@ def step(bench: Bench, fraction: float, rate: float, seed: int) -> dict[str, Any
         "processes": per_thousand_events(before, after, events, bench.monitor.peak_rss_mb,
                                          shares),
         "foreign_cpu_share": foreign,
+        "consume_transactions": batches,
         "events": events,
     }
+
+
+BatchCounts = dict[str, tuple[float, float, float]]
+
+
+def consume_batches(api: CarepathClient) -> BatchCounts:
+    """Per service, from its /metrics (carepath_consume_batch_events): consume transactions,
+    the events applied in them, and the transactions of one event, so far."""
+    found: BatchCounts = {}
+    for service in api.urls:
+        text = api.http.get(f"{api.urls[service]}/metrics").text
+        samples = {(s.name, s.labels.get("le")): s.value
+                   for family in text_string_to_metric_families(text)
+                   if family.name == "carepath_consume_batch_events" for s in family.samples}
+        found[service] = (samples.get(("carepath_consume_batch_events_count", None), 0.0),
+                          samples.get(("carepath_consume_batch_events_sum", None), 0.0),
+                          samples.get(("carepath_consume_batch_events_bucket", "1.0"), 0.0))
+    return found
+
+
+def batch_sizes(before: BatchCounts, after: BatchCounts) -> dict[str, dict[str, Any]]:
+    """Per service, over a step: its consume transactions, the events in each on average, and
+    the share that held one event."""
+    sizes = {}
+    for service, (count, total, ones) in after.items():
+        was = before.get(service, (0.0, 0.0, 0.0))
+        transactions = count - was[0]
+        sizes[service] = {
+            "transactions": int(transactions),
+            "events_per_transaction": round((total - was[1]) / transactions, 2)
+            if transactions else None,
+            "one_event_share": round((ones - was[2]) / transactions, 3) if transactions else None}
+    return sizes
 
 
 def gather(bench: Bench, journeys: list[JourneyRecord]) -> analysis.Facts:

@@ -85,14 +85,25 @@ def process_table(report: dict[str, Any]) -> list[str]:
     heads = [f"CPU-s / 1,000 events at {load:.0%}" for load in shown] + ["peak RSS MB"]
     if pss:
         heads.append("PSS MB at step end")
+    # Runs since round eleven: events per consume transaction (and the share of one-event
+    # transactions) at each step shown.
+    sized = [load for load in shown if steps[load].get("consume_transactions")]
+    heads += [f"events / consume tx at {load:.0%} (one-event share)" for load in sized]
     rows = ["| process | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
     for name in SERVICE_ORDER:
         cells = [_n(steps[load]["processes"].get(name, {}).get("cpu_s_per_1000_events"), 2)
                  for load in shown] + [_n(peak.get(name), 0)]
         if pss:
             cells.append(_n(pss.get(name), 0))
+        cells += [_batch(steps[load]["consume_transactions"].get(name)) for load in sized]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
+
+
+def _batch(sizes: dict[str, Any] | None) -> str:
+    if not sizes or sizes["events_per_transaction"] is None:
+        return "–"
+    return f"{sizes['events_per_transaction']:.2f} ({sizes['one_event_share']:.0%})"
 
 
 def breakdown(report: dict[str, Any]) -> list[str]:

@@ -185,8 +185,10 @@ class EventProcessor:
 
     def _count_batch(self, items: Sequence[Ready], applied: Sequence[bool],
                      seconds: float) -> None:
-        """Per event type: the handler time (the batch's, shared evenly) and the outcomes, one
-        metric update per type and outcome rather than per event."""
+        """The transaction's size; per event type, the handler time (the batch's, shared
+        evenly) and the outcomes, one metric update per type and outcome rather than per
+        event."""
+        self.metrics.consume_batch.labels(self.service).observe(len(items))
         outcomes: Counter[tuple[str, bool]] = Counter(
             (item.incoming.envelope.type, new) for item, new in zip(items, applied, strict=True))
         share = seconds / len(items)

@@ -95,6 +95,7 @@ def messaging_attributes(*, operation: str, topic: str, message_id: str, key: st
 
 
 RETRY_STAGES = ("handler", "dead_letter", "relay")
+CONSUME_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
 class Metrics:
@@ -109,6 +110,11 @@ class Metrics:
                                  ["service", "type"], registry=registry)
         self.handler_seconds = Histogram("carepath_handler_seconds", "Event handler latency",
                                          ["service", "type"], registry=registry)
+        # Events applied per consume transaction (a fetched batch, or an event applied alone):
+        # how many events share a transaction's fixed cost.
+        self.consume_batch = Histogram("carepath_consume_batch_events",
+                                       "Events applied per consume transaction", ["service"],
+                                       buckets=CONSUME_BATCH_BUCKETS, registry=registry)
         self.outbox_backlog = Gauge("carepath_outbox_backlog", "Unpublished outbox rows",
                                     ["service"], registry=registry)
         self.dlq = Counter("carepath_dlq_total", "Events sent to the dead-letter topic",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench import readme, results, table
+from bench import readme, results, steps, table
 
 
 def latency(p50: float, p99: float) -> dict[str, float]:
@@ -188,3 +188,25 @@ def test_the_readme_shows_each_services_pss_beside_its_rss_where_the_run_measure
     processes = table.process_table(results.finish(measured))
     assert processes[0].endswith("| peak RSS MB | PSS MB at step end |")
     assert "| journey | 5.00 | 5.00 | 70 | 60 |" in processes
+
+
+def test_a_steps_consume_transactions_are_the_difference_of_the_services_counts() -> None:
+    before = {"journey": (10.0, 25.0, 4.0), "placement": (3.0, 3.0, 3.0)}
+    after = {"journey": (14.0, 35.0, 5.0), "placement": (3.0, 3.0, 3.0), "interop": (2.0, 2.0, 2.0)}
+    assert steps.batch_sizes(before, after) == {
+        "journey": {"transactions": 4, "events_per_transaction": 2.5, "one_event_share": 0.25},
+        "placement": {"transactions": 0, "events_per_transaction": None,
+                      "one_event_share": None},
+        "interop": {"transactions": 2, "events_per_transaction": 1.0, "one_event_share": 1.0}}
+
+
+def test_the_readme_shows_events_per_consume_transaction_where_the_run_counted_them() -> None:
+    measured = sample_report()
+    assert "consume tx" not in table.process_table(results.finish(measured))[0]  # older runs
+    for each in measured["phases"]["steps"]:
+        each["consume_transactions"] = {"journey": {
+            "transactions": 8, "events_per_transaction": 1.25, "one_event_share": 0.75}}
+    processes = table.process_table(results.finish(measured))
+    assert processes[0].endswith("| events / consume tx at 50% (one-event share) "
+                                 "| events / consume tx at 100% (one-event share) |")
+    assert "| journey | 5.00 | 5.00 | 70 | 1.25 (75%) | 1.25 (75%) |" in processes

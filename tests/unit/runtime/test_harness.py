@@ -117,3 +117,15 @@ def test_events_without_a_handler_are_ignored(probe: EventHarness) -> None:
                          subject="c-probe0001", site_id=None, episode_id=None,
                          correlation_id=None, causation_id=None)
     assert probe.feed(other).outcomes == [Outcome.ignored]
+
+
+def test_each_consume_transaction_counts_its_events_once(probe: EventHarness) -> None:
+    """carepath_consume_batch_events: a batch of three is one transaction of three; after a
+    failed batch, each event applied alone is a transaction of one."""
+    probe.feed(referral(), referral(), referral())
+    probe.feed(referral(), referral(BROKEN), referral(), allow_dead_letters=True)
+    registry, labels = probe.metrics.registry, {"service": "probe"}
+    assert registry.get_sample_value("carepath_consume_batch_events_count", labels) == 3
+    assert registry.get_sample_value("carepath_consume_batch_events_sum", labels) == 5
+    assert registry.get_sample_value("carepath_consume_batch_events_bucket",
+                                     {**labels, "le": "1.0"}) == 2
