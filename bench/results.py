@@ -33,6 +33,7 @@ def new(run_id: str, settings: Settings, databases: environment.Databases, optio
             "database": databases.describe(), "git": environment.git_commit(),
             "service_settings": {"fetch_max_wait_ms": settings.fetch_max_wait_ms,
                                  "relay_idle_poll_s": settings.relay_idle_poll_s,
+                                 "relay_idle_poll_max_s": settings.relay_idle_poll_max_s,
                                  "relay_batch_size": settings.relay_batch_size,
                                  "overrides": dict(options.service_env)},
             "run_directory": str(var_dir),

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     consumer_stuck_after_s: float | None = Field(default=None, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_poll_s: float = Field(default=0.2, gt=0)
+    relay_idle_poll_max_s: float = Field(default=1.0, gt=0)
     outbox_retention_days: int = Field(default=30, ge=1)
     retry_max_backoff_s: float = Field(default=5.0, gt=0)
     retry_unknown_attempts: int = Field(default=3, ge=1)

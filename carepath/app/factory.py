@@ -119,6 +119,7 @@ async def _start(runtime: Runtime[Any]) -> None:
         metrics=runtime.metrics,
         batch_size=settings.relay_batch_size,
         idle_poll_s=settings.relay_idle_poll_s,
+        idle_poll_max_s=settings.relay_idle_poll_max_s,
         max_backoff_s=settings.retry_max_backoff_s,
         retention=timedelta(days=settings.outbox_retention_days),
     )
