@@ -105,15 +105,22 @@ class RowStore:
             f"key_{name}": value for name, value in key.items()}).mappings())
         return found[0] if found else None
 
-    def one(self, kind: type[R], query: Select[Any], parameters: Mapping[str, Any]) -> R | None:
-        """The row a key or `limit(1)` query finds, if any."""
-        found = self.all(kind, query, parameters)
+    def one(self, kind: type[R], statement: Select[Any], parameters: Mapping[str, Any]
+            ) -> R | None:
+        """The row a key or `limit(1)` statement (built once) finds, if any."""
+        found = self.all(kind, statement, parameters)
         return found[0] if found else None
 
-    def all(self, kind: type[R], query: Any, parameters: Mapping[str, Any]) -> list[R]:
-        """The rows `query` finds (a select, or a statement returning whole rows; built for the
-        call or once, as `Connection.execute` takes them)."""
-        return self._rows(kind, self.connection.execute(query, parameters).mappings())
+    def all(self, kind: type[R], statement: Any, parameters: Mapping[str, Any]) -> list[R]:
+        """The rows `statement` finds (a select, or a statement returning whole rows), built
+        once: its values are bound at execution (`run`)."""
+        return self._rows(kind, run(self.connection, statement, parameters).mappings())
+
+    def query(self, kind: type[R], query: Any) -> list[R]:
+        """The rows of a query built for the call (its values in it): `Connection.execute`,
+        which compiles it through SQLAlchemy's cache, not `run`, which keeps a plan per
+        statement it is given."""
+        return self._rows(kind, self.connection.execute(query).mappings())
 
     def _rows(self, kind: type[R], results: Iterable[Mapping[str, Any]] | Any) -> list[R]:
         found = []

@@ -257,7 +257,7 @@ class SqlNotifications:
         if sites is not None:
             query = query.where(d.site_id.in_(sites))
         query = query.order_by(d.disclosed_at.desc(), d.seq.desc()).limit(limit)
-        return self.rows.all(Disclosure, query, {})
+        return self.rows.query(Disclosure, query)
 
     def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
         """Take up to `limit` pending, due rows, oldest due first, for `lease`: until it ends
@@ -274,12 +274,12 @@ class SqlNotifications:
             .with_for_update(skip_locked=True)).scalars())
         if not due:
             return []
-        claimed = self.rows.all(Notification, (
+        claimed = self.rows.query(Notification, (
             update(_notification)
             # Still due as the row is updated: what makes a claim exclusive on any database.
             .where(n.seq.in_(due), n.status == Status.pending.value, n.next_attempt_at <= now)
             .values(next_attempt_at=now + lease)
-            .returning(*_notification.c)), {})
+            .returning(*_notification.c)))
         return sorted(claimed, key=lambda row: row.seq or 0)
 
     def by_ids(self, notification_ids: Sequence[str]) -> dict[str, Notification]:
@@ -300,7 +300,7 @@ class SqlNotifications:
         if status:
             query = query.where(n.status == status)
         query = query.order_by(n.created_at.desc(), n.seq.desc()).limit(limit)
-        return list(reversed(self.rows.all(Notification, query, {})))
+        return list(reversed(self.rows.query(Notification, query)))
 
 
 class BatchedNotifications:
