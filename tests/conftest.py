@@ -23,7 +23,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import MetaData, create_engine, make_url, text
+from sqlalchemy.engine import Engine
 
 from carepath import registry
 from carepath.dev.apache_kafka import KAFKA_VERSION
@@ -31,6 +32,7 @@ from carepath.dev.client import CarepathClient
 from carepath.dev.embedded import EmbeddedBroker
 from carepath.dev.platform import Platform
 from carepath.http.auth import Principal
+from carepath.persistence.db import make_engine
 from carepath.settings import SERVICES, Settings
 from contracts import Envelope
 from tests.brokers import reset, start_session_kafka
@@ -121,6 +123,14 @@ class DatabaseFactory:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.created: list[str] = []
+        self.engines: list[Engine] = []
+
+    def engine(self, label: str, metadata: MetaData) -> Engine:
+        """A new database's engine (disposed at the test's end) holding `metadata`'s tables."""
+        engine = make_engine(self.new(label))
+        self.engines.append(engine)
+        metadata.create_all(engine)
+        return engine
 
     def new(self, label: str) -> str:
         if not TEST_ENV.database_url:
@@ -133,6 +143,8 @@ class DatabaseFactory:
             hide_password=False)
 
     def drop_all(self) -> None:
+        for engine in self.engines:
+            engine.dispose()
         for name in self.created:
             with self._admin() as conn:
                 conn.execute(text(

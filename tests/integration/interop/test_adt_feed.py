@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from carepath.observability.telemetry import Metrics
-from carepath.persistence.db import make_engine
 from contracts import EventData, new_envelope
 from contracts.events.placement import (
     ClientAdmitted,
@@ -42,11 +41,8 @@ WAIT_S = 15.0
 
 
 @pytest.fixture
-def engine(databases: DatabaseFactory) -> Iterator[Engine]:
-    engine = make_engine(databases.new("interop"))
-    store.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+def engine(databases: DatabaseFactory) -> Engine:
+    return databases.engine("interop", store.metadata)
 
 
 @dataclass

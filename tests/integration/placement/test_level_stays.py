@@ -6,7 +6,6 @@ request about a proposal is about."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -14,7 +13,6 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.engine import Engine
 
-from carepath.persistence.db import make_engine
 from carepath.persistence.uow import Transaction, UnitOfWork
 from contracts import LevelOfCare
 from contracts.events.assessment import RiskSeverity
@@ -27,11 +25,8 @@ from tests.conftest import DatabaseFactory
 
 
 @pytest.fixture
-def engine(databases: DatabaseFactory) -> Iterator[Engine]:
-    engine = make_engine(databases.new("placement"))
-    store.PlacementTable.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+def engine(databases: DatabaseFactory) -> Engine:
+    return databases.engine("placement", store.PlacementTable.metadata)
 
 
 def _transaction(engine: Engine) -> AbstractContextManager[Transaction]:

@@ -19,7 +19,7 @@ from carepath.observability.client_trace import (
     trace_id,
 )
 from carepath.observability.telemetry import setup_tracing, tracer
-from carepath.persistence.db import make_engine, runtime_tables
+from carepath.persistence.db import runtime_tables
 from carepath.persistence.uow import UnitOfWork
 from contracts.events import ClientReferred, ReferralSource
 from tests.conftest import DatabaseFactory
@@ -41,9 +41,8 @@ def uow(databases: DatabaseFactory) -> UnitOfWork:
     metadata = MetaData()
     outbox, inbox = runtime_tables(metadata)
     traces = client_traces(metadata)
-    engine = make_engine(databases.new("trace"))
-    metadata.create_all(engine)
-    return UnitOfWork(engine, outbox=outbox, inbox=inbox, traces=traces)
+    return UnitOfWork(databases.engine("trace", metadata), outbox=outbox, inbox=inbox,
+                      traces=traces)
 
 
 def test_the_trace_of_a_clients_latest_event_is_remembered_and_replaced(uow: UnitOfWork,

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from carepath import registry
 from carepath.messaging.retry import is_transient
 from carepath.persistence.batch import keyed_of
-from carepath.persistence.db import make_engine
 from carepath.persistence.direct import run
 from carepath.persistence.rows import statements_of, upsert_of
 from services.journey.store import JourneyEvent
@@ -41,9 +40,7 @@ def event_row(i: int, client_ref: str = "c-direct") -> dict[str, Any]:
 
 @pytest.fixture
 def engine(databases: DatabaseFactory) -> Engine:
-    engine = make_engine(databases.new("direct"))
-    registry.spec_of("journey").metadata.create_all(engine)
-    return engine
+    return databases.engine("direct", registry.spec_of("journey").metadata)
 
 
 def by_sqlalchemy(conn: Connection, client_ref: str) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from carepath import registry
 from carepath.messaging.retry import is_transient
 from carepath.persistence.batch import COPY_FROM_ROWS, insert_rows
-from carepath.persistence.db import make_engine
 from carepath.persistence.rows import statements_of
 from services.scheduling.store import _sessions
 from tests.conftest import DatabaseFactory
@@ -38,9 +37,7 @@ def plan(prefix: str, count: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def engine(databases: DatabaseFactory) -> Engine:
-    engine = make_engine(databases.new("insert-rows"))
-    registry.spec_of("scheduling").metadata.create_all(engine)
-    return engine
+    return databases.engine("insert-rows", registry.spec_of("scheduling").metadata)
 
 
 def stored(engine: Engine, prefix: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from carepath.messaging.retry import is_transient
-from carepath.persistence.db import make_engine, runtime_tables
+from carepath.persistence.db import runtime_tables
 from carepath.persistence.uow import Transaction, UnitOfWork
 from tests.conftest import DatabaseFactory
 
@@ -28,12 +28,9 @@ CONSUMER = "carepath.test"
 def uow(databases: DatabaseFactory) -> Any:
     metadata = MetaData()
     outbox, inbox = runtime_tables(metadata)
-    engine = make_engine(databases.new("kept"))
-    metadata.create_all(engine)
-    uow = UnitOfWork(engine, outbox=outbox, inbox=inbox)
+    uow = UnitOfWork(databases.engine("kept", metadata), outbox=outbox, inbox=inbox)
     yield uow
     uow.close()
-    engine.dispose()
 
 
 def driver_of(uow: UnitOfWork, seen: list[Any] | None = None) -> Any:

@@ -18,7 +18,7 @@ from carepath.messaging.kafka import ensure_topics, new_producer
 from carepath.messaging.lag import ConsumerLag
 from carepath.messaging.relay import OutboxRelay, OutboxStore, RelayLease
 from carepath.observability.telemetry import Metrics, tracer
-from carepath.persistence.db import make_engine, runtime_tables
+from carepath.persistence.db import runtime_tables
 from carepath.persistence.uow import UnitOfWork
 from contracts import CausalLink, topic_for
 from contracts.events import ReassessmentRequested
@@ -46,8 +46,7 @@ def backlog(metrics: Metrics) -> float | None:
 async def test_the_relay_sends_each_event_in_a_producer_span_and_counts_its_backlog(
     kafka_bootstrap: str, databases: DatabaseFactory, spans: InMemorySpanExporter
 ) -> None:
-    engine = make_engine(databases.new("relay"))
-    metadata.create_all(engine)
+    engine = databases.engine("relay", metadata)
     metrics, producer = Metrics("probe"), new_producer(kafka_bootstrap)
     await ensure_topics(kafka_bootstrap, 1)
     await producer.start()
@@ -68,7 +67,6 @@ async def test_the_relay_sends_each_event_in_a_producer_span_and_counts_its_back
         relay.stop()
         tap.stop()
         await producer.stop()
-        engine.dispose()
     sends = [s for s in spans.get_finished_spans() if s.name == f"send {topic_for('placement')}"]
     assert len(sends) == 5
     assert {s.parent.span_id for s in sends if s.parent} == {request.get_span_context().span_id}

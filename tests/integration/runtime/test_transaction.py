@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Connection, Table, event, func, select
 from sqlalchemy.orm import Session
 
-from carepath.persistence.db import make_engine
 from carepath.persistence.uow import Transaction, UnitOfWork
 from contracts import CausalLink
 from services.placement import store
@@ -28,12 +27,10 @@ AT = datetime(2026, 12, 5, 9, tzinfo=UTC)
 
 @pytest.fixture
 def uow(databases: DatabaseFactory) -> Iterator[UnitOfWork]:
-    engine = make_engine(databases.new("transaction"))
-    store.metadata.create_all(engine)
-    uow = UnitOfWork(engine, outbox=store.outbox, inbox=store.inbox)
+    uow = UnitOfWork(databases.engine("transaction", store.metadata), outbox=store.outbox,
+                     inbox=store.inbox)
     yield uow
     uow.close()
-    engine.dispose()
 
 
 @pytest.fixture
