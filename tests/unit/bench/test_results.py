@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench import readme, results, steps, table
+from bench import batches, readme, results, table
 
 
 def latency(p50: float, p99: float) -> dict[str, float]:
@@ -193,7 +193,7 @@ def test_the_readme_shows_each_services_pss_beside_its_rss_where_the_run_measure
 def test_a_steps_consume_transactions_are_the_difference_of_the_services_counts() -> None:
     before = {"journey": (10.0, 25.0, 4.0), "placement": (3.0, 3.0, 3.0)}
     after = {"journey": (14.0, 35.0, 5.0), "placement": (3.0, 3.0, 3.0), "interop": (2.0, 2.0, 2.0)}
-    assert steps.batch_sizes(before, after) == {
+    assert batches.batch_sizes(before, after) == {
         "journey": {"transactions": 4, "events_per_transaction": 2.5, "one_event_share": 0.25},
         "placement": {"transactions": 0, "events_per_transaction": None,
                       "one_event_share": None},
