@@ -17,8 +17,8 @@ def consume_batches(api: CarepathClient) -> BatchCounts:
     """Per service, from its /metrics (carepath_consume_batch_events): consume transactions,
     the events applied in them, and the transactions of one event, so far."""
     found: BatchCounts = {}
-    for service in api.urls:
-        text = api.http.get(f"{api.urls[service]}/metrics").text
+    for service, url in api.urls.items():
+        text = api.http.get(f"{url}/metrics").text
         samples = {(s.name, s.labels.get("le")): s.value
                    for family in text_string_to_metric_families(text)
                    if family.name == "carepath_consume_batch_events" for s in family.samples}
